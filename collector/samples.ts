@@ -1,0 +1,165 @@
+/**
+ * The one sample model every component shares: what a poll of one miner yields after
+ * normalisation. Units are in the field names and each field keeps one type forever
+ * (floats stay floats). Measurement and field names here are the InfluxDB schema
+ * (DESIGN.md, Data model); points.ts turns a sample into line protocol.
+ */
+
+/** Fleet-level health derived by the collector, used for indexes, aggregates and alerts. */
+export const HEALTH_STATUSES = ['online', 'degraded', 'offline', 'paused', 'stopped'] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+
+/** Why a miner is degraded; bounded vocabulary. */
+export const DEGRADED_REASONS = ['hashboard_down', 'low_hashrate', 'overheating', 'pool_dead', 'fan_failure'] as const;
+export type DegradedReason = (typeof DEGRADED_REASONS)[number];
+
+/** Where a miner is and who owns it: the tags of every point. */
+export interface MinerRef {
+  /** Stable id: inventory id, else Braiins uid, else serial. */
+  id: string;
+  tenant: string;
+  site: string;
+  /** host:port of the gRPC API. */
+  address: string;
+  labels: Record<string, string>;
+}
+
+export interface HashboardSample {
+  board: string;
+  enabled: boolean;
+  hashrate_ghs: number;
+  hashrate_nominal_ghs: number;
+  hashrate_error_mhs: number;
+  temp_chip_c: number | null;
+  temp_board_c: number | null;
+  temp_inlet_c: number | null;
+  temp_outlet_c: number | null;
+  voltage_v: number | null;
+  frequency_mhz: number | null;
+  chips: number | null;
+}
+
+export interface FanSample {
+  fan: string;
+  rpm: number;
+  /** 0..1 PWM ratio when the miner reports it. */
+  pwm_ratio: number | null;
+}
+
+export interface PoolSample {
+  group: string;
+  /** url without credentials */
+  pool: string;
+  user: string;
+  accepted: number;
+  rejected: number;
+  stale: number;
+  alive: boolean;
+  active: boolean;
+  enabled: boolean;
+}
+
+export interface MinerSample {
+  time_ms: number;
+  ref: MinerRef;
+  model: string;
+  hostname: string;
+  firmware: string;
+  status: HealthStatus;
+  degraded_reasons: DegradedReason[];
+  /** API MinerStatus lower-cased without prefix: normal, paused, not_started, suspended, restricted, unspecified. */
+  miner_status: string;
+  /** API TunerState lower-cased without prefix: stable, tuning, disabled, error, continuous, preheat, unspecified. */
+  tuner_state: string;
+  hashrate_ghs: number;
+  hashrate_5m_ghs: number;
+  hashrate_nominal_ghs: number;
+  hashrate_error_mhs: number;
+  power_w: number;
+  power_target_w: number | null;
+  efficiency_jth: number | null;
+  temp_chip_max_c: number | null;
+  temp_board_max_c: number | null;
+  fan_rpm_min: number | null;
+  fan_rpm_avg: number | null;
+  shares_accepted: number;
+  shares_rejected: number;
+  shares_stale: number;
+  uptime_s: number;
+  boards_hashing: number;
+  boards_total: number;
+  hashboards: HashboardSample[];
+  fans: FanSample[];
+  pools: PoolSample[];
+}
+
+/** What Redis keeps per miner: the latest sample plus liveness bookkeeping. */
+export interface MinerSnapshot {
+  ref: MinerRef;
+  /** last successful poll, epoch ms; null if never reached */
+  last_seen_ms: number | null;
+  /** last poll attempt, epoch ms */
+  last_poll_ms: number;
+  consecutive_failures: number;
+  /** bounded reason of the last failure */
+  last_error: string | null;
+  status: HealthStatus;
+  sample: MinerSample | null;
+  /** details fetched rarely */
+  details: MinerDetailsInfo | null;
+}
+
+export interface MinerDetailsInfo {
+  uid: string;
+  serial: string | null;
+  mac: string | null;
+  hostname: string;
+  model: string;
+  firmware: string;
+  api_version: string | null;
+  platform: string;
+  sticker_hashrate_ghs: number | null;
+  fetched_ms: number;
+}
+
+/** Fleet aggregate per tenant (and per tenant+site), refreshed each cycle. */
+export interface FleetAggregate {
+  tenant: string;
+  site: string | null;
+  updated_ms: number;
+  miners_total: number;
+  by_status: Record<HealthStatus, number>;
+  overheating: number;
+  hashrate_ghs: number;
+  hashrate_nominal_ghs: number;
+  power_w: number;
+  boards_hashing: number;
+  boards_total: number;
+}
+
+export type EventKind =
+  | 'miner_offline'
+  | 'miner_online'
+  | 'status_changed'
+  | 'reboot_detected'
+  | 'hashboard_lost'
+  | 'hashboard_recovered'
+  | 'overheating'
+  | 'pool_dead'
+  | 'firmware_changed'
+  | 'control_action'
+  | 'job_step';
+
+export interface FleetEvent {
+  time_ms: number;
+  tenant: string;
+  site: string;
+  miner: string;
+  kind: EventKind;
+  severity: 'info' | 'warning' | 'critical';
+  message: string;
+  /** who did it, for control actions and job steps */
+  actor?: string;
+  result?: string;
+  data?: Record<string, string | number | boolean>;
+}
