@@ -163,3 +163,43 @@ export interface FleetEvent {
   result?: string;
   data?: Record<string, string | number | boolean>;
 }
+
+/**
+ * InfluxDB schema (measurement -> tags, fields). Every miner point carries `up` (1 reached,
+ * 0 not reached); an unreachable miner still gets a point with `up=0` and `status="offline"`
+ * so availability is `mean(up)` over any window.
+ */
+export const MEASUREMENTS = {
+  miner: 'miner',
+  hashboard: 'hashboard',
+  fan: 'fan',
+  pool: 'pool',
+  event: 'event',
+  /** 1-minute rollup of `miner`, written by the collector itself */
+  miner1m: 'miner_1m',
+  /** 1-hour rollup of `miner` */
+  miner1h: 'miner_1h',
+} as const;
+
+export const MINER_TAGS = ['tenant', 'site', 'miner', 'model'] as const;
+
+/**
+ * Rollup fields (same names in miner_1m and miner_1h): means of hashrate_ghs,
+ * hashrate_nominal_ghs, power_w, efficiency_jth; maxima temp_chip_max_c, temp_board_max_c;
+ * minimum fan_rpm_min; last shares_accepted/rejected/stale; `up` is the fraction of polls
+ * that reached the miner (0..1); `samples` the number of polls folded in.
+ */
+export const ROLLUP_FIELDS = [
+  'hashrate_ghs',
+  'hashrate_nominal_ghs',
+  'power_w',
+  'efficiency_jth',
+  'temp_chip_max_c',
+  'temp_board_max_c',
+  'fan_rpm_min',
+  'shares_accepted',
+  'shares_rejected',
+  'shares_stale',
+  'up',
+  'samples',
+] as const;

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { ConfigError } from '../collector/config-loader.ts';
+import { parseCommandArgs, renderHelp, UsageError, type CliCommand } from './command.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  demo: { summary: 'Run the whole product on loopback: simulated fleet, collector, API with MCP.', load: async () => (await import('./commands/demo.ts')).demoCommand },
+  simulator: { summary: 'Serve a virtual fleet of Braiins OS miners over the real gRPC API.', load: async () => (await import('./commands/simulator.ts')).simulatorCommand },
+  collector: { summary: 'Poll the fleet into InfluxDB and Redis.', load: async () => (await import('./commands/collector.ts')).collectorCommand },
+  api: { summary: 'Serve the REST API, OpenAPI docs, /metrics and MCP over HTTP.', load: async () => (await import('./commands/api.ts')).apiCommand },
+  mcp: { summary: 'Serve the MCP server over stdio (for Claude Desktop and similar clients).', load: async () => (await import('./commands/mcp.ts')).mcpCommand },
+  token: { summary: 'Mint a JWT from a local private key for self-hosted setups.', load: async () => (await import('./commands/token.ts')).tokenCommand },
+};
+
+function mainHelp(): string {
+  const lines = ['Usage: bos-fleet <command> [options]', '', 'Telemetry, analytics and control for fleets of Braiins OS miners.', '', 'Commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', "Run 'bos-fleet <command> --help' for a command's options. Configuration comes from the", 'environment and an optional file named by BOS_FLEET_CONFIG; see .env.example.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp() + '\n');
+    return name ? 0 : 1;
+  }
+  if (name === '--version') {
+    process.stdout.write('bos-fleet 0.1.0\n');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`unknown command '${name}'\n\n${mainHelp()}\n`);
+    return 2;
+  }
+  const cmd = await entry.load();
+  const parsed = parseCommandArgs(cmd, rest);
+  if (parsed.help) {
+    process.stdout.write(renderHelp(cmd) + '\n');
+    return 0;
+  }
+  const code = await cmd.run(parsed.values, parsed.positionals);
+  return typeof code === 'number' ? code : 0;
+}
+
+main(process.argv.slice(2)).then(
+  code => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`bos-fleet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
