@@ -26,8 +26,10 @@ export interface RedisKeys {
   aggregate(tenant: string, site?: string): string;
   /** STREAM of FleetEvent (capped) per tenant */
   events(tenant: string): string;
-  /** HASH miner id -> JSON inventory entry added through the API */
+  /** HASH miner id -> JSON inventory entry added through the API (InventoryMinerEntry) */
   inventory(): string;
+  /** HASH miner id -> JSON InventoryMiner: the collector's merged, resolved inventory (file + scans + API) */
+  resolvedInventory(): string;
   /** HASH scope -> encrypted credential */
   credentials(): string;
   /** PUB/SUB channel announcing inventory changes */
@@ -55,6 +57,7 @@ export function redisKeys(prefix = 'bosfleet'): RedisKeys {
     aggregate: (t, s) => (s === undefined ? k('agg', t) : k('agg', t, 'site', s)),
     events: t => k('events', t),
     inventory: () => k('inventory'),
+    resolvedInventory: () => k('inventory', 'resolved'),
     credentials: () => k('credentials'),
     inventoryChannel: () => k('inventory', 'changed'),
     collectorHeartbeat: () => k('collector', 'heartbeat'),

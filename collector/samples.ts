@@ -21,6 +21,8 @@ export interface MinerRef {
   site: string;
   /** host:port of the gRPC API. */
   address: string;
+  /** name of the credential entry used for this miner (never the secret itself) */
+  credentials: string;
   labels: Record<string, string>;
 }
 
@@ -75,7 +77,8 @@ export interface MinerSample {
   hashrate_5m_ghs: number;
   hashrate_nominal_ghs: number;
   hashrate_error_mhs: number;
-  power_w: number;
+  /** null when the miner reported no usable power figure */
+  power_w: number | null;
   power_target_w: number | null;
   efficiency_jth: number | null;
   temp_chip_max_c: number | null;

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { cfg, loadConfig } from '../collector/config-loader.ts';
+import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
+
+export const apiConfigSchema = z.object({
+  LOG_LEVEL: cfg.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  ...influxConfigShape,
+  ...redisConfigShape,
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: cfg.int(8_080, 0, 65_535),
+  /** Public base URL (for OpenAPI servers, MCP resource metadata). */
+  API_PUBLIC_URL: cfg.url('http://127.0.0.1:8080'),
+  /** JWT verification: a JWKS URL or a PEM public key (inline or file). One of them is required unless AUTH_MODE=none. */
+  AUTH_MODE: cfg.oneOf(['jwt', 'none'] as const, 'jwt'),
+  AUTH_JWKS_URL: z.url({ error: 'expected the https URL of a JWKS document' }).optional(),
+  AUTH_PUBLIC_KEY: cfg.optionalStr(),
+  AUTH_PUBLIC_KEY_FILE: cfg.optionalStr(),
+  AUTH_ISSUER: z.string().min(1).default('bos-fleet'),
+  AUTH_AUDIENCE: z.string().min(1).default('bos-fleet'),
+  AUTH_ALGORITHMS: cfg.list('RS256,ES256'),
+  /** With AUTH_MODE=none every request acts as this tenant/role (single-user home setups on loopback only). */
+  AUTH_NONE_TENANT: z.string().default('default'),
+  AUTH_NONE_ROLE: cfg.oneOf(['viewer', 'operator', 'admin'] as const, 'viewer'),
+  RATE_LIMIT_MAX: cfg.int(600, 1, 1_000_000),
+  RATE_LIMIT_CONTROL_MAX: cfg.int(60, 1, 1_000_000),
+  RATE_LIMIT_AUTH_FAILURES_MAX: cfg.int(20, 1, 1_000_000),
+  RATE_LIMIT_WINDOW_MS: cfg.int(60_000, 1_000, 3_600_000),
+  MINER_RPC_TIMEOUT_MS: cfg.int(5_000, 100, 120_000),
+  MINER_DEFAULT_USERNAME: z.string().min(1).default('root'),
+  MINER_DEFAULT_PASSWORD: cfg.optionalStr(),
+  BOSFLEET_SECRET_KEY: z
+    .string()
+    .refine(v => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 random bytes in base64 (openssl rand -base64 32)' })
+    .optional(),
+  JOBS_CONCURRENCY: cfg.int(32, 1, 1_000),
+  FIRMWARE_DIR: z.string().default('./.data/firmware'),
+  FIRMWARE_MINER_TIMEOUT_MS: cfg.int(45 * 60_000, 1_000, 24 * 3_600_000),
+  MCP_ENABLED: cfg.bool(true),
+  MCP_ALLOWED_HOSTS: cfg.list('127.0.0.1,localhost'),
+  MCP_ALLOWED_ORIGINS: cfg.list(''),
+});
+
+export type ApiConfig = z.output<typeof apiConfigSchema>;
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return loadConfig(apiConfigSchema, env);
+}

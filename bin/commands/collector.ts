@@ -1,0 +1,41 @@
+import closeWithGrace from 'close-with-grace';
+import { startCollector } from '../../collector/collector-service.ts';
+import { loadCollectorConfig } from '../../collector/config.ts';
+import { createLogger } from '../../collector/logger.ts';
+import { intOption, type CliCommand } from '../command.ts';
+
+export const collectorCommand: CliCommand = {
+  name: 'collector',
+  summary: 'Poll every miner in the inventory over the Braiins OS gRPC API into InfluxDB (series) and Redis (latest state).',
+  description:
+    'Configuration comes from the environment (COLLECTOR_*, INFLUX_*, REDIS_*, MINER_*; see .env.example) and the\n' +
+    'optional file named by BOS_FLEET_CONFIG. Options given here override those. SIGINT/SIGTERM stop scheduling,\n' +
+    'finish in-flight polls and flush everything written before exiting.',
+  options: {
+    inventory: { type: 'string', description: 'Inventory file (YAML or JSON): miners, credentials references, sites, CIDR scans. Env: COLLECTOR_INVENTORY_FILE.' },
+    interval: { type: 'string', description: 'Poll interval in milliseconds. Env: COLLECTOR_POLL_INTERVAL_MS (default 10000).' },
+    concurrency: { type: 'string', description: 'Most polls in flight fleet-wide. Env: COLLECTOR_CONCURRENCY (default 256).' },
+    'metrics-port': { type: 'string', description: 'Port of /metrics and /health. Env: COLLECTOR_HTTP_PORT (default 9464).' },
+  },
+  async run(values) {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (typeof values.inventory === 'string') env.COLLECTOR_INVENTORY_FILE = values.inventory;
+    const interval = intOption(values, 'interval', 1_000, 3_600_000);
+    if (interval !== undefined) env.COLLECTOR_POLL_INTERVAL_MS = String(interval);
+    const concurrency = intOption(values, 'concurrency', 1, 10_000);
+    if (concurrency !== undefined) env.COLLECTOR_CONCURRENCY = String(concurrency);
+    const port = intOption(values, 'metrics-port', 0, 65_535);
+    if (port !== undefined) env.COLLECTOR_HTTP_PORT = String(port);
+    const config = loadCollectorConfig(env);
+    const log = createLogger({ level: config.LOG_LEVEL, name: 'collector' });
+    const collector = await startCollector(config, { log, env });
+    await new Promise<void>(resolve => {
+      closeWithGrace({ delay: 60_000 }, async ({ signal, err }) => {
+        if (err) log.error({ err: err.message }, 'collector failing; shutting down');
+        else log.info({ signal }, 'shutting down');
+        await collector.stop();
+        resolve();
+      });
+    });
+  },
+};

@@ -1,0 +1,269 @@
+import type { Redis } from 'ioredis';
+import { CredentialStore } from './credentials.ts';
+import { EventLog } from './event-log.ts';
+import { detectEvents, type MinerObservation } from './event-detector.ts';
+import { InfluxClient } from './influx-client.ts';
+import { InfluxWriter, influxWriterOptionsFrom } from './influx-writer.ts';
+import { InventoryManager } from './inventory/inventory-manager.ts';
+import type { Logger } from './logger.ts';
+import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
+import { MinerClientPool } from './miner-client-pool.ts';
+import { deriveHealth, enumSuffix } from './normalize.ts';
+import { offlinePoint, samplePoints } from './points.ts';
+import type { MinerTracker, PollOutcome } from './poller.ts';
+import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { createRedis } from './redis-connection.ts';
+import { MinerRollups } from './rollups.ts';
+import type { FleetEvent, HealthStatus, MinerSnapshot } from './samples.ts';
+import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
+import { SecretBox } from './secret-box.ts';
+import { SnapshotStore } from './snapshot-store.ts';
+import { influxSettingsFrom, type CollectorConfig } from './config.ts';
+import { startHttpServer } from './http-server.ts';
+
+export interface CollectorHandle {
+  scheduler: PollScheduler;
+  writer: InfluxWriter;
+  snapshots: SnapshotStore;
+  metrics: CollectorMetrics;
+  inventory: InventoryManager;
+  keys: RedisKeys;
+  redis: Redis;
+  /** port of /metrics and /health, when served */
+  httpPort: number | null;
+  /** Write dirty snapshots and aggregates now (tests; otherwise every second / every cycle). */
+  flushSnapshots(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface CollectorDeps {
+  log: Logger;
+  /** serve /metrics and /health (default true) */
+  http?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The collector daemon: inventory -> scheduler -> (InfluxDB points + rollups, Redis
+ * snapshots + aggregates, events). Keeps polling while InfluxDB or Redis is down.
+ */
+export async function startCollector(config: CollectorConfig, deps: CollectorDeps): Promise<CollectorHandle> {
+  const { log } = deps;
+  const metrics = createCollectorMetrics();
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const redis = createRedis(config.REDIS_URL, { logger: log, name: 'bosfleet-collector' });
+  const settings = influxSettingsFrom(config);
+  const influx = new InfluxClient(settings);
+  const writer = new InfluxWriter(influxWriterOptionsFrom(config, settings, metrics, log));
+  await writer.start();
+  const rollups = new MinerRollups(writer);
+  const snapshots = new SnapshotStore(redis, keys, { metrics, logger: log });
+  const eventLog = new EventLog({ redis, keys, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
+  const credentials = new CredentialStore({
+    env: deps.env ?? process.env,
+    defaultUsername: config.MINER_DEFAULT_USERNAME,
+    ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
+    redis,
+    keys,
+    ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
+  });
+  const pool = new MinerClientPool(credentials, { timeoutMs: config.COLLECTOR_RPC_TIMEOUT_MS });
+
+  const dirty = new Map<string, MinerSnapshot>();
+  const observations = new Map<string, MinerObservation>();
+  const issueLog = new Map<string, string>();
+
+  const snapshotOf = (t: MinerTracker): MinerSnapshot => ({
+    ref: t.ref,
+    last_seen_ms: t.lastSeenMs,
+    last_poll_ms: t.lastPollMs,
+    consecutive_failures: t.failures,
+    last_error: t.lastError,
+    status: t.status,
+    sample: t.lastSample,
+    details: t.details,
+  });
+
+  const emit = (events: FleetEvent[]): void => {
+    if (events.length === 0) return;
+    eventLog.record(events).catch(err => log.warn({ err: (err as Error).message, events: events.length }, 'events not stored in Redis; they are in InfluxDB'));
+  };
+
+  const observe = (t: MinerTracker, timeMs: number): void => {
+    const next: MinerObservation = { status: t.status, sample: t.lastSample, firmware: t.details?.firmware ?? null, uptimeS: t.lastSample?.uptime_s ?? null };
+    const prev = observations.get(t.ref.id) ?? null;
+    // Only a fresh sample can tell reboots and board changes apart from old data.
+    emit(detectEvents(t.ref, prev, next, timeMs));
+    observations.set(t.ref.id, next);
+    dirty.set(t.ref.id, snapshotOf(t));
+  };
+
+  const sink: PollSink = {
+    polled(t, outcome: Extract<PollOutcome, { ok: true }>) {
+      const { sample, issues } = outcome.result;
+      if (issues.length > 0) {
+        const key = issues.join('; ');
+        if (issueLog.get(t.ref.id) !== key) log.warn({ miner: t.ref.id, issues }, 'miner reported out-of-range values; rejected or clamped');
+        issueLog.set(t.ref.id, key);
+      }
+      t.lastSample = sample;
+      t.status = sample.status;
+      writer.write(samplePoints(sample));
+      rollups.addSample(sample);
+      observe(t, sample.time_ms);
+    },
+    missed(t, outcome, timeMs) {
+      if (outcome && t.failures === 1) log.debug({ miner: t.ref.id, reason: outcome.reason }, 'poll failed');
+      if (t.failures >= scheduler.offlineAfterMisses) t.status = 'offline';
+      writer.write([offlinePoint(t.ref, t.lastSample?.model ?? t.details?.model ?? null, timeMs)]);
+      rollups.addOffline(t.ref, t.lastSample?.model ?? t.details?.model ?? null, timeMs);
+      observe(t, timeMs);
+    },
+    statusPushed(t, minerStatus) {
+      const s = t.lastSample;
+      if (!s) return;
+      const ms = enumSuffix(minerStatus, 'MINER_STATUS_');
+      const reasons = ms === 'normal' || ms === 'restricted' ? s.degraded_reasons : s.degraded_reasons.filter(r => r === 'overheating');
+      const status: HealthStatus = deriveHealth(ms, reasons);
+      t.lastSample = { ...s, miner_status: ms, status, degraded_reasons: reasons };
+      t.status = status;
+      observe(t, Date.now());
+    },
+    cycle(trackers: Iterable<MinerTracker>, stats: CycleStats) {
+      rollups.flushDue(stats.endedMs);
+      const all = [...trackers].map(snapshotOf);
+      const aggregates = SnapshotStore.computeAggregates(all, stats.endedMs);
+      for (const a of aggregates) {
+        if (a.site === null) continue;
+        const l = { tenant: a.tenant, site: a.site };
+        for (const st of ['online', 'degraded', 'offline', 'paused', 'stopped'] as const) metrics.fleetMiners.set({ ...l, status: st }, a.by_status[st]);
+        metrics.fleetOverheating.set(l, a.overheating);
+        metrics.fleetHashrate.set(l, a.hashrate_ghs);
+        metrics.fleetHashrateNominal.set(l, a.hashrate_nominal_ghs);
+        metrics.fleetPower.set(l, a.power_w);
+        metrics.fleetBoardsHashing.set(l, a.boards_hashing);
+        metrics.fleetBoardsTotal.set(l, a.boards_total);
+      }
+      const deadBySite = new Map<string, number>();
+      for (const s of all) {
+        const key = `${s.ref.tenant}\u0000${s.ref.site}`;
+        deadBySite.set(key, (deadBySite.get(key) ?? 0) + (s.sample?.degraded_reasons.includes('pool_dead') && s.status !== 'offline' ? 1 : 0));
+      }
+      for (const [key, n] of deadBySite) {
+        const [tenant, site] = key.split('\u0000') as [string, string];
+        metrics.fleetPoolsDead.set({ tenant, site }, n);
+      }
+      // A cycle rewrites every snapshot, so snapshots come back by themselves after a Redis outage.
+      for (const s of all) dirty.set(s.ref.id, s);
+      void flushSnapshots(aggregates).catch(() => undefined);
+    },
+  };
+
+  let flushing: Promise<void> | null = null;
+  async function flushSnapshots(aggregates?: ReturnType<typeof SnapshotStore.computeAggregates>): Promise<void> {
+    if (flushing) await flushing;
+    const batch = [...dirty.values()];
+    dirty.clear();
+    flushing = (async () => {
+      try {
+        if (batch.length > 0) await snapshots.writeSnapshots(batch);
+        metrics.snapshotsWritten.inc(batch.length);
+        if (aggregates) await snapshots.writeAggregates(aggregates);
+        await redis.set(keys.collectorHeartbeat(), String(Date.now()));
+      } catch (err) {
+        metrics.redisErrors.inc();
+        // Put them back unless a newer snapshot of the same miner is already waiting.
+        for (const s of batch) if (!dirty.has(s.ref.id)) dirty.set(s.ref.id, s);
+        throw err;
+      }
+    })().finally(() => {
+      flushing = null;
+    });
+    await flushing;
+  }
+
+  const scheduler = new PollScheduler({
+    intervalMs: config.COLLECTOR_POLL_INTERVAL_MS,
+    concurrency: config.COLLECTOR_CONCURRENCY,
+    offlineAfterMisses: config.COLLECTOR_OFFLINE_AFTER_MISSES,
+    backoffMaxMs: config.COLLECTOR_BACKOFF_MAX_MS,
+    statusStream: config.COLLECTOR_STATUS_STREAM,
+    poll: { detailsIntervalMs: config.COLLECTOR_DETAILS_INTERVAL_MS, fallbackHotTempC: config.COLLECTOR_HOT_TEMP_C, lowHashratePct: config.COLLECTOR_LOW_HASHRATE_PCT },
+    pool,
+    sink,
+    metrics,
+    log,
+  });
+
+  const inventory = new InventoryManager({
+    ...(config.COLLECTOR_INVENTORY_FILE ? { filePath: config.COLLECTOR_INVENTORY_FILE } : {}),
+    redis,
+    keys,
+    credentials,
+    log,
+    metrics,
+    scanConcurrency: config.COLLECTOR_SCAN_CONCURRENCY,
+    scanTimeoutMs: config.COLLECTOR_SCAN_TIMEOUT_MS,
+    defaults: { tenant: 'default', site: 'default', credentials: 'default', port: 50_051 },
+  });
+  inventory.onChange(miners => {
+    const before = new Set(scheduler.trackers.keys());
+    scheduler.setInventory(miners);
+    const ids = new Set(miners.map(m => m.id));
+    for (const id of before) {
+      if (!ids.has(id)) {
+        rollups.forget(id);
+        observations.delete(id);
+        void snapshots.removeMiner(id).catch(() => undefined);
+      }
+    }
+  });
+  await inventory.start();
+
+  const snapshotTimer = setInterval(() => void flushSnapshots().catch(() => undefined), 1_000);
+  scheduler.start();
+
+  let httpPort: number | null = null;
+  let closeHttp: (() => Promise<void>) | null = null;
+  if (deps.http !== false) {
+    const srv = await startHttpServer({
+      host: config.COLLECTOR_HTTP_HOST,
+      port: config.COLLECTOR_HTTP_PORT,
+      registry: metrics.registry,
+      readiness: [
+        { name: 'influxdb', check: () => influx.ping() },
+        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+        { name: 'inventory', check: async () => inventory.loaded },
+      ],
+    });
+    httpPort = srv.port;
+    closeHttp = srv.close;
+  }
+  log.info({ miners: scheduler.trackers.size, intervalMs: config.COLLECTOR_POLL_INTERVAL_MS, concurrency: config.COLLECTOR_CONCURRENCY, metricsPort: httpPort }, 'collector started');
+
+  return {
+    scheduler,
+    writer,
+    snapshots,
+    metrics,
+    inventory,
+    keys,
+    redis,
+    httpPort,
+    flushSnapshots: () => flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())),
+    async stop() {
+      clearInterval(snapshotTimer);
+      await inventory.close();
+      await scheduler.stop();
+      rollups.flushAll();
+      await flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
+        log.warn({ err: (err as Error).message }, 'final snapshot flush failed (Redis down); snapshots are rebuilt on the next start'),
+      );
+      await writer.close({ timeoutMs: 30_000 });
+      pool.closeAll();
+      await closeHttp?.();
+      await redis.quit().catch(() => redis.disconnect());
+      log.info('collector stopped');
+    },
+  };
+}

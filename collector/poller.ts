@@ -1,0 +1,108 @@
+import { FleetError, minerFailureReason, type MinerFailureCode } from './errors.ts';
+import type { InventoryMiner } from './inventory/schema.ts';
+import type { MinerClient } from './miner-client.ts';
+import { detailsInfo, hotTemperatureC, normalizePoll, type NormalizeResult } from './normalize.ts';
+import type { HealthStatus, MinerDetailsInfo, MinerRef, MinerSample } from './samples.ts';
+
+/**
+ * What the collector knows about one miner between polls. Lives on the scheduler instance
+ * (never module state) so two collectors can run side by side in one process.
+ */
+export class MinerTracker {
+  inv: InventoryMiner;
+  ref: MinerRef;
+  details: MinerDetailsInfo | null = null;
+  uptimeAtDetailsS: number | null = null;
+  hotTempC: number | null = null;
+  /** Raw API MinerStatus, from details or the status stream. */
+  minerStatus = 'MINER_STATUS_UNSPECIFIED';
+  needDetails = true;
+  failures = 0;
+  status: HealthStatus = 'online';
+  lastSample: MinerSample | null = null;
+  lastSeenMs: number | null = null;
+  lastPollMs = 0;
+  lastError: MinerFailureCode | null = null;
+  /** No RPC before this time (backoff of an offline miner). */
+  probeAfterMs = 0;
+  inFlight = false;
+  stream: AbortController | null = null;
+  lastIssues = '';
+
+  constructor(inv: InventoryMiner) {
+    this.inv = inv;
+    this.ref = refOf(inv);
+  }
+
+  update(inv: InventoryMiner): void {
+    this.inv = inv;
+    this.ref = refOf(inv);
+  }
+}
+
+export function refOf(inv: InventoryMiner): MinerRef {
+  return { id: inv.id, tenant: inv.tenant, site: inv.site, address: `${inv.host}:${inv.port}`, credentials: inv.credentials, labels: inv.labels };
+}
+
+export interface PollSettings {
+  detailsIntervalMs: number;
+  fallbackHotTempC: number;
+  lowHashratePct: number;
+  /** fetch details on every poll when no status stream tells us about pauses */
+  streamActive: boolean;
+}
+
+export type PollOutcome =
+  | { ok: true; result: NormalizeResult; detailsRefreshed: boolean; durationMs: number }
+  | { ok: false; reason: MinerFailureCode; error: FleetError; rpc: string; durationMs: number };
+
+function rpcOf(err: unknown): string {
+  return err instanceof FleetError && typeof err.details?.rpc === 'string' ? err.details.rpc : 'unknown';
+}
+
+/** One poll: the telemetry RPCs run together; details and configuration when due. */
+export async function pollMiner(t: MinerTracker, client: MinerClient, settings: PollSettings, nowMs: () => number = Date.now): Promise<PollOutcome> {
+  const started = nowMs();
+  try {
+    if (!client.knownApiVersion) await client.probe();
+    const wantDetails = t.needDetails || !settings.streamActive || !t.details || started - t.details.fetched_ms >= settings.detailsIntervalMs;
+    const detailsP = wantDetails ? Promise.all([client.unary('MinerService', 'GetMinerDetails', {}), client.unary('ConfigurationService', 'GetMinerConfiguration', {})]) : null;
+    const [stats, hashboards, cooling, tuner, pools, det] = await Promise.all([
+      client.unary('MinerService', 'GetMinerStats', {}),
+      client.unary('MinerService', 'GetHashboards', {}),
+      client.unary('CoolingService', 'GetCoolingState', {}),
+      client.unary('PerformanceService', 'GetTunerState', {}),
+      client.unary('PoolService', 'GetPoolGroups', {}),
+      detailsP,
+    ]);
+    const timeMs = nowMs();
+    if (det) {
+      const [details, config] = det;
+      const v = client.knownApiVersion;
+      t.details = detailsInfo(details, v ? `${v.major}.${v.minor}.${v.patch}` : null, timeMs);
+      t.uptimeAtDetailsS = details.bosminer_uptime_s || details.system_uptime_s || 0;
+      t.hotTempC = hotTemperatureC(config);
+      if (typeof details.status === 'string' && (!settings.streamActive || t.needDetails)) t.minerStatus = details.status;
+      t.needDetails = false;
+    }
+    const result = normalizePoll(
+      { stats, hashboards, cooling, tuner, pools },
+      {
+        ref: t.ref,
+        timeMs,
+        details: t.details,
+        hotTempC: t.hotTempC,
+        fallbackHotTempC: settings.fallbackHotTempC,
+        lowHashratePct: settings.lowHashratePct,
+        uptimeAtDetailsS: t.uptimeAtDetailsS,
+        minerStatus: t.minerStatus,
+      },
+    );
+    // Counters going backwards means bosminer restarted: refresh details (uptime, firmware) next time.
+    if (t.lastSample && result.sample.shares_accepted < t.lastSample.shares_accepted) t.needDetails = true;
+    return { ok: true, result, detailsRefreshed: det !== null, durationMs: nowMs() - started };
+  } catch (err) {
+    const error = err instanceof FleetError ? err : new FleetError('miner_error', `poll of miner ${t.ref.id} failed`, { cause: err });
+    return { ok: false, reason: minerFailureReason(error), error, rpc: rpcOf(error), durationMs: nowMs() - started };
+  }
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { apiConfigSchema } from '../../api/config.ts';
+import { parseConfig, ConfigError } from '../../collector/config-loader.ts';
+import { collectorConfigSchema } from '../../collector/config.ts';
+
+// .env.example is the configuration reference: every schema key is documented there with the
+// schema's own default, and nothing is documented that no schema reads.
+const schemas: z.ZodObject[] = [collectorConfigSchema, apiConfigSchema];
+
+function documented(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readFileSync(new URL('../../.env.example', import.meta.url), 'utf8').split('\n')) {
+    const m = /^#?\s?([A-Z][A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+function defaultsOf(schema: z.ZodObject): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const r = (field as z.ZodType).safeParse(undefined);
+    const v = r.success ? r.data : undefined;
+    out.set(key, v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v));
+  }
+  return out;
+}
+
+describe('.env.example', () => {
+  const docs = documented();
+  for (const schema of schemas) {
+    for (const [key, def] of defaultsOf(schema)) {
+      it(`documents ${key} with its default`, () => {
+        expect(docs.has(key), `${key} missing from .env.example`).toBe(true);
+        expect(docs.get(key)).toBe(def);
+      });
+    }
+  }
+  it('documents no key that no schema reads', () => {
+    const known = new Set(schemas.flatMap(s => Object.keys(s.shape)));
+    expect([...docs.keys()].filter(k => !known.has(k))).toEqual([]);
+  });
+});
+
+describe('config errors', () => {
+  it('names the key, the value and what is expected, for every bad key at once', () => {
+    try {
+      parseConfig(collectorConfigSchema, { COLLECTOR_POLL_INTERVAL_MS: 'soon', INFLUX_URL: 'not a url', INFLUX_PASSWORD: 'hunter2', INFLUX_FLAVOUR: '4' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toContain('COLLECTOR_POLL_INTERVAL_MS="soon": expected an integer');
+      expect(msg).toContain('INFLUX_URL="not a url": expected a URL');
+      expect(msg).toContain('INFLUX_FLAVOUR="4": expected one of 1, 2, 3');
+      expect(msg).not.toContain('hunter2');
+    }
+  });
+});
