@@ -12,7 +12,7 @@ import { deriveHealth, enumSuffix } from './normalize.ts';
 import { offlinePoint, samplePoints } from './points.ts';
 import type { MinerTracker, PollOutcome } from './poller.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
-import { createRedis } from './redis-connection.ts';
+import { createRedis, waitForRedis } from './redis-connection.ts';
 import { MinerRollups } from './rollups.ts';
 import type { FleetEvent, HealthStatus, MinerSnapshot } from './samples.ts';
 import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
@@ -52,6 +52,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const metrics = createCollectorMetrics();
   const keys = redisKeys(config.REDIS_PREFIX);
   const redis = createRedis(config.REDIS_URL, { logger: log, name: 'bosfleet-collector' });
+  // Polling and InfluxDB writes go on without Redis; snapshots are rebuilt once it is back.
+  if (!(await waitForRedis(redis, 5_000))) log.warn('Redis not reachable at start; continuing, snapshots will be written once it is back');
   const settings = influxSettingsFrom(config);
   const influx = new InfluxClient(settings);
   const writer = new InfluxWriter(influxWriterOptionsFrom(config, settings, metrics, log));
@@ -130,7 +132,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       observe(t, Date.now());
     },
     cycle(trackers: Iterable<MinerTracker>, stats: CycleStats) {
-      rollups.flushDue(stats.endedMs);
+      rollups.flushDue(stats.endedMs, config.COLLECTOR_POLL_INTERVAL_MS);
       const all = [...trackers].map(snapshotOf);
       const aggregates = SnapshotStore.computeAggregates(all, stats.endedMs);
       for (const a of aggregates) {
@@ -167,12 +169,10 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     flushing = (async () => {
       try {
         if (batch.length > 0) await snapshots.writeSnapshots(batch);
-        metrics.snapshotsWritten.inc(batch.length);
         if (aggregates) await snapshots.writeAggregates(aggregates);
         await redis.set(keys.collectorHeartbeat(), String(Date.now()));
       } catch (err) {
-        metrics.redisErrors.inc();
-        // Put them back unless a newer snapshot of the same miner is already waiting.
+        // SnapshotStore counted the failure. Put them back unless a newer snapshot of the same miner is already waiting.
         for (const s of batch) if (!dirty.has(s.ref.id)) dirty.set(s.ref.id, s);
         throw err;
       }

@@ -1,0 +1,255 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import { FleetError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { CollectorMetrics } from './metrics.ts';
+import type { RedisKeys } from './redis-keys.ts';
+import { HEALTH_STATUSES, type FleetAggregate, type HealthStatus, type MinerSnapshot } from './samples.ts';
+
+/**
+ * Latest state per miner in Redis: one JSON string per miner plus SET indexes (all, tenant,
+ * tenant+site, tenant+status, tenant+model, tenant's sites, tenants) and per tenant / site
+ * aggregates. Writes are pipelined in chunks and idempotent (SET + SADD + SREM only), so after a
+ * Redis outage or restart the next full cycle rebuilds everything. A miner whose tenant, site or
+ * model changed is removed from its old index sets; the old membership comes from this
+ * process's memory, or (first write of an id in this process) from the stored snapshot.
+ * Redis unavailable: every method throws FleetError('unavailable') at once (see
+ * redis-connection.ts: no offline queue); writes also count metrics.redisErrors.
+ */
+
+export interface SnapshotStoreOptions {
+  metrics?: CollectorMetrics;
+  logger?: Logger;
+  /** miners per pipeline / MGET (default 500) */
+  chunkSize?: number;
+}
+
+export interface ListFilter {
+  tenant: string;
+  site?: string;
+  status?: HealthStatus;
+  model?: string;
+}
+
+interface Membership {
+  tenant: string;
+  site: string;
+  model: string | null;
+  status: HealthStatus;
+}
+
+const modelOf = (s: MinerSnapshot): string | null => s.sample?.model || s.details?.model || null;
+const membershipOf = (s: MinerSnapshot): Membership => ({
+  tenant: s.ref.tenant,
+  site: s.ref.site,
+  model: modelOf(s),
+  status: s.status,
+});
+
+function emptyAggregate(tenant: string, site: string | null, now: number): FleetAggregate {
+  const by_status = Object.fromEntries(HEALTH_STATUSES.map(s => [s, 0])) as Record<HealthStatus, number>;
+  return {
+    tenant,
+    site,
+    updated_ms: now,
+    miners_total: 0,
+    by_status,
+    overheating: 0,
+    hashrate_ghs: 0,
+    hashrate_nominal_ghs: 0,
+    power_w: 0,
+    boards_hashing: 0,
+    boards_total: 0,
+  };
+}
+
+/**
+ * Per tenant and per tenant+site. Every miner counts in miners_total and by_status; the
+ * hashrate / power / board / overheating figures only come from miners reached by their last
+ * poll (an offline miner's last sample is history, not current output).
+ */
+export function computeAggregates(snapshots: readonly MinerSnapshot[], nowMs = Date.now()): FleetAggregate[] {
+  const out = new Map<string, FleetAggregate>();
+  const get = (tenant: string, site: string | null): FleetAggregate => {
+    const key = site === null ? tenant : `${tenant}\u0000${site}`;
+    let a = out.get(key);
+    if (!a) out.set(key, (a = emptyAggregate(tenant, site, nowMs)));
+    return a;
+  };
+  for (const snap of snapshots) {
+    for (const a of [get(snap.ref.tenant, null), get(snap.ref.tenant, snap.ref.site)]) {
+      a.miners_total++;
+      a.by_status[snap.status]++;
+      const s = snap.sample;
+      if (!s || snap.status === 'offline') continue;
+      if (s.degraded_reasons.includes('overheating')) a.overheating++;
+      a.hashrate_ghs += s.hashrate_ghs;
+      a.hashrate_nominal_ghs += s.hashrate_nominal_ghs;
+      a.power_w += s.power_w ?? 0;
+      a.boards_hashing += s.boards_hashing;
+      a.boards_total += s.boards_total;
+    }
+  }
+  return [...out.values()];
+}
+
+export class SnapshotStore {
+  /** Same as the module-level computeAggregates (pure). */
+  static readonly computeAggregates = computeAggregates;
+
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly metrics: CollectorMetrics | undefined;
+  private readonly log: Logger | undefined;
+  private readonly chunk: number;
+  /** index membership last written by this process, per miner id */
+  private readonly members = new Map<string, Membership>();
+
+  constructor(redis: Redis, keys: RedisKeys, opts: SnapshotStoreOptions = {}) {
+    this.redis = redis;
+    this.keys = keys;
+    this.metrics = opts.metrics;
+    this.log = opts.logger;
+    this.chunk = opts.chunkSize ?? 500;
+  }
+
+  async writeSnapshots(snapshots: readonly MinerSnapshot[]): Promise<void> {
+    const k = this.keys;
+    for (let i = 0; i < snapshots.length; i += this.chunk) {
+      const part = snapshots.slice(i, i + this.chunk);
+      const unknown = part.filter(s => !this.members.has(s.ref.id));
+      const previous = new Map<string, Membership>();
+      if (unknown.length > 0) {
+        const old = await this.write(() => this.getSnapshots(unknown.map(s => s.ref.id)));
+        for (const o of old) if (o) previous.set(o.ref.id, membershipOf(o));
+      }
+      await this.write(async () => {
+        const p = this.redis.pipeline();
+        for (const snap of part) {
+          const { id, tenant, site } = snap.ref;
+          const model = modelOf(snap);
+          const known = this.members.get(id);
+          const prev = known ?? previous.get(id);
+          if (prev && (prev.tenant !== tenant || prev.site !== site || prev.model !== model))
+            this.unindex(p, id, prev);
+          p.set(k.snapshot(id), JSON.stringify(snap));
+          p.sadd(k.allMiners(), id).sadd(k.tenants(), tenant).sadd(k.tenantMiners(tenant), id);
+          p.sadd(k.tenantSites(tenant), site).sadd(k.siteMiners(tenant, site), id);
+          if (model) p.sadd(k.modelMiners(tenant, model), id);
+          p.sadd(k.statusMiners(tenant, snap.status), id);
+          // SREM from the other status sets unless this process wrote the same status last time.
+          if (known?.status !== snap.status || known.tenant !== tenant) {
+            for (const st of HEALTH_STATUSES) if (st !== snap.status) p.srem(k.statusMiners(tenant, st), id);
+          }
+        }
+        await exec(p);
+      });
+      for (const snap of part) this.members.set(snap.ref.id, membershipOf(snap));
+      this.metrics?.snapshotsWritten.inc(part.length);
+    }
+  }
+
+  async writeAggregates(aggregates: readonly FleetAggregate[]): Promise<void> {
+    if (aggregates.length === 0) return;
+    await this.write(async () => {
+      const p = this.redis.pipeline();
+      for (const a of aggregates)
+        p.set(this.keys.aggregate(a.tenant, a.site ?? undefined), JSON.stringify(a));
+      await exec(p);
+    });
+  }
+
+  async getSnapshot(id: string): Promise<MinerSnapshot | null> {
+    const raw = await this.read(() => this.redis.get(this.keys.snapshot(id)));
+    return raw ? (JSON.parse(raw) as MinerSnapshot) : null;
+  }
+
+  /** Snapshots in the order of `ids` (null where missing), MGET in chunks. */
+  async getSnapshots(ids: readonly string[]): Promise<(MinerSnapshot | null)[]> {
+    const out: (MinerSnapshot | null)[] = [];
+    for (let i = 0; i < ids.length; i += this.chunk) {
+      const keys = ids.slice(i, i + this.chunk).map(id => this.keys.snapshot(id));
+      const raws = await this.read(() => this.redis.mget(keys));
+      for (const raw of raws) out.push(raw ? (JSON.parse(raw) as MinerSnapshot) : null);
+    }
+    return out;
+  }
+
+  /** Miner ids of a tenant, narrowed by site / status / model (SINTER), sorted. */
+  async listIds(f: ListFilter): Promise<string[]> {
+    const k = this.keys;
+    const sets = [k.tenantMiners(f.tenant)];
+    if (f.site !== undefined) sets.push(k.siteMiners(f.tenant, f.site));
+    if (f.status !== undefined) sets.push(k.statusMiners(f.tenant, f.status));
+    if (f.model !== undefined) sets.push(k.modelMiners(f.tenant, f.model));
+    const ids = await this.read(() =>
+      sets.length === 1 ? this.redis.smembers(sets[0]!) : this.redis.sinter(...sets),
+    );
+    return ids.sort();
+  }
+
+  async listTenants(): Promise<string[]> {
+    return (await this.read(() => this.redis.smembers(this.keys.tenants()))).sort();
+  }
+
+  async listSites(tenant: string): Promise<string[]> {
+    return (await this.read(() => this.redis.smembers(this.keys.tenantSites(tenant)))).sort();
+  }
+
+  async getAggregate(tenant: string, site?: string): Promise<FleetAggregate | null> {
+    const raw = await this.read(() => this.redis.get(this.keys.aggregate(tenant, site)));
+    return raw ? (JSON.parse(raw) as FleetAggregate) : null;
+  }
+
+  /** Delete a miner's snapshot and its index memberships (inventory removal). */
+  async removeMiner(id: string): Promise<void> {
+    const snap = await this.getSnapshot(id);
+    const known = this.members.get(id);
+    await this.write(async () => {
+      const p = this.redis.pipeline();
+      p.del(this.keys.snapshot(id)).srem(this.keys.allMiners(), id);
+      for (const m of [known, snap && membershipOf(snap)]) if (m) this.unindex(p, id, m);
+      await exec(p);
+    });
+    this.members.delete(id);
+  }
+
+  private unindex(p: ChainableCommander, id: string, m: Membership): void {
+    const k = this.keys;
+    p.srem(k.tenantMiners(m.tenant), id).srem(k.siteMiners(m.tenant, m.site), id);
+    if (m.model) p.srem(k.modelMiners(m.tenant, m.model), id);
+    for (const st of HEALTH_STATUSES) p.srem(k.statusMiners(m.tenant, st), id);
+  }
+
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.metrics?.redisErrors.inc();
+      // Our state of what Redis holds may now be wrong: re-derive it on the next write.
+      this.members.clear();
+      throw unavailable(err);
+    }
+  }
+
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.log?.debug({ err: (err as Error).message }, 'Redis read failed');
+      throw unavailable(err);
+    }
+  }
+}
+
+function unavailable(err: unknown): FleetError {
+  if (err instanceof FleetError) return err;
+  return new FleetError('unavailable', 'Redis is not available', { cause: err });
+}
+
+/** EXEC a pipeline; any per-command error fails the whole call (ioredis resolves with them). */
+export async function exec(p: ChainableCommander): Promise<unknown[]> {
+  const results = (await p.exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+  return results.map(([, v]) => v);
+}
