@@ -1,3 +1,4 @@
+import { boardHashing } from './normalize.ts';
 import type { FleetEvent, HealthStatus, MinerRef, MinerSample } from './samples.ts';
 
 /** What the detector remembers of a miner between polls. */
@@ -36,7 +37,7 @@ export function detectEvents(ref: MinerRef, prev: MinerObservation | null, next:
   const a = prev.sample;
   const b = next.sample;
   if (a && b) {
-    const down = (s: MinerSample): Set<string> => new Set(s.hashboards.filter(h => h.enabled && !(h.hashrate_nominal_ghs > 0 ? h.hashrate_ghs >= h.hashrate_nominal_ghs * 0.05 : h.hashrate_ghs > 0)).map(h => h.board));
+    const down = (s: MinerSample): Set<string> => new Set(s.hashboards.filter(h => h.enabled && !boardHashing(h)).map(h => h.board));
     if (b.miner_status === 'normal' && a.miner_status === 'normal') {
       const before = down(a);
       const after = down(b);

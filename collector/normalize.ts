@@ -152,7 +152,7 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
   const tempBoardMax = max(hashboards.map(b => b.temp_board_c));
   const rpms = fans.map(f => f.rpm);
 
-  const hashing = (b: HashboardSample): boolean => b.enabled && (b.hashrate_nominal_ghs > 0 ? b.hashrate_ghs >= b.hashrate_nominal_ghs * 0.05 : b.hashrate_ghs > 0);
+  const hashing = boardHashing;
   const boardsHashing = hashboards.filter(hashing).length;
   const minerStatus = enumSuffix(ctx.minerStatus, 'MINER_STATUS_');
   const tunerState = enumSuffix(r.tuner.overall_tuner_state, 'TUNER_STATE_');
@@ -205,6 +205,16 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
     pools,
   };
   return { sample, issues: c.issues };
+}
+
+/**
+ * An enabled board counts as hashing when chips are detected and its real hashrate is at
+ * least 5 % of its nominal. No detected chips or no nominal means the board is down even
+ * while its windowed hashrate is still decaying.
+ */
+export function boardHashing(b: HashboardSample): boolean {
+  if (!b.enabled || b.chips === 0) return false;
+  return b.hashrate_nominal_ghs > 0 && b.hashrate_ghs >= b.hashrate_nominal_ghs * 0.05;
 }
 
 /** Health from the miner's own status (lower-cased suffix) and the degraded reasons found. */

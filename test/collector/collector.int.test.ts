@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
+import { parseConfig } from '../../collector/config-loader.ts';
+import { collectorConfigSchema } from '../../collector/config.ts';
+import { InfluxClient, rowsOf } from '../../collector/influx-client.ts';
+import { silentLogger } from '../../collector/logger.ts';
+import { MinerClient } from '../../collector/miner-client.ts';
+import type { FleetEvent, MinerSnapshot } from '../../collector/samples.ts';
+import { EventLog } from '../../collector/event-log.ts';
+import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
+
+// The collector over a simulated fleet of 200 miners (real gRPC on loopback), writing to the
+// real test InfluxDB and Redis. Stored values are compared with the simulator's own state.
+const MINERS = 200;
+let fleet: SimulatedFleet;
+let collector: CollectorHandle;
+let influx: InfluxClient;
+const db = `t_${randomUUID().slice(0, 8)}`;
+const prefix = `test-${randomUUID()}`;
+
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+beforeAll(async () => {
+  fleet = await startSimulator({
+    miners: MINERS,
+    seed: 11,
+    baseAddress: '127.11.0.1',
+    sites: 3,
+    tenants: 2,
+    models: 's19jpro:50,s21:30,s9:20',
+    faults: 'unreachable:3,hashboard_failure:3,low_hashrate:2',
+    rebootMs: 1_500,
+    thermalTauMs: 1_000,
+    warmupMs: 300,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'collector-it-'));
+  const inventoryFile = join(dir, 'inventory.yaml');
+  await fleet.writeInventory(inventoryFile);
+  const config = parseConfig(collectorConfigSchema, {
+    INFLUX_URL: inject('influxUrl'),
+    INFLUX_DB: db,
+    REDIS_URL: inject('redisUrl'),
+    REDIS_PREFIX: prefix,
+    COLLECTOR_INVENTORY_FILE: inventoryFile,
+    COLLECTOR_POLL_INTERVAL_MS: '1000',
+    COLLECTOR_RPC_TIMEOUT_MS: '800',
+    COLLECTOR_CONCURRENCY: '64',
+    COLLECTOR_OFFLINE_AFTER_MISSES: '2',
+    COLLECTOR_HTTP_PORT: '0',
+    INFLUX_FLUSH_INTERVAL_MS: '200',
+    MINER_PASSWORD: 'root',
+  });
+  influx = new InfluxClient({ url: inject('influxUrl'), db, auth: 'none', flavour: '1' });
+  collector = await startCollector(config, { log: silentLogger(), env: { ...process.env, MINER_PASSWORD: 'root' } });
+  await sleep(4_500);
+  await collector.flushSnapshots();
+  await collector.writer.flush();
+}, 60_000);
+
+afterAll(async () => {
+  if (!collector) return;
+  await collector.stop();
+  await fleet?.stop();
+  await influx?.query(`DROP DATABASE "${db}"`).catch(() => undefined);
+  const keys = await collector.redis.keys(`${prefix}:*`).catch(() => []);
+  void keys;
+});
+
+const faulty = (kind: string): string[] => fleet.miners.filter(m => fleet.faults(m.id).some(f => f.kind === kind)).map(m => m.id);
+
+describe('collector over a simulated fleet', () => {
+  it('writes every reachable miner with values and units matching the simulator', async () => {
+    const rows = rowsOf(await influx.query(`SELECT last(hashrate_ghs) AS hashrate_ghs, last(power_w) AS power_w, last(temp_chip_max_c) AS temp_c, last(boards_total) AS boards, last(hashrate_nominal_ghs) AS nominal FROM miner WHERE up = 1 GROUP BY miner, model, site, tenant`));
+    const unreachable = new Set(faulty('unreachable'));
+    expect(rows.length).toBe(MINERS - unreachable.size);
+    for (const r of rows) {
+      const t = fleet.truth(String(r.miner));
+      expect(r.tenant).toBe(t.tenant);
+      expect(r.site).toBe(t.site);
+      expect(r.model).toBe(t.model);
+      expect(r.boards).toBe(t.boards_total);
+      // GH/s on both sides: a TH/s or MH/s mix-up would be off by 1000x.
+      expect(Number(r.hashrate_ghs)).toBeGreaterThan(t.hashrate_ghs * 0.9 - 500);
+      expect(Number(r.hashrate_ghs)).toBeLessThan(t.hashrate_ghs * 1.1 + 500);
+      expect(Number(r.nominal)).toBeCloseTo(t.hashrate_nominal_ghs, -3);
+      expect(Math.abs(Number(r.power_w) - t.power_w)).toBeLessThan(t.power_w * 0.1 + 50);
+      expect(Math.abs(Number(r.temp_c) - t.temp_chip_max_c)).toBeLessThan(8);
+    }
+  });
+
+  it('writes per-board, fan and pool series', async () => {
+    const id = fleet.miners.find(m => !faulty('unreachable').includes(m.id))!.id;
+    const t = fleet.truth(id);
+    const boards = rowsOf(await influx.query(`SELECT last(hashrate_ghs) AS h, last(frequency_mhz) AS f FROM hashboard WHERE miner = '${id}' GROUP BY board`));
+    expect(boards).toHaveLength(t.boards_total);
+    for (const b of boards) expect(Number(b.f)).toBeGreaterThan(100); // MHz, converted from Hz
+    const fans = rowsOf(await influx.query(`SELECT last(rpm) FROM fan WHERE miner = '${id}' GROUP BY fan`));
+    expect(fans).toHaveLength(t.fans.length);
+    const pools = rowsOf(await influx.query(`SELECT last(accepted) AS a FROM pool WHERE miner = '${id}' GROUP BY pool`));
+    expect(pools.length).toBe(t.pools.length);
+    expect(pools.every(p => !String(p.pool).includes('@'))).toBe(true);
+  });
+
+  it('keeps snapshots, indexes and fleet aggregates in Redis', async () => {
+    const tenants = [...new Set(fleet.miners.map(m => m.tenant))];
+    let total = 0;
+    for (const tenant of tenants) {
+      const ids = await collector.snapshots.listIds({ tenant });
+      const expected = fleet.miners.filter(m => m.tenant === tenant).map(m => m.id).sort();
+      expect(ids.sort()).toEqual(expected);
+      const snaps = (await collector.snapshots.getSnapshots(ids)).filter((s): s is MinerSnapshot => s !== null);
+      const agg = await collector.snapshots.getAggregate(tenant);
+      expect(agg!.miners_total).toBe(expected.length);
+      for (const st of ['online', 'degraded', 'offline'] as const) expect(agg!.by_status[st]).toBe(snaps.filter(s => s.status === st).length);
+      const hashrate = snaps.filter(s => s.status !== 'offline').reduce((a, s) => a + (s.sample?.hashrate_ghs ?? 0), 0);
+      // Aggregates and snapshots are written on their own timers; allow one poll of drift.
+      expect(Math.abs(agg!.hashrate_ghs - hashrate)).toBeLessThan(hashrate * 0.02);
+      total += ids.length;
+    }
+    expect(total).toBe(MINERS);
+  });
+
+  it('derives offline, degraded hashboard and low hashrate from the faults', async () => {
+    for (const id of faulty('unreachable')) {
+      const s = await collector.snapshots.getSnapshot(id);
+      expect(s!.status).toBe('offline');
+      expect(s!.last_error).toBe('unreachable');
+    }
+    for (const id of faulty('hashboard_failure')) {
+      const s = await collector.snapshots.getSnapshot(id);
+      expect(s!.status).toBe('degraded');
+      expect(s!.sample!.degraded_reasons).toContain('hashboard_down');
+      expect(s!.sample!.boards_hashing).toBe(s!.sample!.boards_total - 1);
+    }
+    const offline = await collector.snapshots.listIds({ tenant: fleet.truth(faulty('unreachable')[0]!).tenant, status: 'offline' });
+    expect(offline.length).toBeGreaterThan(0);
+  });
+
+  it('turns run-time faults and actions into events and statuses', async () => {
+    const healthy = fleet.miners.filter(m => fleet.faults(m.id).length === 0);
+    const [hot, board, paused, rebooted] = healthy.map(m => m.id);
+    fleet.injectFault(hot!, 'overheat');
+    fleet.injectFault(board!, { kind: 'hashboard_failure', board_index: 1 });
+    const m = fleet.info(paused!);
+    const c = new MinerClient({ minerId: m.id, host: m.host, port: m.port, credentials: { username: 'root', password: 'root' } });
+    await c.unary('ActionsService', 'PauseMining', {});
+    // The status stream shows the pause well before the next details refresh.
+    await expect.poll(async () => (await collector.snapshots.getSnapshot(paused!))?.status, { timeout: 5_000, interval: 200 }).toBe('paused');
+    fleet.rebootMiner(rebooted!);
+    const tenantOf = (id: string): string => fleet.truth(id).tenant;
+    const log = new EventLog({ redis: collector.redis, keys: collector.keys, writer: { write: () => undefined }, maxLen: 1000 });
+    const kindsFor = async (id: string): Promise<string[]> => (await log.recent(tenantOf(id), { miner: id, limit: 50 })).map((e: FleetEvent) => e.kind);
+    await expect.poll(() => kindsFor(hot!), { timeout: 15_000, interval: 500 }).toContain('overheating');
+    await expect.poll(() => kindsFor(board!), { timeout: 10_000, interval: 500 }).toContain('hashboard_lost');
+    await expect.poll(() => kindsFor(paused!), { timeout: 5_000, interval: 500 }).toContain('status_changed');
+    await expect.poll(() => kindsFor(rebooted!), { timeout: 15_000, interval: 500 }).toContain('reboot_detected');
+    expect((await collector.snapshots.getSnapshot(hot!))!.sample!.degraded_reasons).toContain('overheating');
+    await c.unary('ActionsService', 'ResumeMining', {});
+    c.close();
+    await collector.writer.flush();
+    const stored = rowsOf(await influx.query(`SELECT count(message) FROM event WHERE kind = 'overheating'`));
+    expect(Number(stored[0]?.count)).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('marks a miner stuck well below nominal as degraded (low_hashrate)', async () => {
+    // The 1-minute window the collector stores takes a while to fall below the threshold.
+    for (const id of faulty('low_hashrate')) {
+      await expect.poll(async () => (await collector.snapshots.getSnapshot(id))?.sample?.degraded_reasons ?? [], { timeout: 60_000, interval: 1_000 }).toContain('low_hashrate');
+    }
+  }, 70_000);
+
+  it('exports poll metrics and fleet gauges with bounded labels', async () => {
+    const text = await collector.metrics.registry.metrics();
+    expect(text).toMatch(/bosfleet_polls_total\{result="ok",reason="none"\} \d+/);
+    expect(text).toMatch(/bosfleet_polls_total\{result="error",reason="unreachable"\} \d+/);
+    expect(text).toMatch(/bosfleet_fleet_miners\{tenant="[^"]+",site="[^"]+",status="offline"\} [1-9]/);
+    expect(text).not.toMatch(/miner="/);
+    const res = await fetch(`http://127.0.0.1:${collector.httpPort}/health/ready`);
+    expect(res.status).toBe(200);
+  });
+
+  it('writes 1-minute rollups itself', async () => {
+    // The first minute boundary may not have passed yet; the rollup of a finished minute must
+    // agree with the raw points of that minute.
+    await expect
+      .poll(async () => rowsOf(await influx.query(`SELECT count(samples) FROM miner_1m`))[0]?.count ?? 0, { timeout: 70_000, interval: 2_000 })
+      .toBeGreaterThan(0);
+    const [r] = rowsOf(await influx.query(`SELECT time, miner, samples, up FROM miner_1m LIMIT 1`));
+    expect(Number(r!.samples)).toBeGreaterThan(0);
+  }, 80_000);
+});
