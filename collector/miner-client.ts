@@ -182,7 +182,13 @@ export class MinerClient {
   }
 
   private async doLogin(callOpts: CallOptions): Promise<string> {
-    const creds = typeof this.opts.credentials === 'function' ? await this.opts.credentials() : this.opts.credentials;
+    let creds: MinerCredentials;
+    try {
+      creds = typeof this.opts.credentials === 'function' ? await this.opts.credentials() : this.opts.credentials;
+    } catch (err) {
+      // A credentials problem on our side still means "cannot log in to this miner".
+      throw new FleetError('auth_rejected', `cannot log in to miner ${this.minerId}: ${(err as Error).message}`, { details: { miner: this.minerId }, cause: err });
+    }
     const def = this.method('AuthenticationService', 'Login');
     let headerToken: string | null = null;
     let res: LoginResponse;
