@@ -36,8 +36,8 @@ export interface CollectorMetrics {
   lastCycleTimestamp: Gauge<never>;
 }
 
-export function createCollectorMetrics(registry = new Registry()): CollectorMetrics {
-  collectDefaultMetrics({ register: registry, prefix: 'bosfleet_collector_process_' });
+export function createCollectorMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): CollectorMetrics {
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'bosfleet_collector_process_' });
   const r = [registry];
   return {
     registry,

@@ -1,0 +1,119 @@
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+} from 'fastify';
+import { serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { authenticate } from './auth/authenticate.ts';
+import { createTokenVerifier, type VerifyToken } from './auth/verifier.ts';
+import type { ApiInfra } from './context.ts';
+import { errorBody, installErrorHandler } from './errors.ts';
+import { createApiMetrics, type ApiMetrics } from './metrics.ts';
+import { createAuthFailureLimiter, installRateLimits } from './plugins/rate-limit.ts';
+import { installRequestMetrics } from './plugins/request-metrics.ts';
+import { installSwagger } from './plugins/swagger.ts';
+import type { FleetQuery } from './query/fleet-query.ts';
+import healthRoutes from './routes/health.ts';
+import metricsRoutes from './routes/metrics.ts';
+import analyticsRoutes from './routes/v1/analytics.ts';
+import eventRoutes from './routes/v1/events.ts';
+import fleetRoutes from './routes/v1/fleet.ts';
+import minerRoutes from './routes/v1/miners.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** connections and shared clients (config, log, redis, keys, influx, minerPool, credentials) */
+    infra: ApiInfra;
+    fleetQuery: FleetQuery;
+    /** the API's prom-client registry and metrics; register more series on `metrics.registry` */
+    metrics: ApiMetrics;
+    /** the bearer-token verifier (MCP over HTTP uses the same one) */
+    verifyToken: VerifyToken;
+  }
+}
+
+export const API_VERSION = '0.1.0';
+
+/** A route plugin of the control half (or any other), mounted under /api/v1 behind authentication. */
+export type ApiRoutePlugin = FastifyPluginAsync | FastifyPluginAsyncZod;
+
+export interface BuildAppOptions {
+  infra: ApiInfra;
+  fleetQuery: FleetQuery;
+  /** more route plugins, each registered under the auth hook with prefix /api/v1 */
+  extraRoutes?: readonly ApiRoutePlugin[];
+  /** default: a new registry (createApiMetrics) */
+  metrics?: ApiMetrics;
+  /** default: createTokenVerifier(infra.config) */
+  verifyToken?: VerifyToken;
+  /** Redis for the rate limiters (default infra.redis); a fail-fast connection is best */
+  rateLimitRedis?: Redis;
+}
+
+/**
+ * The API as a fastify instance that does not listen (server.ts listens; tests inject).
+ *
+ * Order matters: error handler and compilers first; request metrics; OpenAPI (it must see every
+ * route); rate limits (their onRoute hook must see every route); then the public routes at the
+ * root (health, metrics, docs) and the authenticated scope `/api/v1`, whose onRequest hook
+ * verifies the bearer token before anything else runs, including its 404s (so unauthenticated
+ * callers cannot enumerate routes).
+ */
+export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
+  const { infra } = o;
+  const config = infra.config;
+  const metrics = o.metrics ?? createApiMetrics();
+  const verifyToken = o.verifyToken ?? createTokenVerifier(config);
+
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; typing it as such keeps the instance type plain.
+    loggerInstance: infra.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    routerOptions: { ignoreTrailingSlash: true },
+    // Slow clients cannot hold a request open forever; control uploads set their own limits.
+    requestTimeout: 120_000,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('infra', infra);
+  app.decorate('fleetQuery', o.fleetQuery);
+  app.decorate('metrics', metrics);
+  app.decorate('verifyToken', verifyToken);
+  app.decorateRequest('caller', null, []);
+
+  installErrorHandler(app);
+  installRequestMetrics(app, metrics);
+  await installSwagger(app, config, API_VERSION);
+  const limiterDeps = { config, redis: o.rateLimitRedis ?? infra.redis, keys: infra.keys, metrics };
+  await installRateLimits(app, limiterDeps);
+
+  await app.register(healthRoutes, { redis: infra.redis, keys: infra.keys, influx: infra.influx });
+  await app.register(metricsRoutes, { registry: metrics.registry });
+
+  const failures = createAuthFailureLimiter(limiterDeps);
+  await app.register(
+    async api => {
+      api.addHook('onRequest', authenticate({ config, verifyToken, failures, metrics }));
+      api.setNotFoundHandler((req, reply) =>
+        reply
+          .code(404)
+          .send(
+            errorBody(
+              'not_found',
+              `no route ${req.method} ${req.url.split('?')[0]}; the API is described at /docs`,
+            ),
+          ),
+      );
+      await api.register(fleetRoutes);
+      await api.register(minerRoutes);
+      await api.register(analyticsRoutes);
+      await api.register(eventRoutes);
+      for (const routes of o.extraRoutes ?? []) await api.register(routes as FastifyPluginAsync);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

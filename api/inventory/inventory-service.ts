@@ -1,0 +1,523 @@
+import { randomUUID } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+import { FleetError } from '../../collector/errors.ts';
+import {
+  inventoryMinerSchema,
+  minerIdSchema,
+  scopeNameSchema,
+  type InventoryMiner,
+  type InventoryMinerEntry,
+} from '../../collector/inventory/schema.ts';
+import type { FleetEvent, HealthStatus, MinerSnapshot } from '../../collector/samples.ts';
+import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { recordSafely, type AuditLog } from '../control/audit.ts';
+import type { ApiInfra, Caller } from '../context.ts';
+import { hasRole } from '../context.ts';
+
+/**
+ * Admin side of the inventory: miners added through the API, miner credentials, and discovery
+ * scans. Everything is scoped to the caller's tenant.
+ *
+ * Storage (what the collector reads):
+ *  - keys.inventory(): HASH miner id -> JSON InventoryMinerEntry (inventoryMinerSchema), always
+ *    with `id` and `tenant` set. The collector merges these with its file and scan miners and
+ *    publishes the result in keys.resolvedInventory().
+ *  - credentials through CredentialStore (AES-GCM sealed in Redis). Names managed through the
+ *    API are tenant-scoped: the stored name is `<tenant>:<name>`, and API inventory entries
+ *    refer to that stored name. Names from the inventory file and `default` are global,
+ *    read-only here, and usable by every tenant.
+ *
+ * Messages published on keys.inventoryChannel(), JSON, one per change:
+ *   {"type":"inventory","op":"upsert"|"remove","id":"<miner id>","tenant":"<tenant>"}
+ *       -> the collector re-reads keys.inventory().
+ *   {"type":"scan","id":"<uuid>","cidr":"10.0.1.0/24","tenant":"acme","site":"dc2",
+ *    "port":50051,"credentials":"acme:site-b","labels":{"rack":"r4"},
+ *    "requested_by":"<sub>","requested_ms":1760000000000}
+ *       -> the collector probes the range (port, credentials and labels are optional and
+ *          default to the collector's defaults; tenant and site are always set).
+ * Scan requests are also LPUSHed (same JSON) on keys.custom('scan', 'requests'), capped at 1000
+ * entries, so a collector that was not subscribed when the request was made can catch up.
+ */
+
+const cidrSchema = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'expected an IPv4 CIDR such as 10.0.0.0/24' })
+  .refine(c => isIPv4(c.split('/')[0]!), { error: 'expected a valid IPv4 network address' })
+  .refine(c => Number(c.split('/')[1]) >= 16 && Number(c.split('/')[1]) <= 32, {
+    error: 'scan at most a /16 (65,536 addresses) at a time',
+  });
+
+/** A miner added through the API; tenant is always the caller's. */
+export const inventoryMinerInputSchema = z.strictObject({
+  id: minerIdSchema.optional(),
+  address: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { error: 'expected a host name or IP address' }),
+  port: z.number().int().min(1).max(65_535).optional(),
+  site: scopeNameSchema.optional(),
+  /** name of a credential entry (PUT /api/v1/inventory/credentials/:name), or a global one from the inventory file */
+  credentials: scopeNameSchema.optional(),
+  labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+});
+export type InventoryMinerInput = z.input<typeof inventoryMinerInputSchema>;
+
+export const credentialsInputSchema = z.strictObject({
+  username: z.string().min(1).max(128),
+  password: z.string().max(256),
+});
+
+export const scanRequestSchema = z.strictObject({
+  cidr: cidrSchema,
+  site: scopeNameSchema.optional(),
+  port: z.number().int().min(1).max(65_535).optional(),
+  credentials: scopeNameSchema.optional(),
+  labels: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+});
+
+export interface InventoryMinerView {
+  id: string;
+  address: string;
+  port: number | null;
+  tenant: string;
+  site: string | null;
+  credentials: string | null;
+  labels: Record<string, string>;
+  /** where the collector got it from; api entries not yet picked up are `pending` */
+  source: 'api' | 'file' | 'scan';
+  state: 'active' | 'pending';
+  status: HealthStatus | null;
+}
+
+export interface CredentialView {
+  name: string;
+  username: string;
+  /** tenant: managed through the API for this tenant; global: inventory file / default (read-only here) */
+  scope: 'tenant' | 'global';
+}
+
+export interface ScanRequest {
+  type: 'scan';
+  id: string;
+  cidr: string;
+  tenant: string;
+  site: string;
+  port?: number;
+  credentials?: string;
+  labels: Record<string, string>;
+  requested_by: string;
+  requested_ms: number;
+}
+
+function parseJson<T>(raw: string | null | undefined): T | null {
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return null;
+  }
+}
+
+function issues(err: z.ZodError): string {
+  return err.issues.map(i => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+export class InventoryService {
+  private readonly infra: ApiInfra;
+  private readonly audit: AuditLog;
+  private readonly snapshots: SnapshotStore;
+  /** default site for entries and scans without one */
+  private readonly defaultSite: string;
+
+  constructor(infra: ApiInfra, deps: { audit: AuditLog }, options: { defaultSite?: string } = {}) {
+    this.infra = infra;
+    this.audit = deps.audit;
+    this.snapshots = new SnapshotStore(infra.redis, infra.keys, { logger: infra.log });
+    this.defaultSite = options.defaultSite ?? 'default';
+  }
+
+  private admin(caller: Caller): void {
+    if (!hasRole(caller, 'admin'))
+      throw new FleetError('forbidden', 'inventory and credentials need the admin role');
+  }
+
+  private scoped(caller: Caller, name: string): string {
+    return `${caller.tenant}:${name}`;
+  }
+
+  private display(caller: Caller, stored: string | undefined | null): string | null {
+    if (!stored) return null;
+    return stored.startsWith(`${caller.tenant}:`) ? stored.slice(caller.tenant.length + 1) : stored;
+  }
+
+  private async note(
+    caller: Caller,
+    message: string,
+    data: Record<string, string | number | boolean>,
+    miner = '',
+    site = '',
+  ): Promise<void> {
+    const e: FleetEvent = {
+      time_ms: Date.now(),
+      tenant: caller.tenant,
+      site,
+      miner,
+      kind: 'control_action',
+      severity: 'info',
+      message,
+      actor: caller.sub,
+      result: 'ok',
+      data,
+    };
+    await recordSafely(this.audit, this.infra.log, [e]);
+  }
+
+  private async publish(message: object): Promise<void> {
+    await this.infra.redis.publish(this.infra.keys.inventoryChannel(), JSON.stringify(message)).catch(err => {
+      this.infra.log.warn(
+        { err: (err as Error).message },
+        'inventory change not announced; the collector picks it up on its next reload',
+      );
+    });
+  }
+
+  // ---- miners ----
+
+  async listMiners(caller: Caller): Promise<{ miners: InventoryMinerView[]; total: number }> {
+    this.admin(caller);
+    const [resolvedRaw, apiRaw] = await Promise.all([
+      this.infra.redis.hgetall(this.infra.keys.resolvedInventory()),
+      this.infra.redis.hgetall(this.infra.keys.inventory()),
+    ]);
+    const resolved = new Map<string, InventoryMiner>();
+    for (const v of Object.values(resolvedRaw)) {
+      const m = parseJson<InventoryMiner>(v);
+      if (m && m.tenant === caller.tenant) resolved.set(m.id, m);
+    }
+    const ids = [...resolved.keys()];
+    const snaps = await this.snapshots.getSnapshots(ids).catch(() => [] as (MinerSnapshot | null)[]);
+    const statusOf = new Map(ids.map((id, i) => [id, snaps[i]?.status ?? null]));
+    const out: InventoryMinerView[] = [];
+    for (const m of resolved.values()) {
+      out.push({
+        id: m.id,
+        address: m.host,
+        port: m.port,
+        tenant: m.tenant,
+        site: m.site,
+        credentials: this.display(caller, m.credentials),
+        labels: m.labels ?? {},
+        source: m.source,
+        state: 'active',
+        status: statusOf.get(m.id) ?? null,
+      });
+    }
+    for (const [id, v] of Object.entries(apiRaw)) {
+      const e = parseJson<InventoryMinerEntry>(v);
+      if (!e || e.tenant !== caller.tenant || resolved.has(id)) continue;
+      out.push({
+        id,
+        address: e.address,
+        port: e.port ?? null,
+        tenant: caller.tenant,
+        site: e.site ?? null,
+        credentials: this.display(caller, e.credentials),
+        labels: e.labels ?? {},
+        source: 'api',
+        state: 'pending',
+        status: null,
+      });
+    }
+    out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { miners: out, total: out.length };
+  }
+
+  async getMiner(caller: Caller, id: string): Promise<InventoryMinerView> {
+    const { miners } = await this.listMiners(caller);
+    const m = miners.find(x => x.id === id);
+    if (!m)
+      throw new FleetError('not_found', `unknown miner '${id}' in your inventory`, {
+        details: { miner: id },
+      });
+    return m;
+  }
+
+  /** Stored credential name for an entry: the tenant's own entry, else a global one. */
+  private async credentialName(caller: Caller, name: string | undefined): Promise<string | undefined> {
+    if (name === undefined) return undefined;
+    const list = await this.infra.credentials.list();
+    if (list.some(c => c.source === 'api' && c.name === this.scoped(caller, name)))
+      return this.scoped(caller, name);
+    if (list.some(c => c.source !== 'api' && c.name === name)) return name;
+    throw new FleetError(
+      'invalid_argument',
+      `no credentials named '${name}'; add them with PUT /api/v1/inventory/credentials/${name} first`,
+      { details: { credentials: name } },
+    );
+  }
+
+  private async buildEntry(
+    caller: Caller,
+    input: unknown,
+    forcedId?: string,
+  ): Promise<InventoryMinerEntry & { id: string }> {
+    const parsed = inventoryMinerInputSchema.safeParse(input);
+    if (!parsed.success)
+      throw new FleetError('invalid_argument', `invalid inventory entry: ${issues(parsed.error)}`);
+    const e = parsed.data;
+    if (forcedId !== undefined && e.id !== undefined && e.id !== forcedId)
+      throw new FleetError(
+        'invalid_argument',
+        `the body's id '${e.id}' differs from the path's '${forcedId}'; ids cannot be changed (delete and add again)`,
+      );
+    const id = forcedId ?? e.id ?? (e.port && e.port !== 50_051 ? `${e.address}:${e.port}` : e.address);
+    const idOk = minerIdSchema.safeParse(id);
+    if (!idOk.success)
+      throw new FleetError(
+        'invalid_argument',
+        `cannot use '${id}' as a miner id; give an id (letters, digits, ".", "_", ":" or "-")`,
+      );
+    const credentials = await this.credentialName(caller, e.credentials);
+    const entry = inventoryMinerSchema.parse({
+      id,
+      address: e.address,
+      ...(e.port !== undefined ? { port: e.port } : {}),
+      tenant: caller.tenant,
+      site: e.site ?? this.defaultSite,
+      ...(credentials !== undefined ? { credentials } : {}),
+      labels: e.labels,
+    });
+    return { ...entry, id };
+  }
+
+  /** Checks that neither the id nor the address is taken by another miner (any tenant, without saying whose). */
+  private async checkFree(
+    caller: Caller,
+    entry: InventoryMinerEntry & { id: string },
+    replacing: boolean,
+  ): Promise<void> {
+    const { redis, keys } = this.infra;
+    const [resolvedRaw, apiRaw] = await Promise.all([
+      redis.hgetall(keys.resolvedInventory()),
+      redis.hget(keys.inventory(), entry.id),
+    ]);
+    const api = parseJson<InventoryMinerEntry>(apiRaw);
+    if (api && api.tenant !== caller.tenant)
+      throw new FleetError('conflict', `miner id '${entry.id}' is already in use; choose another id`);
+    if (api && !replacing)
+      throw new FleetError(
+        'conflict',
+        `miner '${entry.id}' is already in your inventory; use PUT /api/v1/inventory/miners/${entry.id} to change it`,
+      );
+    const port = entry.port ?? 50_051;
+    for (const v of Object.values(resolvedRaw)) {
+      const m = parseJson<InventoryMiner>(v);
+      if (!m) continue;
+      if (m.id === entry.id) {
+        if (m.tenant !== caller.tenant)
+          throw new FleetError('conflict', `miner id '${entry.id}' is already in use; choose another id`);
+        if (m.source === 'file')
+          throw new FleetError(
+            'conflict',
+            `miner '${entry.id}' is defined in the inventory file; change it there`,
+          );
+      } else if (m.host === entry.address && m.port === port) {
+        throw new FleetError(
+          'conflict',
+          m.tenant === caller.tenant
+            ? `address ${entry.address}:${port} is already in your inventory as '${m.id}'`
+            : `address ${entry.address}:${port} is already in the inventory`,
+        );
+      }
+    }
+  }
+
+  async addMiner(caller: Caller, input: unknown): Promise<InventoryMinerView> {
+    this.admin(caller);
+    const entry = await this.buildEntry(caller, input);
+    await this.checkFree(caller, entry, false);
+    await this.infra.redis.hset(this.infra.keys.inventory(), entry.id, JSON.stringify(entry));
+    await this.publish({ type: 'inventory', op: 'upsert', id: entry.id, tenant: caller.tenant });
+    await this.note(
+      caller,
+      `inventory: miner ${entry.id} added (${entry.address}${entry.port ? `:${entry.port}` : ''})`,
+      { op: 'inventory_add' },
+      entry.id,
+      entry.site ?? '',
+    );
+    return this.entryView(caller, entry);
+  }
+
+  async updateMiner(caller: Caller, id: string, input: unknown): Promise<InventoryMinerView> {
+    this.admin(caller);
+    const existing = parseJson<InventoryMinerEntry>(
+      await this.infra.redis.hget(this.infra.keys.inventory(), id),
+    );
+    if (!existing || existing.tenant !== caller.tenant) {
+      const resolved = parseJson<InventoryMiner>(
+        await this.infra.redis.hget(this.infra.keys.resolvedInventory(), id),
+      );
+      if (resolved && resolved.tenant === caller.tenant)
+        throw new FleetError(
+          'conflict',
+          `miner '${id}' comes from the ${resolved.source === 'file' ? 'inventory file' : 'network scan'}; ${resolved.source === 'file' ? 'change it there' : 'add it with POST to manage it here'}`,
+        );
+      throw new FleetError(
+        'not_found',
+        `miner '${id}' is not in your API inventory; POST /api/v1/inventory/miners adds it`,
+      );
+    }
+    const entry = await this.buildEntry(caller, input, id);
+    await this.checkFree(caller, entry, true);
+    await this.infra.redis.hset(this.infra.keys.inventory(), id, JSON.stringify(entry));
+    await this.publish({ type: 'inventory', op: 'upsert', id, tenant: caller.tenant });
+    await this.note(
+      caller,
+      `inventory: miner ${id} updated`,
+      { op: 'inventory_update' },
+      id,
+      entry.site ?? '',
+    );
+    return this.entryView(caller, entry);
+  }
+
+  async removeMiner(caller: Caller, id: string): Promise<{ removed: true }> {
+    this.admin(caller);
+    const existing = parseJson<InventoryMinerEntry>(
+      await this.infra.redis.hget(this.infra.keys.inventory(), id),
+    );
+    if (!existing || existing.tenant !== caller.tenant) {
+      const resolved = parseJson<InventoryMiner>(
+        await this.infra.redis.hget(this.infra.keys.resolvedInventory(), id),
+      );
+      if (resolved && resolved.tenant === caller.tenant)
+        throw new FleetError(
+          'conflict',
+          `miner '${id}' comes from the ${resolved.source === 'file' ? 'inventory file; remove it there' : 'network scan; it will be found again by the next scan of its range'}`,
+        );
+      throw new FleetError('not_found', `miner '${id}' is not in your API inventory`);
+    }
+    await this.infra.redis.hdel(this.infra.keys.inventory(), id);
+    await this.publish({ type: 'inventory', op: 'remove', id, tenant: caller.tenant });
+    this.infra.minerPool.evict(id);
+    // Its last snapshot would otherwise linger in fleet answers until it goes stale.
+    await this.snapshots
+      .removeMiner(id)
+      .catch(err =>
+        this.infra.log.warn(
+          { miner: id, err: (err as Error).message },
+          'snapshot of a removed miner not deleted',
+        ),
+      );
+    await this.note(
+      caller,
+      `inventory: miner ${id} removed`,
+      { op: 'inventory_remove' },
+      id,
+      existing.site ?? '',
+    );
+    return { removed: true };
+  }
+
+  private entryView(caller: Caller, e: InventoryMinerEntry & { id: string }): InventoryMinerView {
+    return {
+      id: e.id,
+      address: e.address,
+      port: e.port ?? null,
+      tenant: caller.tenant,
+      site: e.site ?? null,
+      credentials: this.display(caller, e.credentials),
+      labels: e.labels ?? {},
+      source: 'api',
+      state: 'pending',
+      status: null,
+    };
+  }
+
+  // ---- credentials ----
+
+  async listCredentials(caller: Caller): Promise<CredentialView[]> {
+    this.admin(caller);
+    const prefix = `${caller.tenant}:`;
+    const out: CredentialView[] = [];
+    for (const c of await this.infra.credentials.list()) {
+      if (c.source === 'api') {
+        if (c.name.startsWith(prefix))
+          out.push({ name: c.name.slice(prefix.length), username: c.username, scope: 'tenant' });
+        // API-managed names always carry a tenant prefix; anything else here belongs to another tenant.
+      } else {
+        out.push({ name: c.name, username: c.username, scope: 'global' });
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async putCredentials(caller: Caller, name: string, input: unknown): Promise<CredentialView> {
+    this.admin(caller);
+    const n = scopeNameSchema.safeParse(name);
+    if (!n.success) throw new FleetError('invalid_argument', `invalid credentials name: ${issues(n.error)}`);
+    const parsed = credentialsInputSchema.safeParse(input);
+    if (!parsed.success)
+      throw new FleetError('invalid_argument', `invalid credentials: ${issues(parsed.error)}`);
+    await this.infra.credentials.put(this.scoped(caller, name), parsed.data);
+    // Clients holding a token made with the old password re-login on their next UNAUTHENTICATED.
+    await this.publish({
+      type: 'inventory',
+      op: 'credentials',
+      name: this.scoped(caller, name),
+      tenant: caller.tenant,
+    });
+    await this.note(caller, `credentials '${name}' set (user ${parsed.data.username})`, {
+      op: 'credentials_put',
+      name,
+    });
+    return { name, username: parsed.data.username, scope: 'tenant' };
+  }
+
+  async removeCredentials(caller: Caller, name: string): Promise<{ removed: true }> {
+    this.admin(caller);
+    const stored = this.scoped(caller, name);
+    const apiRaw = await this.infra.redis.hgetall(this.infra.keys.inventory());
+    const users = Object.values(apiRaw)
+      .map(v => parseJson<InventoryMinerEntry>(v))
+      .filter(e => e && e.tenant === caller.tenant && e.credentials === stored);
+    if (users.length > 0)
+      throw new FleetError(
+        'conflict',
+        `credentials '${name}' are used by ${users.length} miner(s) of your inventory; point them at other credentials first`,
+      );
+    const removed = await this.infra.credentials.remove(stored);
+    if (!removed) throw new FleetError('not_found', `no credentials named '${name}' managed through the API`);
+    await this.note(caller, `credentials '${name}' removed`, { op: 'credentials_remove', name });
+    return { removed: true };
+  }
+
+  // ---- discovery ----
+
+  async requestScan(caller: Caller, input: unknown): Promise<ScanRequest> {
+    this.admin(caller);
+    const parsed = scanRequestSchema.safeParse(input);
+    if (!parsed.success)
+      throw new FleetError('invalid_argument', `invalid scan request: ${issues(parsed.error)}`);
+    const s = parsed.data;
+    const credentials = await this.credentialName(caller, s.credentials);
+    const req: ScanRequest = {
+      type: 'scan',
+      id: randomUUID(),
+      cidr: s.cidr,
+      tenant: caller.tenant,
+      site: s.site ?? this.defaultSite,
+      ...(s.port !== undefined ? { port: s.port } : {}),
+      ...(credentials !== undefined ? { credentials } : {}),
+      labels: s.labels,
+      requested_by: caller.sub,
+      requested_ms: Date.now(),
+    };
+    const list = this.infra.keys.custom('scan', 'requests');
+    await this.infra.redis.multi().lpush(list, JSON.stringify(req)).ltrim(list, 0, 999).exec();
+    await this.publish(req);
+    await this.note(caller, `discovery scan of ${s.cidr} requested (site ${req.site})`, {
+      op: 'scan',
+      cidr: s.cidr,
+    });
+    return req;
+  }
+}

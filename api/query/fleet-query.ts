@@ -1,0 +1,1460 @@
+import type { Redis } from 'ioredis';
+import { FleetError } from '../../collector/errors.ts';
+import { EventLog } from '../../collector/event-log.ts';
+import type { InfluxClient } from '../../collector/influx-client.ts';
+import type { Logger } from '../../collector/logger.ts';
+import type { RedisKeys } from '../../collector/redis-keys.ts';
+import {
+  HEALTH_STATUSES,
+  MEASUREMENTS,
+  type EventKind,
+  type FleetAggregate,
+  type HealthStatus,
+  type MinerSnapshot,
+} from '../../collector/samples.ts';
+import { SnapshotStore, exec } from '../../collector/snapshot-store.ts';
+import { hasRole, type Caller } from '../context.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import type {
+  Availability,
+  ComparePeriods,
+  EfficiencyRanking,
+  HotSpots,
+  PeriodStats,
+  Underperformers,
+} from '../schemas/analytics.ts';
+import type { EventList, FleetEventItem } from '../schemas/events.ts';
+import {
+  FLEET_METRICS,
+  type FleetMetric,
+  type FleetSeries,
+  type FleetSummary,
+  type FleetTotals,
+  type PoolHealth,
+} from '../schemas/fleet.ts';
+import {
+  BOARD_METRIC_NAMES,
+  MINER_SORT_KEYS,
+  TELEMETRY_METRICS,
+  TELEMETRY_METRIC_NAMES,
+  type MinerDetail,
+  type MinerList,
+  type MinerListItem,
+  type MinerSortKey,
+  type Telemetry,
+  type TelemetryMetric,
+} from '../schemas/miners.ts';
+import { TtlCache } from './cache.ts';
+import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
+import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
+import {
+  MAX_RANGE_MS,
+  agg,
+  defaultStep,
+  num,
+  pickSource,
+  select,
+  seriesRows,
+  tagEq,
+  timeRange,
+  type Source,
+} from './influxql.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  filterAndSort,
+  indexAfter,
+  loadMinerTable,
+  queryFingerprint,
+  type MinerFilter,
+  type MinerOrder,
+  type MinerRow,
+  type MinerTable,
+} from './miner-table.ts';
+import { groupedStats, type GroupStats } from './stats.ts';
+import {
+  DAY_MS,
+  HOUR_MS,
+  formatDuration,
+  iso,
+  parseDuration,
+  parseTime,
+  resolveRange,
+  resolveWindow,
+  type TimeRange,
+} from './time.ts';
+
+/**
+ * The fleet query service: every fleet question the REST API and the MCP server answer, from
+ * stored data only (Redis snapshots, indexes and aggregates written by the collector; InfluxDB
+ * series). It never calls a miner. Every method takes the Caller first and sees only the
+ * caller's tenant: another tenant's miner "does not exist" (FleetError not_found).
+ *
+ * Cost model at 10,000 miners: the summary reads the collector's aggregates plus index set
+ * sizes (no snapshot is read); listing and pool health read a compact in-process table of the
+ * tenant's miners that is refreshed at most every 2 s (served up to 15 s stale while one
+ * background load refreshes it); InfluxDB queries always filter on the tenant tag and time and
+ * read rollups for long ranges (see pickSource). Answers are bounded: top-k with totals and a
+ * `truncated` flag.
+ */
+
+export type TimeInput = string | number;
+
+export interface FleetQueryDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  influx: InfluxClient;
+  log?: Logger | undefined;
+  metrics?: ApiMetrics | undefined;
+  /** defaults to a SnapshotStore over redis/keys */
+  snapshots?: SnapshotStore | undefined;
+  /** defaults to a read-only EventLog over redis/keys */
+  events?: EventLog | undefined;
+}
+
+export interface FleetQueryOptions {
+  /** collector poll interval: staleness (3x) and the raw series resolution. @defaultValue 10000 */
+  pollIntervalMs?: number;
+  /** clock for "now", from/to defaults and staleness. @defaultValue Date.now */
+  now?: () => number;
+  /** how long summaries and sorted, filtered lists are served without recomputing. @defaultValue 2000 */
+  cacheFreshMs?: number;
+  /**
+   * how long the in-process miner table is served before a reload (snapshots change once per
+   * poll, so half the poll interval, at most 5 s, loses nothing). @defaultValue min(5000, pollIntervalMs / 2)
+   */
+  tableFreshMs?: number;
+  /** the miner table is served up to this age while a background load refreshes it. @defaultValue 15000 */
+  tableStaleMs?: number;
+  /** refuse raw hashboard scans estimated above this many points. @defaultValue 20000000 */
+  maxRawPoints?: number;
+  /** the Redis event stream cap (COLLECTOR_EVENTS_MAXLEN). @defaultValue 10000 */
+  eventsMaxLen?: number;
+}
+
+export interface ListMinersOptions {
+  status?: HealthStatus | undefined;
+  site?: string | undefined;
+  model?: string | undefined;
+  /** `key=value`, or several (all must match) */
+  label?: string | string[] | undefined;
+  firmware?: string | undefined;
+  /** free text on id, hostname and IP */
+  q?: string | undefined;
+  sort?: MinerSortKey | undefined;
+  order?: 'asc' | 'desc' | undefined;
+  /** default 50, max 500 */
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export type TelemetryAggregate = 'mean' | 'max' | 'min' | 'last';
+
+export interface TelemetryOptions {
+  /** default hashrate_ths, power_w, temp_chip_max_c */
+  metrics?: readonly TelemetryMetric[] | string | undefined;
+  /** default to - 1h */
+  from?: TimeInput | undefined;
+  /** default now */
+  to?: TimeInput | undefined;
+  /** bucket, e.g. `5m`; default keeps the answer at ≤ ~500 points */
+  step?: string | undefined;
+  aggregate?: TelemetryAggregate | undefined;
+  /** per-hashboard series too (raw hashboard points, ranges ≤ 7 d) */
+  boards?: boolean | undefined;
+}
+
+export interface FleetSeriesOptions {
+  metric: FleetMetric;
+  /** default to - 24h */
+  from?: TimeInput | undefined;
+  to?: TimeInput | undefined;
+  step?: string | undefined;
+  groupBy?: 'site' | 'model' | undefined;
+  site?: string | undefined;
+  model?: string | undefined;
+}
+
+interface WindowOptions {
+  /** e.g. `1h`, `24h`, `7d`; default 1h */
+  window?: string | undefined;
+  /** end of the window; default now */
+  to?: TimeInput | undefined;
+  site?: string | undefined;
+  /** default 20, max 500 */
+  limit?: number | undefined;
+}
+
+export interface UnderperformersOptions extends WindowOptions {
+  /** default 90 */
+  thresholdPct?: number | undefined;
+  level?: 'miner' | 'board' | undefined;
+}
+
+export interface HotSpotsOptions extends WindowOptions {
+  level?: 'miner' | 'board' | undefined;
+}
+
+export interface EfficiencyOptions extends WindowOptions {
+  /** worst = highest J/TH first (default) */
+  order?: 'worst' | 'best' | undefined;
+}
+
+export interface CompareOptions {
+  a: { from: TimeInput; to: TimeInput };
+  b: { from: TimeInput; to: TimeInput };
+  groupBy?: 'site' | 'model' | undefined;
+}
+
+export interface AvailabilityOptions {
+  /** default to - 24h */
+  from?: TimeInput | undefined;
+  to?: TimeInput | undefined;
+  level?: 'miner' | 'site' | undefined;
+  site?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface EventsOptions {
+  from?: TimeInput | undefined;
+  to?: TimeInput | undefined;
+  miner?: string | undefined;
+  kind?: EventKind | undefined;
+  severity?: 'info' | 'warning' | 'critical' | undefined;
+  /** default 100, max 1000 */
+  limit?: number | undefined;
+}
+
+export interface PoolHealthOptions {
+  site?: string | undefined;
+  /** default 50, max 500 */
+  limit?: number | undefined;
+}
+
+/** Explicit steps that would produce more buckets than this are refused (with the smallest step that fits). */
+export const MAX_SERIES_POINTS = 5_000;
+/** Per-board telemetry reads raw hashboard points; longer ranges are refused. */
+export const MAX_BOARD_RANGE_MS = 7 * DAY_MS;
+
+const zeroStatus = (): Record<HealthStatus, number> =>
+  Object.fromEntries(HEALTH_STATUSES.map(s => [s, 0])) as Record<HealthStatus, number>;
+
+function checkLimit(field: string, v: number | undefined, def: number, max: number): number {
+  if (v === undefined) return def;
+  if (!Number.isInteger(v) || v < 1 || v > max) {
+    throw new FleetError('invalid_argument', `${field}: expected an integer between 1 and ${max}`, {
+      details: { field, value: v },
+    });
+  }
+  return v;
+}
+
+async function redisRead<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FleetError) throw err;
+    throw new FleetError('unavailable', 'Redis is not available', { cause: err });
+  }
+}
+
+/** Escape glob characters for SCAN MATCH. */
+const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
+
+interface SummaryCore {
+  body: Omit<FleetSummary, 'stale'>;
+  updatedMs: number | null;
+}
+
+interface ModelCount {
+  model: string;
+  miners: number;
+  by_status: Record<HealthStatus, number> | null;
+}
+
+export class FleetQuery {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly influx: InfluxClient;
+  private readonly log: Logger | undefined;
+  private readonly store: SnapshotStore;
+  private readonly eventLog: EventLog;
+  private readonly pollMs: number;
+  private readonly now: () => number;
+  private readonly maxRawPoints: number;
+  private readonly tables: TtlCache<MinerTable>;
+  private readonly lists: TtlCache<MinerRow[]>;
+  private readonly summaries: TtlCache<SummaryCore>;
+  private readonly models: TtlCache<string[]>;
+  private readonly pools: TtlCache<PoolHealth>;
+  private tableVersion = 0;
+  private sintercard = true;
+
+  constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
+    this.redis = deps.redis;
+    this.keys = deps.keys;
+    this.influx = deps.influx;
+    this.log = deps.log;
+    // Small MGET chunks: a table load parses ~2.5 KB of JSON per miner; chunks of 200 keep each
+    // synchronous JSON.parse slice short, so concurrent requests are not stalled behind it.
+    this.store =
+      deps.snapshots ??
+      new SnapshotStore(deps.redis, deps.keys, { chunkSize: 200, ...(deps.log ? { logger: deps.log } : {}) });
+    this.eventLog =
+      deps.events ??
+      new EventLog({
+        redis: deps.redis,
+        keys: deps.keys,
+        writer: { write: () => undefined },
+        maxLen: opts.eventsMaxLen ?? 10_000,
+      });
+    this.pollMs = opts.pollIntervalMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
+    this.maxRawPoints = opts.maxRawPoints ?? 20_000_000;
+    const fresh = opts.cacheFreshMs ?? 2_000;
+    const counter = deps.metrics?.cacheRequests;
+    const onBackgroundError = (err: unknown): void =>
+      this.log?.warn({ err: (err as Error).message }, 'background refresh of the miner table failed');
+    const tableFresh = opts.tableFreshMs ?? Math.min(5_000, Math.max(fresh, this.pollMs / 2));
+    this.tables = new TtlCache({
+      name: 'miner_table',
+      freshMs: tableFresh,
+      staleMs: Math.max(tableFresh, opts.tableStaleMs ?? 15_000),
+      maxEntries: 64,
+      counter,
+      onBackgroundError,
+    });
+    this.lists = new TtlCache({ name: 'miner_list', freshMs: fresh, maxEntries: 256, counter });
+    this.summaries = new TtlCache({ name: 'summary', freshMs: fresh, maxEntries: 256, counter });
+    this.models = new TtlCache({ name: 'models', freshMs: 30_000, maxEntries: 256, counter });
+    this.pools = new TtlCache({ name: 'pool_health', freshMs: tableFresh, maxEntries: 256, counter });
+  }
+
+  /** Drop every in-process cache (tests, or after a bulk inventory change). */
+  clearCaches(): void {
+    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools] as TtlCache<unknown>[])
+      c.invalidate();
+  }
+
+  // ---- fleet state (Redis) -------------------------------------------------------------------
+
+  async summary(caller: Caller): Promise<FleetSummary> {
+    const tenant = this.tenantOf(caller);
+    const core = await this.summaries.get(tenant, () => this.loadSummary(tenant));
+    const stale = this.isStale(core.updatedMs);
+    if (stale && core.updatedMs !== null && core.body.hint === undefined) {
+      const age = Math.round((this.now() - core.updatedMs) / 1_000);
+      return {
+        ...core.body,
+        stale,
+        hint: `the collector last updated these figures ${age} s ago; check that it is running (GET /health/ready shows its heartbeat)`,
+      };
+    }
+    return { ...core.body, stale };
+  }
+
+  async listMiners(caller: Caller, o: ListMinersOptions = {}): Promise<MinerList> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 50, 500);
+    const sort = o.sort ?? 'id';
+    if (!MINER_SORT_KEYS.includes(sort))
+      throw new FleetError('invalid_argument', `sort: expected one of ${MINER_SORT_KEYS.join(', ')}`, {
+        details: { field: 'sort' },
+      });
+    const order: MinerOrder = { sort, order: o.order ?? (sort === 'id' ? 'asc' : 'desc') };
+    const filter: MinerFilter = {
+      status: o.status,
+      site: o.site,
+      model: o.model,
+      labels: parseLabels(o.label),
+      firmware: o.firmware,
+      q: o.q,
+    };
+    const fp = queryFingerprint(filter, order);
+    const table = await this.table(tenant);
+    const sorted = await this.lists.get(`${tenant}\u0000${table.version}\u0000${fp}`, async () =>
+      filterAndSort(table.rows, filter, order),
+    );
+    const start = o.cursor ? indexAfter(sorted, decodeCursor(o.cursor, fp), order) : 0;
+    const page = sorted.slice(start, start + limit);
+    const more = start + page.length < sorted.length;
+    const now = this.now();
+    const out: MinerList = {
+      items: page.map(r => this.listItem(r, now)),
+      total: sorted.length,
+      limit,
+      truncated: more,
+      next_cursor: more && page.length > 0 ? encodeCursor(fp, page[page.length - 1]!, sort) : null,
+    };
+    if (sorted.length === 0) {
+      out.hint =
+        table.rows.length === 0
+          ? `tenant '${tenant}' has no miners yet; add miners to the inventory`
+          : 'no miner matches these filters; drop some of status, site, model, label, firmware or q';
+    } else if (more) {
+      out.hint =
+        'more miners match: pass next_cursor for the next page, or narrow with status, site, model or label';
+    }
+    return out;
+  }
+
+  async getMiner(caller: Caller, id: string): Promise<MinerDetail> {
+    const tenant = this.tenantOf(caller);
+    const snap = await this.store.getSnapshot(id);
+    if (!snap || snap.ref.tenant !== tenant) throw this.unknownMiner(tenant, id);
+    return this.detail(snap);
+  }
+
+  async poolHealth(caller: Caller, o: PoolHealthOptions = {}): Promise<PoolHealth> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 50, 500);
+    const table = await this.table(tenant);
+    const key = `${tenant}\u0000${table.version}\u0000${o.site ?? ''}\u0000${limit}`;
+    return await this.pools.get(key, async () => poolHealthOf(table, o.site, limit));
+  }
+
+  // ---- one miner's series (InfluxDB) ---------------------------------------------------------
+
+  async telemetry(caller: Caller, id: string, o: TelemetryOptions = {}): Promise<Telemetry> {
+    const tenant = this.tenantOf(caller);
+    await this.assertMiner(tenant, id);
+    const metrics = parseMetrics(o.metrics);
+    const aggregate = o.aggregate ?? 'mean';
+    if (!['mean', 'max', 'min', 'last'].includes(aggregate))
+      throw new FleetError('invalid_argument', 'aggregate: expected mean, max, min or last', {
+        details: { field: 'aggregate' },
+      });
+    const range = resolveRange(o, this.now(), HOUR_MS, MAX_RANGE_MS);
+    const source = pickSource(range.toMs - range.fromMs, 'miner', this.pollMs);
+    const step = this.stepFor(range, source, o.step);
+    const fromMs = Math.floor(range.fromMs / step) * step;
+    const fields = [...new Set(metrics.map(m => TELEMETRY_METRICS[m].field))];
+    const q = select({
+      fields: fields.map(f => agg(aggregate, f)),
+      from: source.measurement,
+      where: [tagEq('tenant', tenant), tagEq('miner', id), timeRange(fromMs, range.toMs)],
+      bucketMs: step,
+      fill: 'null',
+    });
+    const statements = [q];
+    let boardMetrics: TelemetryMetric[] = [];
+    if (o.boards) {
+      if (range.toMs - range.fromMs > MAX_BOARD_RANGE_MS) {
+        throw new FleetError(
+          'invalid_argument',
+          `boards: per-board series are kept at raw resolution only; ask for a range of at most ${formatDuration(MAX_BOARD_RANGE_MS)}`,
+          {
+            details: { field: 'boards' },
+          },
+        );
+      }
+      boardMetrics = metrics.filter(m => TELEMETRY_METRICS[m].board !== null);
+      if (boardMetrics.length === 0) boardMetrics = ['hashrate_ths', 'temp_chip_max_c'];
+      const boardFields = [...new Set(boardMetrics.map(m => TELEMETRY_METRICS[m].board!))];
+      statements.push(
+        select({
+          fields: boardFields.map(f => agg(aggregate, f)),
+          from: MEASUREMENTS.hashboard,
+          where: [tagEq('tenant', tenant), tagEq('miner', id), timeRange(fromMs, range.toMs)],
+          bucketMs: step,
+          groupBy: ['board'],
+          fill: 'null',
+        }),
+      );
+    }
+    const [minerSeries = [], boardSeries = []] = await this.influx.queryMulti(statements.join('; '));
+    const toPoint = (
+      row: Record<string, unknown>,
+      ms: readonly TelemetryMetric[],
+      name: (m: TelemetryMetric) => string,
+      field: (m: TelemetryMetric) => string,
+    ) => {
+      const p: Record<string, string | number | null> = { time: iso(Number(row.time)) };
+      for (const m of ms) {
+        const spec = TELEMETRY_METRICS[m];
+        const v = num(row[field(m)]);
+        p[name(m)] = v === null ? null : roundForUnit(spec.unit)(v * spec.scale);
+      }
+      return p as { time: string } & Record<string, number | null>;
+    };
+    const points = seriesRows(minerSeries).flatMap(s =>
+      s.rows.map(r =>
+        toPoint(
+          r,
+          metrics,
+          m => m,
+          m => TELEMETRY_METRICS[m].field,
+        ),
+      ),
+    );
+    const units = Object.fromEntries(metrics.map(m => [m, TELEMETRY_METRICS[m].unit]));
+    const out: Telemetry = {
+      miner: id,
+      from: iso(fromMs),
+      to: iso(range.toMs),
+      step_s: step / 1_000,
+      source: source.name,
+      aggregate,
+      metrics,
+      units,
+      points,
+    };
+    if (o.boards) {
+      const name = (m: TelemetryMetric): string => BOARD_METRIC_NAMES[m as keyof typeof BOARD_METRIC_NAMES];
+      for (const m of boardMetrics) units[name(m)] = TELEMETRY_METRICS[m].unit;
+      out.boards = seriesRows(boardSeries)
+        .map(s => ({
+          board: s.tags.board ?? '',
+          points: s.rows.map(r => toPoint(r, boardMetrics, name, m => TELEMETRY_METRICS[m].board!)),
+        }))
+        .sort((a, b) => a.board.localeCompare(b.board, 'en', { numeric: true }));
+    }
+    if (points.length === 0) {
+      out.hint = `no ${source.name} data for miner '${id}' from ${out.from} to ${out.to}: the miner may have been unreachable, or collection started later (GET /api/v1/miners/${id} shows last_seen)`;
+    }
+    return out;
+  }
+
+  // ---- fleet analytics (InfluxDB) ------------------------------------------------------------
+
+  async fleetSeries(caller: Caller, o: FleetSeriesOptions): Promise<FleetSeries> {
+    const tenant = this.tenantOf(caller);
+    const metric = o.metric;
+    const spec = FLEET_METRICS[metric];
+    if (!spec)
+      throw new FleetError(
+        'invalid_argument',
+        `metric: expected one of ${Object.keys(FLEET_METRICS).join(', ')}`,
+        { details: { field: 'metric' } },
+      );
+    const range = resolveRange(o, this.now(), DAY_MS, MAX_RANGE_MS);
+    const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+    const step = this.stepFor(range, source, o.step);
+    const fromMs = Math.floor(range.fromMs / step) * step;
+    const time = timeRange(fromMs, range.toMs);
+    const group = o.groupBy;
+    const where = [
+      tagEq('tenant', tenant),
+      o.site !== undefined && tagEq('site', o.site),
+      o.model !== undefined && tagEq('model', o.model),
+      time,
+    ];
+    const inner = (fields: string[]): { subquery: string } => ({
+      subquery: select({
+        fields,
+        from: source.measurement,
+        where,
+        bucketMs: step,
+        groupBy: ['miner', ...(group ? [group] : [])],
+        fill: 'none',
+      }),
+    });
+    const outer = (
+      fields: string[],
+      from: string | { subquery: string },
+      w: readonly (string | false)[],
+    ): string =>
+      select({ fields, from, where: w, bucketMs: step, groupBy: group ? [group] : [], fill: 'null' });
+    let q: string;
+    let value: (row: Record<string, unknown>) => number | null;
+    switch (metric) {
+      case 'hashrate_ths':
+      case 'hashrate_nominal_ths':
+      case 'power_kw': {
+        const field =
+          metric === 'hashrate_ths'
+            ? 'hashrate_ghs'
+            : metric === 'hashrate_nominal_ths'
+              ? 'hashrate_nominal_ghs'
+              : 'power_w';
+        q = outer([agg('sum', 'v')], inner([agg('mean', field, 'v')]), [time]);
+        value = r => nullable(metric === 'power_kw' ? kw : ths)(num(r.v));
+        break;
+      }
+      case 'efficiency_jth':
+        q = outer(
+          [agg('sum', 'p'), agg('sum', 'h')],
+          inner([agg('mean', 'power_w', 'p'), agg('mean', 'hashrate_ghs', 'h')]),
+          [time],
+        );
+        value = r => {
+          const p = num(r.p);
+          const h = num(r.h);
+          return p !== null && h !== null && h > 0 ? jth(p / (h / 1_000)) : null;
+        };
+        break;
+      case 'online_miners':
+        q = outer([agg('sum', 'v')], inner([agg('mean', 'up', 'v')]), [time]);
+        value = r => nullable(v => Math.round(v * 100) / 100)(num(r.v));
+        break;
+      case 'availability_pct':
+        q = outer([agg('mean', 'v')], inner([agg('mean', 'up', 'v')]), [time]);
+        value = r => nullable(v => pct(v * 100))(num(r.v));
+        break;
+      case 'temp_chip_max_c':
+        q = outer([agg('max', 'temp_chip_max_c', 'v')], source.measurement, where);
+        value = r => nullable(celsius)(num(r.v));
+        break;
+    }
+    const series = seriesRows(await this.influx.query(q))
+      .map(s => ({
+        group: group ? (s.tags[group] ?? '') : null,
+        points: s.rows.map(r => ({ time: iso(Number(r.time)), value: value(r) })),
+      }))
+      .sort((a, b) => (a.group ?? '').localeCompare(b.group ?? ''));
+    const out: FleetSeries = {
+      metric,
+      unit: spec.unit,
+      combine: spec.combine,
+      from: iso(fromMs),
+      to: iso(range.toMs),
+      step_s: step / 1_000,
+      source: source.name,
+      group_by: group ?? null,
+      series,
+    };
+    if (series.length === 0)
+      out.hint = `no ${source.name} data between ${out.from} and ${out.to}${o.site ? ` for site '${o.site}'` : ''}${o.model ? ` for model '${o.model}'` : ''}`;
+    else if (source.name === '1h')
+      out.hint = 'hourly rollups: the current, unfinished hour is not included yet';
+    return out;
+  }
+
+  async underperformers(caller: Caller, o: UnderperformersOptions = {}): Promise<Underperformers> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 20, 500);
+    const threshold = o.thresholdPct ?? 90;
+    if (!(threshold >= 1 && threshold <= 100))
+      throw new FleetError('invalid_argument', 'threshold_pct: expected a percentage between 1 and 100', {
+        details: { field: 'threshold_pct' },
+      });
+    const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
+    const level = o.level ?? 'miner';
+    const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
+    let stats: GroupStats<'h' | 'n' | 'up'>[];
+    let sourceName: Underperformers['source'];
+    if (level === 'board') {
+      await this.checkBoardScan(tenant, o.site, range);
+      sourceName = 'hashboard';
+      stats = (
+        await groupedStats(this.influx, {
+          tenant,
+          measurement: MEASUREMENTS.hashboard,
+          ...range,
+          specs: {
+            h: { fn: 'mean', field: 'hashrate_ghs' },
+            n: { fn: 'mean', field: 'hashrate_nominal_ghs' },
+          },
+          groupBy: ['miner', 'site', 'board'],
+          key: t => `${t.miner}\u0000${t.board}`,
+          where: site,
+        })
+      ).map(s => ({ ...s, v: { ...s.v, up: null }, n: { ...s.n, up: 0 } }));
+    } else {
+      const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+      sourceName = source.name;
+      stats = await groupedStats(this.influx, {
+        tenant,
+        measurement: source.measurement,
+        ...range,
+        specs: {
+          h: { fn: 'mean', field: 'hashrate_ghs' },
+          n: { fn: 'mean', field: 'hashrate_nominal_ghs' },
+          up: { fn: 'mean', field: 'up' },
+        },
+        groupBy: ['miner', 'site', 'model'],
+        where: site,
+      });
+    }
+    const evaluated = stats.filter(s => s.v.n !== null && s.v.n > 0);
+    const below = evaluated
+      .map(s => ({ s, pctNominal: ((s.v.h ?? 0) / s.v.n!) * 100 }))
+      .filter(x => x.pctNominal < threshold)
+      .sort((a, b) => a.pctNominal - b.pctNominal || (a.s.key < b.s.key ? -1 : 1));
+    const items = below.slice(0, limit).map(({ s, pctNominal }) => ({
+      miner: s.tags.miner ?? '',
+      site: s.tags.site ?? '',
+      model: level === 'board' ? null : (s.tags.model ?? null),
+      board: level === 'board' ? (s.tags.board ?? null) : null,
+      hashrate_ths: ths(s.v.h ?? 0),
+      hashrate_nominal_ths: ths(s.v.n!),
+      pct_nominal: pct(pctNominal),
+      up_pct: nullable(v => pct(v * 100))(s.v.up),
+    }));
+    const out: Underperformers = {
+      window: { from: iso(range.fromMs), to: iso(range.toMs) },
+      source: sourceName,
+      level,
+      threshold_pct: threshold,
+      evaluated: evaluated.length,
+      items,
+      total: below.length,
+      limit,
+      truncated: below.length > limit,
+    };
+    const noData = stats.length - evaluated.length;
+    if (evaluated.length === 0)
+      out.hint = `no ${level} had hashrate data in the window; widen window or check that the collector is running`;
+    else if (below.length > limit)
+      out.hint = `${below.length} ${level}s are below ${threshold}% of nominal; raise limit or narrow with site`;
+    else if (noData > 0)
+      out.hint = `${noData} ${level}s had no hashrate data in the window (unreachable the whole time?); see analytics/availability`;
+    return out;
+  }
+
+  async hotSpots(caller: Caller, o: HotSpotsOptions = {}): Promise<HotSpots> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 20, 500);
+    const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
+    const level = o.level ?? 'miner';
+    const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
+    let stats: GroupStats<'max' | 'mean' | 'board'>[];
+    let sourceName: HotSpots['source'];
+    if (level === 'board') {
+      await this.checkBoardScan(tenant, o.site, range);
+      sourceName = 'hashboard';
+      stats = await groupedStats(this.influx, {
+        tenant,
+        measurement: MEASUREMENTS.hashboard,
+        ...range,
+        specs: {
+          max: { fn: 'max', field: 'temp_chip_c' },
+          mean: { fn: 'mean', field: 'temp_chip_c' },
+          board: { fn: 'max', field: 'temp_board_c' },
+        },
+        groupBy: ['miner', 'site', 'board'],
+        key: t => `${t.miner}\u0000${t.board}`,
+        where: site,
+      });
+    } else {
+      const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+      sourceName = source.name;
+      stats = await groupedStats(this.influx, {
+        tenant,
+        measurement: source.measurement,
+        ...range,
+        specs: {
+          max: { fn: 'max', field: 'temp_chip_max_c' },
+          mean: { fn: 'mean', field: 'temp_chip_max_c' },
+          board: { fn: 'max', field: 'temp_board_max_c' },
+        },
+        groupBy: ['miner', 'site', 'model'],
+        where: site,
+      });
+    }
+    const ranked = stats
+      .filter(s => s.v.max !== null)
+      .sort((a, b) => b.v.max! - a.v.max! || (a.key < b.key ? -1 : 1));
+    const out: HotSpots = {
+      window: { from: iso(range.fromMs), to: iso(range.toMs) },
+      source: sourceName,
+      level,
+      items: ranked.slice(0, limit).map(s => ({
+        miner: s.tags.miner ?? '',
+        site: s.tags.site ?? '',
+        model: level === 'board' ? null : (s.tags.model ?? null),
+        board: level === 'board' ? (s.tags.board ?? null) : null,
+        temp_max_c: celsius(s.v.max!),
+        temp_mean_c: nullable(celsius)(s.v.mean),
+        temp_board_max_c: nullable(celsius)(s.v.board),
+      })),
+      total: ranked.length,
+      limit,
+      truncated: ranked.length > limit,
+    };
+    if (ranked.length === 0)
+      out.hint = 'no temperature data in the window; widen window or check that the collector is running';
+    return out;
+  }
+
+  async efficiencyRanking(caller: Caller, o: EfficiencyOptions = {}): Promise<EfficiencyRanking> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 20, 500);
+    const order = o.order ?? 'worst';
+    const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
+    const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+    const stats = await groupedStats(this.influx, {
+      tenant,
+      measurement: source.measurement,
+      ...range,
+      specs: { p: { fn: 'mean', field: 'power_w' }, h: { fn: 'mean', field: 'hashrate_ghs' } },
+      groupBy: ['miner', 'site', 'model'],
+      where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+    });
+    const ranked = stats
+      .filter(s => s.v.h !== null && s.v.h > 0 && s.v.p !== null)
+      .map(s => ({ s, eff: s.v.p! / (s.v.h! / 1_000) }))
+      .sort((a, b) => (order === 'worst' ? b.eff - a.eff : a.eff - b.eff) || (a.s.key < b.s.key ? -1 : 1));
+    const sumP = ranked.reduce((a, x) => a + x.s.v.p!, 0);
+    const sumH = ranked.reduce((a, x) => a + x.s.v.h!, 0);
+    const out: EfficiencyRanking = {
+      window: { from: iso(range.fromMs), to: iso(range.toMs) },
+      source: source.name,
+      order,
+      fleet_efficiency_jth: sumH > 0 ? jth(sumP / (sumH / 1_000)) : null,
+      excluded: stats.length - ranked.length,
+      items: ranked.slice(0, limit).map(({ s, eff }) => ({
+        miner: s.tags.miner ?? '',
+        site: s.tags.site ?? '',
+        model: s.tags.model ?? null,
+        efficiency_jth: jth(eff),
+        hashrate_ths: ths(s.v.h!),
+        power_w: watts(s.v.p!),
+      })),
+      total: ranked.length,
+      limit,
+      truncated: ranked.length > limit,
+    };
+    if (ranked.length === 0)
+      out.hint = 'no miner had both power and hashrate data in the window; widen window';
+    return out;
+  }
+
+  async comparePeriods(caller: Caller, o: CompareOptions): Promise<ComparePeriods> {
+    const tenant = this.tenantOf(caller);
+    const now = this.now();
+    const groupBy = o.groupBy ?? 'site';
+    const ra = resolveRange(o.a, now, HOUR_MS, MAX_RANGE_MS, { from: 'a_from', to: 'a_to' });
+    const rb = resolveRange(o.b, now, HOUR_MS, MAX_RANGE_MS, { from: 'b_from', to: 'b_to' });
+    const period = async (
+      r: TimeRange,
+    ): Promise<{ source: Source; stats: GroupStats<'h' | 'p' | 'up'>[] }> => {
+      const source = pickSource(r.toMs - r.fromMs, 'fleet', this.pollMs);
+      const stats = await groupedStats(this.influx, {
+        tenant,
+        measurement: source.measurement,
+        ...r,
+        specs: {
+          h: { fn: 'mean', field: 'hashrate_ghs' },
+          p: { fn: 'mean', field: 'power_w' },
+          up: { fn: 'mean', field: 'up' },
+        },
+        groupBy: ['miner', 'site', 'model'],
+      });
+      return { source, stats };
+    };
+    const [pa, pb] = await Promise.all([period(ra), period(rb)]);
+    const groupsOf = (p: {
+      source: Source;
+      stats: GroupStats<'h' | 'p' | 'up'>[];
+    }): Map<string, PeriodStats> => {
+      const by = new Map<string, GroupStats<'h' | 'p' | 'up'>[]>();
+      for (const s of p.stats) {
+        const g = s.tags[groupBy] ?? '';
+        const list = by.get(g);
+        if (list) list.push(s);
+        else by.set(g, [s]);
+      }
+      return new Map([...by].map(([g, list]) => [g, periodStats(list, p.source.resolutionMs)]));
+    };
+    const ga = groupsOf(pa);
+    const gb = groupsOf(pb);
+    const names = [...new Set([...ga.keys(), ...gb.keys()])].sort();
+    const ta = periodStats(pa.stats, pa.source.resolutionMs);
+    const tb = periodStats(pb.stats, pb.source.resolutionMs);
+    const out: ComparePeriods = {
+      a: { from: iso(ra.fromMs), to: iso(ra.toMs), source: pa.source.name },
+      b: { from: iso(rb.fromMs), to: iso(rb.toMs), source: pb.source.name },
+      group_by: groupBy,
+      groups: names.map(g => {
+        const a = ga.get(g) ?? null;
+        const b = gb.get(g) ?? null;
+        return { group: g, a, b, delta: a && b ? periodDelta(a, b) : null };
+      }),
+      totals: { a: ta, b: tb, delta: periodDelta(ta, tb) },
+    };
+    if (pa.stats.length === 0 || pb.stats.length === 0)
+      out.hint = `period ${pa.stats.length === 0 ? 'a' : 'b'} has no data; check its from/to`;
+    return out;
+  }
+
+  async availability(caller: Caller, o: AvailabilityOptions = {}): Promise<Availability> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 20, 500);
+    const level = o.level ?? 'miner';
+    const range = resolveRange(o, this.now(), DAY_MS, MAX_RANGE_MS);
+    const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+    const stats = await groupedStats(this.influx, {
+      tenant,
+      measurement: source.measurement,
+      ...range,
+      specs: { up: { fn: 'mean', field: 'up' } },
+      groupBy: ['miner', 'site'],
+      where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+    });
+    const unitMin = source.resolutionMs / 60_000;
+    const rows = stats
+      .filter(s => s.v.up !== null && s.n.up > 0)
+      .map(s => ({
+        miner: s.tags.miner ?? '',
+        site: s.tags.site ?? '',
+        polls: s.n.up,
+        reached: s.v.up! * s.n.up,
+      }));
+    const fleetPolls = rows.reduce((a, r) => a + r.polls, 0);
+    const fleetReached = rows.reduce((a, r) => a + r.reached, 0);
+    let items: Availability['items'];
+    if (level === 'site') {
+      const sites = new Map<string, { miners: number; polls: number; reached: number }>();
+      for (const r of rows) {
+        const s = sites.get(r.site) ?? { miners: 0, polls: 0, reached: 0 };
+        s.miners++;
+        s.polls += r.polls;
+        s.reached += r.reached;
+        sites.set(r.site, s);
+      }
+      items = [...sites].map(([site, s]) => ({
+        miner: null,
+        site,
+        miners: s.miners,
+        availability_pct: pct((s.reached / s.polls) * 100),
+        offline_minutes: minutes((s.polls - s.reached) * unitMin),
+      }));
+    } else {
+      items = rows.map(r => ({
+        miner: r.miner,
+        site: r.site,
+        miners: 1,
+        availability_pct: pct((r.reached / r.polls) * 100),
+        offline_minutes: minutes((r.polls - r.reached) * unitMin),
+      }));
+    }
+    items.sort(
+      (a, b) =>
+        a.availability_pct - b.availability_pct ||
+        b.offline_minutes - a.offline_minutes ||
+        ((a.miner ?? a.site) < (b.miner ?? b.site) ? -1 : 1),
+    );
+    const out: Availability = {
+      window: { from: iso(range.fromMs), to: iso(range.toMs) },
+      source: source.name,
+      level,
+      fleet: {
+        miners: rows.length,
+        availability_pct: fleetPolls > 0 ? pct((fleetReached / fleetPolls) * 100) : null,
+        offline_minutes: minutes((fleetPolls - fleetReached) * unitMin),
+      },
+      items: items.slice(0, limit),
+      total: items.length,
+      limit,
+      truncated: items.length > limit,
+    };
+    if (rows.length === 0) out.hint = 'no poll data in this range; check from/to';
+    return out;
+  }
+
+  async events(caller: Caller, o: EventsOptions = {}): Promise<EventList> {
+    const tenant = this.tenantOf(caller);
+    const limit = checkLimit('limit', o.limit, 100, 1_000);
+    const now = this.now();
+    const f: EventFilter = {
+      fromMs: o.from !== undefined ? parseTime('from', o.from, now) : undefined,
+      toMs: o.to !== undefined ? parseTime('to', o.to, now) : undefined,
+      miner: o.miner,
+      kind: o.kind,
+      severity: o.severity,
+    };
+    if (f.fromMs !== undefined && f.toMs !== undefined && f.fromMs > f.toMs)
+      throw new FleetError('invalid_argument', 'from must not be after to', { details: { field: 'from' } });
+    const recent =
+      f.toMs === undefined &&
+      f.severity === undefined &&
+      (f.fromMs === undefined || (await streamCovers(this.redis, this.keys, tenant, f.fromMs)));
+    let got: { items: FleetEventItem[]; truncated: boolean };
+    let source: EventList['source'];
+    if (recent) {
+      got = await recentEvents(this.eventLog, tenant, f, limit);
+      source = 'recent';
+      // An empty stream (e.g. Redis was flushed) falls back to the history.
+      if (got.items.length === 0 && f.fromMs === undefined) {
+        got = await historyEvents(this.influx, tenant, { ...f, fromMs: now - 7 * DAY_MS, toMs: now }, limit);
+        source = 'history';
+      }
+    } else {
+      const toMs = f.toMs ?? now;
+      const fromMs = f.fromMs ?? toMs - 7 * DAY_MS;
+      if (toMs - fromMs > MAX_RANGE_MS)
+        throw new FleetError(
+          'invalid_argument',
+          `range exceeds the ${formatDuration(MAX_RANGE_MS)} maximum; narrow from/to`,
+          { details: { field: 'from' } },
+        );
+      got = await historyEvents(this.influx, tenant, { ...f, fromMs, toMs }, limit);
+      source = 'history';
+    }
+    const out: EventList = { items: got.items, limit, truncated: got.truncated, source };
+    if (got.truncated)
+      out.hint = 'more events match: narrow from/to, miner, kind or severity, or raise limit';
+    else if (got.items.length === 0) out.hint = 'no events match; widen from/to or drop filters';
+    return out;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private tenantOf(caller: Caller): string {
+    if (!caller.tenant) throw new FleetError('forbidden', 'the caller has no tenant');
+    if (!hasRole(caller, 'viewer'))
+      throw new FleetError('forbidden', 'reading the fleet needs the viewer role (or higher)');
+    return caller.tenant;
+  }
+
+  private isStale(lastMs: number | null): boolean {
+    return lastMs === null || this.now() - lastMs > 3 * this.pollMs;
+  }
+
+  private async table(tenant: string): Promise<MinerTable> {
+    return await this.tables.get(tenant, () => loadMinerTable(this.store, tenant, ++this.tableVersion));
+  }
+
+  private unknownMiner(tenant: string, id: string): FleetError {
+    const known = this.tables.peek(tenant);
+    const like = known?.rows.find(r => r.id.toLowerCase() === id.toLowerCase());
+    const hint = like ? `did you mean '${like.id}'? ` : '';
+    return new FleetError('not_found', `unknown miner '${id}'; ${hint}GET /api/v1/miners lists your miners`, {
+      details: { miner: id },
+    });
+  }
+
+  private async assertMiner(tenant: string, id: string): Promise<void> {
+    const member = await redisRead(() => this.redis.sismember(this.keys.tenantMiners(tenant), id));
+    if (member !== 1) throw this.unknownMiner(tenant, id);
+  }
+
+  /** The step for a range on a source: explicit (checked) or the default (≤ ~500 buckets). */
+  private stepFor(range: TimeRange, source: Source, requested: string | undefined): number {
+    const rangeMs = range.toMs - range.fromMs;
+    if (requested === undefined) return defaultStep(rangeMs, source.resolutionMs);
+    const step = Math.max(parseDuration('step', requested), source.resolutionMs);
+    const buckets = Math.ceil(rangeMs / step);
+    if (buckets > MAX_SERIES_POINTS) {
+      const min = defaultStep(rangeMs, source.resolutionMs, MAX_SERIES_POINTS);
+      throw new FleetError(
+        'invalid_argument',
+        `step: ${requested} over ${formatDuration(rangeMs)} gives ${buckets} points, above the ${MAX_SERIES_POINTS} maximum; use step ${formatDuration(min)} or more`,
+        {
+          details: { field: 'step', min_step: formatDuration(min) },
+        },
+      );
+    }
+    return step;
+  }
+
+  /** Refuse raw hashboard scans that would read too many points (there are no board rollups). */
+  private async checkBoardScan(tenant: string, site: string | undefined, range: TimeRange): Promise<void> {
+    const agg = await this.store.getAggregate(tenant, site);
+    const boards = agg?.boards_total || (agg?.miners_total ?? 0) * 3;
+    const points = boards * ((range.toMs - range.fromMs) / this.pollMs);
+    if (points > this.maxRawPoints) {
+      const maxWindow = Math.max(
+        this.pollMs,
+        Math.floor((this.maxRawPoints / Math.max(1, boards)) * this.pollMs),
+      );
+      throw new FleetError(
+        'invalid_argument',
+        `board-level analysis reads raw hashboard points: ${boards} boards over ${formatDuration(range.toMs - range.fromMs)} is about ${Math.round(points / 1e6)}M points (limit ${Math.round(this.maxRawPoints / 1e6)}M); use a window of at most ${formatDuration(Math.floor(maxWindow / 60_000) * 60_000 || this.pollMs)} or filter by site`,
+        { details: { field: 'window' } },
+      );
+    }
+  }
+
+  private async loadSummary(tenant: string): Promise<SummaryCore> {
+    const [agg, sites, models] = await Promise.all([
+      this.store.getAggregate(tenant),
+      this.store.listSites(tenant),
+      this.modelCounts(tenant),
+    ]);
+    const by_model = models.map(m => ({ model: m.model, miners: m.miners, by_status: m.by_status }));
+    if (agg) {
+      const siteKeys = sites.map(s => this.keys.aggregate(tenant, s));
+      const raws = siteKeys.length > 0 ? await redisRead(() => this.redis.mget(siteKeys)) : [];
+      const by_site = sites.flatMap((site, i) => {
+        const raw = raws[i];
+        return raw ? [{ site, ...totalsOf(JSON.parse(raw) as FleetAggregate) }] : [];
+      });
+      return {
+        body: { tenant, updated_at: iso(agg.updated_ms), totals: totalsOf(agg), by_site, by_model },
+        updatedMs: agg.updated_ms,
+      };
+    }
+    // No aggregate yet (collector not started, or just started): count what the snapshots say.
+    const table = await this.table(tenant);
+    const body: Omit<FleetSummary, 'stale'> = {
+      tenant,
+      updated_at: null,
+      totals: totalsOf(aggregateRows(tenant, null, table.rows)),
+      by_site: [...new Set(table.rows.map(r => r.site))].sort().map(site => ({
+        site,
+        ...totalsOf(
+          aggregateRows(
+            tenant,
+            site,
+            table.rows.filter(r => r.site === site),
+          ),
+        ),
+      })),
+      by_model,
+      hint:
+        table.rows.length === 0
+          ? `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector`
+          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots',
+    };
+    return { body, updatedMs: null };
+  }
+
+  /** Miners per model (and per model and status) from the index sets: SCARD / SINTERCARD, no snapshot read. */
+  private async modelCounts(tenant: string): Promise<ModelCount[]> {
+    const models = await this.models.get(tenant, () => this.scanModels(tenant));
+    if (models.length === 0) return [];
+    const k = this.keys;
+    const counts = (await redisRead(async () => {
+      const p = this.redis.pipeline();
+      for (const m of models) p.scard(k.modelMiners(tenant, m));
+      return await exec(p);
+    })) as number[];
+    let byStatus: number[] | null = null;
+    if (this.sintercard) {
+      try {
+        const p = this.redis.pipeline();
+        for (const m of models)
+          for (const st of HEALTH_STATUSES)
+            p.call('SINTERCARD', '2', k.modelMiners(tenant, m), k.statusMiners(tenant, st));
+        byStatus = (await exec(p)) as number[];
+      } catch (err) {
+        if (/unknown command/i.test((err as Error).message)) this.sintercard = false;
+        else throw new FleetError('unavailable', 'Redis is not available', { cause: err });
+      }
+    }
+    return models
+      .map((model, i) => {
+        let by_status: Record<HealthStatus, number> | null = null;
+        if (byStatus) {
+          by_status = zeroStatus();
+          HEALTH_STATUSES.forEach(
+            (st, j) => (by_status![st] = Number(byStatus![i * HEALTH_STATUSES.length + j] ?? 0)),
+          );
+        }
+        return { model, miners: Number(counts[i] ?? 0), by_status };
+      })
+      .filter(m => m.miners > 0)
+      .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model));
+  }
+
+  /** Model names of a tenant from the names of its model index sets (SCAN; cached 30 s). */
+  private async scanModels(tenant: string): Promise<string[]> {
+    const base = this.keys.modelMiners(tenant, '');
+    const pattern = `${globEscape(base)}*`;
+    const found = new Set<string>();
+    await redisRead(async () => {
+      let cursor = '0';
+      let rounds = 0;
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+        for (const key of keys) found.add(key.slice(base.length).replaceAll('%3A', ':'));
+        cursor = next;
+      } while (cursor !== '0' && ++rounds < 100_000);
+    });
+    return [...found].sort();
+  }
+
+  private listItem(r: MinerRow, now: number): MinerListItem {
+    return {
+      id: r.id,
+      hostname: r.hostname,
+      address: r.address,
+      site: r.site,
+      model: r.model,
+      firmware: r.firmware,
+      status: r.status,
+      degraded_reasons: r.degraded_reasons,
+      hashrate_ths: nullable(ths)(r.hashrate_ghs),
+      hashrate_nominal_ths: nullable(ths)(r.nominal_ghs),
+      pct_nominal: nullable(pct)(r.pct_nominal),
+      power_w: nullable(watts)(r.power_w),
+      efficiency_jth: nullable(jth)(r.efficiency_jth),
+      temp_chip_max_c: nullable(celsius)(r.temp_chip_max_c),
+      boards_hashing: r.boards_hashing,
+      boards_total: r.boards_total,
+      labels: r.labels,
+      last_seen: r.last_seen_ms === null ? null : iso(r.last_seen_ms),
+      stale: r.last_seen_ms === null || now - r.last_seen_ms > 3 * this.pollMs,
+    };
+  }
+
+  private detail(snap: MinerSnapshot): MinerDetail {
+    const s = snap.sample;
+    const d = snap.details;
+    const hashrate = s ? s.hashrate_ghs : null;
+    const nominal = s ? s.hashrate_nominal_ghs : null;
+    return {
+      id: snap.ref.id,
+      site: snap.ref.site,
+      address: snap.ref.address,
+      labels: snap.ref.labels ?? {},
+      hostname: s?.hostname || d?.hostname || null,
+      model: s?.model || d?.model || null,
+      firmware: s?.firmware || d?.firmware || null,
+      status: snap.status,
+      degraded_reasons: s?.degraded_reasons ?? [],
+      miner_status: s?.miner_status ?? null,
+      tuner_state: s?.tuner_state ?? null,
+      last_seen: snap.last_seen_ms === null ? null : iso(snap.last_seen_ms),
+      last_poll: iso(snap.last_poll_ms),
+      stale: this.isStale(snap.last_seen_ms),
+      consecutive_failures: snap.consecutive_failures,
+      last_error: snap.last_error,
+      sample_time: s ? iso(s.time_ms) : null,
+      uptime_s: s?.uptime_s ?? null,
+      hashrate_ths: nullable(ths)(hashrate),
+      hashrate_5m_ths: nullable(ths)(s?.hashrate_5m_ghs),
+      hashrate_nominal_ths: nullable(ths)(nominal),
+      pct_nominal: hashrate !== null && nominal !== null ? ratioPct(hashrate, nominal) : null,
+      power_w: nullable(watts)(s?.power_w),
+      power_target_w: nullable(watts)(s?.power_target_w),
+      efficiency_jth: nullable(jth)(s?.efficiency_jth),
+      temp_chip_max_c: nullable(celsius)(s?.temp_chip_max_c),
+      temp_board_max_c: nullable(celsius)(s?.temp_board_max_c),
+      fan_rpm_min: s?.fan_rpm_min ?? null,
+      fan_rpm_avg: s?.fan_rpm_avg ?? null,
+      shares: s ? { accepted: s.shares_accepted, rejected: s.shares_rejected, stale: s.shares_stale } : null,
+      boards_hashing: s?.boards_hashing ?? null,
+      boards_total: s?.boards_total ?? null,
+      boards: (s?.hashboards ?? []).map(b => ({
+        board: b.board,
+        enabled: b.enabled,
+        hashrate_ths: ths(b.hashrate_ghs),
+        hashrate_nominal_ths: ths(b.hashrate_nominal_ghs),
+        pct_nominal: ratioPct(b.hashrate_ghs, b.hashrate_nominal_ghs),
+        temp_chip_c: nullable(celsius)(b.temp_chip_c),
+        temp_board_c: nullable(celsius)(b.temp_board_c),
+        temp_inlet_c: nullable(celsius)(b.temp_inlet_c),
+        temp_outlet_c: nullable(celsius)(b.temp_outlet_c),
+        voltage_v: b.voltage_v,
+        frequency_mhz: b.frequency_mhz,
+        chips: b.chips,
+      })),
+      fans: (s?.fans ?? []).map(f => ({
+        fan: f.fan,
+        rpm: f.rpm,
+        pwm_pct: f.pwm_ratio === null ? null : pct(f.pwm_ratio * 100),
+      })),
+      pools: (s?.pools ?? []).map(p => ({
+        group: p.group,
+        url: p.pool,
+        user: p.user,
+        enabled: p.enabled,
+        active: p.active,
+        alive: p.alive,
+        accepted: p.accepted,
+        rejected: p.rejected,
+        stale: p.stale,
+      })),
+      details: d
+        ? {
+            uid: d.uid,
+            serial: d.serial,
+            mac: d.mac,
+            platform: d.platform,
+            api_version: d.api_version,
+            sticker_hashrate_ths: nullable(ths)(d.sticker_hashrate_ghs),
+            fetched_at: iso(d.fetched_ms),
+          }
+        : null,
+    };
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function parseLabels(label: string | string[] | undefined): [string, string][] | undefined {
+  if (label === undefined) return undefined;
+  return (Array.isArray(label) ? label : [label]).map(l => {
+    const at = l.indexOf('=');
+    if (at <= 0)
+      throw new FleetError('invalid_argument', `label: expected key=value such as rack=r1 (got '${l}')`, {
+        details: { field: 'label' },
+      });
+    return [l.slice(0, at), l.slice(at + 1)];
+  });
+}
+
+function parseMetrics(input: readonly TelemetryMetric[] | string | undefined): TelemetryMetric[] {
+  const list =
+    input === undefined
+      ? ['hashrate_ths', 'power_w', 'temp_chip_max_c']
+      : typeof input === 'string'
+        ? input
+            .split(',')
+            .map(s => s.trim())
+            .filter(Boolean)
+        : [...input];
+  const bad = list.filter(m => !(TELEMETRY_METRIC_NAMES as string[]).includes(m));
+  if (list.length === 0 || bad.length > 0) {
+    throw new FleetError(
+      'invalid_argument',
+      `metrics: ${bad.length > 0 ? `unknown ${bad.map(b => `'${b}'`).join(', ')}; ` : ''}expected a list of: ${TELEMETRY_METRIC_NAMES.join(', ')}`,
+      {
+        details: { field: 'metrics' },
+      },
+    );
+  }
+  return [...new Set(list)] as TelemetryMetric[];
+}
+
+function totalsOf(a: FleetAggregate): FleetTotals {
+  const by_status = { ...zeroStatus(), ...a.by_status };
+  return {
+    miners: a.miners_total,
+    by_status,
+    overheating: a.overheating,
+    hashrate_ths: ths(a.hashrate_ghs),
+    hashrate_nominal_ths: ths(a.hashrate_nominal_ghs),
+    pct_nominal: ratioPct(a.hashrate_ghs, a.hashrate_nominal_ghs),
+    power_kw: kw(a.power_w),
+    efficiency_jth: a.hashrate_ghs > 0 ? jth(a.power_w / (a.hashrate_ghs / 1_000)) : null,
+    boards_hashing: a.boards_hashing,
+    boards_total: a.boards_total,
+  };
+}
+
+/** A FleetAggregate from table rows (same rules as the collector: values only from reached miners). */
+function aggregateRows(tenant: string, site: string | null, rows: readonly MinerRow[]): FleetAggregate {
+  const a: FleetAggregate = {
+    tenant,
+    site,
+    updated_ms: Date.now(),
+    miners_total: 0,
+    by_status: zeroStatus(),
+    overheating: 0,
+    hashrate_ghs: 0,
+    hashrate_nominal_ghs: 0,
+    power_w: 0,
+    boards_hashing: 0,
+    boards_total: 0,
+  };
+  for (const r of rows) {
+    a.miners_total++;
+    a.by_status[r.status]++;
+    if (!r.reached) continue;
+    if (r.degraded_reasons.includes('overheating')) a.overheating++;
+    a.hashrate_ghs += r.hashrate_ghs ?? 0;
+    a.hashrate_nominal_ghs += r.nominal_ghs ?? 0;
+    a.power_w += r.power_w ?? 0;
+    a.boards_hashing += r.boards_hashing ?? 0;
+    a.boards_total += r.boards_total ?? 0;
+  }
+  return a;
+}
+
+function periodStats(list: readonly GroupStats<'h' | 'p' | 'up'>[], resolutionMs: number): PeriodStats {
+  let h = 0;
+  let p = 0;
+  let polls = 0;
+  let reached = 0;
+  for (const s of list) {
+    h += s.v.h ?? 0;
+    p += s.v.p ?? 0;
+    if (s.v.up !== null) {
+      polls += s.n.up;
+      reached += s.v.up * s.n.up;
+    }
+  }
+  return {
+    miners: list.length,
+    hashrate_ths: ths(h),
+    power_kw: kw(p),
+    efficiency_jth: h > 0 ? jth(p / (h / 1_000)) : null,
+    availability_pct: polls > 0 ? pct((reached / polls) * 100) : null,
+    offline_minutes: minutes(((polls - reached) * resolutionMs) / 60_000),
+  };
+}
+
+function periodDelta(a: PeriodStats, b: PeriodStats): ComparePeriods['totals']['delta'] {
+  const diff = (x: number, y: number, digits: number): number =>
+    Math.round((y - x) * 10 ** digits) / 10 ** digits;
+  return {
+    hashrate_ths: diff(a.hashrate_ths, b.hashrate_ths, 3),
+    hashrate_pct: a.hashrate_ths > 0 ? pct(((b.hashrate_ths - a.hashrate_ths) / a.hashrate_ths) * 100) : null,
+    power_kw: diff(a.power_kw, b.power_kw, 3),
+    power_pct: a.power_kw > 0 ? pct(((b.power_kw - a.power_kw) / a.power_kw) * 100) : null,
+    efficiency_jth:
+      a.efficiency_jth !== null && b.efficiency_jth !== null
+        ? diff(a.efficiency_jth, b.efficiency_jth, 2)
+        : null,
+    availability_pct:
+      a.availability_pct !== null && b.availability_pct !== null
+        ? diff(a.availability_pct, b.availability_pct, 2)
+        : null,
+    offline_minutes: diff(a.offline_minutes, b.offline_minutes, 1),
+    miners: b.miners - a.miners,
+  };
+}
+
+/** Per pool URL over the reached miners of a table (optionally one site), most used first. */
+function poolHealthOf(table: MinerTable, site: string | undefined, limit: number): PoolHealth {
+  const pools = new Map<
+    string,
+    {
+      url: string;
+      miners: number;
+      active_miners: number;
+      alive: number;
+      dead: number;
+      accepted: number;
+      rejected: number;
+      stale: number;
+    }
+  >();
+  let reporting = 0;
+  for (const r of table.rows) {
+    if (!r.reached || (site !== undefined && r.site !== site)) continue;
+    reporting++;
+    const seen = new Set<string>();
+    for (const p of r.pools) {
+      if (!p.enabled) continue;
+      let e = pools.get(p.url);
+      if (!e)
+        pools.set(
+          p.url,
+          (e = {
+            url: p.url,
+            miners: 0,
+            active_miners: 0,
+            alive: 0,
+            dead: 0,
+            accepted: 0,
+            rejected: 0,
+            stale: 0,
+          }),
+        );
+      if (!seen.has(p.url)) {
+        seen.add(p.url);
+        e.miners++;
+      }
+      if (p.active) e.active_miners++;
+      if (p.alive) e.alive++;
+      else e.dead++;
+      e.accepted += p.accepted;
+      e.rejected += p.rejected;
+      e.stale += p.stale;
+    }
+  }
+  const all = [...pools.values()].sort((a, b) => b.miners - a.miners || (a.url < b.url ? -1 : 1));
+  const items = all.slice(0, limit).map(p => {
+    const shares = p.accepted + p.rejected + p.stale;
+    return { ...p, rejected_pct: ratioPct(p.rejected, shares), stale_pct: ratioPct(p.stale, shares) };
+  });
+  const out: PoolHealth = {
+    items,
+    total: all.length,
+    limit,
+    truncated: all.length > limit,
+    miners_reporting: reporting,
+    updated_at: iso(table.loadedMs),
+  };
+  if (all.length === 0)
+    out.hint =
+      reporting === 0
+        ? 'no reached miner reports pools (are the miners online?)'
+        : 'no enabled pool is configured on the reached miners';
+  return out;
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { IsoTime } from './common.ts';
+
+export const Liveness = z.object({ status: z.literal('ok') });
+
+const Check = z.object({
+  status: z.enum(['up', 'down']),
+  latency_ms: z.number().nullable(),
+  message: z.string().optional(),
+});
+
+export const Readiness = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  down: z.array(z.string()).describe('Dependencies that did not answer.'),
+  checks: z.object({ redis: Check, influxdb: Check }),
+  collector: z
+    .object({ last_heartbeat: IsoTime.nullable(), age_s: z.number().nullable() })
+    .describe('Information only: when the collector last reported (does not affect readiness).'),
+});
+export type Readiness = z.output<typeof Readiness>;

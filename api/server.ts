@@ -1,0 +1,172 @@
+import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
+import { influxSettingsFrom } from '../collector/config.ts';
+import { CredentialStore } from '../collector/credentials.ts';
+import { InfluxClient } from '../collector/influx-client.ts';
+import { createLogger, type Logger } from '../collector/logger.ts';
+import { MinerClientPool } from '../collector/miner-client-pool.ts';
+import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
+import { redisKeys } from '../collector/redis-keys.ts';
+import { SecretBox } from '../collector/secret-box.ts';
+import { buildApp, type ApiRoutePlugin } from './app.ts';
+import type { ApiConfig } from './config.ts';
+import type { ApiInfra } from './context.ts';
+import { createApiMetrics, type ApiMetrics } from './metrics.ts';
+import { FleetQuery } from './query/fleet-query.ts';
+
+/**
+ * The only place that listens: creates the connections (Redis, InfluxDB client, miner client
+ * pool, credential store), the services and the app, listens, and shuts down gracefully on
+ * SIGINT/SIGTERM (close-with-grace): stop accepting, finish in-flight requests, run every
+ * onClose hook (miner clients, Redis), within `shutdownDelayMs` or exit hard.
+ */
+export interface ApiServerOptions {
+  log?: Logger;
+  /** overrides API_HOST */
+  host?: string | undefined;
+  /** overrides API_PORT (0 = any free port) */
+  port?: number | undefined;
+  /**
+   * The other halves (control, jobs, rollouts, schedules, inventory), built from the shared
+   * infra: their routes are mounted under /api/v1 behind authentication, `start` runs once the
+   * server listens (job workers, schedulers) and `close` runs first on shutdown, before the
+   * connections close.
+   */
+  extension?: (
+    infra: ApiInfra,
+    shared: { metrics: ApiMetrics; fleetQuery: FleetQuery },
+  ) => ApiExtension | Promise<ApiExtension>;
+  /** install signal handlers (default true; tests pass false) */
+  handleSignals?: boolean;
+  /** hard-exit deadline for a graceful shutdown (default 10000 ms) */
+  shutdownDelayMs?: number;
+  /** environment for keys outside ApiConfig (COLLECTOR_POLL_INTERVAL_MS); default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ApiExtension {
+  routes?: readonly ApiRoutePlugin[];
+  start?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  infra: ApiInfra;
+  fleetQuery: FleetQuery;
+  /** http://host:port */
+  url: string;
+  /** resolves once the app has closed (signal or close()) */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The collector's poll interval: the API derives staleness (3x) and the raw resolution from it. */
+const pollSchema = z.object({ COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000) });
+
+export async function startApiServer(config: ApiConfig, opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
+  const { COLLECTOR_POLL_INTERVAL_MS: pollIntervalMs } = parseConfig(
+    pollSchema,
+    readRawConfig(opts.env ?? process.env),
+  );
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const redis = createRedis(config.REDIS_URL, { logger: log, name: 'bosfleet-api' });
+  // A separate, impatient connection for the rate limiters: a slow Redis must not stall every request.
+  const limiterRedis = createRedis(config.REDIS_URL, {
+    logger: log,
+    name: 'bosfleet-api-ratelimit',
+    commandTimeoutMs: 500,
+  });
+  const influx = new InfluxClient(influxSettingsFrom(config));
+  const credentials = new CredentialStore({
+    defaultUsername: config.MINER_DEFAULT_USERNAME,
+    ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
+    redis,
+    keys,
+    ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
+  });
+  const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
+  const infra: ApiInfra = { config, log, redis, keys, influx, minerPool, credentials };
+  const metrics = createApiMetrics();
+  const fleetQuery = new FleetQuery({ redis, keys, influx, log, metrics }, { pollIntervalMs });
+
+  let app: FastifyInstance;
+  let extension: ApiExtension = {};
+  try {
+    extension = opts.extension ? await opts.extension(infra, { metrics, fleetQuery }) : {};
+    app = await buildApp({
+      infra,
+      fleetQuery,
+      metrics,
+      extraRoutes: extension.routes ?? [],
+      rateLimitRedis: limiterRedis,
+    });
+  } catch (err) {
+    await extension.close?.().catch(() => undefined);
+    minerPool.closeAll();
+    redis.disconnect();
+    limiterRedis.disconnect();
+    throw err;
+  }
+
+  let markClosed!: () => void;
+  const closed = new Promise<void>(resolve => (markClosed = resolve));
+  app.addHook('onClose', async () => {
+    // Order: the other halves first (job workers hand running jobs back), then miners, then Redis.
+    try {
+      await extension.close?.();
+    } catch (err) {
+      log.error({ err }, 'extension close failed');
+    }
+    minerPool.closeAll();
+    await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
+    redis.disconnect();
+    limiterRedis.disconnect();
+    markClosed();
+  });
+
+  if (!(await waitForRedis(redis, 3_000))) {
+    log.warn(
+      { redis: redactRedisUrl(config.REDIS_URL) },
+      'Redis is not reachable yet; /health/ready reports it and requests needing it answer 503',
+    );
+  }
+  const url = await app.listen({ host: opts.host ?? config.API_HOST, port: opts.port ?? config.API_PORT });
+  log.info({ url, docs: `${url}/docs`, auth: config.AUTH_MODE, pollIntervalMs }, 'API listening');
+  try {
+    await extension.start?.();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+
+  let grace: { uninstall(): void } | null = null;
+  if (opts.handleSignals ?? true) {
+    grace = closeWithGrace(
+      {
+        delay: opts.shutdownDelayMs ?? 10_000,
+        logger: { error: (m: unknown) => log.error({ err: m }, 'shutdown problem') },
+      },
+      async ({ signal, err }) => {
+        if (err) log.error({ err }, 'shutting down after an unhandled error');
+        else log.info({ signal }, 'shutting down');
+        await app.close();
+      },
+    );
+  }
+
+  return {
+    app,
+    infra,
+    fleetQuery,
+    url,
+    closed,
+    async close() {
+      grace?.uninstall();
+      await app.close();
+    },
+  };
+}
