@@ -26,6 +26,8 @@ export const apiConfigSchema = z.object({
   RATE_LIMIT_AUTH_FAILURES_MAX: cfg.int(20, 1, 1_000_000),
   RATE_LIMIT_WINDOW_MS: cfg.int(60_000, 1_000, 3_600_000),
   MINER_RPC_TIMEOUT_MS: cfg.int(5_000, 100, 120_000),
+  /** The collector's inventory file, read here only for its `credentials` section (which password goes with which miner). */
+  COLLECTOR_INVENTORY_FILE: cfg.optionalStr(),
   MINER_DEFAULT_USERNAME: z.string().min(1).default('root'),
   MINER_DEFAULT_PASSWORD: cfg.optionalStr(),
   BOSFLEET_SECRET_KEY: z

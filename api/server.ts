@@ -6,6 +6,7 @@ import { influxSettingsFrom } from '../collector/config.ts';
 import { CredentialStore } from '../collector/credentials.ts';
 import { InfluxClient } from '../collector/influx-client.ts';
 import { createLogger, type Logger } from '../collector/logger.ts';
+import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
 import { MinerClientPool } from '../collector/miner-client-pool.ts';
 import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
 import { redisKeys } from '../collector/redis-keys.ts';
@@ -89,6 +90,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
   });
   const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
+  const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const infra: ApiInfra = { config, log, redis, keys, influx, minerPool, credentials };
   const metrics = createApiMetrics();
   const fleetQuery = new FleetQuery({ redis, keys, influx, log, metrics }, { pollIntervalMs });
@@ -121,6 +123,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     } catch (err) {
       log.error({ err }, 'extension close failed');
     }
+    stopCredentialRefs();
     minerPool.closeAll();
     await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
     redis.disconnect();

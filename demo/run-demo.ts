@@ -84,14 +84,15 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     if (!existsSync(join(keysDir, 'private.pem'))) await generateKeyFiles(keysDir, 'ES256');
     const tenant = fleet.miners[0]!.tenant;
 
-    const raw: Record<string, string | undefined> = { ...readRawConfig(env), INFLUX_URL: influxUrl, REDIS_URL: redisUrl, MINER_PASSWORD: 'root' };
+    // The simulated miners use root/root; the inventory names MINER_PASSWORD for it.
+    process.env.MINER_PASSWORD ??= 'root';
+    const raw: Record<string, string | undefined> = { ...readRawConfig(env), INFLUX_URL: influxUrl, REDIS_URL: redisUrl, COLLECTOR_INVENTORY_FILE: inventory };
     const collectorConfig = parseConfig(collectorConfigSchema, {
       ...raw,
-      COLLECTOR_INVENTORY_FILE: inventory,
       COLLECTOR_HTTP_PORT: String(o.metricsPort),
       COLLECTOR_POLL_INTERVAL_MS: raw.COLLECTOR_POLL_INTERVAL_MS ?? '5000',
     });
-    const collector: CollectorHandle = await startCollector(collectorConfig, { log: o.log.child({ component: 'collector' }), env: { ...env, MINER_PASSWORD: 'root' } });
+    const collector: CollectorHandle = await startCollector(collectorConfig, { log: o.log.child({ component: 'collector' }), env: process.env });
     stops.push(() => collector.stop());
 
     const apiConfig = parseConfig(apiConfigSchema, {

@@ -253,7 +253,7 @@ const ALWAYS_ALLOWED = new Set(['NODE_ENV', 'BOS_FLEET_CONFIG']);
 /** Keys each command reads beyond its schema. */
 const EXTRA_KEYS: Record<string, (key: string) => boolean> = {
   collector: k => MINER_PASSWORD_ENV.test(k),
-  api: k => k === 'COLLECTOR_POLL_INTERVAL_MS', // api/server.ts: staleness and raw resolution
+  api: k => k === 'COLLECTOR_POLL_INTERVAL_MS' || MINER_PASSWORD_ENV.test(k), // api/server.ts: staleness; passwords named by the inventory's credentials
   simulator: k => MINER_PASSWORD_ENV.test(k) || k === 'LOG_LEVEL', // the demo script passes $MINER_PASSWORD to --password
   token: k => k === 'AUTH_ISSUER' || k === 'AUTH_AUDIENCE',
 };
