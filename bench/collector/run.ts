@@ -1,0 +1,139 @@
+// bench/collector: the largest fleet one collector process keeps on a 10 s cycle on this
+// machine, its CPU and memory per 1,000 miners and points/s into InfluxDB, compared in the
+// same run with a bare grpc-js loop making the same RPCs to the same simulator (the ceiling).
+//
+//   npm run bench:collector -- --miners 5000,10000 --duration 60
+//
+// Everything runs on loopback and stops by itself; InfluxDB and Redis are INFLUX_URL/REDIS_URL
+// or local Debian binaries started for the run.
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
+import { ProcSampler, spawnReady, stopChild } from '../lib/process-stats.ts';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const { values } = parseArgs({
+  options: {
+    miners: { type: 'string', default: '5000,10000' },
+    duration: { type: 'string', default: '60' },
+    interval: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '256' },
+  },
+});
+const sizes = String(values.miners).split(',').map(Number);
+const durationMs = Number(values.duration) * 1000;
+const intervalMs = Number(values.interval);
+const concurrency = Number(values.concurrency);
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+function metric(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      if (labels && !line.includes(labels)) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+const services: LocalService[] = [];
+const influxUrl = process.env.INFLUX_URL ?? (services[services.push(await startLocalInflux()) - 1]!.url);
+const redisUrl = process.env.REDIS_URL ?? (services[services.push(await startLocalRedis()) - 1]!.url);
+const results: Record<string, unknown>[] = [];
+
+try {
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-collector-'));
+    const inventory = join(dir, 'inventory.yaml');
+    const sim = await spawnReady(['bin/bos-fleet.ts', 'simulator', '--miners', String(n), '--seed', '1', '--base-address', '127.30.0.1', '--inventory-out', inventory, '--json']);
+    const simStats = new ProcSampler(sim.child.pid!);
+    try {
+      // 1) the ceiling
+      const bare = spawn(process.execPath, ['bench/collector/bare-loop.ts', inventory, String(durationMs), String(intervalMs), String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const bareStats = new ProcSampler(bare.pid!);
+      bareStats.begin();
+      simStats.begin();
+      const bareResult = await new Promise<Record<string, number>>((resolve, reject) => {
+        createInterface({ input: bare.stdout! }).on('line', l => {
+          const m = JSON.parse(l) as Record<string, number> & { event: string };
+          if (m.event === 'result') resolve(m);
+        });
+        bare.once('exit', c => (c === 0 ? undefined : reject(new Error(`bare loop exited ${c}`))));
+      });
+      const bareUse = bareStats.end();
+      const simDuringBare = simStats.end();
+      await new Promise(r => bare.once('exit', r));
+
+      // 2) the collector, its own process, real InfluxDB and Redis
+      const port = await freePort();
+      const db = `bench_${n}_${Date.now()}`;
+      const col = spawn(process.execPath, ['bin/bos-fleet.ts', 'collector'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), MINER_PASSWORD: 'root' },
+      });
+      const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (let i = 0; i < 100; i++) {
+        if (await fetch(`http://127.0.0.1:${port}/health/live`).then(r => r.ok, () => false)) break;
+        await sleep(200);
+      }
+      await sleep(intervalMs + 2_000); // first cycle: logins, details
+      const colStats = new ProcSampler(col.pid!);
+      const before = await scrape();
+      colStats.begin();
+      simStats.begin();
+      let maxLag = 0;
+      const t0 = Date.now();
+      while (Date.now() - t0 < durationMs) {
+        await sleep(2_000);
+        maxLag = Math.max(maxLag, metric(await scrape(), 'bosfleet_cycle_lag_seconds'));
+      }
+      const after = await scrape();
+      if (process.env.BENCH_DEBUG) process.stderr.write(after.split('\n').filter(l => /poll_duration_seconds_bucket|cycle_duration|queue_depth|rpc_errors/.test(l)).join('\n') + '\n');
+      const colUse = colStats.end();
+      const simDuringCol = simStats.end();
+      const wallS = (Date.now() - t0) / 1000;
+      const ok = metric(after, 'bosfleet_polls_total', 'result="ok"') - metric(before, 'bosfleet_polls_total', 'result="ok"');
+      const errors = metric(after, 'bosfleet_polls_total', 'result="error"') - metric(before, 'bosfleet_polls_total', 'result="error"');
+      const skipped = metric(after, 'bosfleet_polls_skipped_total') - metric(before, 'bosfleet_polls_skipped_total');
+      const points = metric(after, 'bosfleet_influx_points_written_total') - metric(before, 'bosfleet_influx_points_written_total');
+      const dropped = metric(after, 'bosfleet_influx_points_dropped_total');
+      await stopChild(col);
+      const pollsPerS = ok / wallS;
+      const target = n / (intervalMs / 1000);
+      const row = {
+        miners: n,
+        target_polls_per_s: target,
+        collector_polls_per_s: Math.round(pollsPerS * 10) / 10,
+        collector_errors: errors,
+        collector_skipped: skipped,
+        max_cycle_lag_s: Math.round(maxLag * 100) / 100,
+        keeps_cycle: pollsPerS >= target * 0.97 && maxLag < intervalMs / 1000 && skipped === 0,
+        points_per_s: Math.round(points / wallS),
+        points_dropped: dropped,
+        collector_cpu_pct: Math.round(colUse.cpuPct),
+        collector_rss_mb: Math.round(colUse.peakRssMb),
+        collector_rss_mb_per_1000: Math.round((colUse.peakRssMb / n) * 1000 * 10) / 10,
+        collector_cpu_pct_per_1000: Math.round((colUse.cpuPct / n) * 1000 * 10) / 10,
+        bare_polls_per_s: Math.round(bareResult.polls_per_s! * 10) / 10,
+        bare_errors: bareResult.errors,
+        bare_cpu_pct: Math.round(bareUse.cpuPct),
+        bare_rss_mb: Math.round(bareUse.peakRssMb),
+        ratio_to_bare: Math.round((pollsPerS / bareResult.polls_per_s!) * 1000) / 1000,
+        simulator_cpu_pct_bare: Math.round(simDuringBare.cpuPct),
+        simulator_cpu_pct_collector: Math.round(simDuringCol.cpuPct),
+      };
+      results.push(row);
+      process.stdout.write(JSON.stringify(row) + '\n');
+    } finally {
+      await stopChild(sim.child);
+    }
+  }
+} finally {
+  for (const s of services) await s.destroy();
+}
+process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
+console.table(results.map(r => ({ miners: r.miners, 'polls/s': r.collector_polls_per_s, target: r.target_polls_per_s, keeps: r.keeps_cycle, lag_s: r.max_cycle_lag_s, 'points/s': r.points_per_s, 'cpu%': r.collector_cpu_pct, 'MB/1k': r.collector_rss_mb_per_1000, 'bare/s': r.bare_polls_per_s, ratio: r.ratio_to_bare })));
