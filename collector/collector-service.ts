@@ -155,8 +155,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         const [tenant, site] = key.split('\u0000') as [string, string];
         metrics.fleetPoolsDead.set({ tenant, site }, n);
       }
-      // A cycle rewrites every snapshot, so snapshots come back by themselves after a Redis outage.
-      for (const s of all) dirty.set(s.ref.id, s);
+      // Every poll (or missed poll) marks its miner dirty, so each snapshot is rewritten once per
+      // interval and comes back by itself after a Redis outage; only the aggregates are added here.
       void flushSnapshots(aggregates).catch(() => undefined);
     },
   };

@@ -155,7 +155,11 @@ export class PollScheduler {
         t.inFlight = false;
         this.cycle.lastEnd = Date.now();
       }
-    }).catch(err => this.opts.log.error({ miner: t.ref.id, err: (err as Error).message }, 'poll crashed'));
+    }).catch(err => {
+      // stop() clears the queue; polls that never started are dropped on purpose.
+      if (!this.running) return;
+      this.opts.log.error({ miner: t.ref.id, err: (err as Error).message }, 'poll crashed');
+    });
   }
 
   /** Poll one miner now (also used by tests and the first cycle). */

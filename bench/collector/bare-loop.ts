@@ -15,7 +15,7 @@ const s = bosServices();
 const RPCS: [keyof typeof s, string][] = [['MinerService', 'GetMinerStats'], ['MinerService', 'GetHashboards'], ['CoolingService', 'GetCoolingState'], ['PerformanceService', 'GetTunerState'], ['PoolService', 'GetPoolGroups']];
 
 interface Miner { client: grpc.Client; md: grpc.Metadata; inFlight: boolean }
-const miners: Miner[] = inv.miners.map(m => ({ client: new grpc.Client(`${m.address}:${m.port ?? 50051}`, grpc.credentials.createInsecure()), md: new grpc.Metadata(), inFlight: false }));
+const miners: Miner[] = inv.miners.map(m => ({ client: new grpc.Client(`${m.address}:${m.port ?? 50051}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }), md: new grpc.Metadata(), inFlight: false }));
 const def = (svc: keyof typeof s, method: string) => (s[svc].service as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>)[method]!;
 const unary = (m: Miner, d: grpc.MethodDefinition<unknown, unknown>, req: unknown, md = m.md): Promise<unknown> =>
   new Promise((res, rej) => m.client.makeUnaryRequest(d.path, d.requestSerialize, d.responseDeserialize, req, md, { deadline: Date.now() + 5_000 }, (e, v) => (e ? rej(e) : res(v))));
@@ -23,8 +23,16 @@ const unary = (m: Miner, d: grpc.MethodDefinition<unknown, unknown>, req: unknow
 const queue = new PQueue({ concurrency: Number(concurrencyText ?? 256) });
 const login = def('AuthenticationService', 'Login');
 await Promise.all(miners.map(m => queue.add(async () => {
-  const r = (await unary(m, login, { username: 'root', password: 'root' }, new grpc.Metadata())) as { token: string };
-  m.md.set('authorization', r.token);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = (await unary(m, login, { username: 'root', password: 'root' }, new grpc.Metadata())) as { token: string };
+      m.md.set('authorization', r.token);
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise(res => setTimeout(res, 500 * (attempt + 1)));
+    }
+  }
 })));
 
 let polls = 0;
