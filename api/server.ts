@@ -49,6 +49,8 @@ export interface ApiServerOptions {
 
 export interface ApiExtension {
   routes?: readonly ApiRoutePlugin[];
+  /** register root-level routes (e.g. /mcp and its OAuth metadata) once the app is built */
+  mount?(app: FastifyInstance): Promise<void>;
   start?(): Promise<void>;
   close?(): Promise<void>;
 }
@@ -106,6 +108,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
       extraRoutes: extension.routes ?? [],
       rateLimitRedis: limiterRedis,
     });
+    await extension.mount?.(app);
   } catch (err) {
     await extension.close?.().catch(() => undefined);
     minerPool.closeAll();

@@ -7,6 +7,7 @@ import type { ApiInfra } from './context.ts';
 import type { ApiExtension } from './server.ts';
 import type { FleetQuery } from './query/fleet-query.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 
 export interface FullApiHandles {
   plane: ControlPlane;
@@ -36,6 +37,9 @@ export function fullApiExtension(onReady?: (h: FullApiHandles & { fleetQuery: Fl
     onReady?.({ plane, events, writer, fleetQuery: shared.fleetQuery });
     return {
       routes,
+      async mount(app) {
+        await app.register(mcpRoutes, { fleetQuery: shared.fleetQuery, plane });
+      },
       async start() {
         await writer.start().catch(err => infra.log.warn({ err: (err as Error).message }, 'audit writer: InfluxDB not ready; events are buffered'));
         await plane.start();

@@ -1,0 +1,126 @@
+/**
+ * Small lookups the MCP layer needs beside the query and control services: hostnames next to
+ * miner ids, "did you mean" suggestions for an unknown id (a bounded edit-distance / prefix
+ * matcher over the tenant's ids, plus a free-text match on hostname and address), and id
+ * completion for resource templates and prompts. All tenant-scoped; nothing here talks to a miner.
+ */
+import { SnapshotStore } from '../collector/snapshot-store.ts';
+import type { ApiInfra, Caller } from '../api/context.ts';
+import type { FleetQuery } from '../api/query/fleet-query.ts';
+
+/** Levenshtein distance of a and b, or max + 1 as soon as it must exceed max. */
+export function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      cur.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The candidates closest to `query`, best first: case-insensitive equality, then prefix (either
+ * way), then substring, then edit distance up to max(2, a third of the query's length).
+ */
+export function closeMatches(query: string, candidates: readonly string[], k = 3): string[] {
+  const q = query.toLowerCase();
+  const maxDist = Math.max(2, Math.floor(q.length / 3));
+  const scored: { id: string; score: number }[] = [];
+  for (const id of candidates) {
+    const c = id.toLowerCase();
+    let score: number;
+    if (c === q) score = 0;
+    else if (c.startsWith(q) || q.startsWith(c)) score = 1 + Math.abs(c.length - q.length) / 100;
+    else if (c.includes(q) || q.includes(c)) score = 2 + Math.abs(c.length - q.length) / 100;
+    else {
+      const d = editDistance(q, c, maxDist);
+      if (d > maxDist) continue;
+      score = 2 + d;
+    }
+    scored.push({ id, score });
+  }
+  scored.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : 1));
+  // Only the best tier (and near ties): a distance-1 match beats any distance-2 one.
+  const best = scored[0]?.score ?? 0;
+  return scored
+    .filter(s => s.score < Math.floor(best) + 1)
+    .slice(0, k)
+    .map(s => s.id);
+}
+
+export class MinerLookup {
+  private readonly infra: ApiInfra;
+  private readonly fleetQuery: FleetQuery;
+  private readonly snapshots: SnapshotStore;
+
+  constructor(infra: ApiInfra, fleetQuery: FleetQuery) {
+    this.infra = infra;
+    this.fleetQuery = fleetQuery;
+    this.snapshots = new SnapshotStore(infra.redis, infra.keys, { chunkSize: 200 });
+  }
+
+  /** Ids of the caller's miners (those the collector has a snapshot of). */
+  async tenantIds(caller: Caller): Promise<string[]> {
+    return await this.infra.redis.smembers(this.infra.keys.tenantMiners(caller.tenant));
+  }
+
+  /** Hostname per miner id (null when unknown); ids of other tenants come back null. */
+  async hostnames(caller: Caller, ids: readonly string[]): Promise<Map<string, string | null>> {
+    const unique = [...new Set(ids.filter(Boolean))];
+    const out = new Map<string, string | null>();
+    if (unique.length === 0) return out;
+    const snaps = await this.snapshots.getSnapshots(unique).catch(() => unique.map(() => null));
+    unique.forEach((id, i) => {
+      const s = snaps[i];
+      out.set(
+        id,
+        s && s.ref.tenant === caller.tenant ? s.sample?.hostname || s.details?.hostname || null : null,
+      );
+    });
+    return out;
+  }
+
+  /**
+   * Miners `query` may have meant: ids, hostnames or addresses containing it (the query
+   * service's free-text search), then ids close to it by edit distance. At most k, with the
+   * hostname when known.
+   */
+  async suggest(caller: Caller, query: string, k = 3): Promise<{ id: string; hostname: string | null }[]> {
+    const out = new Map<string, string | null>();
+    try {
+      const hits = await this.fleetQuery.listMiners(caller, { q: query.slice(0, 128), limit: k });
+      for (const m of hits.items) out.set(m.id, m.hostname);
+    } catch {
+      // suggestions are best effort
+    }
+    if (out.size < k) {
+      const ids = await this.tenantIds(caller).catch(() => [] as string[]);
+      const close = closeMatches(query, ids, k);
+      const names = await this.hostnames(
+        caller,
+        close.filter(id => !out.has(id)),
+      );
+      for (const id of close) if (out.size < k && !out.has(id)) out.set(id, names.get(id) ?? null);
+    }
+    return [...out].map(([id, hostname]) => ({ id, hostname }));
+  }
+
+  /** Ids for completion: those starting with `prefix` first, then those containing it; at most k. */
+  async complete(caller: Caller, prefix: string, k = 20): Promise<string[]> {
+    const ids = (await this.tenantIds(caller).catch(() => [] as string[])).sort();
+    const p = prefix.toLowerCase();
+    const starts = ids.filter(id => id.toLowerCase().startsWith(p));
+    if (starts.length >= k || p === '') return starts.slice(0, k);
+    const contains = ids.filter(id => !id.toLowerCase().startsWith(p) && id.toLowerCase().includes(p));
+    return [...starts, ...contains].slice(0, k);
+  }
+}

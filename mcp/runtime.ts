@@ -1,0 +1,107 @@
+/**
+ * The services the MCP server runs on when it is its own process (stdio): the same connections
+ * and services as api/server.ts builds them (Redis, InfluxDB client, credential store, miner
+ * client pool -> ApiInfra; FleetQuery; the control plane with an audit EventLog), built in one
+ * function. `createMcpInfra` is the part api/server.ts duplicates today (see the report: it
+ * belongs in api/ as createInfra(config, log)).
+ */
+import { Registry } from 'prom-client';
+import { influxSettingsFrom } from '../collector/config.ts';
+import { CredentialStore } from '../collector/credentials.ts';
+import { EventLog } from '../collector/event-log.ts';
+import { InfluxClient } from '../collector/influx-client.ts';
+import { InfluxWriter } from '../collector/influx-writer.ts';
+import type { Logger } from '../collector/logger.ts';
+import { createCollectorMetrics } from '../collector/metrics.ts';
+import { MinerClientPool } from '../collector/miner-client-pool.ts';
+import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
+import { redisKeys } from '../collector/redis-keys.ts';
+import { SecretBox } from '../collector/secret-box.ts';
+import type { ApiConfig } from '../api/config.ts';
+import type { ApiInfra } from '../api/context.ts';
+import { createControlPlane } from '../api/control/index.ts';
+import { FleetQuery } from '../api/query/fleet-query.ts';
+import type { McpDeps } from './define-tool.ts';
+
+export interface McpInfraHandle {
+  infra: ApiInfra;
+  close(): Promise<void>;
+}
+
+/** Connections and shared clients, exactly as api/server.ts creates them. */
+export function createMcpInfra(config: ApiConfig, log: Logger, name = 'bosfleet-mcp'): McpInfraHandle {
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const redis = createRedis(config.REDIS_URL, { logger: log, name });
+  const influx = new InfluxClient(influxSettingsFrom(config));
+  const credentials = new CredentialStore({
+    defaultUsername: config.MINER_DEFAULT_USERNAME,
+    ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
+    redis,
+    keys,
+    ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
+  });
+  const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
+  const infra: ApiInfra = { config, log, redis, keys, influx, minerPool, credentials };
+  return {
+    infra,
+    async close() {
+      minerPool.closeAll();
+      await redis.quit().catch(() => undefined);
+      redis.disconnect();
+    },
+  };
+}
+
+export interface McpRuntime {
+  deps: McpDeps;
+  close(): Promise<void>;
+}
+
+export interface McpRuntimeOptions {
+  pollIntervalMs: number;
+  /** run the job worker and schedule evaluator here */
+  worker: boolean;
+}
+
+/** Infra + FleetQuery + control plane (with its audit log); the worker starts in the background. */
+export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRuntimeOptions): Promise<McpRuntime> {
+  const handle = createMcpInfra(config, log);
+  const { infra } = handle;
+  if (!(await waitForRedis(infra.redis, 3_000)))
+    log.warn({ redis: redactRedisUrl(config.REDIS_URL) }, 'Redis is not reachable yet; tools answer unavailable until it is');
+  const fleetQuery = new FleetQuery(
+    { redis: infra.redis, keys: infra.keys, influx: infra.influx, log },
+    { pollIntervalMs: o.pollIntervalMs },
+  );
+  // Control actions are audited like the API's: InfluxDB `event` points and the tenant's stream.
+  const writer = new InfluxWriter({
+    settings: influxSettingsFrom(config),
+    metrics: createCollectorMetrics(new Registry()),
+    logger: log,
+    batchSize: 1_000,
+    flushIntervalMs: 1_000,
+    bufferMaxPoints: 100_000,
+    maxRetryDelayMs: 30_000,
+  });
+  await writer.start();
+  const audit = new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: log });
+  const plane = createControlPlane(infra, {
+    audit,
+    jobs: { runWorker: o.worker },
+    schedules: { enabled: o.worker },
+  });
+  let started: Promise<void> = Promise.resolve();
+  if (o.worker) {
+    started = plane.start().catch(err => log.warn({ err: (err as Error).message }, 'job worker not started'));
+  }
+  return {
+    deps: { fleetQuery, plane, infra },
+    async close() {
+      // A worker still waiting for Redis must not hold the shutdown.
+      await Promise.race([started, new Promise(r => setTimeout(r, 3_000).unref())]);
+      await plane.close({ force: true }).catch(err => log.warn({ err: (err as Error).message }, 'control plane did not close cleanly'));
+      await writer.close({ timeoutMs: 2_000 }).catch(() => undefined);
+      await handle.close();
+    },
+  };
+}

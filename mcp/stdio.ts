@@ -1,0 +1,53 @@
+/**
+ * `bos-fleet mcp`: the MCP server over stdio, for Claude Desktop and other local clients.
+ * stdout carries the protocol, so every log line goes to stderr (pino on fd 2). The caller is
+ * fixed by configuration (MCP_TENANT, MCP_ROLE); the process ends when the client closes stdin
+ * or on SIGINT/SIGTERM, after closing its connections.
+ */
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { createLogger, type Logger } from '../collector/logger.ts';
+import type { Caller } from '../api/context.ts';
+import { hasRole } from '../api/context.ts';
+import { categoriesOf, type LoadedMcpConfig } from './config.ts';
+import { createMcpRuntime } from './runtime.ts';
+import { buildMcpServer, enabledTools } from './server.ts';
+
+export interface StdioOptions {
+  log?: Logger;
+  input?: NodeJS.ReadableStream;
+}
+
+export function stdioCaller(c: LoadedMcpConfig['mcp']): Caller {
+  return { sub: 'mcp-stdio', tenant: c.MCP_TENANT, roles: [c.MCP_ROLE] };
+}
+
+/** Serve until the client goes away; resolves with the exit code. */
+export async function runStdio(loaded: LoadedMcpConfig, o: StdioOptions = {}): Promise<number> {
+  const { mcp, api } = loaded;
+  const log = o.log ?? createLogger({ fd: 2, level: mcp.LOG_LEVEL, name: 'mcp' });
+  const caller = stdioCaller(mcp);
+  const readOnly = mcp.MCP_READ_ONLY;
+  const categories = categoriesOf(mcp);
+  const worker = mcp.MCP_WORKER && !readOnly && hasRole(caller, 'operator');
+  const runtime = await createMcpRuntime(api, log, { pollIntervalMs: mcp.COLLECTOR_POLL_INTERVAL_MS, worker });
+  const tools = enabledTools(caller, { readOnly, categories });
+  const handle = serveStdio(() => buildMcpServer(runtime.deps, caller, { readOnly, categories, log }), {
+    onerror: err => log.warn({ err: err.message }, 'MCP stdio transport error'),
+  });
+  log.info(
+    { tenant: caller.tenant, role: mcp.MCP_ROLE, readOnly, tools: tools.length, worker },
+    'bos-fleet MCP server on stdio',
+  );
+  const input = o.input ?? process.stdin;
+  await new Promise<void>(resolve => {
+    const done = (): void => resolve();
+    input.once('end', done);
+    input.once('close', done);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  log.info('MCP stdio client gone; shutting down');
+  await handle.close().catch(() => undefined);
+  await runtime.close();
+  return 0;
+}

@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../demo/local-services.ts';
+
+// The README's one command, from a clean state (fresh working dir, database and key prefix):
+// it comes up, data arrives, the API answers, one MCP tool answers, and Ctrl+C stops it cleanly.
+describe('bos-fleet demo', () => {
+  it('runs the whole product and stops cleanly', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'demo-'));
+    const [apiPort, metricsPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [resolve('bin/bos-fleet.ts'), 'demo', '--json', '--miners', '12', '--port', String(apiPort), '--metrics-port', String(metricsPort)], {
+      cwd,
+      env: { ...process.env, INFLUX_URL: inject('influxUrl'), REDIS_URL: inject('redisUrl'), INFLUX_DB: `demo_${randomUUID().slice(0, 8)}`, REDIS_PREFIX: `demo-${randomUUID().slice(0, 8)}`, COLLECTOR_POLL_INTERVAL_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', d => (stderr = (stderr + String(d)).slice(-4000)));
+    const lines = createInterface({ input: child.stdout! });
+    const events: Record<string, unknown>[] = [];
+    lines.on('line', l => events.push(JSON.parse(l) as Record<string, unknown>));
+    const exited = new Promise<number | null>(r => child.once('exit', code => r(code)));
+    try {
+      await expect.poll(() => events.find(e => e.event === 'ready'), { timeout: 60_000, interval: 200 }).toBeTruthy();
+      const ready = events.find(e => e.event === 'ready') as { api: string; mcp: string; token: string; miners: number; metrics: string };
+      const headers = { authorization: `Bearer ${ready.token}` };
+      await expect
+        .poll(async () => ((await (await fetch(`${ready.api}/api/v1/fleet/summary`, { headers })).json()) as { totals?: { miners: number; hashrate_ths: number } }).totals?.hashrate_ths ?? 0, { timeout: 30_000, interval: 500 })
+        .toBeGreaterThan(0);
+      const summary = (await (await fetch(`${ready.api}/api/v1/fleet/summary`, { headers })).json()) as { totals: { miners: number } };
+      expect(summary.totals.miners).toBeGreaterThan(0);
+      expect((await fetch(ready.metrics)).status).toBe(200);
+
+      const client = new Client({ name: 'demo-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(ready.mcp), { requestInit: { headers } }));
+      const result = await client.callTool({ name: 'fleet_overview', arguments: {} });
+      expect(result.isError).toBeFalsy();
+      expect(JSON.stringify(result.structuredContent)).toMatch(/hashrate_ths/);
+      await client.close();
+    } finally {
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(code, stderr).toBe(0);
+      expect(events.some(e => e.event === 'stopped')).toBe(true);
+    }
+  }, 120_000);
+});

@@ -1,0 +1,214 @@
+/**
+ * A realistic MCP test bed on real services: a simulated fleet (real gRPC on loopback), the
+ * real collector polling it every second into the test InfluxDB and Redis (random prefix, fresh
+ * database), a few hours of extra history written with the collector's line builders, and the
+ * services MCP runs on (FleetQuery + control plane with jobs, built by mcp/runtime.ts's
+ * createMcpInfra exactly as the stdio server builds them).
+ *
+ * `connect(caller)` returns a real MCP Client talking to buildMcpServer in-process through
+ * createMcpHandler's web-standard fetch (no port, no mock transport).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import { Registry } from 'prom-client';
+import { inject } from 'vitest';
+import { loadApiConfig, type ApiConfig } from '../../api/config.ts';
+import type { Caller } from '../../api/context.ts';
+import { createControlPlane, type ControlPlane } from '../../api/control/index.ts';
+import { FleetQuery } from '../../api/query/fleet-query.ts';
+import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
+import { parseConfig } from '../../collector/config-loader.ts';
+import { collectorConfigSchema } from '../../collector/config.ts';
+import { EventLog } from '../../collector/event-log.ts';
+import { InfluxClient } from '../../collector/influx-client.ts';
+import { InfluxWriter } from '../../collector/influx-writer.ts';
+import { silentLogger } from '../../collector/logger.ts';
+import { waitForRedis } from '../../collector/redis-connection.ts';
+import { createCollectorMetrics } from '../../collector/metrics.ts';
+import { MEASUREMENTS } from '../../collector/samples.ts';
+import type { McpDeps } from '../../mcp/define-tool.ts';
+import { createMcpInfra, type McpInfraHandle } from '../../mcp/runtime.ts';
+import { buildMcpServer, type BuildOptions } from '../../mcp/server.ts';
+import { startSimulator, type SimulatedFleet, type SimulatorOptions } from '../../simulator/index.ts';
+import { LineWriter, rollupLine } from './seed.ts';
+
+export interface McpHarness {
+  fleet: SimulatedFleet;
+  collector: CollectorHandle;
+  deps: McpDeps;
+  plane: ControlPlane;
+  config: ApiConfig;
+  influx: InfluxClient;
+  db: string;
+  prefix: string;
+  tenant: string;
+  viewer: Caller;
+  operator: Caller;
+  admin: Caller;
+  /** env for a `bos-fleet mcp` child process on the same stores */
+  env: Record<string, string>;
+  /** A client of the 2026-07-28 era (per-request streams, cancellation by aborting them); `legacy: true` for a 2025-era client. */
+  connect(caller: Caller, options?: BuildOptions & { legacy?: boolean }): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+let block = 0;
+function baseAddress(): string {
+  block++;
+  return `127.${60 + ((process.pid + block) % 40)}.${Math.floor(Math.random() * 250)}.1`;
+}
+
+export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSeconds?: number } = {}): Promise<McpHarness> {
+  const fleet = await startSimulator({
+    miners: 10,
+    seed: 21,
+    tenants: 1,
+    sites: 2,
+    models: 's19jpro:50,s21:50',
+    faults: 'unreachable:1,hashboard_failure:1',
+    rebootMs: 700,
+    warmupMs: 200,
+    retuneMs: 200,
+    thermalTauMs: 500,
+    cacheMs: 0,
+    baseAddress: baseAddress(),
+    ...o.sim,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-it-'));
+  const inventoryFile = join(dir, 'inventory.yaml');
+  await fleet.writeInventory(inventoryFile);
+  const influxUrl = inject('influxUrl');
+  const redisUrl = inject('redisUrl');
+  const db = `mcp_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const prefix = `test-mcp-${randomUUID()}`;
+  const secret = randomBytes(32).toString('base64');
+
+  const collector = await startCollector(
+    parseConfig(collectorConfigSchema, {
+      INFLUX_URL: influxUrl,
+      INFLUX_DB: db,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      COLLECTOR_INVENTORY_FILE: inventoryFile,
+      COLLECTOR_POLL_INTERVAL_MS: '1000',
+      COLLECTOR_RPC_TIMEOUT_MS: '800',
+      COLLECTOR_OFFLINE_AFTER_MISSES: '2',
+      COLLECTOR_HTTP_PORT: '0',
+      INFLUX_FLUSH_INTERVAL_MS: '200',
+      BOSFLEET_SECRET_KEY: secret,
+    }),
+    { log: silentLogger(), http: false, env: { ...process.env, MINER_PASSWORD: 'root' } },
+  );
+  await sleep((o.collectSeconds ?? 4) * 1_000);
+  await collector.flushSnapshots();
+  await collector.writer.flush();
+
+  // History beyond what the collector wrote: 3 h of 1m rollups, 48 h of 1h rollups, from each
+  // miner's ground truth, ending 2 minutes ago (the collector owns the current minute).
+  const now = Date.now();
+  const w = new LineWriter(influxUrl, db);
+  for (const m of fleet.miners) {
+    const t = fleet.truth(m.id);
+    const ref = { id: m.id, tenant: m.tenant, site: m.site, address: m.address, credentials: 'default', labels: {} };
+    const v = {
+      hashrate_ghs: t.reachable ? t.hashrate_ghs : 0,
+      hashrate_nominal_ghs: t.hashrate_nominal_ghs,
+      power_w: t.power_w,
+      temp_chip_max_c: t.temp_chip_max_c,
+      up: t.reachable ? 1 : 0,
+    };
+    for (let k = 180; k >= 2; k--)
+      await w.add(rollupLine(MEASUREMENTS.miner1m, ref, t.model, Math.floor((now - k * 60_000) / 60_000) * 60_000, v, 60));
+    for (let h = 48; h >= 1; h--)
+      await w.add(rollupLine(MEASUREMENTS.miner1h, ref, t.model, Math.floor((now - h * 3_600_000) / 3_600_000) * 3_600_000, v, 3_600));
+  }
+  await w.flush();
+
+  const env: Record<string, string> = {
+    INFLUX_URL: influxUrl,
+    INFLUX_DB: db,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    COLLECTOR_POLL_INTERVAL_MS: '1000',
+    MINER_RPC_TIMEOUT_MS: '1500',
+    MINER_DEFAULT_PASSWORD: 'root',
+    BOSFLEET_SECRET_KEY: secret,
+    JOBS_CONCURRENCY: '8',
+    FIRMWARE_DIR: join(dir, 'firmware'),
+    FIRMWARE_MINER_TIMEOUT_MS: '15000',
+    LOG_LEVEL: 'silent',
+  };
+  const config = loadApiConfig({ ...env, AUTH_MODE: 'none' });
+  const log = silentLogger();
+  const handle: McpInfraHandle = createMcpInfra(config, log, 'bosfleet-mcp-test');
+  const { infra } = handle;
+  if (!(await waitForRedis(infra.redis, 10_000))) throw new Error('Redis is not reachable');
+  const fleetQuery = new FleetQuery({ redis: infra.redis, keys: infra.keys, influx: infra.influx, log }, { pollIntervalMs: 1_000 });
+  const writer = new InfluxWriter({
+    settings: { url: influxUrl, db, auth: 'none', flavour: '1' },
+    metrics: createCollectorMetrics(new Registry()),
+    batchSize: 1_000,
+    flushIntervalMs: 100,
+    bufferMaxPoints: 100_000,
+    maxRetryDelayMs: 1_000,
+  });
+  await writer.start();
+  const audit = new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 100_000 });
+  const plane = createControlPlane(infra, {
+    audit,
+    jobs: { lockDurationMs: 2_000, stalledIntervalMs: 1_000, commandPollMs: 100, progressIntervalMs: 50 },
+    schedules: { tickMs: 200, reloadMs: 1_000 },
+  });
+  await plane.start();
+  const deps: McpDeps = { fleetQuery, plane, infra };
+  const tenant = fleet.miners[0]!.tenant;
+  const clients: Client[] = [];
+
+  return {
+    fleet,
+    collector,
+    deps,
+    plane,
+    config,
+    influx: new InfluxClient({ url: influxUrl, db, auth: 'none', flavour: '1' }),
+    db,
+    prefix,
+    tenant,
+    viewer: { sub: 'vera@example.com', tenant, roles: ['viewer'] },
+    operator: { sub: 'otto@example.com', tenant, roles: ['operator'] },
+    admin: { sub: 'ada@example.com', tenant, roles: ['admin'] },
+    env,
+    async connect(caller, options = {}) {
+      const { legacy, ...build } = options;
+      const handler = createMcpHandler(() => buildMcpServer(deps, caller, { log, ...build }));
+      const client = new Client(
+        { name: 'bos-fleet-test', version: '1.0.0' },
+        legacy ? {} : { versionNegotiation: { mode: 'auto' } },
+      );
+      const transport = new StreamableHTTPClientTransport(new URL('http://mcp.test/mcp'), {
+        fetch: (url, init) => handler.fetch(new Request(url, init)),
+      });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await plane.close({ force: true }).catch(() => undefined);
+      await writer.close({ timeoutMs: 2_000 }).catch(() => undefined);
+      await collector.stop().catch(() => undefined);
+      await fleet.stop();
+      const stale = await infra.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
+      for (let i = 0; i < stale.length; i += 500) await infra.redis.del(...stale.slice(i, i + 500)).catch(() => undefined);
+      await new InfluxClient({ url: influxUrl, db, auth: 'none', flavour: '1' }).query(`DROP DATABASE "${db}"`).catch(() => undefined);
+      await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
