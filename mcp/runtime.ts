@@ -61,6 +61,8 @@ export interface McpRuntimeOptions {
   pollIntervalMs: number;
   /** run the job worker and schedule evaluator here */
   worker: boolean;
+  /** the caller can change miners: record control actions (needs the InfluxDB writer) */
+  control: boolean;
 }
 
 /** Infra + FleetQuery + control plane (with its audit log); the worker starts in the background. */
@@ -74,17 +76,22 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
     { pollIntervalMs: o.pollIntervalMs },
   );
   // Control actions are audited like the API's: InfluxDB `event` points and the tenant's stream.
-  const writer = new InfluxWriter({
-    settings: influxSettingsFrom(config),
-    metrics: createCollectorMetrics(new Registry()),
-    logger: log,
-    batchSize: 1_000,
-    flushIntervalMs: 1_000,
-    bufferMaxPoints: 100_000,
-    maxRetryDelayMs: 30_000,
-  });
-  await writer.start();
-  const audit = new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: log });
+  // A read-only session changes nothing, so it writes nothing either.
+  const writer = o.control
+    ? new InfluxWriter({
+        settings: influxSettingsFrom(config),
+        metrics: createCollectorMetrics(new Registry()),
+        logger: log,
+        batchSize: 1_000,
+        flushIntervalMs: 1_000,
+        bufferMaxPoints: 100_000,
+        maxRetryDelayMs: 30_000,
+      })
+    : null;
+  await writer?.start();
+  const audit = writer
+    ? new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: log })
+    : { record: async () => undefined };
   const plane = createControlPlane(infra, {
     audit,
     jobs: { runWorker: o.worker },
@@ -100,7 +107,7 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
       // A worker still waiting for Redis must not hold the shutdown.
       await Promise.race([started, new Promise(r => setTimeout(r, 3_000).unref())]);
       await plane.close({ force: true }).catch(err => log.warn({ err: (err as Error).message }, 'control plane did not close cleanly'));
-      await writer.close({ timeoutMs: 2_000 }).catch(() => undefined);
+      await writer?.close({ timeoutMs: 2_000 }).catch(() => undefined);
       await handle.close();
     },
   };

@@ -28,8 +28,9 @@ export async function runStdio(loaded: LoadedMcpConfig, o: StdioOptions = {}): P
   const caller = stdioCaller(mcp);
   const readOnly = mcp.MCP_READ_ONLY;
   const categories = categoriesOf(mcp);
-  const worker = mcp.MCP_WORKER && !readOnly && hasRole(caller, 'operator');
-  const runtime = await createMcpRuntime(api, log, { pollIntervalMs: mcp.COLLECTOR_POLL_INTERVAL_MS, worker });
+  const control = !readOnly && hasRole(caller, 'operator');
+  const worker = mcp.MCP_WORKER && control;
+  const runtime = await createMcpRuntime(api, log, { pollIntervalMs: mcp.COLLECTOR_POLL_INTERVAL_MS, worker, control });
   const tools = enabledTools(caller, { readOnly, categories });
   const handle = serveStdio(() => buildMcpServer(runtime.deps, caller, { readOnly, categories, log }), {
     onerror: err => log.warn({ err: err.message }, 'MCP stdio transport error'),

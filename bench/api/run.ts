@@ -82,8 +82,8 @@ try {
       if (batch.length >= 50_000) await flushBatch();
     }
   }
-  // 24 h of 1m rollups (the API reads them for windows up to 12 h).
-  for (let m = 24 * 60; m >= 1; m--) {
+  // 2 h of 1m rollups (fleet analytics read them for windows up to 12 h; 1h rollups beyond).
+  for (let m = 2 * 60; m >= 1; m--) {
     const t = Math.floor((now - m * 60_000) / 60_000) * 60_000;
     for (let i = 0; i < inv.miners.length; i++) {
       const l = rollupLine(inv.miners[i]!, 'miner_1m', t, i);

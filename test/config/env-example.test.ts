@@ -4,10 +4,11 @@ import type { z } from 'zod';
 import { apiConfigSchema } from '../../api/config.ts';
 import { parseConfig, ConfigError } from '../../collector/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
+import { mcpConfigSchema } from '../../mcp/config.ts';
 
 // .env.example is the configuration reference: every schema key is documented there with the
 // schema's own default, and nothing is documented that no schema reads.
-const schemas: z.ZodObject[] = [collectorConfigSchema, apiConfigSchema];
+const schemas: z.ZodObject[] = [collectorConfigSchema, apiConfigSchema, mcpConfigSchema];
 
 function documented(): Map<string, string> {
   const out = new Map<string, string>();

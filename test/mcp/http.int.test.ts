@@ -1,26 +1,23 @@
 import { request as httpRequest } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { FastifyInstance } from 'fastify';
 import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../api/app.ts';
 import { loadApiConfig } from '../../api/config.ts';
-import type { ApiInfra } from '../../api/context.ts';
-import { controlRoutePlugins } from '../../api/control/index.ts';
-import { createApiMetrics } from '../../api/metrics.ts';
-import { mcpRoutes } from '../../api/routes/mcp.ts';
-import { freePort } from '../../demo/local-services.ts';
+import { startApiServer, type ApiServer } from '../../api/server.ts';
+import { fullApiExtension } from '../../api/wiring.ts';
+import { silentLogger } from '../../collector/logger.ts';
 import { ALL_TOOLS } from '../../mcp/server.ts';
 import { call, callError, fleetState } from './helpers.ts';
 import { startMcpHarness, type McpHarness } from './harness.ts';
 
-// MCP over Streamable HTTP on the real API app (buildApp: error handler, rate limits, the same
-// JWT verifier as REST) with the MCP route mounted at /mcp, listening on loopback. Tokens are
-// real JWTs (ES256, jose). What api/server.ts will do once it mounts the route: see the report;
-// until then the test composes buildApp + mcpRoutes + listen itself.
+// MCP over Streamable HTTP on the real API server: startApiServer on port 0 with the full
+// extension (control plane, audit, /mcp and its OAuth metadata), the same JWT verifier, error
+// handler and rate limits as REST. Tokens are real JWTs (ES256, jose). API_PUBLIC_URL is a
+// public https name, as behind a reverse proxy: the metadata and the challenge use it.
 let h: McpHarness;
-let app: FastifyInstance;
+let server: ApiServer;
 let base: string;
+const PUBLIC = 'https://fleet.example.com';
 let privateKey: CryptoKey;
 let before: ReturnType<typeof fleetState>;
 
@@ -73,33 +70,31 @@ beforeAll(async () => {
   h = await startMcpHarness();
   const keys = await generateKeyPair('ES256');
   privateKey = keys.privateKey;
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   const config = loadApiConfig({
     ...h.env,
     AUTH_MODE: 'jwt',
     AUTH_PUBLIC_KEY: await exportSPKI(keys.publicKey),
-    API_PUBLIC_URL: base,
+    API_PUBLIC_URL: PUBLIC,
     RATE_LIMIT_MAX: '100000',
     RATE_LIMIT_AUTH_FAILURES_MAX: '100000',
     RATE_LIMIT_CONTROL_MAX: '3',
     MCP_ALLOWED_HOSTS: '127.0.0.1,localhost',
     MCP_ALLOWED_ORIGINS: 'app.example.com',
   });
-  const infra: ApiInfra = { ...h.deps.infra, config };
-  app = await buildApp({
-    infra,
-    fleetQuery: h.deps.fleetQuery,
-    metrics: createApiMetrics(),
-    extraRoutes: controlRoutePlugins(h.plane),
+  server = await startApiServer(config, {
+    host: '127.0.0.1',
+    port: 0,
+    log: silentLogger(),
+    handleSignals: false,
+    env: { COLLECTOR_POLL_INTERVAL_MS: '1000' },
+    extension: fullApiExtension(),
   });
-  await app.register(mcpRoutes, { fleetQuery: h.deps.fleetQuery, plane: h.plane });
-  await app.listen({ host: '127.0.0.1', port });
+  base = server.url;
   before = fleetState(h.fleet);
 }, 120_000);
 
 afterAll(async () => {
-  await app?.close();
+  await server?.close();
   await h?.close();
 });
 
@@ -108,7 +103,7 @@ describe('OAuth protected resource (RFC 9728) and the 401 challenge', () => {
     for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
       const r = await fetch(`${base}${path}`);
       expect(r.status).toBe(200);
-      expect(await r.json()).toMatchObject({ resource: `${base}/mcp`, bearer_methods_supported: ['header'] });
+      expect(await r.json()).toMatchObject({ resource: `${PUBLIC}/mcp`, bearer_methods_supported: ['header'] });
     }
   });
 
@@ -117,7 +112,7 @@ describe('OAuth protected resource (RFC 9728) and the 401 challenge', () => {
     expect(r.status).toBe(401);
     const challenge = String(r.headers['www-authenticate']);
     expect(challenge).toMatch(/^Bearer /);
-    expect(challenge).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
+    expect(challenge).toContain(`resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`);
     expect(challenge).not.toContain('invalid_token');
   });
 
@@ -158,6 +153,9 @@ describe('Host and Origin checks', () => {
     expect(noTokenEvilHost.status).toBe(403);
     const okOrigin = await raw({ path: '/mcp', headers: { ...auth, host: new URL(base).host, origin: 'https://app.example.com' }, body: initBody });
     expect(okOrigin.status).toBe(200);
+    // Behind a reverse proxy: the host of API_PUBLIC_URL is allowed as Host and as Origin.
+    const proxied = await raw({ path: '/mcp', headers: { ...auth, host: 'fleet.example.com', origin: PUBLIC }, body: initBody });
+    expect(proxied.status).toBe(200);
   });
 });
 
