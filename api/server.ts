@@ -2,18 +2,13 @@ import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
-import { influxSettingsFrom } from '../collector/config.ts';
-import { CredentialStore } from '../collector/credentials.ts';
-import { InfluxClient } from '../collector/influx-client.ts';
 import { createLogger, type Logger } from '../collector/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
-import { MinerClientPool } from '../collector/miner-client-pool.ts';
 import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
-import { redisKeys } from '../collector/redis-keys.ts';
-import { SecretBox } from '../collector/secret-box.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiInfra } from './context.ts';
+import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { FleetQuery } from './query/fleet-query.ts';
 
@@ -75,25 +70,15 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     pollSchema,
     readRawConfig(opts.env ?? process.env),
   );
-  const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = createRedis(config.REDIS_URL, { logger: log, name: 'bosfleet-api' });
+  const { infra } = createInfra(config, log, 'bosfleet-api');
+  const { redis, keys, influx, minerPool, credentials } = infra;
   // A separate, impatient connection for the rate limiters: a slow Redis must not stall every request.
   const limiterRedis = createRedis(config.REDIS_URL, {
     logger: log,
     name: 'bosfleet-api-ratelimit',
     commandTimeoutMs: 500,
   });
-  const influx = new InfluxClient(influxSettingsFrom(config));
-  const credentials = new CredentialStore({
-    defaultUsername: config.MINER_DEFAULT_USERNAME,
-    ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
-    redis,
-    keys,
-    ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
-  });
-  const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
-  const infra: ApiInfra = { config, log, redis, keys, influx, minerPool, credentials };
   const metrics = createApiMetrics();
   const fleetQuery = new FleetQuery({ redis, keys, influx, log, metrics }, { pollIntervalMs });
 

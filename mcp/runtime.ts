@@ -2,54 +2,26 @@
  * The services the MCP server runs on when it is its own process (stdio): the same connections
  * and services as api/server.ts builds them (Redis, InfluxDB client, credential store, miner
  * client pool -> ApiInfra; FleetQuery; the control plane with an audit EventLog), built in one
- * function. `createMcpInfra` is the part api/server.ts duplicates today (see the report: it
- * belongs in api/ as createInfra(config, log)).
+ * function; the connections themselves come from api/infra.ts, shared with the API server.
  */
 import { Registry } from 'prom-client';
 import { influxSettingsFrom } from '../collector/config.ts';
-import { CredentialStore } from '../collector/credentials.ts';
 import { EventLog } from '../collector/event-log.ts';
-import { InfluxClient } from '../collector/influx-client.ts';
 import { InfluxWriter } from '../collector/influx-writer.ts';
 import type { Logger } from '../collector/logger.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
-import { MinerClientPool } from '../collector/miner-client-pool.ts';
-import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
-import { redisKeys } from '../collector/redis-keys.ts';
-import { SecretBox } from '../collector/secret-box.ts';
 import type { ApiConfig } from '../api/config.ts';
-import type { ApiInfra } from '../api/context.ts';
+import { createInfra, type InfraHandle } from '../api/infra.ts';
+import { redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
 import { createControlPlane } from '../api/control/index.ts';
 import { FleetQuery } from '../api/query/fleet-query.ts';
 import type { McpDeps } from './define-tool.ts';
 
-export interface McpInfraHandle {
-  infra: ApiInfra;
-  close(): Promise<void>;
-}
+export type McpInfraHandle = InfraHandle;
 
-/** Connections and shared clients, exactly as api/server.ts creates them. */
+/** Connections and shared clients, the same as the API server's (api/infra.ts). */
 export function createMcpInfra(config: ApiConfig, log: Logger, name = 'bosfleet-mcp'): McpInfraHandle {
-  const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = createRedis(config.REDIS_URL, { logger: log, name });
-  const influx = new InfluxClient(influxSettingsFrom(config));
-  const credentials = new CredentialStore({
-    defaultUsername: config.MINER_DEFAULT_USERNAME,
-    ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
-    redis,
-    keys,
-    ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
-  });
-  const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
-  const infra: ApiInfra = { config, log, redis, keys, influx, minerPool, credentials };
-  return {
-    infra,
-    async close() {
-      minerPool.closeAll();
-      await redis.quit().catch(() => undefined);
-      redis.disconnect();
-    },
-  };
+  return createInfra(config, log, name);
 }
 
 export interface McpRuntime {
