@@ -8,8 +8,12 @@ import { HEALTH_STATUSES, type FleetAggregate, type HealthStatus, type MinerSnap
 /**
  * Latest state per miner in Redis: one JSON string per miner plus SET indexes (all, tenant,
  * tenant+site, tenant+status, tenant+model, tenant's sites, tenants) and per tenant / site
- * aggregates. Writes are pipelined in chunks and idempotent (SET + SADD + SREM only), so after a
- * Redis outage or restart the next full cycle rebuilds everything. A miner whose tenant, site or
+ * aggregates. Writes are pipelined in chunks and idempotent (SET + SADD + SREM only). A miner's
+ * index memberships are written when they change and re-asserted every `reindexMs` (the
+ * snapshot itself on every write): at 10,000 miners that is one command per poll instead of
+ * eight. Any failed write forgets what this process believes Redis holds, so after an outage
+ * the next full cycle rebuilds every index; an index lost without a failed write (e.g. Redis
+ * restarted between two flushes) comes back within `reindexMs`. A miner whose tenant, site or
  * model changed is removed from its old index sets; the old membership comes from this
  * process's memory, or (first write of an id in this process) from the stored snapshot.
  * Redis unavailable: every method throws FleetError('unavailable') at once (see
@@ -21,6 +25,10 @@ export interface SnapshotStoreOptions {
   logger?: Logger;
   /** miners per pipeline / MGET (default 500) */
   chunkSize?: number;
+  /** re-write unchanged index memberships this often. @defaultValue 300000 */
+  reindexMs?: number;
+  /** clock. @defaultValue Date.now */
+  now?: () => number;
 }
 
 export interface ListFilter {
@@ -36,6 +44,14 @@ interface Membership {
   model: string | null;
   status: HealthStatus;
 }
+
+interface Indexed extends Membership {
+  /** when this process last wrote every index membership of the miner */
+  indexedMs: number;
+}
+
+const sameMembership = (a: Membership, b: Membership): boolean =>
+  a.tenant === b.tenant && a.site === b.site && a.model === b.model && a.status === b.status;
 
 const modelOf = (s: MinerSnapshot): string | null => s.sample?.model || s.details?.model || null;
 const membershipOf = (s: MinerSnapshot): Membership => ({
@@ -102,7 +118,9 @@ export class SnapshotStore {
   private readonly log: Logger | undefined;
   private readonly chunk: number;
   /** index membership last written by this process, per miner id */
-  private readonly members = new Map<string, Membership>();
+  private readonly members = new Map<string, Indexed>();
+  private readonly reindexMs: number;
+  private readonly now: () => number;
 
   constructor(redis: Redis, keys: RedisKeys, opts: SnapshotStoreOptions = {}) {
     this.redis = redis;
@@ -110,6 +128,8 @@ export class SnapshotStore {
     this.metrics = opts.metrics;
     this.log = opts.logger;
     this.chunk = opts.chunkSize ?? 500;
+    this.reindexMs = opts.reindexMs ?? 300_000;
+    this.now = opts.now ?? Date.now;
   }
 
   async writeSnapshots(snapshots: readonly MinerSnapshot[]): Promise<void> {
@@ -122,16 +142,24 @@ export class SnapshotStore {
         const old = await this.write(() => this.getSnapshots(unknown.map(s => s.ref.id)));
         for (const o of old) if (o) previous.set(o.ref.id, membershipOf(o));
       }
+      const nowMs = this.now();
+      const indexed: Indexed[] = [];
       await this.write(async () => {
         const p = this.redis.pipeline();
         for (const snap of part) {
           const { id, tenant, site } = snap.ref;
           const model = modelOf(snap);
           const known = this.members.get(id);
+          const current: Membership = { tenant, site, model, status: snap.status };
+          p.set(k.snapshot(id), JSON.stringify(snap));
+          if (known && sameMembership(known, current) && nowMs - known.indexedMs < this.reindexMs) {
+            indexed.push(known);
+            continue;
+          }
+          indexed.push({ ...current, indexedMs: nowMs });
           const prev = known ?? previous.get(id);
           if (prev && (prev.tenant !== tenant || prev.site !== site || prev.model !== model))
             this.unindex(p, id, prev);
-          p.set(k.snapshot(id), JSON.stringify(snap));
           p.sadd(k.allMiners(), id).sadd(k.tenants(), tenant).sadd(k.tenantMiners(tenant), id);
           p.sadd(k.tenantSites(tenant), site).sadd(k.siteMiners(tenant, site), id);
           if (model) p.sadd(k.modelMiners(tenant, model), id);
@@ -143,7 +171,7 @@ export class SnapshotStore {
         }
         await exec(p);
       });
-      for (const snap of part) this.members.set(snap.ref.id, membershipOf(snap));
+      part.forEach((snap, i) => this.members.set(snap.ref.id, indexed[i]!));
       this.metrics?.snapshotsWritten.inc(part.length);
     }
   }

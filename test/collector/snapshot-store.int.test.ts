@@ -135,6 +135,29 @@ describe('SnapshotStore on Redis', () => {
     expect(await fresh.listIds({ tenant: 'acme', status: 'offline' })).not.toContain('m-000');
   });
 
+  it('re-asserts unchanged index memberships only every reindexMs, and indexes a change at once', async () => {
+    await waitForRedis(redis, 5_000);
+    let now = NOW;
+    const timed = new SnapshotStore(redis, keys, { reindexMs: 60_000, now: () => now });
+    await timed.writeSnapshots(all);
+    // Someone wipes the tenant index (e.g. Redis restarted without persistence between two flushes).
+    await redis.del(keys.tenantMiners('acme'));
+    const changed = { ...all[1]!, sample: { ...all[1]!.sample!, hashrate_ghs: 1 } };
+    now += 30_000;
+    await timed.writeSnapshots([changed, ...all.slice(2)]);
+    // Snapshots are always written; unchanged memberships are not re-asserted yet.
+    expect((await timed.getSnapshot('m-001'))?.sample?.hashrate_ghs).toBe(1);
+    expect(await redis.scard(keys.tenantMiners('acme'))).toBe(0);
+    now += 30_000;
+    await timed.writeSnapshots(all);
+    expect(await timed.listIds({ tenant: 'acme' })).toEqual(idsWhere(s => s.ref.tenant === 'acme'));
+    // A changed status is indexed at once, whatever the interval.
+    now += 1_000;
+    await timed.writeSnapshots([{ ...all[0]!, status: 'offline' }]);
+    expect(await timed.listIds({ tenant: 'acme', status: 'offline' })).toContain('m-000');
+    expect(await timed.listIds({ tenant: 'acme', status: 'online' })).not.toContain('m-000');
+  });
+
   it('is idempotent: a full rewrite leaves the same keys and set sizes', async () => {
     await waitForRedis(redis, 5_000);
     await store.writeSnapshots(all);
