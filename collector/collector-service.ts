@@ -14,11 +14,13 @@ import type { MinerTracker, PollOutcome } from './poller.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { createRedis, waitForRedis } from './redis-connection.ts';
 import { MinerRollups } from './rollups.ts';
+import { FleetRollups } from './fleet-rollups.ts';
+import { WindowStatsWriter } from './window-stats-writer.ts';
 import type { FleetEvent, HealthStatus, MinerSnapshot } from './samples.ts';
 import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
 import { SecretBox } from './secret-box.ts';
 import { SnapshotStore } from './snapshot-store.ts';
-import { influxSettingsFrom, type CollectorConfig } from './config.ts';
+import { collectorIdOf, influxSettingsFrom, type CollectorConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
 
 export interface CollectorHandle {
@@ -58,7 +60,17 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const influx = new InfluxClient(settings);
   const writer = new InfluxWriter(influxWriterOptionsFrom(config, settings, metrics, log));
   await writer.start();
-  const rollups = new MinerRollups(writer);
+  // Every closed per-miner window also feeds the fleet rollups (InfluxDB) and the per-miner
+  // window statistics (Redis) that fleet-wide queries read instead of 10,000 series.
+  const collectorId = collectorIdOf(config);
+  const fleetRollups = new FleetRollups(writer, { collector: collectorId, graceMs: 2 * config.COLLECTOR_POLL_INTERVAL_MS });
+  const windowStats = new WindowStatsWriter(redis, keys, { runId: `${collectorId}.${Date.now().toString(36)}`, metrics, logger: log });
+  const rollups = new MinerRollups(writer, {
+    onWindow: w => {
+      fleetRollups.add(w);
+      windowStats.add(w);
+    },
+  });
   const snapshots = new SnapshotStore(redis, keys, { metrics, logger: log });
   const eventLog = new EventLog({ redis, keys, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
   const credentials = new CredentialStore({
@@ -133,6 +145,9 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     },
     cycle(trackers: Iterable<MinerTracker>, stats: CycleStats) {
       rollups.flushDue(stats.endedMs, config.COLLECTOR_POLL_INTERVAL_MS);
+      fleetRollups.flushDue(stats.endedMs);
+      windowStats.prune(stats.endedMs);
+      void windowStats.flush().catch(() => undefined); // logged and re-queued by the writer
       const all = [...trackers].map(snapshotOf);
       const aggregates = SnapshotStore.computeAggregates(all, stats.endedMs);
       for (const a of aggregates) {
@@ -256,6 +271,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       await inventory.close();
       await scheduler.stop();
       rollups.flushAll();
+      fleetRollups.flushAll();
+      await windowStats.flush().catch(() => undefined);
       await flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
         log.warn({ err: (err as Error).message }, 'final snapshot flush failed (Redis down); snapshots are rebuilt on the next start'),
       );

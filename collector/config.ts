@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { cfg, loadConfig } from './config-loader.ts';
 import type { InfluxSettings } from './influx-client.ts';
@@ -42,6 +43,10 @@ export const collectorConfigSchema = z.object({
   COLLECTOR_SCAN_TIMEOUT_MS: cfg.int(1_500, 100, 60_000),
   COLLECTOR_HTTP_HOST: z.string().default('127.0.0.1'),
   COLLECTOR_HTTP_PORT: cfg.int(9_464, 0, 65_535),
+  COLLECTOR_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ . -' })
+    .optional(),
   MINER_DEFAULT_USERNAME: z.string().min(1).default('root'),
   MINER_DEFAULT_PASSWORD: cfg.optionalStr(),
   BOSFLEET_SECRET_KEY: z
@@ -54,6 +59,14 @@ export type CollectorConfig = z.output<typeof collectorConfigSchema>;
 
 export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   return loadConfig(collectorConfigSchema, env);
+}
+
+/**
+ * This collector's stable instance id (COLLECTOR_ID, else the host name made tag-safe): the
+ * `collector` tag of fleet rollups, so several collectors' points add up instead of overwriting.
+ */
+export function collectorIdOf(c: { COLLECTOR_ID?: string | undefined }): string {
+  return c.COLLECTOR_ID ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'collector');
 }
 
 export function influxSettingsFrom(c: {

@@ -36,6 +36,11 @@ export interface RedisKeys {
   inventoryChannel(): string;
   /** STRING: collector heartbeat (epoch ms), for readiness and staleness checks */
   collectorHeartbeat(): string;
+  /**
+   * HASH `<miner id>|<collector run id>` -> encoded per-miner statistics of one bucket
+   * (collector/window-stats.ts), per tenant, resolution (`5m`, `1h`, `1d`) and bucket start (epoch ms)
+   */
+  windowStats(tenant: string, resolution: string, startMs: number): string;
   /** Anything else namespaced under the prefix (jobs, schedules, locks, rate limits). */
   custom(...parts: string[]): string;
 }
@@ -61,6 +66,7 @@ export function redisKeys(prefix = 'bosfleet'): RedisKeys {
     credentials: () => k('credentials'),
     inventoryChannel: () => k('inventory', 'changed'),
     collectorHeartbeat: () => k('collector', 'heartbeat'),
+    windowStats: (t, res, start) => k('wstats', t, res, String(start)),
     custom: (...parts) => k(...parts),
   };
 }

@@ -16,16 +16,51 @@ import { MEASUREMENTS, type MinerRef, type MinerSample } from './samples.ts';
  * InfluxDB treats as an upsert: the later point wins (reflecting only the post-restart polls).
  * A window is written at most once per process: polls arriving late for a window already
  * written are ignored rather than overwriting it with fewer samples.
+ *
+ * Every closed window (1 m, 5 m and 1 h; the 5-minute one is not written to InfluxDB) is also
+ * handed to the optional `onWindow` listener as a ClosedWindow, with the sums and counts behind
+ * each mean so consumers can merge windows exactly: fleet-rollups.ts (fleet_1m / fleet_1h) and
+ * window-stats.ts (per-miner window statistics in Redis) are fed from here instead of folding
+ * every poll a second time.
  */
 
 export interface RollupSink {
   write(lines: readonly string[]): void;
 }
 
-export const ROLLUP_WINDOWS = [
+/** measurement null: kept for the listener only, not written to InfluxDB. */
+export const ROLLUP_WINDOWS: readonly { measurement: string | null; ms: number }[] = [
   { measurement: MEASUREMENTS.miner1m, ms: 60_000 },
+  { measurement: null, ms: 300_000 },
   { measurement: MEASUREMENTS.miner1h, ms: 3_600_000 },
-] as const;
+];
+
+/** Sum and count of the polls that had a value: mean = sum / n, and two of them merge exactly. */
+export interface MeanAcc {
+  sum: number;
+  n: number;
+}
+
+/** One miner's closed window, as handed to the listener. */
+export interface ClosedWindow {
+  windowMs: number;
+  startMs: number;
+  ref: MinerRef;
+  model: string | null;
+  polls: number;
+  /** polls that reached the miner */
+  reached: number;
+  hashrate_ghs: MeanAcc;
+  hashrate_nominal_ghs: MeanAcc;
+  power_w: MeanAcc;
+  temp_chip_max_c: MeanAcc;
+  /** max of temp_chip_max_c */
+  temp_chip_max_max_c: number | null;
+  /** max of temp_board_max_c */
+  temp_board_max_c: number | null;
+}
+
+export type WindowListener = (w: ClosedWindow) => void;
 
 interface Bucket {
   start: number;
@@ -35,6 +70,9 @@ interface Bucket {
   sums: number[];
   counts: number[];
   chipMax: number | null;
+  /** sum and count of temp_chip_max_c, for its mean */
+  chipSum: number;
+  chipN: number;
   boardMax: number | null;
   fanMin: number | null;
   shares: [number, number, number] | null;
@@ -68,6 +106,8 @@ function emptyBucket(start: number): Bucket {
     sums: zeros(),
     counts: zeros(),
     chipMax: null,
+    chipSum: 0,
+    chipN: 0,
     boardMax: null,
     fanMin: null,
     shares: null,
@@ -87,6 +127,10 @@ function fold(b: Bucket, s: MinerSample | null): void {
     }
   });
   b.chipMax = maxOf(b.chipMax, s.temp_chip_max_c);
+  if (finite(s.temp_chip_max_c)) {
+    b.chipSum += s.temp_chip_max_c;
+    b.chipN++;
+  }
   b.boardMax = maxOf(b.boardMax, s.temp_board_max_c);
   b.fanMin = minOf(b.fanMin, s.fan_rpm_min);
   if (s.time_ms >= b.sharesMs) {
@@ -109,12 +153,41 @@ function bucketLine(measurement: string, st: MinerState, b: Bucket): string {
   return line(measurement, minerTags(st.ref, st.model), f, b.start)!;
 }
 
+const acc = (b: Bucket, field: (typeof MEAN_FIELDS)[number]): MeanAcc => {
+  const i = MEAN_FIELDS.indexOf(field);
+  return { sum: b.sums[i]!, n: b.counts[i]! };
+};
+
+function closedWindow(windowMs: number, st: MinerState, b: Bucket): ClosedWindow {
+  return {
+    windowMs,
+    startMs: b.start,
+    ref: st.ref,
+    model: st.model,
+    polls: b.polls,
+    reached: b.reached,
+    hashrate_ghs: acc(b, 'hashrate_ghs'),
+    hashrate_nominal_ghs: acc(b, 'hashrate_nominal_ghs'),
+    power_w: acc(b, 'power_w'),
+    temp_chip_max_c: { sum: b.chipSum, n: b.chipN },
+    temp_chip_max_max_c: b.chipMax,
+    temp_board_max_c: b.boardMax,
+  };
+}
+
+export interface MinerRollupsOptions {
+  /** called with every window this instance closes (partial ones too, on flushAll / forget) */
+  onWindow?: WindowListener;
+}
+
 export class MinerRollups {
   private readonly sink: RollupSink;
+  private readonly onWindow: WindowListener | undefined;
   private readonly miners = new Map<string, MinerState>();
 
-  constructor(sink: RollupSink) {
+  constructor(sink: RollupSink, opts: MinerRollupsOptions = {}) {
     this.sink = sink;
+    this.onWindow = opts.onWindow;
   }
 
   /** A poll that reached the miner. */
@@ -191,8 +264,10 @@ export class MinerRollups {
   private emit(st: MinerState, i: number, out: string[]): void {
     const b = st.buckets[i];
     if (!b || b.polls === 0) return;
-    out.push(bucketLine(ROLLUP_WINDOWS[i]!.measurement, st, b));
+    const w = ROLLUP_WINDOWS[i]!;
+    if (w.measurement) out.push(bucketLine(w.measurement, st, b));
     st.written[i] = b.start;
     st.buckets[i] = null;
+    this.onWindow?.(closedWindow(w.ms, st, b));
   }
 }

@@ -182,6 +182,10 @@ export const MEASUREMENTS = {
   miner1m: 'miner_1m',
   /** 1-hour rollup of `miner` */
   miner1h: 'miner_1h',
+  /** 1-minute fleet rollup: one point per (tenant, site, model, collector) and minute (FLEET_ROLLUP_FIELDS) */
+  fleet1m: 'fleet_1m',
+  /** 1-hour fleet rollup, same tags and fields as `fleet_1m` */
+  fleet1h: 'fleet_1h',
 } as const;
 
 export const MINER_TAGS = ['tenant', 'site', 'miner', 'model'] as const;
@@ -204,5 +208,25 @@ export const ROLLUP_FIELDS = [
   'shares_rejected',
   'shares_stale',
   'up',
+  'samples',
+] as const;
+
+/** Tags of `fleet_1m` / `fleet_1h`; `collector` keeps the points of several collector processes apart so they add up. */
+export const FLEET_TAGS = ['tenant', 'site', 'model', 'collector'] as const;
+
+/**
+ * Fields of `fleet_1m` / `fleet_1h`, over the miners of one (tenant, site, model) polled by one
+ * collector in the window: `miners` polled (int); `online` = sum of the miners' `up` (float, so
+ * 9.5 = on average 9.5 miners reachable); sums of the per-miner window means of hashrate_ghs,
+ * hashrate_nominal_ghs, power_w (0 when no miner had a value); max temp_chip_max_c; `samples`
+ * = polls folded in (int).
+ */
+export const FLEET_ROLLUP_FIELDS = [
+  'miners',
+  'online',
+  'hashrate_ghs',
+  'hashrate_nominal_ghs',
+  'power_w',
+  'temp_chip_max_c',
   'samples',
 ] as const;

@@ -71,7 +71,9 @@ import {
   type MinerRow,
   type MinerTable,
 } from './miner-table.ts';
+import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type SeriesQuery } from './fleet-series.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
+import { planWindow, readWindowStats, type WindowStatKey } from './window-stats.ts';
 import {
   DAY_MS,
   HOUR_MS,
@@ -266,6 +268,15 @@ interface SummaryCore {
   updatedMs: number | null;
 }
 
+/** Window statistics from Redis: rows, the range they cover, and why it is narrower than asked. */
+interface WindowRows {
+  rows: GroupStats<WindowStatKey>[];
+  window: TimeRange;
+  gap?: string;
+}
+
+const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.fromMs), to: iso(r.toMs) });
+
 interface ModelCount {
   model: string;
   miners: number;
@@ -287,6 +298,7 @@ export class FleetQuery {
   private readonly summaries: TtlCache<SummaryCore>;
   private readonly models: TtlCache<string[]>;
   private readonly pools: TtlCache<PoolHealth>;
+  private readonly windows: TtlCache<WindowRows | null>;
   private tableVersion = 0;
   private sintercard = true;
 
@@ -328,11 +340,14 @@ export class FleetQuery {
     this.summaries = new TtlCache({ name: 'summary', freshMs: fresh, maxEntries: 256, counter });
     this.models = new TtlCache({ name: 'models', freshMs: 30_000, maxEntries: 256, counter });
     this.pools = new TtlCache({ name: 'pool_health', freshMs: tableFresh, maxEntries: 256, counter });
+    // Window statistics change when a 5-minute bucket closes; several analytics over the same
+    // window (a dashboard, an MCP conversation) share one read. ~4 MB an entry at 10,000 miners.
+    this.windows = new TtlCache({ name: 'window_stats', freshMs: 15_000, maxEntries: 16, counter });
   }
 
   /** Drop every in-process cache (tests, or after a bulk inventory change). */
   clearCaches(): void {
-    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools] as TtlCache<unknown>[])
+    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools, this.windows] as TtlCache<unknown>[])
       c.invalidate();
   }
 
@@ -528,80 +543,27 @@ export class FleetQuery {
         { details: { field: 'metric' } },
       );
     const range = resolveRange(o, this.now(), DAY_MS, MAX_RANGE_MS);
-    const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+    const rangeMs = range.toMs - range.fromMs;
+    let source = pickFleetSource(rangeMs);
     const step = this.stepFor(range, source, o.step);
     const fromMs = Math.floor(range.fromMs / step) * step;
-    const time = timeRange(fromMs, range.toMs);
-    const group = o.groupBy;
-    const where = [
-      tagEq('tenant', tenant),
-      o.site !== undefined && tagEq('site', o.site),
-      o.model !== undefined && tagEq('model', o.model),
-      time,
-    ];
-    const inner = (fields: string[]): { subquery: string } => ({
-      subquery: select({
-        fields,
-        from: source.measurement,
-        where,
-        bucketMs: step,
-        groupBy: ['miner', ...(group ? [group] : [])],
-        fill: 'none',
-      }),
-    });
-    const outer = (
-      fields: string[],
-      from: string | { subquery: string },
-      w: readonly (string | false)[],
-    ): string =>
-      select({ fields, from, where: w, bucketMs: step, groupBy: group ? [group] : [], fill: 'null' });
-    let q: string;
-    let value: (row: Record<string, unknown>) => number | null;
-    switch (metric) {
-      case 'hashrate_ths':
-      case 'hashrate_nominal_ths':
-      case 'power_kw': {
-        const field =
-          metric === 'hashrate_ths'
-            ? 'hashrate_ghs'
-            : metric === 'hashrate_nominal_ths'
-              ? 'hashrate_nominal_ghs'
-              : 'power_w';
-        q = outer([agg('sum', 'v')], inner([agg('mean', field, 'v')]), [time]);
-        value = r => nullable(metric === 'power_kw' ? kw : ths)(num(r.v));
-        break;
+    const scope = { tenant, site: o.site, model: o.model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
+    const run = async (sq: SeriesQuery): Promise<FleetSeries['series']> =>
+      seriesRows(await this.influx.query(sq.q))
+        .map(s => ({
+          group: o.groupBy ? (s.tags[o.groupBy] ?? '') : null,
+          points: s.rows.map(r => ({ time: iso(Number(r.time)), value: sq.value(r) })),
+        }))
+        .sort((a, b) => (a.group ?? '').localeCompare(b.group ?? ''));
+    let series = await run(fleetRollupSeriesQuery(metric, source, scope));
+    if (series.length === 0) {
+      // History from before the collector wrote fleet rollups: the per-miner series (slow at 10,000 miners).
+      const minerSource = pickSource(rangeMs, 'fleet', this.pollMs);
+      if (step >= minerSource.resolutionMs) {
+        series = await run(minerRollupSeriesQuery(metric, minerSource, scope));
+        if (series.length > 0) source = minerSource;
       }
-      case 'efficiency_jth':
-        q = outer(
-          [agg('sum', 'p'), agg('sum', 'h')],
-          inner([agg('mean', 'power_w', 'p'), agg('mean', 'hashrate_ghs', 'h')]),
-          [time],
-        );
-        value = r => {
-          const p = num(r.p);
-          const h = num(r.h);
-          return p !== null && h !== null && h > 0 ? jth(p / (h / 1_000)) : null;
-        };
-        break;
-      case 'online_miners':
-        q = outer([agg('sum', 'v')], inner([agg('mean', 'up', 'v')]), [time]);
-        value = r => nullable(v => Math.round(v * 100) / 100)(num(r.v));
-        break;
-      case 'availability_pct':
-        q = outer([agg('mean', 'v')], inner([agg('mean', 'up', 'v')]), [time]);
-        value = r => nullable(v => pct(v * 100))(num(r.v));
-        break;
-      case 'temp_chip_max_c':
-        q = outer([agg('max', 'temp_chip_max_c', 'v')], source.measurement, where);
-        value = r => nullable(celsius)(num(r.v));
-        break;
     }
-    const series = seriesRows(await this.influx.query(q))
-      .map(s => ({
-        group: group ? (s.tags[group] ?? '') : null,
-        points: s.rows.map(r => ({ time: iso(Number(r.time)), value: value(r) })),
-      }))
-      .sort((a, b) => (a.group ?? '').localeCompare(b.group ?? ''));
     const out: FleetSeries = {
       metric,
       unit: spec.unit,
@@ -610,7 +572,7 @@ export class FleetQuery {
       to: iso(range.toMs),
       step_s: step / 1_000,
       source: source.name,
-      group_by: group ?? null,
+      group_by: o.groupBy ?? null,
       series,
     };
     if (series.length === 0)
@@ -633,7 +595,13 @@ export class FleetQuery {
     const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
     let stats: GroupStats<'h' | 'n' | 'up'>[];
     let sourceName: Underperformers['source'];
-    if (level === 'board') {
+    let window: TimeRange = range;
+    let gap: string | undefined;
+    const ws = level === 'miner' ? await this.windowRows(tenant, range, o.site) : null;
+    if (ws) {
+      ({ rows: stats, window, gap } = ws);
+      sourceName = 'window_stats';
+    } else if (level === 'board') {
       await this.checkBoardScan(tenant, o.site, range);
       sourceName = 'hashboard';
       stats = (
@@ -682,7 +650,7 @@ export class FleetQuery {
       up_pct: nullable(v => pct(v * 100))(s.v.up),
     }));
     const out: Underperformers = {
-      window: { from: iso(range.fromMs), to: iso(range.toMs) },
+      window: windowOf(window),
       source: sourceName,
       level,
       threshold_pct: threshold,
@@ -699,6 +667,7 @@ export class FleetQuery {
       out.hint = `${below.length} ${level}s are below ${threshold}% of nominal; raise limit or narrow with site`;
     else if (noData > 0)
       out.hint = `${noData} ${level}s had no hashrate data in the window (unreachable the whole time?); see analytics/availability`;
+    else if (gap) out.hint = gap;
     return out;
   }
 
@@ -710,7 +679,18 @@ export class FleetQuery {
     const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
     let stats: GroupStats<'max' | 'mean' | 'board'>[];
     let sourceName: HotSpots['source'];
-    if (level === 'board') {
+    let window: TimeRange = range;
+    let gap: string | undefined;
+    const ws = level === 'miner' ? await this.windowRows(tenant, range, o.site) : null;
+    if (ws) {
+      stats = ws.rows.map(r => ({
+        ...r,
+        v: { max: r.v.tmax, mean: r.v.tmean, board: r.v.tboard },
+        n: { max: r.n.tmax, mean: r.n.tmean, board: r.n.tboard },
+      }));
+      ({ window, gap } = ws);
+      sourceName = 'window_stats';
+    } else if (level === 'board') {
       await this.checkBoardScan(tenant, o.site, range);
       sourceName = 'hashboard';
       stats = await groupedStats(this.influx, {
@@ -746,7 +726,7 @@ export class FleetQuery {
       .filter(s => s.v.max !== null)
       .sort((a, b) => b.v.max! - a.v.max! || (a.key < b.key ? -1 : 1));
     const out: HotSpots = {
-      window: { from: iso(range.fromMs), to: iso(range.toMs) },
+      window: windowOf(window),
       source: sourceName,
       level,
       items: ranked.slice(0, limit).map(s => ({
@@ -764,6 +744,7 @@ export class FleetQuery {
     };
     if (ranked.length === 0)
       out.hint = 'no temperature data in the window; widen window or check that the collector is running';
+    else if (gap) out.hint = gap;
     return out;
   }
 
@@ -772,15 +753,18 @@ export class FleetQuery {
     const limit = checkLimit('limit', o.limit, 20, 500);
     const order = o.order ?? 'worst';
     const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
+    const ws = await this.windowRows(tenant, range, o.site);
     const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
-    const stats = await groupedStats(this.influx, {
-      tenant,
-      measurement: source.measurement,
-      ...range,
-      specs: { p: { fn: 'mean', field: 'power_w' }, h: { fn: 'mean', field: 'hashrate_ghs' } },
-      groupBy: ['miner', 'site', 'model'],
-      where: o.site !== undefined ? [tagEq('site', o.site)] : [],
-    });
+    const stats: GroupStats<'p' | 'h'>[] = ws
+      ? ws.rows
+      : await groupedStats(this.influx, {
+          tenant,
+          measurement: source.measurement,
+          ...range,
+          specs: { p: { fn: 'mean', field: 'power_w' }, h: { fn: 'mean', field: 'hashrate_ghs' } },
+          groupBy: ['miner', 'site', 'model'],
+          where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+        });
     const ranked = stats
       .filter(s => s.v.h !== null && s.v.h > 0 && s.v.p !== null)
       .map(s => ({ s, eff: s.v.p! / (s.v.h! / 1_000) }))
@@ -788,8 +772,8 @@ export class FleetQuery {
     const sumP = ranked.reduce((a, x) => a + x.s.v.p!, 0);
     const sumH = ranked.reduce((a, x) => a + x.s.v.h!, 0);
     const out: EfficiencyRanking = {
-      window: { from: iso(range.fromMs), to: iso(range.toMs) },
-      source: source.name,
+      window: windowOf(ws?.window ?? range),
+      source: ws ? 'window_stats' : source.name,
       order,
       fleet_efficiency_jth: sumH > 0 ? jth(sumP / (sumH / 1_000)) : null,
       excluded: stats.length - ranked.length,
@@ -807,6 +791,7 @@ export class FleetQuery {
     };
     if (ranked.length === 0)
       out.hint = 'no miner had both power and hashrate data in the window; widen window';
+    else if (ws?.gap) out.hint = ws.gap;
     return out;
   }
 
@@ -816,9 +801,16 @@ export class FleetQuery {
     const groupBy = o.groupBy ?? 'site';
     const ra = resolveRange(o.a, now, HOUR_MS, MAX_RANGE_MS, { from: 'a_from', to: 'a_to' });
     const rb = resolveRange(o.b, now, HOUR_MS, MAX_RANGE_MS, { from: 'b_from', to: 'b_to' });
-    const period = async (
-      r: TimeRange,
-    ): Promise<{ source: Source; stats: GroupStats<'h' | 'p' | 'up'>[] }> => {
+    type Period = {
+      source: ComparePeriods['a']['source'];
+      /** time one `up` count stands for: a poll interval (window statistics) or the rollup window */
+      unitMs: number;
+      window: TimeRange;
+      stats: GroupStats<'h' | 'p' | 'up'>[];
+    };
+    const period = async (r: TimeRange): Promise<Period> => {
+      const ws = await this.windowRows(tenant, r, undefined);
+      if (ws) return { source: 'window_stats', unitMs: this.pollMs, window: ws.window, stats: ws.rows };
       const source = pickSource(r.toMs - r.fromMs, 'fleet', this.pollMs);
       const stats = await groupedStats(this.influx, {
         tenant,
@@ -831,13 +823,10 @@ export class FleetQuery {
         },
         groupBy: ['miner', 'site', 'model'],
       });
-      return { source, stats };
+      return { source: source.name, unitMs: source.resolutionMs, window: r, stats };
     };
     const [pa, pb] = await Promise.all([period(ra), period(rb)]);
-    const groupsOf = (p: {
-      source: Source;
-      stats: GroupStats<'h' | 'p' | 'up'>[];
-    }): Map<string, PeriodStats> => {
+    const groupsOf = (p: Period): Map<string, PeriodStats> => {
       const by = new Map<string, GroupStats<'h' | 'p' | 'up'>[]>();
       for (const s of p.stats) {
         const g = s.tags[groupBy] ?? '';
@@ -845,16 +834,16 @@ export class FleetQuery {
         if (list) list.push(s);
         else by.set(g, [s]);
       }
-      return new Map([...by].map(([g, list]) => [g, periodStats(list, p.source.resolutionMs)]));
+      return new Map([...by].map(([g, list]) => [g, periodStats(list, p.unitMs)]));
     };
     const ga = groupsOf(pa);
     const gb = groupsOf(pb);
     const names = [...new Set([...ga.keys(), ...gb.keys()])].sort();
-    const ta = periodStats(pa.stats, pa.source.resolutionMs);
-    const tb = periodStats(pb.stats, pb.source.resolutionMs);
+    const ta = periodStats(pa.stats, pa.unitMs);
+    const tb = periodStats(pb.stats, pb.unitMs);
     const out: ComparePeriods = {
-      a: { from: iso(ra.fromMs), to: iso(ra.toMs), source: pa.source.name },
-      b: { from: iso(rb.fromMs), to: iso(rb.toMs), source: pb.source.name },
+      a: { ...windowOf(pa.window), source: pa.source },
+      b: { ...windowOf(pb.window), source: pb.source },
       group_by: groupBy,
       groups: names.map(g => {
         const a = ga.get(g) ?? null;
@@ -873,16 +862,20 @@ export class FleetQuery {
     const limit = checkLimit('limit', o.limit, 20, 500);
     const level = o.level ?? 'miner';
     const range = resolveRange(o, this.now(), DAY_MS, MAX_RANGE_MS);
+    const ws = await this.windowRows(tenant, range, o.site);
     const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
-    const stats = await groupedStats(this.influx, {
-      tenant,
-      measurement: source.measurement,
-      ...range,
-      specs: { up: { fn: 'mean', field: 'up' } },
-      groupBy: ['miner', 'site'],
-      where: o.site !== undefined ? [tagEq('site', o.site)] : [],
-    });
-    const unitMin = source.resolutionMs / 60_000;
+    const stats: GroupStats<'up'>[] = ws
+      ? ws.rows
+      : await groupedStats(this.influx, {
+          tenant,
+          measurement: source.measurement,
+          ...range,
+          specs: { up: { fn: 'mean', field: 'up' } },
+          groupBy: ['miner', 'site'],
+          where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+        });
+    // Minutes one `up` count stands for: window statistics count polls, rollups count windows.
+    const unitMin = (ws ? this.pollMs : source.resolutionMs) / 60_000;
     const rows = stats
       .filter(s => s.v.up !== null && s.n.up > 0)
       .map(s => ({
@@ -926,8 +919,8 @@ export class FleetQuery {
         ((a.miner ?? a.site) < (b.miner ?? b.site) ? -1 : 1),
     );
     const out: Availability = {
-      window: { from: iso(range.fromMs), to: iso(range.toMs) },
-      source: source.name,
+      window: windowOf(ws?.window ?? range),
+      source: ws ? 'window_stats' : source.name,
       level,
       fleet: {
         miners: rows.length,
@@ -940,6 +933,7 @@ export class FleetQuery {
       truncated: items.length > limit,
     };
     if (rows.length === 0) out.hint = 'no poll data in this range; check from/to';
+    else if (ws?.gap) out.hint = ws.gap;
     return out;
   }
 
@@ -990,6 +984,26 @@ export class FleetQuery {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  /**
+   * Per-miner statistics of a window from the collector's window statistics in Redis
+   * (window-stats.ts), or null when Redis holds none for it: then the caller reads InfluxDB
+   * (history older than the Redis statistics, or a collector that does not write them).
+   */
+  private async windowRows(tenant: string, range: TimeRange, site: string | undefined): Promise<WindowRows | null> {
+    const plan = planWindow(range, this.now());
+    if (plan.units.length === 0) return null;
+    const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
+    return await this.windows.get(key, async () => {
+      const got = await readWindowStats(this.redis, this.keys, tenant, plan, { site });
+      if (!got.covered) return null;
+      const gap =
+        got.covered.fromMs > plan.fromMs || got.covered.toMs < plan.toMs
+          ? `per-miner window statistics exist only from ${iso(got.covered.fromMs)} to ${iso(got.covered.toMs)}; the window was narrowed to them`
+          : undefined;
+      return { rows: got.rows, window: got.covered, ...(gap ? { gap } : {}) };
+    });
+  }
 
   private tenantOf(caller: Caller): string {
     if (!caller.tenant) throw new FleetError('forbidden', 'the caller has no tenant');

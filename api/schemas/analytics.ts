@@ -3,7 +3,7 @@ import {
   DurationParam,
   ListMeta,
   SiteName,
-  SourceSchema,
+  StatsSourceSchema,
   TimeParam,
   WindowSchema,
   limitParam,
@@ -50,7 +50,7 @@ export const UnderperformerItem = z.object({
 
 export const Underperformers = z.object({
   window: WindowSchema,
-  source: SourceSchema.or(z.literal('hashboard')),
+  source: StatsSourceSchema.or(z.literal('hashboard')),
   level: z.enum(['miner', 'board']),
   threshold_pct: z.number(),
   evaluated: z.number().int().describe('Miners (or boards) with data in the window.'),
@@ -81,7 +81,7 @@ export const HotSpotItem = z.object({
 
 export const HotSpots = z.object({
   window: WindowSchema,
-  source: SourceSchema.or(z.literal('hashboard')),
+  source: StatsSourceSchema.or(z.literal('hashboard')),
   level: z.enum(['miner', 'board']),
   items: z.array(HotSpotItem),
   ...ListMeta,
@@ -112,7 +112,7 @@ export const EfficiencyItem = z.object({
 
 export const EfficiencyRanking = z.object({
   window: WindowSchema,
-  source: SourceSchema,
+  source: StatsSourceSchema,
   order: z.enum(['worst', 'best']),
   fleet_efficiency_jth: z
     .number()
@@ -158,8 +158,8 @@ export const PeriodDelta = z.object({
 });
 
 export const ComparePeriods = z.object({
-  a: WindowSchema.extend({ source: SourceSchema }),
-  b: WindowSchema.extend({ source: SourceSchema }),
+  a: WindowSchema.extend({ source: StatsSourceSchema }),
+  b: WindowSchema.extend({ source: StatsSourceSchema }),
   group_by: z.enum(['site', 'model']),
   groups: z.array(
     z.object({
@@ -195,7 +195,7 @@ export const AvailabilityItem = z.object({
 
 export const Availability = z.object({
   window: WindowSchema,
-  source: SourceSchema,
+  source: StatsSourceSchema,
   level: z.enum(['miner', 'site']),
   fleet: z.object({
     miners: z.number().int(),

@@ -80,7 +80,14 @@ export const ListMeta = {
 export const SourceSchema = z
   .enum(['raw', '1m', '1h'])
   .describe(
-    'Which series answered: raw polls (`miner`), 1-minute rollups (`miner_1m`) or 1-hour rollups (`miner_1h`).',
+    'Which series answered: raw polls (`miner`), 1-minute rollups (`miner_1m`; `fleet_1m` for fleet series) or 1-hour rollups (`miner_1h`; `fleet_1h` for fleet series).',
+  );
+
+/** Per-miner analytics: the rollups above, or the collector's per-miner window statistics in Redis. */
+export const StatsSourceSchema = z
+  .enum(['raw', '1m', '1h', 'window_stats'])
+  .describe(
+    'Which data answered: `window_stats` = per-miner window statistics the collector keeps in Redis (5-minute, hourly and daily buckets; `window` says what they covered); otherwise InfluxDB raw polls (`miner`), 1-minute (`miner_1m`) or 1-hour rollups (`miner_1h`), used when Redis holds no statistics for the window.',
   );
 
 export const WindowSchema = z.object({ from: IsoTime, to: IsoTime });

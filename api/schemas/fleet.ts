@@ -49,12 +49,12 @@ export type FleetTotals = z.output<typeof FleetTotals>;
 
 /** Fleet-level series: how per-miner values combine into one value per time bucket. */
 export const FLEET_METRICS = {
-  hashrate_ths: { unit: 'TH/s', combine: 'sum of per-miner means' },
-  hashrate_nominal_ths: { unit: 'TH/s', combine: 'sum of per-miner means' },
-  power_kw: { unit: 'kW', combine: 'sum of per-miner means' },
+  hashrate_ths: { unit: 'TH/s', combine: 'sum of per-miner means per rollup window, averaged over the step' },
+  hashrate_nominal_ths: { unit: 'TH/s', combine: 'sum of per-miner means per rollup window, averaged over the step' },
+  power_kw: { unit: 'kW', combine: 'sum of per-miner means per rollup window, averaged over the step' },
   efficiency_jth: { unit: 'J/TH', combine: 'sum of power over sum of hashrate' },
-  online_miners: { unit: 'miners', combine: 'sum of per-miner availability (mean of up)' },
-  availability_pct: { unit: '%', combine: 'mean of per-miner availability' },
+  online_miners: { unit: 'miners', combine: 'sum of per-miner availability (share of polls that reached the miner)' },
+  availability_pct: { unit: '%', combine: 'reachable miners over polled miners' },
   temp_chip_max_c: { unit: '°C', combine: 'hottest chip of any miner' },
 } as const;
 export type FleetMetric = keyof typeof FLEET_METRICS;

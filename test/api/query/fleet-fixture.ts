@@ -4,7 +4,9 @@ import { EventLog } from '../../../collector/event-log.ts';
 import { InfluxClient } from '../../../collector/influx-client.ts';
 import { offlinePoint, samplePoints } from '../../../collector/points.ts';
 import { redisKeys, type RedisKeys } from '../../../collector/redis-keys.ts';
+import { FleetRollups } from '../../../collector/fleet-rollups.ts';
 import { MinerRollups } from '../../../collector/rollups.ts';
+import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
 import type {
   DegradedReason,
   FleetEvent,
@@ -25,8 +27,9 @@ import { SnapshotStore, computeAggregates } from '../../../collector/snapshot-st
  * from the generator (never through the query code) hold whichever series the API reads.
  *
  * Stored the way production stores it: the collector's own SnapshotStore (snapshots, indexes,
- * aggregates), points.ts (raw line protocol), MinerRollups (miner_1m / miner_1h) and EventLog
- * (Redis stream + `event` points). Reusable: later suites can seed the same fleet or compare
+ * aggregates), points.ts (raw line protocol), MinerRollups (miner_1m / miner_1h) feeding
+ * FleetRollups (fleet_1m / fleet_1h) and WindowStatsWriter (per-miner window statistics in
+ * Redis), and EventLog (Redis stream + `event` points). Reusable: later suites can seed the same fleet or compare
  * the real simulator + collector against the same expectations.
  *
  * Scenarios (ids):
@@ -481,7 +484,15 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
 
   // Raw points and rollups, miner by miner in time order (as the collector produces them).
   const lines: string[] = [];
-  const rollups = new MinerRollups({ write: l => void lines.push(...l) });
+  const sink = { write: (l: readonly string[]) => void lines.push(...l) };
+  const fleetRollups = new FleetRollups(sink, { collector: 'fixture' });
+  const windowStats = new WindowStatsWriter(redis, keys, { runId: 'fixture.1' });
+  const rollups = new MinerRollups(sink, {
+    onWindow: w => {
+      fleetRollups.add(w);
+      windowStats.add(w);
+    },
+  });
   const total = historyMinutes * SAMPLES_PER_MINUTE;
   for (const m of miners) {
     const ref = {
@@ -505,6 +516,8 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
     }
   }
   rollups.flushAll();
+  fleetRollups.flushAll();
+  await windowStats.flush();
 
   // Events: the Redis stream and `event` points, through the collector's EventLog.
   const events = fixtureEvents({ startMs, nowMs });

@@ -379,28 +379,29 @@ describe('telemetry', () => {
   });
 });
 
-/** Expected fleet bucket values: sum over miners (with data in the bucket) of their bucket mean. */
-function fleetBuckets(
+/**
+ * Expected fleet-rollup bucket values (fleet_1m): per minute, the sum over the miners of their
+ * minute mean (0 for a miner unreachable that minute), averaged over the minutes of the bucket.
+ */
+function fleetMinuteBuckets(
   miners: FixtureMiner[],
   from: number,
   to: number,
   step: number,
   pick: (w: ReturnType<typeof windowStats>) => number | null,
-): (number | null)[] {
-  const out: (number | null)[] = [];
+): number[] {
+  const out: number[] = [];
   for (let b = from; b < to; b += step) {
-    let sum: number | null = null;
-    for (const m of miners) {
-      const v = pick(windowStats(fx, m, b, b + step));
-      if (v !== null) sum = (sum ?? 0) + v;
-    }
-    out.push(sum);
+    let total = 0;
+    for (let t = b; t < b + step; t += MIN)
+      for (const m of miners) total += pick(windowStats(fx, m, t, t + MIN)) ?? 0;
+    out.push(total / (step / MIN));
   }
   return out;
 }
 
 describe('fleetSeries', () => {
-  it('sums per-miner means per bucket from 1-minute rollups (3 h)', async () => {
+  it('sums per-miner means per minute from fleet_1m rollups, averaged over each bucket (3 h)', async () => {
     const s = await fq.fleetSeries(acme, {
       metric: 'hashrate_ths',
       from: fx.startMs,
@@ -409,7 +410,7 @@ describe('fleetSeries', () => {
     });
     expect(s.source).toBe('1m');
     expect(s.series).toHaveLength(1);
-    const expected = fleetBuckets(
+    const expected = fleetMinuteBuckets(
       fx.tenantMiners('acme'),
       fx.startMs,
       fx.nowMs,
@@ -420,7 +421,7 @@ describe('fleetSeries', () => {
     s.series[0]!.points.forEach((p, i) => expect(p.value!).toBeCloseTo(expected[i]! / 1_000, 2));
   });
 
-  it('groups by site from raw polls (1 h) and computes availability and efficiency', async () => {
+  it('groups by site from fleet_1m (1 h) and computes availability and efficiency', async () => {
     const from = fx.nowMs - HOUR;
     const bySite = await fq.fleetSeries(acme, {
       metric: 'power_kw',
@@ -429,10 +430,10 @@ describe('fleetSeries', () => {
       step: '10m',
       groupBy: 'site',
     });
-    expect(bySite.source).toBe('raw');
+    expect(bySite.source).toBe('1m');
     expect(bySite.series.map(x => x.group)).toEqual(['dc1', 'dc2']);
     for (const series of bySite.series) {
-      const expected = fleetBuckets(
+      const expected = fleetMinuteBuckets(
         fx.tenantMiners('acme').filter(m => m.site === series.group),
         from,
         fx.nowMs,
@@ -467,22 +468,23 @@ describe('fleetSeries', () => {
     expect(online.series[0]!.points[1]!.value).toBe(19); // acme-dc2-02 unreachable for the whole last 30 min
     const eff = await fq.fleetSeries(acme, { metric: 'efficiency_jth', from, to: fx.nowMs, step: '1h' });
     const acmeMiners = fx.tenantMiners('acme');
-    const p = fleetBuckets(acmeMiners, from, fx.nowMs, HOUR, w => w.power_mean_w)[0]!;
-    const h = fleetBuckets(acmeMiners, from, fx.nowMs, HOUR, w => w.hashrate_mean_ghs)[0]!;
+    const p = fleetMinuteBuckets(acmeMiners, from, fx.nowMs, HOUR, w => w.power_mean_w)[0]!;
+    const h = fleetMinuteBuckets(acmeMiners, from, fx.nowMs, HOUR, w => w.hashrate_mean_ghs)[0]!;
     expect(eff.series[0]!.points[0]!.value!).toBeCloseTo(p / (h / 1_000), 1);
   });
 
   it('says why a series is empty', async () => {
     const s = await fq.fleetSeries(acme, { metric: 'hashrate_ths', site: 'dc3' });
     expect(s.series).toEqual([]);
-    expect(s.hint).toMatch(/no 1h data .* for site 'dc3'/);
+    expect(s.hint).toMatch(/no 1m data .* for site 'dc3'/);
   });
 });
 
 describe('analytics', () => {
   it('underperformers per miner, worst first, with totals', async () => {
     const u = await fq.underperformers(acme, { window: '3h', thresholdPct: 90 });
-    expect(u.source).toBe('1m');
+    expect(u.source).toBe('window_stats');
+    expect(u.window).toEqual({ from: new Date(fx.startMs).toISOString(), to: new Date(fx.nowMs).toISOString() });
     const acmeMiners = fx.tenantMiners('acme');
     const expected = acmeMiners
       .map(m => ({ m, w: windowStats(fx, m, fx.startMs, fx.nowMs) }))
@@ -533,7 +535,7 @@ describe('analytics', () => {
       .map(m => ({ id: m.id, w: windowStats(fx, m, fx.nowMs - HOUR, fx.nowMs) }))
       .filter(x => x.w.temp_max_c !== null)
       .sort((a, b) => b.w.temp_max_c! - a.w.temp_max_c!);
-    expect(hs.source).toBe('raw');
+    expect(hs.source).toBe('window_stats');
     expect(hs.items.map(i => i.miner)).toEqual(expected.slice(0, 3).map(x => x.id));
     expect(hs.items[0]!.miner).toBe('acme-dc1-07');
     expect(hs.items[0]!.temp_max_c).toBeCloseTo(expected[0]!.w.temp_max_c!, 1);
@@ -571,7 +573,7 @@ describe('analytics', () => {
     const a = { from: fx.startMs, to: fx.startMs + HOUR };
     const b = { from: fx.startMs + HOUR, to: fx.startMs + 2 * HOUR };
     const c = await fq.comparePeriods(acme, { a, b, groupBy: 'site' });
-    expect(c.a.source).toBe('raw');
+    expect(c.a.source).toBe('window_stats');
     expect(c.groups.map(g => g.group)).toEqual(['dc1', 'dc2']);
     for (const g of c.groups) {
       const miners = fx.tenantMiners('acme').filter(m => m.site === g.group);
@@ -603,7 +605,7 @@ describe('analytics', () => {
 
   it('availability per miner and per site, least available first', async () => {
     const av = await fq.availability(acme, { from: fx.startMs, to: fx.nowMs, limit: 3 });
-    expect(av.source).toBe('1m');
+    expect(av.source).toBe('window_stats');
     expect(av.items.map(i => [i.miner, i.offline_minutes])).toEqual([
       ['acme-dc2-02', 40],
       ['acme-dc2-09', 30],
@@ -620,11 +622,36 @@ describe('analytics', () => {
     ]);
   });
 
-  it('hourly rollups answer windows above 12 h', async () => {
+  it('window statistics answer a 24 h window and say they cover only the stored 3 h', async () => {
     const av = await fq.availability(acme, { from: fx.nowMs - 24 * HOUR, to: fx.nowMs, level: 'site' });
+    expect(av.source).toBe('window_stats');
+    // missed polls x poll interval: the same 70 minutes
+    expect(av.fleet.offline_minutes).toBeCloseTo(70, 0);
+    expect(av.window).toEqual({ from: new Date(fx.startMs).toISOString(), to: new Date(fx.nowMs).toISOString() });
+    expect(av.hint).toMatch(/window statistics exist only from/);
+  });
+
+  it('InfluxDB answers when Redis holds no window statistics (history older than them)', async () => {
+    const noStats = new FleetQuery(
+      { redis: fx.redis, keys: { ...fx.keys, windowStats: () => `${fx.prefix}:no-window-stats` }, influx: fx.influx },
+      { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
+    );
+    const u = await noStats.underperformers(acme, { window: '3h', thresholdPct: 90 });
+    expect(u.source).toBe('1m');
+    expect(u.items.map(i => i.miner)).toEqual(['acme-dc1-10', 'acme-dc1-03', 'acme-dc2-05']);
+    const hs = await noStats.hotSpots(acme, { window: '1h', limit: 1 });
+    expect(hs.source).toBe('raw');
+    expect(hs.items[0]!.miner).toBe('acme-dc1-07');
+    const av = await noStats.availability(acme, { from: fx.nowMs - 24 * HOUR, to: fx.nowMs, level: 'site' });
     expect(av.source).toBe('1h');
     // 1h rollup: (1 - up) per hour point x 60 min, i.e. the same 70 minutes.
     expect(av.fleet.offline_minutes).toBeCloseTo(70, 0);
+    const c = await noStats.comparePeriods(acme, {
+      a: { from: fx.startMs, to: fx.startMs + HOUR },
+      b: { from: fx.startMs + HOUR, to: fx.startMs + 2 * HOUR },
+    });
+    expect(c.a.source).toBe('raw');
+    expect(c.totals.delta.offline_minutes).toBe(30);
   });
 
   it('board-level scans that would be too large are refused with a usable window', async () => {

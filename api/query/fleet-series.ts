@@ -1,0 +1,173 @@
+import { MEASUREMENTS } from '../../collector/samples.ts';
+import type { FleetMetric } from '../schemas/fleet.ts';
+import { celsius, jth, kw, nullable, pct, ths } from './format.ts';
+import { agg, num, select, tagEq, timeRange, type Source } from './influxql.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from './time.ts';
+
+/**
+ * The InfluxQL behind fleet series, and how a result row becomes a value.
+ *
+ * Normally from the collector's fleet rollups (`fleet_1m` up to 7 days, `fleet_1h` beyond): the
+ * inner query averages each (site, model, collector) series over the step, the outer one adds
+ * them up (max for temperatures). A few dozen series instead of one per miner: InfluxDB 1.x
+ * pays per series, about a second per 10,000 even over hourly points.
+ *
+ * For history written before fleet rollups existed, the same figures from the per-miner
+ * series (sum of per-miner means per step; slow at 10,000 miners): minerRollupSeriesQuery.
+ */
+
+export interface SeriesQuery {
+  q: string;
+  value: (row: Record<string, unknown>) => number | null;
+}
+
+export interface SeriesScope {
+  tenant: string;
+  site?: string | undefined;
+  model?: string | undefined;
+  fromMs: number;
+  toMs: number;
+  stepMs: number;
+  groupBy?: 'site' | 'model' | undefined;
+}
+
+/** fleet_1m answers ranges up to this long, fleet_1h longer ones. */
+export const FLEET_1M_MAX_RANGE_MS = 7 * DAY_MS;
+
+export function pickFleetSource(rangeMs: number): Source {
+  return rangeMs <= FLEET_1M_MAX_RANGE_MS
+    ? { name: '1m', measurement: MEASUREMENTS.fleet1m, resolutionMs: MINUTE_MS }
+    : { name: '1h', measurement: MEASUREMENTS.fleet1h, resolutionMs: HOUR_MS };
+}
+
+const FIELD_OF = {
+  hashrate_ths: 'hashrate_ghs',
+  hashrate_nominal_ths: 'hashrate_nominal_ghs',
+  power_kw: 'power_w',
+} as const;
+
+function builders(
+  s: SeriesScope,
+  measurement: string,
+  innerTags: readonly string[],
+): {
+  where: (string | false)[];
+  inner: (fields: string[]) => { subquery: string };
+  outer: (fields: string[], from: string | { subquery: string }, where: readonly (string | false)[]) => string;
+} {
+  const time = timeRange(s.fromMs, s.toMs);
+  const where = [
+    tagEq('tenant', s.tenant),
+    s.site !== undefined && tagEq('site', s.site),
+    s.model !== undefined && tagEq('model', s.model),
+    time,
+  ];
+  const outerGroup = s.groupBy ? [s.groupBy] : [];
+  return {
+    where,
+    inner: fields => ({
+      subquery: select({
+        fields,
+        from: measurement,
+        where,
+        bucketMs: s.stepMs,
+        groupBy: [...innerTags, ...(s.groupBy && !innerTags.includes(s.groupBy) ? [s.groupBy] : [])],
+        fill: 'none',
+      }),
+    }),
+    outer: (fields, from, w) =>
+      select({ fields, from, where: w, bucketMs: s.stepMs, groupBy: outerGroup, fill: 'null' }),
+  };
+}
+
+const efficiency = (r: Record<string, unknown>): number | null => {
+  const p = num(r.p);
+  const h = num(r.h);
+  return p !== null && h !== null && h > 0 ? jth(p / (h / 1_000)) : null;
+};
+
+/** From fleet_1m / fleet_1h. */
+export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
+  const time = timeRange(s.fromMs, s.toMs);
+  const { where, inner, outer } = builders(s, source.measurement, ['site', 'model', 'collector']);
+  switch (metric) {
+    case 'hashrate_ths':
+    case 'hashrate_nominal_ths':
+    case 'power_kw':
+      return {
+        q: outer([agg('sum', 'v')], inner([agg('mean', FIELD_OF[metric], 'v')]), [time]),
+        value: r => nullable(metric === 'power_kw' ? kw : ths)(num(r.v)),
+      };
+    case 'efficiency_jth':
+      return {
+        q: outer(
+          [agg('sum', 'p'), agg('sum', 'h')],
+          inner([agg('mean', 'power_w', 'p'), agg('mean', 'hashrate_ghs', 'h')]),
+          [time],
+        ),
+        value: efficiency,
+      };
+    case 'online_miners':
+      return {
+        q: outer([agg('sum', 'v')], inner([agg('mean', 'online', 'v')]), [time]),
+        value: r => nullable(v => Math.round(v * 100) / 100)(num(r.v)),
+      };
+    case 'availability_pct':
+      return {
+        q: outer(
+          [agg('sum', 'o'), agg('sum', 'm')],
+          inner([agg('mean', 'online', 'o'), agg('mean', 'miners', 'm')]),
+          [time],
+        ),
+        value: r => {
+          const on = num(r.o);
+          const m = num(r.m);
+          return on !== null && m !== null && m > 0 ? pct((on / m) * 100) : null;
+        },
+      };
+    case 'temp_chip_max_c':
+      return {
+        q: outer([agg('max', 'temp_chip_max_c', 'v')], source.measurement, where),
+        value: r => nullable(celsius)(num(r.v)),
+      };
+  }
+}
+
+/** From the per-miner series (`miner`, `miner_1m`, `miner_1h`): sum of per-miner means per step. */
+export function minerRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
+  const time = timeRange(s.fromMs, s.toMs);
+  const { where, inner, outer } = builders(s, source.measurement, ['miner']);
+  switch (metric) {
+    case 'hashrate_ths':
+    case 'hashrate_nominal_ths':
+    case 'power_kw':
+      return {
+        q: outer([agg('sum', 'v')], inner([agg('mean', FIELD_OF[metric], 'v')]), [time]),
+        value: r => nullable(metric === 'power_kw' ? kw : ths)(num(r.v)),
+      };
+    case 'efficiency_jth':
+      return {
+        q: outer(
+          [agg('sum', 'p'), agg('sum', 'h')],
+          inner([agg('mean', 'power_w', 'p'), agg('mean', 'hashrate_ghs', 'h')]),
+          [time],
+        ),
+        value: efficiency,
+      };
+    case 'online_miners':
+      return {
+        q: outer([agg('sum', 'v')], inner([agg('mean', 'up', 'v')]), [time]),
+        value: r => nullable(v => Math.round(v * 100) / 100)(num(r.v)),
+      };
+    case 'availability_pct':
+      return {
+        q: outer([agg('mean', 'v')], inner([agg('mean', 'up', 'v')]), [time]),
+        value: r => nullable(v => pct(v * 100))(num(r.v)),
+      };
+    case 'temp_chip_max_c':
+      return {
+        q: outer([agg('max', 'temp_chip_max_c', 'v')], source.measurement, where),
+        value: r => nullable(celsius)(num(r.v)),
+      };
+  }
+}
