@@ -24,7 +24,7 @@ export interface ApiMetrics {
   authFailures: Counter<'reason'>;
 }
 
-export const CACHE_NAMES = ['miner_table', 'miner_list', 'summary', 'models', 'pool_health', 'window_stats'] as const;
+export const CACHE_NAMES = ['miner_table', 'miner_list', 'summary', 'models', 'pool_health', 'miner_page', 'window_stats'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
 
 export function createApiMetrics(registry = new Registry()): ApiMetrics {

@@ -1,4 +1,5 @@
 import type { FastifySchema, FastifySerializerCompiler } from 'fastify';
+import { sharedJson } from '../query/shared-answer.ts';
 
 /**
  * Serializer for routes whose answers the query service builds field by field, typed by the
@@ -7,6 +8,8 @@ import type { FastifySchema, FastifySerializerCompiler } from 'fastify';
  * most of a millisecond, which is the difference at 1,000 requests/s. The route schemas still
  * generate the OpenAPI document, and the test suites parse every answer with its schema.
  * Not for routes that return objects they did not build themselves (a serializer that strips
- * unknown keys is the safety net there).
+ * unknown keys is the safety net there). Answers the query service shares between requests
+ * (query/shared-answer.ts) are serialized once.
  */
-export const serviceJson: FastifySerializerCompiler<FastifySchema> = () => data => JSON.stringify(data);
+export const serviceJson: FastifySerializerCompiler<FastifySchema> = () => data =>
+  sharedJson(data) ?? JSON.stringify(data);

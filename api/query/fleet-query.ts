@@ -45,6 +45,7 @@ import {
   type TelemetryMetric,
 } from '../schemas/miners.ts';
 import { TtlCache } from './cache.ts';
+import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
 import {
@@ -299,6 +300,10 @@ export class FleetQuery {
   private readonly models: TtlCache<string[]>;
   private readonly pools: TtlCache<PoolHealth>;
   private readonly windows: TtlCache<WindowRows | null>;
+  /** list pages built once per table version, filters, position and stale flags (see listMiners) */
+  private readonly pages: TtlCache<MinerList>;
+  /** the summary answer last built from each summary core, by its stale state */
+  private readonly summaryAnswers = new WeakMap<SummaryCore, { key: string; answer: FleetSummary }>();
   private tableVersion = 0;
   private sintercard = true;
 
@@ -343,11 +348,12 @@ export class FleetQuery {
     // Window statistics change when a 5-minute bucket closes; several analytics over the same
     // window (a dashboard, an MCP conversation) share one read. ~4 MB an entry at 10,000 miners.
     this.windows = new TtlCache({ name: 'window_stats', freshMs: 15_000, maxEntries: 16, counter });
+    this.pages = new TtlCache({ name: 'miner_page', freshMs: fresh, maxEntries: 256, counter });
   }
 
   /** Drop every in-process cache (tests, or after a bulk inventory change). */
   clearCaches(): void {
-    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools, this.windows] as TtlCache<unknown>[])
+    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools, this.windows, this.pages] as TtlCache<unknown>[])
       c.invalidate();
   }
 
@@ -357,15 +363,25 @@ export class FleetQuery {
     const tenant = this.tenantOf(caller);
     const core = await this.summaries.get(tenant, () => this.loadSummary(tenant));
     const stale = this.isStale(core.updatedMs);
-    if (stale && core.updatedMs !== null && core.body.hint === undefined) {
-      const age = Math.round((this.now() - core.updatedMs) / 1_000);
-      return {
-        ...core.body,
-        stale,
-        hint: `the collector last updated these figures ${age} s ago; check that it is running (GET /health/ready shows its heartbeat)`,
-      };
-    }
-    return { ...core.body, stale };
+    const age =
+      stale && core.updatedMs !== null && core.body.hint === undefined
+        ? Math.round((this.now() - core.updatedMs) / 1_000)
+        : null;
+    // Every request between two loads of the core gets the same answer (serialized once).
+    const key = `${stale}\u0000${age}`;
+    const known = this.summaryAnswers.get(core);
+    if (known?.key === key) return known.answer;
+    const answer = shareAnswer<FleetSummary>(
+      age === null
+        ? { ...core.body, stale }
+        : {
+            ...core.body,
+            stale,
+            hint: `the collector last updated these figures ${age} s ago; check that it is running (GET /health/ready shows its heartbeat)`,
+          },
+    );
+    this.summaryAnswers.set(core, { key, answer });
+    return answer;
   }
 
   async listMiners(caller: Caller, o: ListMinersOptions = {}): Promise<MinerList> {
@@ -392,8 +408,30 @@ export class FleetQuery {
     );
     const start = o.cursor ? indexAfter(sorted, decodeCursor(o.cursor, fp), order) : 0;
     const page = sorted.slice(start, start + limit);
-    const more = start + page.length < sorted.length;
     const now = this.now();
+    // A page depends on the table version, the query, its position and, through `now`, only on
+    // which of its miners are stale: those make the key, so a cached page is exactly the page
+    // this request would build, and identical requests share one (serialized once).
+    let staleFlags = '';
+    for (const r of page) staleFlags += this.isStale(r.last_seen_ms) ? '1' : '0';
+    const key = `${tenant}\u0000${table.version}\u0000${fp}\u0000${start}\u0000${limit}\u0000${staleFlags}`;
+    return await this.pages.get(key, async () =>
+      shareAnswer(this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now)),
+    );
+  }
+
+  private listPage(
+    tenant: string,
+    table: MinerTable,
+    sorted: readonly MinerRow[],
+    page: readonly MinerRow[],
+    start: number,
+    limit: number,
+    fp: string,
+    sort: MinerSortKey,
+    now: number,
+  ): MinerList {
+    const more = start + page.length < sorted.length;
     const out: MinerList = {
       items: page.map(r => this.listItem(r, now)),
       total: sorted.length,
