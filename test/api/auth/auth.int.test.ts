@@ -273,6 +273,17 @@ describe('rate limits', () => {
       expect((await t.app.inject({ url: '/health/live', remoteAddress: ip })).statusCode).toBe(200);
   });
 
+  it('concurrent requests of one subject are counted exactly: 10 answered 200, the rest 429', async () => {
+    const h = await bearer();
+    const rs = await Promise.all(
+      Array.from({ length: 16 }, () => t.app.inject({ url: '/api/v1/fleet/summary', headers: h })),
+    );
+    expect(rs.filter(r => r.statusCode === 200)).toHaveLength(10);
+    expect(rs.filter(r => r.statusCode === 429)).toHaveLength(6);
+    const remaining = rs.map(r => Number(r.headers['x-ratelimit-remaining'] ?? 0)).sort((a, b) => a - b);
+    expect(remaining).toEqual([...Array<number>(7).fill(0), 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
   it('control routes share a stricter per-subject budget', async () => {
     const h = await bearer(['operator']);
     const urls = ['/api/v1/test/reboot', '/api/v1/test/pause', '/api/v1/test/reboot'];
