@@ -12,6 +12,13 @@ export function procStats(pid: number): { cpuS: number; rssMb: number } {
   return { cpuS: ticks / 100, rssMb: rssKb / 1024 };
 }
 
+/** CPU seconds the whole machine spent busy (all cores, everything but idle and iowait), from /proc/stat. */
+export function machineBusyS(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
+  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - ticks[3]! - ticks[4]!) / 100;
+}
+
 /** Samples a process's CPU (% of one core) and peak RSS over a window. */
 export class ProcSampler {
   private readonly pid: number;
