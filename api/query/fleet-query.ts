@@ -96,9 +96,20 @@ import {
  * Cost model at 10,000 miners: the summary reads the collector's aggregates plus index set
  * sizes (no snapshot is read); listing and pool health read a compact in-process table of the
  * tenant's miners that is refreshed at most every 2 s (served up to 15 s stale while one
- * background load refreshes it); InfluxDB queries always filter on the tenant tag and time and
- * read rollups for long ranges (see pickSource). Answers are bounded: top-k with totals and a
- * `truncated` flag.
+ * background load refreshes it). Fleet-wide analytics never read one InfluxDB series per
+ * miner when the collector's summaries exist, because InfluxDB 1.x pays per series (about a
+ * second per 10,000 even over hourly points):
+ *  - fleetSeries reads the fleet rollups `fleet_1m` / `fleet_1h` (a few dozen series per
+ *    tenant; fleet-series.ts), falling back to the per-miner rollups only for history written
+ *    before them;
+ *  - underperformers / hotSpots (level=miner), efficiencyRanking, comparePeriods and
+ *    availability read the per-miner window statistics the collector keeps in Redis (one
+ *    HGETALL of ~10,000 fields per day, hour or 5-minute bucket of the window;
+ *    window-stats.ts; `source: window_stats`, and `window` says what the buckets covered),
+ *    falling back to InfluxDB (groupedStats over pickSource's measurement) when Redis holds no
+ *    statistics for the window. Board-level analytics always read raw hashboard points.
+ * InfluxDB queries always filter on the tenant tag and time. Answers are bounded: top-k with
+ * totals and a `truncated` flag.
  */
 
 export type TimeInput = string | number;
