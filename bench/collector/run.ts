@@ -21,6 +21,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '60' },
     interval: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '256' },
+    // V8 flags of the collector process (as NODE_OPTIONS would set them in production; docs/operations.md).
+    'node-flags': { type: 'string', default: '--max-semi-space-size=16' },
   },
 });
 const sizes = String(values.miners).split(',').map(Number);
@@ -71,8 +73,8 @@ try {
       // 2) the collector, its own process, real InfluxDB and Redis
       const port = await freePort();
       const db = `bench_${n}_${Date.now()}`;
-      // A larger young generation cuts scavenge GC for this allocation-heavy daemon (docs/operations.md).
-      const col = spawn(process.execPath, ['--max-semi-space-size=64', 'bin/bos-fleet.ts', 'collector'], {
+      const nodeFlags = String(values['node-flags']).split(' ').filter(Boolean);
+      const col = spawn(process.execPath, [...nodeFlags, 'bin/bos-fleet.ts', 'collector'], {
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), MINER_PASSWORD: 'root' },
       });

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import closeWithGrace from 'close-with-grace';
 import { startCollector } from '../../collector/collector-service.ts';
 import { loadCollectorConfig } from '../../collector/config.ts';
@@ -28,6 +29,9 @@ export const collectorCommand: CliCommand = {
     if (port !== undefined) env.COLLECTOR_HTTP_PORT = String(port);
     const config = loadCollectorConfig(env);
     const log = createLogger({ level: config.LOG_LEVEL, name: 'collector' });
+    // V8 otherwise lets the old space grow to several times the live heap between full GCs; with one
+    // gRPC channel per miner that headroom is most of the collector's memory (bench/README.md).
+    if (config.COLLECTOR_HEAP_GROWING_PCT > 0) setFlagsFromString(`--heap-growing-percent=${config.COLLECTOR_HEAP_GROWING_PCT}`);
     const collector = await startCollector(config, { log, env });
     await new Promise<void>(resolve => {
       closeWithGrace({ delay: 60_000 }, async ({ signal, err }) => {
