@@ -21,6 +21,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '60' },
     interval: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '256' },
+    // seconds the collector runs before measuring: logins, details and status streams of the first cycle
+    warmup: { type: 'string', default: '30' },
     // V8 flags of the collector process (as NODE_OPTIONS would set them in production; docs/operations.md).
     'node-flags': { type: 'string', default: '--max-semi-space-size=16' },
   },
@@ -83,7 +85,7 @@ try {
         if (await fetch(`http://127.0.0.1:${port}/health/live`).then(r => r.ok, () => false)) break;
         await sleep(200);
       }
-      await sleep(intervalMs + 2_000); // first cycle: logins, details
+      await sleep(Math.max(intervalMs + 2_000, Number(values.warmup) * 1000)); // first cycles: logins, details, streams
       const colStats = new ProcSampler(col.pid!);
       const before = await scrape();
       colStats.begin();

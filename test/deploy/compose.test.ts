@@ -249,7 +249,8 @@ const collectorKeys = new Set(Object.keys(collectorConfigSchema.shape));
 const apiKeys = new Set(Object.keys(apiConfigSchema.shape));
 /** Passwords the inventory's credentials name (password_env), e.g. MINER_PASSWORD, MINER_PASSWORD_SIM_0003. */
 const MINER_PASSWORD_ENV = /^MINER_PASSWORD(_[A-Z0-9_]+)?$/;
-const ALWAYS_ALLOWED = new Set(['NODE_ENV', 'BOS_FLEET_CONFIG']);
+// Read by Node itself (V8 flags such as the collector's young-generation size) or by every command.
+const ALWAYS_ALLOWED = new Set(['NODE_ENV', 'NODE_OPTIONS', 'BOS_FLEET_CONFIG']);
 /** Keys each command reads beyond its schema. */
 const EXTRA_KEYS: Record<string, (key: string) => boolean> = {
   collector: k => MINER_PASSWORD_ENV.test(k),
