@@ -20,7 +20,8 @@ import type { FleetEvent, HealthStatus, MinerSnapshot } from './samples.ts';
 import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
 import { SecretBox } from './secret-box.ts';
 import { SnapshotStore } from './snapshot-store.ts';
-import { collectorIdOf, influxSettingsFrom, type CollectorConfig } from './config.ts';
+import { collectorIdOf, influxSettingsFrom, parseShard, type CollectorConfig } from './config.ts';
+import { inShard } from './inventory/shard.ts';
 import { startHttpServer } from './http-server.ts';
 
 export interface CollectorHandle {
@@ -71,7 +72,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       windowStats.add(w);
     },
   });
-  const snapshots = new SnapshotStore(redis, keys, { metrics, logger: log });
+  const snapshots = new SnapshotStore(redis, keys, { metrics, logger: log, collectorId });
   const eventLog = new EventLog({ redis, keys, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
   const credentials = new CredentialStore({
     env: deps.env ?? process.env,
@@ -221,7 +222,9 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     scanTimeoutMs: config.COLLECTOR_SCAN_TIMEOUT_MS,
     defaults: { tenant: 'default', site: 'default', credentials: 'default', port: 50_051 },
   });
-  inventory.onChange(miners => {
+  const shard = parseShard(config.COLLECTOR_SHARD);
+  inventory.onChange(all => {
+    const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : all;
     const before = new Set(scheduler.trackers.keys());
     scheduler.setInventory(miners);
     const ids = new Set(miners.map(m => m.id));

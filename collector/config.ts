@@ -48,6 +48,14 @@ export const collectorConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ . -' })
     .optional(),
+  COLLECTOR_SHARD: z
+    .string()
+    .regex(/^\d{1,4}\/\d{1,4}$/, { error: 'expected i/n: this collector polls shard i (0-based) of n, e.g. 0/2' })
+    .refine(v => {
+      const [i, n] = v.split('/').map(Number) as [number, number];
+      return n >= 1 && i < n;
+    }, { error: 'expected i/n with n >= 1 and 0 <= i < n' })
+    .default('0/1'),
   MINER_DEFAULT_USERNAME: z.string().min(1).default('root'),
   MINER_DEFAULT_PASSWORD: cfg.optionalStr(),
   BOSFLEET_SECRET_KEY: z
@@ -66,8 +74,22 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv = process.env): Colle
  * This collector's stable instance id (COLLECTOR_ID, else the host name made tag-safe): the
  * `collector` tag of fleet rollups, so several collectors' points add up instead of overwriting.
  */
-export function collectorIdOf(c: { COLLECTOR_ID?: string | undefined }): string {
-  return c.COLLECTOR_ID ?? (hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'collector');
+export function collectorIdOf(c: { COLLECTOR_ID?: string | undefined; COLLECTOR_SHARD?: string | undefined }): string {
+  if (c.COLLECTOR_ID) return c.COLLECTOR_ID;
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 56) || 'collector';
+  // Shards on one host must not share an id: their aggregates and rollups would overwrite each other.
+  const shard = parseShard(c.COLLECTOR_SHARD ?? '0/1');
+  return shard.count > 1 ? `${host}.s${shard.index}` : host;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export function parseShard(text: string): Shard {
+  const [index, count] = text.split('/').map(Number) as [number, number];
+  return { index, count };
 }
 
 export function influxSettingsFrom(c: {

@@ -22,7 +22,7 @@ export interface RedisKeys {
   tenantSites(tenant: string): string;
   /** SET of tenants */
   tenants(): string;
-  /** STRING (JSON FleetAggregate) for a tenant, or a tenant's site when site is given */
+  /** HASH collector id -> JSON FleetAggregate (that collector's part) for a tenant, or a tenant's site when site is given */
   aggregate(tenant: string, site?: string): string;
   /** STREAM of FleetEvent (capped) per tenant */
   events(tenant: string): string;
@@ -59,7 +59,8 @@ export function redisKeys(prefix = 'bosfleet'): RedisKeys {
     modelMiners: (t, m) => k('idx', 'model', t, m),
     tenantSites: t => k('idx', 'sites', t),
     tenants: () => k('idx', 'tenants'),
-    aggregate: (t, s) => (s === undefined ? k('agg', t) : k('agg', t, 'site', s)),
+    // 'aggs', not the former 'agg' STRING keys, so an upgraded deployment never hits WRONGTYPE.
+    aggregate: (t, s) => (s === undefined ? k('aggs', t) : k('aggs', t, 'site', s)),
     events: t => k('events', t),
     inventory: () => k('inventory'),
     resolvedInventory: () => k('inventory', 'resolved'),

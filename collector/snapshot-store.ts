@@ -29,6 +29,10 @@ export interface SnapshotStoreOptions {
   reindexMs?: number;
   /** clock. @defaultValue Date.now */
   now?: () => number;
+  /** who writes the aggregates (COLLECTOR_ID): each collector writes its own part. @defaultValue 'collector' */
+  collectorId?: string;
+  /** parts older than this are left out of a merged aggregate (a collector gone for good). @defaultValue 600000 */
+  aggregateMaxAgeMs?: number;
 }
 
 export interface ListFilter {
@@ -79,6 +83,32 @@ function emptyAggregate(tenant: string, site: string | null, now: number): Fleet
 }
 
 /**
+ * Several collectors (each polling its own miners) each write their part of an aggregate; the
+ * whole is their sum. Parts last updated before oldestMs are left out (a collector removed for
+ * good would otherwise count its miners forever) unless no part is newer, so a stopped
+ * deployment still answers, marked stale by its age. updated_ms is the oldest included part's:
+ * the figure is only as fresh as its stalest contributor.
+ */
+export function mergeAggregates(parts: readonly FleetAggregate[], oldestMs: number): FleetAggregate | null {
+  if (parts.length === 0) return null;
+  const fresh = parts.filter(a => a.updated_ms >= oldestMs);
+  const use = fresh.length > 0 ? fresh : parts;
+  const first = use[0]!;
+  const out = emptyAggregate(first.tenant, first.site, Math.min(...use.map(a => a.updated_ms)));
+  for (const a of use) {
+    out.miners_total += a.miners_total;
+    for (const s of HEALTH_STATUSES) out.by_status[s] += a.by_status[s] ?? 0;
+    out.overheating += a.overheating;
+    out.hashrate_ghs += a.hashrate_ghs;
+    out.hashrate_nominal_ghs += a.hashrate_nominal_ghs;
+    out.power_w += a.power_w;
+    out.boards_hashing += a.boards_hashing;
+    out.boards_total += a.boards_total;
+  }
+  return out;
+}
+
+/**
  * Per tenant and per tenant+site. Every miner counts in miners_total and by_status; the
  * hashrate / power / board / overheating figures only come from miners reached by their last
  * poll (an offline miner's last sample is history, not current output).
@@ -121,6 +151,8 @@ export class SnapshotStore {
   private readonly members = new Map<string, Indexed>();
   private readonly reindexMs: number;
   private readonly now: () => number;
+  private readonly collectorId: string;
+  private readonly aggregateMaxAgeMs: number;
 
   constructor(redis: Redis, keys: RedisKeys, opts: SnapshotStoreOptions = {}) {
     this.redis = redis;
@@ -130,6 +162,8 @@ export class SnapshotStore {
     this.chunk = opts.chunkSize ?? 500;
     this.reindexMs = opts.reindexMs ?? 300_000;
     this.now = opts.now ?? Date.now;
+    this.collectorId = opts.collectorId ?? 'collector';
+    this.aggregateMaxAgeMs = opts.aggregateMaxAgeMs ?? 600_000;
   }
 
   async writeSnapshots(snapshots: readonly MinerSnapshot[]): Promise<void> {
@@ -176,12 +210,13 @@ export class SnapshotStore {
     }
   }
 
+  /** This collector's part of each aggregate (a field of the aggregate's hash named by collectorId). */
   async writeAggregates(aggregates: readonly FleetAggregate[]): Promise<void> {
     if (aggregates.length === 0) return;
     await this.write(async () => {
       const p = this.redis.pipeline();
       for (const a of aggregates)
-        p.set(this.keys.aggregate(a.tenant, a.site ?? undefined), JSON.stringify(a));
+        p.hset(this.keys.aggregate(a.tenant, a.site ?? undefined), this.collectorId, JSON.stringify(a));
       await exec(p);
     });
   }
@@ -223,9 +258,22 @@ export class SnapshotStore {
     return (await this.read(() => this.redis.smembers(this.keys.tenantSites(tenant)))).sort();
   }
 
+  /** The tenant's (or site's) aggregate: the parts of every collector summed (see mergeAggregates). */
   async getAggregate(tenant: string, site?: string): Promise<FleetAggregate | null> {
-    const raw = await this.read(() => this.redis.get(this.keys.aggregate(tenant, site)));
-    return raw ? (JSON.parse(raw) as FleetAggregate) : null;
+    const parts = await this.read(() => this.redis.hvals(this.keys.aggregate(tenant, site)));
+    return mergeAggregates(parts.map(p => JSON.parse(p) as FleetAggregate), this.now() - this.aggregateMaxAgeMs);
+  }
+
+  /** Aggregates of several sites of a tenant in one round trip, in the order of `sites`. */
+  async getSiteAggregates(tenant: string, sites: readonly string[]): Promise<(FleetAggregate | null)[]> {
+    if (sites.length === 0) return [];
+    const oldestMs = this.now() - this.aggregateMaxAgeMs;
+    const rows = await this.read(async () => {
+      const p = this.redis.pipeline();
+      for (const s of sites) p.hvals(this.keys.aggregate(tenant, s));
+      return (await exec(p)) as string[][];
+    });
+    return rows.map(parts => mergeAggregates(parts.map(x => JSON.parse(x) as FleetAggregate), oldestMs));
   }
 
   /** Delete a miner's snapshot and its index memberships (inventory removal). */

@@ -1128,11 +1128,10 @@ export class FleetQuery {
     ]);
     const by_model = models.map(m => ({ model: m.model, miners: m.miners, by_status: m.by_status }));
     if (agg) {
-      const siteKeys = sites.map(s => this.keys.aggregate(tenant, s));
-      const raws = siteKeys.length > 0 ? await redisRead(() => this.redis.mget(siteKeys)) : [];
+      const siteAggs = await this.store.getSiteAggregates(tenant, sites);
       const by_site = sites.flatMap((site, i) => {
-        const raw = raws[i];
-        return raw ? [{ site, ...totalsOf(JSON.parse(raw) as FleetAggregate) }] : [];
+        const a = siteAggs[i];
+        return a ? [{ site, ...totalsOf(a) }] : [];
       });
       return {
         body: { tenant, updated_at: iso(agg.updated_ms), totals: totalsOf(agg), by_site, by_model },

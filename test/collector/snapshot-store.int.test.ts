@@ -205,6 +205,30 @@ describe('SnapshotStore on Redis', () => {
     expect(await store.getAggregate('beta', 'nope')).toBeNull();
   });
 
+  it('sums the aggregate parts of several collectors, leaving out a collector gone for good', async () => {
+    await waitForRedis(redis, 5_000);
+    const now = NOW + 3_600_000;
+    const storeOf = (collectorId: string): SnapshotStore =>
+      new SnapshotStore(redis, keys, { collectorId, now: () => now, aggregateMaxAgeMs: 600_000 });
+    // Two collectors split the fleet (even / odd miners); the whole is what one collector of all would write.
+    await storeOf('c-1').writeAggregates(computeAggregates(all.filter((_s, i) => i % 2 === 0), now - 5_000));
+    await storeOf('c-2').writeAggregates(computeAggregates(all.filter((_s, i) => i % 2 === 1), now - 1_000));
+    const whole = computeAggregates(all, now - 5_000);
+    const reader = storeOf('api');
+    expect(await reader.getAggregate('acme')).toEqual(whole.find(a => a.tenant === 'acme' && a.site === null));
+    expect(await reader.getSiteAggregates('acme', ['dc-2', 'nope', 'dc-1'])).toEqual([
+      whole.find(a => a.site === 'dc-2'),
+      null,
+      whole.find(a => a.site === 'dc-1'),
+    ]);
+    // A third collector that stopped an hour ago no longer counts while the others are current.
+    await storeOf('c-old').writeAggregates(computeAggregates(all, now - 3_600_000));
+    expect((await reader.getAggregate('acme'))?.miners_total).toBe(whole.find(a => a.tenant === 'acme' && a.site === null)!.miners_total);
+    // With every part old, the stale figures are still answered (the API marks them stale by their age).
+    const later = new SnapshotStore(redis, keys, { now: () => now + 7_200_000 });
+    expect((await later.getAggregate('beta'))?.updated_ms).toBe(now - 3_600_000);
+  });
+
   it('removes a miner from its snapshot and every index', async () => {
     await waitForRedis(redis, 5_000);
     await store.writeSnapshots(all);

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
+import { parseConfig } from '../../collector/config-loader.ts';
+import { collectorConfigSchema } from '../../collector/config.ts';
+import { silentLogger } from '../../collector/logger.ts';
+import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
+import { redisKeys } from '../../collector/redis-keys.ts';
+import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
+
+// Two collectors, shards 0/2 and 1/2 of the same inventory, over one simulated fleet (real gRPC,
+// InfluxDB and Redis): every miner is polled by exactly one of them, and the fleet aggregates
+// the API reads are the sum of both collectors' parts.
+const MINERS = 60;
+let fleet: SimulatedFleet;
+const collectors: CollectorHandle[] = [];
+const db = `t_${randomUUID().slice(0, 8)}`;
+const prefix = `test-${randomUUID()}`;
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+beforeAll(async () => {
+  fleet = await startSimulator({ miners: MINERS, seed: 13, baseAddress: '127.13.0.1', sites: 2, tenants: 2, faults: 'unreachable:4' });
+  const dir = mkdtempSync(join(tmpdir(), 'collector-shards-'));
+  const inventoryFile = join(dir, 'inventory.yaml');
+  await fleet.writeInventory(inventoryFile);
+  for (const shard of ['0/2', '1/2']) {
+    const config = parseConfig(collectorConfigSchema, {
+      INFLUX_URL: inject('influxUrl'),
+      INFLUX_DB: db,
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: prefix,
+      COLLECTOR_INVENTORY_FILE: inventoryFile,
+      COLLECTOR_POLL_INTERVAL_MS: '1000',
+      COLLECTOR_RPC_TIMEOUT_MS: '800',
+      COLLECTOR_OFFLINE_AFTER_MISSES: '2',
+      COLLECTOR_HTTP_PORT: '0',
+      COLLECTOR_SHARD: shard,
+      MINER_PASSWORD: 'root',
+    });
+    collectors.push(await startCollector(config, { log: silentLogger(), env: { ...process.env, MINER_PASSWORD: 'root' } }));
+  }
+  await sleep(3_500);
+  for (const c of collectors) await c.flushSnapshots();
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of collectors) await c.stop();
+  await fleet?.stop();
+});
+
+describe('sharded collectors', () => {
+  it('poll every miner exactly once between them', () => {
+    const [a, b] = collectors.map(c => new Set(c.scheduler.trackers.keys())) as [Set<string>, Set<string>];
+    expect(a.size).toBeGreaterThan(MINERS / 4);
+    expect(b.size).toBeGreaterThan(MINERS / 4);
+    expect([...a].filter(id => b.has(id))).toEqual([]);
+    expect([...a, ...b].sort()).toEqual(fleet.miners.map(m => m.id).sort());
+  });
+
+  it('write aggregate parts that add up to the whole fleet', async () => {
+    const redis = createRedis(inject('redisUrl'));
+    try {
+      await waitForRedis(redis, 5_000);
+      const store = new SnapshotStore(redis, redisKeys(prefix));
+      for (const tenant of [...new Set(fleet.miners.map(m => m.tenant))]) {
+        const mine = fleet.miners.filter(m => m.tenant === tenant);
+        const agg = await store.getAggregate(tenant);
+        expect(agg?.miners_total).toBe(mine.length);
+        const offline = mine.filter(m => fleet.faults(m.id).some(f => f.kind === 'unreachable')).length;
+        expect(agg?.by_status.offline).toBe(offline);
+        const hashrate = mine.filter(m => !fleet.faults(m.id).some(f => f.kind === 'unreachable')).reduce((s, m) => s + fleet.truth(m.id).hashrate_ghs, 0);
+        expect(Math.abs(agg!.hashrate_ghs - hashrate)).toBeLessThan(hashrate * 0.1);
+        expect(await redis.hlen(redisKeys(prefix).aggregate(tenant))).toBe(2);
+        expect((await store.listIds({ tenant })).length).toBe(mine.length);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
