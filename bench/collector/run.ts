@@ -3,6 +3,7 @@
 // same run with a bare grpc-js loop making the same RPCs to the same simulator (the ceiling).
 //
 //   npm run bench:collector -- --miners 5000,10000 --duration 60
+//   npm run bench:collector -- --miners 7500 --shards 2     # two collector processes, COLLECTOR_SHARD 0/2 and 1/2
 //
 // Everything runs on loopback and stops by itself; InfluxDB and Redis are INFLUX_URL/REDIS_URL
 // or local Debian binaries started for the run.
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '256' },
     // seconds the collector runs before measuring: logins, details and status streams of the first cycle
     warmup: { type: 'string', default: '30' },
+    // collector processes sharing the fleet (COLLECTOR_SHARD i/n), to use more than one core
+    shards: { type: 'string', default: '1' },
     // V8 flags of the collector process (as NODE_OPTIONS would set them in production; docs/operations.md).
     'node-flags': { type: 'string', default: '--max-semi-space-size=16' },
   },
@@ -31,6 +34,7 @@ const sizes = String(values.miners).split(',').map(Number);
 const durationMs = Number(values.duration) * 1000;
 const intervalMs = Number(values.interval);
 const concurrency = Number(values.concurrency);
+const shards = Number(values.shards);
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 function metric(text: string, name: string, labels = ''): number {
@@ -72,45 +76,55 @@ try {
       const simDuringBare = simStats.end();
       await new Promise(r => bare.once('exit', r));
 
-      // 2) the collector, its own process, real InfluxDB and Redis
-      const port = await freePort();
+      // 2) the collector: one process, or --shards processes (COLLECTOR_SHARD i/n), real InfluxDB and Redis
       const db = `bench_${n}_${Date.now()}`;
       const nodeFlags = String(values['node-flags']).split(' ').filter(Boolean);
-      const col = spawn(process.execPath, [...nodeFlags, 'bin/bos-fleet.ts', 'collector'], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), MINER_PASSWORD: 'root' },
-      });
-      const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      for (let i = 0; i < 100; i++) {
-        if (await fetch(`http://127.0.0.1:${port}/health/live`).then(r => r.ok, () => false)) break;
-        await sleep(200);
+      const cols: { child: ReturnType<typeof spawn>; port: number }[] = [];
+      for (let i = 0; i < shards; i++) {
+        const port = await freePort();
+        const child = spawn(process.execPath, [...nodeFlags, 'bin/bos-fleet.ts', 'collector'], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), COLLECTOR_SHARD: `${i}/${shards}`, MINER_PASSWORD: 'root' },
+        });
+        cols.push({ child, port });
+      }
+      const scrapeAll = async (): Promise<string[]> => Promise.all(cols.map(async c => (await fetch(`http://127.0.0.1:${c.port}/metrics`)).text()));
+      const total = (texts: string[], name: string, labels = ''): number => texts.reduce((a, t) => a + metric(t, name, labels), 0);
+      for (const c of cols) {
+        for (let i = 0; i < 100; i++) {
+          if (await fetch(`http://127.0.0.1:${c.port}/health/live`).then(r => r.ok, () => false)) break;
+          await sleep(200);
+        }
       }
       await sleep(Math.max(intervalMs + 2_000, Number(values.warmup) * 1000)); // first cycles: logins, details, streams
-      const colStats = new ProcSampler(col.pid!);
-      const before = await scrape();
-      colStats.begin();
+      const colStats = cols.map(c => new ProcSampler(c.child.pid!));
+      const before = await scrapeAll();
+      for (const st of colStats) st.begin();
       simStats.begin();
       let maxLag = 0;
       const t0 = Date.now();
       while (Date.now() - t0 < durationMs) {
         await sleep(2_000);
-        maxLag = Math.max(maxLag, metric(await scrape(), 'bosfleet_cycle_lag_seconds'));
+        for (const t of await scrapeAll()) maxLag = Math.max(maxLag, metric(t, 'bosfleet_cycle_lag_seconds'));
       }
-      const after = await scrape();
-      if (process.env.BENCH_DEBUG) process.stderr.write(after.split('\n').filter(l => /eventloop_lag_p99|eventloop_lag_max|poll_duration_seconds_bucket\{le="(0.1|0.5|1|2.5)"/.test(l)).join('\n') + '\n');
-      const colUse = colStats.end();
+      const after = await scrapeAll();
+      if (process.env.BENCH_DEBUG) for (const t of after) process.stderr.write(t.split('\n').filter(l => /eventloop_lag_p99|eventloop_lag_max|poll_duration_seconds_bucket\{le="(0.1|0.5|1|2.5)"/.test(l)).join('\n') + '\n');
+      const uses = colStats.map(st => st.end());
+      // Several shards: CPU adds up; peak RSS is the sum of each process's peak (an upper bound).
+      const colUse = { cpuPct: uses.reduce((a, u) => a + u.cpuPct, 0), peakRssMb: uses.reduce((a, u) => a + u.peakRssMb, 0) };
       const simDuringCol = simStats.end();
       const wallS = (Date.now() - t0) / 1000;
-      const ok = metric(after, 'bosfleet_polls_total', 'result="ok"') - metric(before, 'bosfleet_polls_total', 'result="ok"');
-      const errors = metric(after, 'bosfleet_polls_total', 'result="error"') - metric(before, 'bosfleet_polls_total', 'result="error"');
-      const skipped = metric(after, 'bosfleet_polls_skipped_total') - metric(before, 'bosfleet_polls_skipped_total');
-      const points = metric(after, 'bosfleet_influx_points_written_total') - metric(before, 'bosfleet_influx_points_written_total');
-      const dropped = metric(after, 'bosfleet_influx_points_dropped_total');
-      await stopChild(col);
+      const ok = total(after, 'bosfleet_polls_total', 'result="ok"') - total(before, 'bosfleet_polls_total', 'result="ok"');
+      const errors = total(after, 'bosfleet_polls_total', 'result="error"') - total(before, 'bosfleet_polls_total', 'result="error"');
+      const skipped = total(after, 'bosfleet_polls_skipped_total') - total(before, 'bosfleet_polls_skipped_total');
+      const points = total(after, 'bosfleet_influx_points_written_total') - total(before, 'bosfleet_influx_points_written_total');
+      const dropped = total(after, 'bosfleet_influx_points_dropped_total');
+      for (const c of cols) await stopChild(c.child);
       const pollsPerS = ok / wallS;
       const target = n / (intervalMs / 1000);
       const row = {
         miners: n,
+        collector_processes: shards,
         target_polls_per_s: target,
         collector_polls_per_s: Math.round(pollsPerS * 10) / 10,
         collector_errors: errors,
@@ -143,4 +157,4 @@ try {
   for (const s of services) await s.destroy();
 }
 process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
-console.table(results.map(r => ({ miners: r.miners, 'polls/s': r.collector_polls_per_s, target: r.target_polls_per_s, keeps: r.keeps_cycle, lag_s: r.max_cycle_lag_s, 'points/s': r.points_per_s, 'cpu%': r.collector_cpu_pct, 'MB/1k': r.collector_rss_mb_per_1000, 'bare/s': r.bare_polls_per_s, ratio: r.ratio_to_bare })));
+console.table(results.map(r => ({ miners: r.miners, procs: r.collector_processes, 'polls/s': r.collector_polls_per_s, target: r.target_polls_per_s, keeps: r.keeps_cycle, lag_s: r.max_cycle_lag_s, 'points/s': r.points_per_s, 'cpu%': r.collector_cpu_pct, 'MB/1k': r.collector_rss_mb_per_1000, 'bare/s': r.bare_polls_per_s, ratio: r.ratio_to_bare })));
