@@ -24,7 +24,8 @@ import type { TimeRange } from './time.ts';
  *    5-minute boundary;
  *  - each edge is rounded to the nearest boundary of the finest resolution still kept at that
  *    age (5-minute buckets ~3 h, hours ~50 h, days ~92 d; minus a safety margin), so a window
- *    starting 30 days ago starts at the nearest midnight (UTC);
+ *    starting 30 days ago starts at the nearest midnight (UTC); a window of 6 h or more starts
+ *    on an hour boundary at least;
  *  - buckets without a hash (collector not running then, or Redis newer than the window) are
  *    left out of the covered range where they are at its start or end.
  */
@@ -56,6 +57,8 @@ export interface WindowStatsAnswer {
 /** Buckets are planned only this long before their hash expires, for clock skew and slow reads. */
 const RETENTION_MARGIN_MS = 10 * 60_000;
 const FINEST_FIRST: readonly WindowResolution[] = ['5m', '1h', '1d'];
+/** Windows this long or longer start on an hour boundary (see planWindow). */
+const LONG_WINDOW_MS = 6 * 3_600_000;
 
 const floorTo = (t: number, ms: number): number => Math.floor(t / ms) * ms;
 const nearest = (t: number, ms: number): number => Math.round(t / ms) * ms;
@@ -84,7 +87,12 @@ export function planWindow(range: TimeRange, nowMs: number): WindowPlan {
   const lastClosed = floorTo(nowMs, WINDOW_RESOLUTIONS['5m'].ms);
   const toIn = Math.min(range.toMs, lastClosed);
   const toMs = Math.min(nearest(toIn, WINDOW_RESOLUTIONS[edgeResolution(toIn, 'to', nowMs)].ms), lastClosed);
-  const fromRes = WINDOW_RESOLUTIONS[edgeResolution(range.fromMs, 'from', nowMs)].ms;
+  // The start of a long window moves to the nearest hour at least: its 5-minute edge buckets
+  // would be a quarter of a 24 h window's hashes (a HGETALL of every miner each) for at most
+  // 30 minutes of a day's statistics. The covered range in the answer says where it starts.
+  let fromEdge = edgeResolution(range.fromMs, 'from', nowMs);
+  if (range.toMs - range.fromMs >= LONG_WINDOW_MS && fromEdge === '5m') fromEdge = '1h';
+  const fromRes = WINDOW_RESOLUTIONS[fromEdge].ms;
   let fromMs = nearest(range.fromMs, fromRes);
   // A window shorter than half a bucket still gets the bucket it starts in.
   if (fromMs >= toMs) fromMs = floorTo(range.fromMs, fromRes);

@@ -18,7 +18,13 @@ const POLL_MS = 10_000;
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const NOW = Date.now();
+// "Now" is kept in the middle of an hour (up to 50 min in the past): within a few minutes after
+// an hour boundary a 1 h window is one hour bucket and a window's end needs no 5-minute bucket,
+// which would make the plan assertions below depend on the time of day the suite runs.
+const NOW = ((t: number): number => {
+  const intoHour = t % HOUR;
+  return intoHour >= 20 * MIN && intoHour <= 50 * MIN ? t : t - ((intoHour - 30 * MIN + HOUR) % HOUR);
+})(Date.now());
 const END = Math.floor(NOW / 300_000) * 300_000;
 const START = END - 52 * HOUR;
 /** the collector "restarts" here: a second MinerRollups/writer pair (new run id) carries on */
@@ -204,6 +210,10 @@ describe('window statistics in Redis', () => {
     const plan = planWindow({ fromMs: NOW - 24 * HOUR, toMs: NOW }, NOW);
     expect(plan.units.some(u => u.res === '1h')).toBe(true);
     expect(plan.units.some(u => u.res === '1d')).toBe(false);
+    // a long window starts on the nearest hour: no 5-minute buckets at its start
+    expect(plan.fromMs % HOUR).toBe(0);
+    expect(Math.abs(plan.fromMs - (NOW - 24 * HOUR))).toBeLessThanOrEqual(30 * MIN);
+    expect(plan.units[0]!.res).toBe('1h');
     const got = await readWindowStats(redis, keys, 't1', plan, { site: 's2,odd' });
     expect(got.rows.map(r => r.key)).toEqual(['m-4']);
     const e = expected(3, plan.fromMs, plan.toMs);
