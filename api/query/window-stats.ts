@@ -3,8 +3,7 @@ import { FleetError } from '../../collector/errors.ts';
 import type { RedisKeys } from '../../collector/redis-keys.ts';
 import {
   WINDOW_RESOLUTIONS,
-  decodeWindowStat,
-  mergeWindowStat,
+  foldEncodedWindowStat,
   minerOfField,
   type WindowResolution,
   type WindowStat,
@@ -158,12 +157,11 @@ export async function readWindowStats(
       }
       if (flat.length > 0) withData[i] = true;
       for (let j = 0; j + 1 < flat.length; j += 2) {
-        const s = decodeWindowStat(flat[j + 1]!);
-        if (!s || (o.site !== undefined && s.site !== o.site)) continue;
         const miner = minerOfField(flat[j]!);
         let m = merged.get(miner);
-        if (!m) merged.set(miner, (m = emptyRow()));
-        mergeWindowStat(m, s);
+        if (!m) m = emptyRow();
+        // A row is kept only once a value of it was folded (other sites and malformed values are not).
+        if (foldEncodedWindowStat(m, flat[j + 1]!, o.site) && !merged.has(miner)) merged.set(miner, m);
       }
     }
   };
