@@ -44,6 +44,22 @@ export const FIELD_SEPARATOR = '|';
 
 const FORMAT_VERSION = '1';
 
+/** A WindowStat of no polls, to fold values into. */
+export function emptyWindowStat(): WindowStat {
+  return {
+    site: '',
+    model: '',
+    polls: 0,
+    reached: 0,
+    hashrate_ghs: { sum: 0, n: 0 },
+    hashrate_nominal_ghs: { sum: 0, n: 0 },
+    power_w: { sum: 0, n: 0 },
+    temp_chip_max_c: { sum: 0, n: 0 },
+    temp_chip_max_max_c: null,
+    temp_board_max_c: null,
+  };
+}
+
 export function windowStatOf(w: ClosedWindow): WindowStat {
   return {
     site: w.ref.site,

@@ -86,10 +86,24 @@ const efficiency = (r: Record<string, unknown>): number | null => {
   return p !== null && h !== null && h > 0 ? jth(p / (h / 1_000)) : null;
 };
 
-/** From fleet_1m / fleet_1h. */
-export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
+/**
+ * What tells the two sources apart: the tags a series is first reduced by, and how online
+ * miners are counted (fleet rollups carry `online` and `miners` per group window, per-miner
+ * series an `up` ratio per miner).
+ */
+interface SourceShape {
+  innerTags: readonly string[];
+  onlineField: 'online' | 'up';
+  /** availability: sum online / sum miners (fleet rollups), or the mean of per-miner up */
+  availability: 'ratio_of_sums' | 'mean_up';
+}
+
+const FLEET_ROLLUPS: SourceShape = { innerTags: ['site', 'model', 'collector'], onlineField: 'online', availability: 'ratio_of_sums' };
+const PER_MINER: SourceShape = { innerTags: ['miner'], onlineField: 'up', availability: 'mean_up' };
+
+function seriesQuery(metric: FleetMetric, source: Source, s: SeriesScope, shape: SourceShape): SeriesQuery {
   const time = timeRange(s.fromMs, s.toMs);
-  const { where, inner, outer } = builders(s, source.measurement, ['site', 'model', 'collector']);
+  const { where, inner, outer } = builders(s, source.measurement, shape.innerTags);
   switch (metric) {
     case 'hashrate_ths':
     case 'hashrate_nominal_ths':
@@ -109,10 +123,15 @@ export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: S
       };
     case 'online_miners':
       return {
-        q: outer([agg('sum', 'v')], inner([agg('mean', 'online', 'v')]), [time]),
+        q: outer([agg('sum', 'v')], inner([agg('mean', shape.onlineField, 'v')]), [time]),
         value: r => nullable(v => Math.round(v * 100) / 100)(num(r.v)),
       };
     case 'availability_pct':
+      if (shape.availability === 'mean_up')
+        return {
+          q: outer([agg('mean', 'v')], inner([agg('mean', 'up', 'v')]), [time]),
+          value: r => nullable(v => pct(v * 100))(num(r.v)),
+        };
       return {
         q: outer(
           [agg('sum', 'o'), agg('sum', 'm')],
@@ -133,41 +152,12 @@ export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: S
   }
 }
 
+/** From fleet_1m / fleet_1h. */
+export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
+  return seriesQuery(metric, source, s, FLEET_ROLLUPS);
+}
+
 /** From the per-miner series (`miner`, `miner_1m`, `miner_1h`): sum of per-miner means per step. */
 export function minerRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
-  const time = timeRange(s.fromMs, s.toMs);
-  const { where, inner, outer } = builders(s, source.measurement, ['miner']);
-  switch (metric) {
-    case 'hashrate_ths':
-    case 'hashrate_nominal_ths':
-    case 'power_kw':
-      return {
-        q: outer([agg('sum', 'v')], inner([agg('mean', FIELD_OF[metric], 'v')]), [time]),
-        value: r => nullable(metric === 'power_kw' ? kw : ths)(num(r.v)),
-      };
-    case 'efficiency_jth':
-      return {
-        q: outer(
-          [agg('sum', 'p'), agg('sum', 'h')],
-          inner([agg('mean', 'power_w', 'p'), agg('mean', 'hashrate_ghs', 'h')]),
-          [time],
-        ),
-        value: efficiency,
-      };
-    case 'online_miners':
-      return {
-        q: outer([agg('sum', 'v')], inner([agg('mean', 'up', 'v')]), [time]),
-        value: r => nullable(v => Math.round(v * 100) / 100)(num(r.v)),
-      };
-    case 'availability_pct':
-      return {
-        q: outer([agg('mean', 'v')], inner([agg('mean', 'up', 'v')]), [time]),
-        value: r => nullable(v => pct(v * 100))(num(r.v)),
-      };
-    case 'temp_chip_max_c':
-      return {
-        q: outer([agg('max', 'temp_chip_max_c', 'v')], source.measurement, where),
-        value: r => nullable(celsius)(num(r.v)),
-      };
-  }
+  return seriesQuery(metric, source, s, PER_MINER);
 }

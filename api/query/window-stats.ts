@@ -3,6 +3,7 @@ import { FleetError } from '../../collector/errors.ts';
 import type { RedisKeys } from '../../collector/redis-keys.ts';
 import {
   WINDOW_RESOLUTIONS,
+  emptyWindowStat,
   foldEncodedWindowStat,
   minerOfField,
   type WindowResolution,
@@ -109,19 +110,6 @@ export function planWindow(range: TimeRange, nowMs: number): WindowPlan {
   return { fromMs, toMs: units.length > 0 ? t : fromMs, units };
 }
 
-const emptyRow = (): WindowStat => ({
-  site: '',
-  model: '',
-  polls: 0,
-  reached: 0,
-  hashrate_ghs: { sum: 0, n: 0 },
-  hashrate_nominal_ghs: { sum: 0, n: 0 },
-  power_w: { sum: 0, n: 0 },
-  temp_chip_max_c: { sum: 0, n: 0 },
-  temp_chip_max_max_c: null,
-  temp_board_max_c: null,
-});
-
 /** HGETALL as a flat [field, value, ...] array (cheaper than ioredis' object reply at 10,000 fields). */
 async function hgetallFlat(redis: Redis, key: string): Promise<string[]> {
   return (await redis.call('HGETALL', key)) as string[];
@@ -159,7 +147,7 @@ export async function readWindowStats(
       for (let j = 0; j + 1 < flat.length; j += 2) {
         const miner = minerOfField(flat[j]!);
         let m = merged.get(miner);
-        if (!m) m = emptyRow();
+        if (!m) m = emptyWindowStat();
         // A row is kept only once a value of it was folded (other sites and malformed values are not).
         if (foldEncodedWindowStat(m, flat[j + 1]!, o.site) && !merged.has(miner)) merged.set(miner, m);
       }

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWindowStat, encodeWindowStat, foldEncodedWindowStat, mergeWindowStat, type WindowStat } from '../../collector/window-stats.ts';
+import { decodeWindowStat, emptyWindowStat, encodeWindowStat, foldEncodedWindowStat, mergeWindowStat, type WindowStat } from '../../collector/window-stats.ts';
 
-const empty = (): WindowStat => ({
-  site: '',
-  model: '',
-  polls: 0,
-  reached: 0,
-  hashrate_ghs: { sum: 0, n: 0 },
-  hashrate_nominal_ghs: { sum: 0, n: 0 },
-  power_w: { sum: 0, n: 0 },
-  temp_chip_max_c: { sum: 0, n: 0 },
-  temp_chip_max_max_c: null,
-  temp_board_max_c: null,
-});
+const empty = emptyWindowStat;
 
 // A seeded generator, so a failure can be replayed.
 function rng(seed: number): () => number {
