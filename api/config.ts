@@ -34,6 +34,10 @@ export const apiConfigSchema = z.object({
     .string()
     .refine(v => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 random bytes in base64 (openssl rand -base64 32)' })
     .optional(),
+  /** Decoded per-miner window statistics kept in memory for analytics (about 1.3 MB per 10,000 miners and bucket). */
+  API_WINDOW_CACHE_MB: cfg.int(256, 1, 65_536),
+  /** Hours of window statistics read ahead at start and every 5 minutes, so first analytical answers are fast; 0 = off. */
+  API_WINDOW_PRELOAD_HOURS: cfg.int(48, 0, 92 * 24),
   JOBS_CONCURRENCY: cfg.int(32, 1, 1_000),
   FIRMWARE_DIR: z.string().default('./.data/firmware'),
   FIRMWARE_MINER_TIMEOUT_MS: cfg.int(45 * 60_000, 1_000, 24 * 3_600_000),

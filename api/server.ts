@@ -80,7 +80,10 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   });
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
-  const fleetQuery = new FleetQuery({ redis, keys, influx, log, metrics }, { pollIntervalMs });
+  const fleetQuery = new FleetQuery(
+    { redis, keys, influx, log, metrics },
+    { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
+  );
 
   let app: FastifyInstance;
   let extension: ApiExtension = {};
@@ -102,6 +105,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     throw err;
   }
 
+  let stopPreload = (): void => undefined;
   let markClosed!: () => void;
   const closed = new Promise<void>(resolve => (markClosed = resolve));
   app.addHook('onClose', async () => {
@@ -112,6 +116,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
       log.error({ err }, 'extension close failed');
     }
     stopCredentialRefs();
+    stopPreload();
     minerPool.closeAll();
     await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
     redis.disconnect();
@@ -133,6 +138,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     await app.close();
     throw err;
   }
+  stopPreload = startWindowPreload(fleetQuery, config.API_WINDOW_PRELOAD_HOURS, log);
 
   let grace: { uninstall(): void } | null = null;
   if (opts.handleSignals ?? true) {
@@ -160,4 +166,25 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
       await app.close();
     },
   };
+}
+
+const PRELOAD_EVERY_MS = 5 * 60_000;
+
+/** Keep the last `hours` of window statistics read ahead (FleetQuery.preloadWindows); returns stop. */
+function startWindowPreload(fleetQuery: FleetQuery, hours: number, log: Logger): () => void {
+  if (hours <= 0) return () => undefined;
+  let running = false;
+  const run = (): void => {
+    if (running) return;
+    running = true;
+    const t0 = performance.now();
+    fleetQuery
+      .preloadWindows(hours)
+      .then(r => log.debug({ ...r, ms: Math.round(performance.now() - t0) }, 'window statistics preloaded'))
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'window statistics preload failed; analytics read them on demand'))
+      .finally(() => (running = false));
+  };
+  run();
+  const timer = setInterval(run, PRELOAD_EVERY_MS).unref();
+  return () => clearInterval(timer);
 }

@@ -44,22 +44,6 @@ export const FIELD_SEPARATOR = '|';
 
 const FORMAT_VERSION = '1';
 
-/** A WindowStat of no polls, to fold values into. */
-export function emptyWindowStat(): WindowStat {
-  return {
-    site: '',
-    model: '',
-    polls: 0,
-    reached: 0,
-    hashrate_ghs: { sum: 0, n: 0 },
-    hashrate_nominal_ghs: { sum: 0, n: 0 },
-    power_w: { sum: 0, n: 0 },
-    temp_chip_max_c: { sum: 0, n: 0 },
-    temp_chip_max_max_c: null,
-    temp_board_max_c: null,
-  };
-}
-
 export function windowStatOf(w: ClosedWindow): WindowStat {
   return {
     site: w.ref.site,
@@ -171,54 +155,53 @@ export function decodeWindowStat(value: string): WindowStat | null {
   };
 }
 
+/** Where decodeWindowStatColumns puts each number of a value (STAT_COLUMNS a value). */
+export const STAT_COLUMN = {
+  polls: 0,
+  reached: 1,
+  hashrateSum: 2,
+  hashrateN: 3,
+  nominalSum: 4,
+  nominalN: 5,
+  powerSum: 6,
+  powerN: 7,
+  chipTempSum: 8,
+  chipTempN: 9,
+  chipTempMax: 10,
+  boardTempMax: 11,
+} as const;
+export const STAT_COLUMNS = 12;
+
 /**
- * decodeWindowStat + mergeWindowStat in one pass, without the intermediate objects: a 24 h
- * window at 10,000 miners folds a few hundred thousand values, and the allocations were a
- * large part of the read. Same rules: a value of another version, with the wrong number of
- * fields or without polls/reached is skipped (false); with `site`, values of other sites too.
+ * decodeWindowStat into columns: the value's numbers go to out[at .. at + STAT_COLUMNS) (means
+ * as sum and count, a missing maximum as NaN), its site and model are returned; null (out left
+ * as it was) for the values decodeWindowStat rejects. Readers keep whole buckets of 10,000
+ * miners decoded, and one Float64Array a bucket is a tenth of the memory of WindowStat objects.
  */
-export function foldEncodedWindowStat(acc: WindowStat, value: string, site?: string): boolean {
-  const end = value.lastIndexOf(',');
-  const siteAt = value.lastIndexOf(',', end - 1);
-  if (siteAt < 0) return false;
-  const siteText = unescapeText(value.slice(siteAt + 1, end));
-  if (site !== undefined && siteText !== site) return false;
-  // Boundaries of the 13 fields before site and model: field k lies between cuts[k] and cuts[k + 1].
-  const cuts: number[] = [-1];
-  for (let i = value.indexOf(','); i >= 0 && i < siteAt && cuts.length < FIELDS; i = value.indexOf(',', i + 1)) cuts.push(i);
-  cuts.push(siteAt);
-  if (cuts.length !== FIELDS - 1 || value.slice(0, cuts[1]) !== FORMAT_VERSION) return false;
-  const num = (k: number): number | null => {
-    const a = cuts[k]! + 1;
-    const b = cuts[k + 1]!;
-    if (a === b) return null;
-    const v = Number(value.slice(a, b));
-    return Number.isFinite(v) ? v : null;
+export function decodeWindowStatColumns(value: string, out: Float64Array, at: number): { site: string; model: string } | null {
+  const p = value.split(',');
+  if (p.length !== FIELDS || p[0] !== FORMAT_VERSION) return null;
+  const num = (i: number): number => {
+    const t = p[i]!;
+    if (t === '') return NaN;
+    const v = Number(t);
+    return Number.isFinite(v) ? v : NaN;
   };
   const polls = num(1);
   const reached = num(2);
-  if (polls === null || reached === null) return false;
-  if (polls > acc.polls) {
-    acc.site = siteText;
-    acc.model = unescapeText(value.slice(end + 1));
+  if (Number.isNaN(polls) || Number.isNaN(reached)) return null;
+  out[at + STAT_COLUMN.polls] = polls;
+  out[at + STAT_COLUMN.reached] = reached;
+  for (let k = 0; k < 4; k++) {
+    const m = num(3 + 2 * k);
+    const c = num(4 + 2 * k);
+    const ok = !Number.isNaN(m) && c > 0;
+    out[at + STAT_COLUMN.hashrateSum + 2 * k] = ok ? m * c : 0;
+    out[at + STAT_COLUMN.hashrateN + 2 * k] = ok ? c : 0;
   }
-  acc.polls += polls;
-  acc.reached += reached;
-  const mean = (k: number, into: MeanAcc): void => {
-    const m = num(k);
-    const c = num(k + 1) ?? 0;
-    if (m !== null && c > 0) {
-      into.sum += m * c;
-      into.n += c;
-    }
-  };
-  mean(3, acc.hashrate_ghs);
-  mean(5, acc.hashrate_nominal_ghs);
-  mean(7, acc.power_w);
-  mean(9, acc.temp_chip_max_c);
-  acc.temp_chip_max_max_c = maxOf(acc.temp_chip_max_max_c, num(11));
-  acc.temp_board_max_c = maxOf(acc.temp_board_max_c, num(12));
-  return true;
+  out[at + STAT_COLUMN.chipTempMax] = num(11);
+  out[at + STAT_COLUMN.boardTempMax] = num(12);
+  return { site: unescapeText(p[13]!), model: unescapeText(p[14]!) };
 }
 
 /** The miner id of a field name (`<miner id>|<run id>`). */

@@ -74,7 +74,8 @@ import {
 } from './miner-table.ts';
 import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type SeriesQuery } from './fleet-series.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
-import { planWindow, readWindowStats, type WindowStatKey } from './window-stats.ts';
+import { WindowBuckets } from './window-buckets.ts';
+import { planWindow, preloadUnits, readWindowStats, type WindowStatKey } from './window-stats.ts';
 import {
   DAY_MS,
   HOUR_MS,
@@ -144,6 +145,8 @@ export interface FleetQueryOptions {
   maxRawPoints?: number;
   /** the Redis event stream cap (COLLECTOR_EVENTS_MAXLEN). @defaultValue 10000 */
   eventsMaxLen?: number;
+  /** decoded window-statistics buckets kept in memory (API_WINDOW_CACHE_MB). @defaultValue 256 MiB */
+  windowCacheBytes?: number;
 }
 
 export interface ListMinersOptions {
@@ -311,6 +314,7 @@ export class FleetQuery {
   private readonly models: TtlCache<string[]>;
   private readonly pools: TtlCache<PoolHealth>;
   private readonly windows: TtlCache<WindowRows | null>;
+  private readonly buckets: WindowBuckets;
   /** list pages built once per table version, filters, position and stale flags (see listMiners) */
   private readonly pages: TtlCache<MinerList>;
   /** the summary answer last built from each summary core, by its stale state */
@@ -359,6 +363,13 @@ export class FleetQuery {
     // Window statistics change when a 5-minute bucket closes; several analytics over the same
     // window (a dashboard, an MCP conversation) share one read. ~4 MB an entry at 10,000 miners.
     this.windows = new TtlCache({ name: 'window_stats', freshMs: 15_000, maxEntries: 16, counter });
+    // A bucket is final once its window closed and the collector flushed it: a poll or two later
+    // (a late flush, after a Redis outage, still shows in the field count the cache checks).
+    this.buckets = new WindowBuckets(deps.redis, deps.keys, {
+      settleMs: Math.max(180_000, 3 * this.pollMs),
+      now: this.now,
+      ...(opts.windowCacheBytes !== undefined ? { maxBytes: opts.windowCacheBytes } : {}),
+    });
     this.pages = new TtlCache({ name: 'miner_page', freshMs: fresh, maxEntries: 256, counter });
   }
 
@@ -366,6 +377,19 @@ export class FleetQuery {
   clearCaches(): void {
     for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools, this.windows, this.pages] as TtlCache<unknown>[])
       c.invalidate();
+  }
+
+  /**
+   * Read every tenant's window-statistics buckets of the last `hours` into memory, so that the
+   * first analytical question of the day does not pay for reading them (~1 s for 24 h at 10,000
+   * miners); the API runs this at start and then every few minutes, when new buckets settle.
+   */
+  async preloadWindows(hours: number): Promise<{ tenants: number; buckets: number; bytes: number }> {
+    const units = preloadUnits(hours, this.now());
+    const tenants = await redisRead(() => this.redis.smembers(this.keys.tenants()));
+    let buckets = 0;
+    for (const tenant of tenants) buckets += (await this.buckets.read(tenant, units, 2)).filter(b => b.rows > 0).length;
+    return { tenants: tenants.length, buckets, bytes: this.buckets.bytes };
   }
 
   // ---- fleet state (Redis) -------------------------------------------------------------------
@@ -1044,7 +1068,7 @@ export class FleetQuery {
     if (plan.units.length === 0) return null;
     const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
     return await this.windows.get(key, async () => {
-      const got = await readWindowStats(this.redis, this.keys, tenant, plan, { site });
+      const got = await readWindowStats(this.buckets, tenant, plan, { site });
       if (!got.covered) return null;
       const gap =
         got.covered.fromMs > plan.fromMs || got.covered.toMs < plan.toMs

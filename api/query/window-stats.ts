@@ -1,22 +1,18 @@
-import type { Redis } from 'ioredis';
-import { FleetError } from '../../collector/errors.ts';
-import type { RedisKeys } from '../../collector/redis-keys.ts';
 import {
+  STAT_COLUMN,
+  STAT_COLUMNS,
   WINDOW_RESOLUTIONS,
-  emptyWindowStat,
-  foldEncodedWindowStat,
-  minerOfField,
   type WindowResolution,
-  type WindowStat,
 } from '../../collector/window-stats.ts';
+import type { WindowBuckets } from './window-buckets.ts';
 import type { GroupStats } from './stats.ts';
 import type { TimeRange } from './time.ts';
 
 /**
  * Per-miner statistics over any window from the collector's window-statistics hashes in Redis
  * (collector/window-stats.ts): the window is cut into the largest aligned buckets inside it
- * (days, then hours, then 5-minute buckets at the edges), their hashes are read (HGETALL) and
- * each miner's parts merged exactly (means weighted by their counts). A 24 h window is about 24
+ * (days, then hours, then 5-minute buckets at the edges), their hashes are read (window-buckets.ts:
+ * once, then kept while they do not change) and each miner's parts merged exactly (means weighted by their counts). A 24 h window is about 24
  * hashes, 30 d about 30 days plus the hours and 5-minute buckets of the last day.
  *
  * The covered range is not always the requested one, and answers say so:
@@ -110,9 +106,22 @@ export function planWindow(range: TimeRange, nowMs: number): WindowPlan {
   return { fromMs, toMs: units.length > 0 ? t : fromMs, units };
 }
 
-/** HGETALL as a flat [field, value, ...] array (cheaper than ioredis' object reply at 10,000 fields). */
-async function hgetallFlat(redis: Redis, key: string): Promise<string[]> {
-  return (await redis.call('HGETALL', key)) as string[];
+/**
+ * The buckets to read ahead so that windows inside the last `hours` find them in memory: every
+ * kept hour and whole day (what windows of a day or more are made of; a window's start may round
+ * up to 30 minutes earlier) and the 5-minute buckets since the last hour boundary (their end edge).
+ */
+export function preloadUnits(hours: number, nowMs: number): WindowUnit[] {
+  const units: WindowUnit[] = [];
+  const from = nowMs - hours * 3_600_000 - 30 * 60_000;
+  const lastClosed = floorTo(nowMs, WINDOW_RESOLUTIONS['5m'].ms);
+  for (const res of ['1d', '1h', '5m'] as const) {
+    const ms = WINDOW_RESOLUTIONS[res].ms;
+    const start = res === '5m' ? floorTo(nowMs, 3_600_000) : Math.ceil(from / ms) * ms;
+    for (let t = start; t + ms <= lastClosed; t += ms)
+      if (kept(res, t, nowMs)) units.push({ res, startMs: t });
+  }
+  return units;
 }
 
 export interface ReadWindowOptions {
@@ -121,39 +130,60 @@ export interface ReadWindowOptions {
   concurrency?: number;
 }
 
-/** Read and merge the plan's buckets for one tenant. */
+const C = STAT_COLUMN;
+/** the larger of two maxima, NaN standing for none */
+const maxOf = (a: number, b: number): number => (Number.isNaN(a) || b > a ? b : a);
+
+/** Read the plan's buckets for one tenant and merge each miner's parts (WindowBuckets reads and keeps them). */
 export async function readWindowStats(
-  redis: Redis,
-  keys: RedisKeys,
+  buckets: WindowBuckets,
   tenant: string,
   plan: WindowPlan,
   o: ReadWindowOptions = {},
 ): Promise<WindowStatsAnswer> {
-  const merged = new Map<string, WindowStat>();
-  const withData: boolean[] = plan.units.map(() => false);
-  const concurrency = Math.max(1, o.concurrency ?? 8);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < plan.units.length) {
-      const i = next++;
-      const u = plan.units[i]!;
-      let flat: string[];
-      try {
-        flat = await hgetallFlat(redis, keys.windowStats(tenant, u.res, u.startMs));
-      } catch (err) {
-        throw new FleetError('unavailable', 'Redis is not available', { cause: err });
+  const parts = await buckets.read(tenant, plan.units, o.concurrency ?? 8);
+  const names = buckets.names;
+  // -2: a site never seen matches no row
+  const site = o.site === undefined ? -1 : names.find(o.site) === -1 ? -2 : names.find(o.site);
+  // Each miner's running merge is a slot of STAT_COLUMNS numbers plus its site and model.
+  const slotOf = new Int32Array(names.size).fill(-1);
+  const minerOf: number[] = [];
+  const siteOf: number[] = [];
+  const modelOf: number[] = [];
+  let acc = new Float64Array(1_024 * STAT_COLUMNS);
+  for (const b of parts) {
+    for (let r = 0; r < b.rows; r++) {
+      if (site !== -1 && b.sites[r] !== site) continue;
+      const miner = b.miners[r]!;
+      const x = r * STAT_COLUMNS;
+      let slot = slotOf[miner]!;
+      if (slot < 0) {
+        slot = minerOf.length;
+        slotOf[miner] = slot;
+        minerOf.push(miner);
+        siteOf.push(b.sites[r]!);
+        modelOf.push(b.models[r]!);
+        if ((slot + 1) * STAT_COLUMNS > acc.length) {
+          const grown = new Float64Array(acc.length * 2);
+          grown.set(acc);
+          acc = grown;
+        }
+        const y = slot * STAT_COLUMNS;
+        for (let k = 0; k < STAT_COLUMNS; k++) acc[y + k] = b.stats[x + k]!;
+        continue;
       }
-      if (flat.length > 0) withData[i] = true;
-      for (let j = 0; j + 1 < flat.length; j += 2) {
-        const miner = minerOfField(flat[j]!);
-        let m = merged.get(miner);
-        if (!m) m = emptyWindowStat();
-        // A row is kept only once a value of it was folded (other sites and malformed values are not).
-        if (foldEncodedWindowStat(m, flat[j + 1]!, o.site) && !merged.has(miner)) merged.set(miner, m);
+      const y = slot * STAT_COLUMNS;
+      // The site and model of the part with more polls than all before it win (mergeWindowStat).
+      if (b.stats[x + C.polls]! > acc[y + C.polls]!) {
+        siteOf[slot] = b.sites[r]!;
+        modelOf[slot] = b.models[r]!;
       }
+      for (let k = C.polls; k <= C.chipTempN; k++) acc[y + k]! += b.stats[x + k]!;
+      acc[y + C.chipTempMax] = maxOf(acc[y + C.chipTempMax]!, b.stats[x + C.chipTempMax]!);
+      acc[y + C.boardTempMax] = maxOf(acc[y + C.boardTempMax]!, b.stats[x + C.boardTempMax]!);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, plan.units.length) }, worker));
+  }
+  const withData = parts.map(b => b.rows > 0);
   const first = withData.indexOf(true);
   const last = withData.lastIndexOf(true);
   const covered =
@@ -163,37 +193,48 @@ export async function readWindowStats(
           fromMs: plan.units[first]!.startMs,
           toMs: plan.units[last]!.startMs + WINDOW_RESOLUTIONS[plan.units[last]!.res].ms,
         };
-  return {
-    rows: [...merged].map(([miner, s]) => rowOf(miner, s)),
-    covered,
-    buckets: plan.units.length,
-    bucketsWithData: withData.filter(Boolean).length,
-  };
+  const rows: GroupStats<WindowStatKey>[] = new Array(minerOf.length);
+  for (let slot = 0; slot < minerOf.length; slot++)
+    rows[slot] = rowOf(
+      names.name(minerOf[slot]!),
+      names.name(siteOf[slot]!),
+      names.name(modelOf[slot]!),
+      acc,
+      slot * STAT_COLUMNS,
+    );
+  return { rows, covered, buckets: plan.units.length, bucketsWithData: withData.filter(Boolean).length };
 }
 
-const meanOf = (a: { sum: number; n: number }): number | null => (a.n > 0 ? a.sum / a.n : null);
-
-function rowOf(miner: string, s: WindowStat): GroupStats<WindowStatKey> {
+function rowOf(
+  miner: string,
+  site: string,
+  model: string,
+  a: Float64Array,
+  y: number,
+): GroupStats<WindowStatKey> {
+  const mean = (sum: number, n: number): number | null => (n > 0 ? a[y + sum]! / n : null);
+  const polls = a[y + C.polls]!;
+  const maxOrNull = (k: number): number | null => (Number.isNaN(a[y + k]!) ? null : a[y + k]!);
   return {
     key: miner,
-    tags: { miner, site: s.site, ...(s.model ? { model: s.model } : {}) },
+    tags: { miner, site, ...(model ? { model } : {}) },
     v: {
-      h: meanOf(s.hashrate_ghs),
-      n: meanOf(s.hashrate_nominal_ghs),
-      p: meanOf(s.power_w),
-      up: s.polls > 0 ? s.reached / s.polls : null,
-      tmax: s.temp_chip_max_max_c,
-      tmean: meanOf(s.temp_chip_max_c),
-      tboard: s.temp_board_max_c,
+      h: mean(C.hashrateSum, a[y + C.hashrateN]!),
+      n: mean(C.nominalSum, a[y + C.nominalN]!),
+      p: mean(C.powerSum, a[y + C.powerN]!),
+      up: polls > 0 ? a[y + C.reached]! / polls : null,
+      tmax: maxOrNull(C.chipTempMax),
+      tmean: mean(C.chipTempSum, a[y + C.chipTempN]!),
+      tboard: maxOrNull(C.boardTempMax),
     },
     n: {
-      h: s.hashrate_ghs.n,
-      n: s.hashrate_nominal_ghs.n,
-      p: s.power_w.n,
-      up: s.polls,
-      tmax: s.temp_chip_max_max_c === null ? 0 : 1,
-      tmean: s.temp_chip_max_c.n,
-      tboard: s.temp_board_max_c === null ? 0 : 1,
+      h: a[y + C.hashrateN]!,
+      n: a[y + C.nominalN]!,
+      p: a[y + C.powerN]!,
+      up: polls,
+      tmax: Number.isNaN(a[y + C.chipTempMax]!) ? 0 : 1,
+      tmean: a[y + C.chipTempN]!,
+      tboard: Number.isNaN(a[y + C.boardTempMax]!) ? 0 : 1,
     },
   };
 }

@@ -14,7 +14,9 @@
 // Both are stopped before the load phase, so the API (own process) is measured alone;
 // autocannon runs in its own process too (bench/api/load.ts), and the CPU of both is reported
 // per query. Analytical queries: the first run after the API's 15 s window-statistics cache
-// expired ("first ms": Redis read), then two more (the median is usually a cache hit).
+// expired ("first ms"), then two more (the median is usually a cache hit). The API reads the
+// last API_WINDOW_PRELOAD_HOURS of window statistics ahead at start (the first query comes 16 s
+// after it is ready); --preload-hours 0 turns that off, so the first call reads Redis.
 //
 // --synthetic: no simulator or collector; a deterministic fleet is written with the collector's
 // own modules (test/mcp/seed.ts: snapshots, indexes, aggregates, events; 1 h of raw points at
@@ -51,6 +53,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     synthetic: { type: 'boolean', default: false },
     'skip-analytics': { type: 'boolean', default: false },
+    // API_WINDOW_PRELOAD_HOURS of the API (unset: the product default); 0 shows first calls that read Redis
+    'preload-hours': { type: 'string' },
     'skip-load': { type: 'boolean', default: false },
     'per-miner-history': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
@@ -176,7 +180,13 @@ try {
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   const api = spawn(process.execPath, [...prof, 'bin/bos-fleet.ts', 'api', '--port', String(apiPort)], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...env, AUTH_PUBLIC_KEY_FILE: keys.publicPath, RATE_LIMIT_MAX: '1000000', ...(values.synthetic ? {} : { COLLECTOR_INVENTORY_FILE: inventoryPath }) },
+    env: {
+      ...env,
+      AUTH_PUBLIC_KEY_FILE: keys.publicPath,
+      RATE_LIMIT_MAX: '1000000',
+      ...(values.synthetic ? {} : { COLLECTOR_INVENTORY_FILE: inventoryPath }),
+      ...(values['preload-hours'] !== undefined ? { API_WINDOW_PRELOAD_HOURS: values['preload-hours'] } : {}),
+    },
   });
   children.push(api);
   const base = `http://127.0.0.1:${apiPort}`;
@@ -251,7 +261,7 @@ try {
       analytical.push({ query: name, status, source, 'first ms': Math.round(first), 'median ms': Math.round(runs[1]!), 'max ms': Math.round(runs[2]!), bytes });
     }
   }
-  process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}; ${N} miners${values.synthetic ? ' (synthetic)' : ''}; ${CONNECTIONS} connections, ${RATE} req/s offered, ${SECONDS} s per query after ${WARM_S} s of warm-up; load average ${load()}\n`);
+  process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}; ${N} miners${values.synthetic ? ' (synthetic)' : ''}; ${CONNECTIONS} connections, ${RATE} req/s offered, ${SECONDS} s per query after ${WARM_S} s of warm-up; window preload ${values['preload-hours'] ?? 'default'} h; load average ${load()}\n`);
   if (loads.length > 0) console.table(loads);
   if (analytical.length > 0) console.table(analytical);
 } finally {

@@ -5,8 +5,9 @@ import { redisKeys } from '../../../collector/redis-keys.ts';
 import { MinerRollups } from '../../../collector/rollups.ts';
 import type { MinerRef, MinerSample } from '../../../collector/samples.ts';
 import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
-import { WINDOW_RESOLUTIONS } from '../../../collector/window-stats.ts';
-import { planWindow, readWindowStats } from '../../../api/query/window-stats.ts';
+import { WINDOW_RESOLUTIONS, encodeWindowStat, type WindowStat } from '../../../collector/window-stats.ts';
+import { WindowBuckets } from '../../../api/query/window-buckets.ts';
+import { planWindow, preloadUnits, readWindowStats } from '../../../api/query/window-stats.ts';
 
 // Per-miner window statistics end to end against a real Redis: 52 hours of 10 s polls of four
 // miners (known values, outages, one collector restart) go through MinerRollups and the
@@ -116,6 +117,22 @@ function expected(i: number, from: number, to: number) {
   return { polls, reached, h: h / reached, p: p / pn, pn, tmean: t / reached, tmax: tMax, tboard: bMax };
 }
 
+/** Statistics of one miner over one bucket (no site or model), for writing a test value. */
+function someStat(polls: number): WindowStat {
+  return {
+    site: 's1',
+    model: 'S19',
+    polls,
+    reached: polls,
+    hashrate_ghs: { sum: 100_000 * polls, n: polls },
+    hashrate_nominal_ghs: { sum: 104_000 * polls, n: polls },
+    power_w: { sum: 3_000 * polls, n: polls },
+    temp_chip_max_c: { sum: 70 * polls, n: polls },
+    temp_chip_max_max_c: 71,
+    temp_board_max_c: 60,
+  };
+}
+
 const prefix = `test:${randomUUID()}`;
 const keys = redisKeys(prefix);
 let redis: Redis;
@@ -188,8 +205,11 @@ describe('window statistics in Redis', () => {
     }
     expect(t).toBe(plan.toMs);
     const from = Math.max(plan.fromMs, START);
-    const got = await readWindowStats(redis, keys, 't1', plan);
-    expect(got.covered).toEqual({ fromMs: plan.units.find(u => u.startMs + WINDOW_RESOLUTIONS[u.res].ms > START)!.startMs, toMs: END });
+    const got = await readWindowStats(new WindowBuckets(redis, keys, { now: () => NOW }), 't1', plan);
+    expect(got.covered).toEqual({
+      fromMs: plan.units.find(u => u.startMs + WINDOW_RESOLUTIONS[u.res].ms > START)!.startMs,
+      toMs: END,
+    });
     check(got.rows, from, END);
   });
 
@@ -198,7 +218,7 @@ describe('window statistics in Redis', () => {
     expect(plan.units.every(u => u.res === '5m')).toBe(true);
     expect(plan.toMs).toBe(END);
     expect(plan.toMs - plan.fromMs).toBeGreaterThanOrEqual(55 * MIN);
-    const got = await readWindowStats(redis, keys, 't1', plan);
+    const got = await readWindowStats(new WindowBuckets(redis, keys, { now: () => NOW }), 't1', plan);
     check(got.rows, plan.fromMs, plan.toMs);
     // the restart bucket holds two fields for each miner (one per run), merged above
     const restartBucket = Math.floor(RESTART / 300_000) * 300_000;
@@ -214,7 +234,9 @@ describe('window statistics in Redis', () => {
     expect(plan.fromMs % HOUR).toBe(0);
     expect(Math.abs(plan.fromMs - (NOW - 24 * HOUR))).toBeLessThanOrEqual(30 * MIN);
     expect(plan.units[0]!.res).toBe('1h');
-    const got = await readWindowStats(redis, keys, 't1', plan, { site: 's2,odd' });
+    const got = await readWindowStats(new WindowBuckets(redis, keys, { now: () => NOW }), 't1', plan, {
+      site: 's2,odd',
+    });
     expect(got.rows.map(r => r.key)).toEqual(['m-4']);
     const e = expected(3, plan.fromMs, plan.toMs);
     expect(got.rows[0]!.v.p!).toBeCloseTo(e.p, 6);
@@ -239,7 +261,77 @@ describe('window statistics in Redis', () => {
   });
 
   it('answers nothing for a tenant without statistics', async () => {
-    const got = await readWindowStats(redis, keys, 'nobody', planWindow({ fromMs: NOW - HOUR, toMs: NOW }, NOW));
+    const got = await readWindowStats(
+      new WindowBuckets(redis, keys, { now: () => NOW }),
+      'nobody',
+      planWindow({ fromMs: NOW - HOUR, toMs: NOW }, NOW),
+    );
     expect(got).toMatchObject({ rows: [], covered: null, bucketsWithData: 0 });
+  });
+});
+
+describe('decoded buckets kept in memory', () => {
+  // A copy of t1's hashes of the last 24 h under tenant t2, changed by the tests below.
+  const plan = planWindow({ fromMs: NOW - 24 * HOUR, toMs: NOW }, NOW);
+  const key = (tenant: string, u: (typeof plan.units)[number]): string =>
+    keys.windowStats(tenant, u.res, u.startMs);
+  // The newest bucket (ending at END) is not settled yet, the one before it is.
+  const settleMs = NOW - END + 60_000;
+  const hour = plan.units.find(u => u.res === '1h')!;
+  const newest = plan.units.at(-1)!;
+  const polls = async (b: WindowBuckets): Promise<number> =>
+    (await readWindowStats(b, 't2', plan)).rows.find(r => r.key === 'm-1')!.n.up;
+
+  beforeAll(async () => {
+    for (const u of plan.units) await redis.copy(key('t1', u), key('t2', u), 'REPLACE');
+  });
+
+  it('a settled bucket is read once; a field added late, an expired hash and the unsettled bucket are read again', async () => {
+    const b = new WindowBuckets(redis, keys, { now: () => NOW, settleMs });
+    const before = await polls(b);
+    expect(before).toBe(expected(0, plan.fromMs, plan.toMs).polls);
+    const m1 = async (k: string): Promise<string> => (await redis.hkeys(k)).find(f => f.startsWith('m-1|'))!;
+    const hourPolls = Number((await redis.hget(key('t2', hour), await m1(key('t2', hour))))!.split(',')[1]);
+
+    // Same field count in a settled hash: served from memory (settled buckets do not change).
+    await redis.hset(key('t2', hour), await m1(key('t2', hour)), encodeWindowStat(someStat(1)));
+    expect(await polls(b)).toBe(before);
+    // The unsettled bucket is read on every call.
+    const newestField = await m1(key('t2', newest));
+    const newestPolls = Number((await redis.hget(key('t2', newest), newestField))!.split(',')[1]);
+    await redis.hset(key('t2', newest), newestField, encodeWindowStat(someStat(newestPolls + 7)));
+    expect(await polls(b)).toBe(before + 7);
+    // A collector run that flushed late adds a field: the count changed, the hash is read again
+    // (the value overwritten above, 1 poll instead of hourPolls, is seen now too).
+    await redis.hset(key('t2', hour), 'm-1|late.run', encodeWindowStat(someStat(11)));
+    expect(await polls(b)).toBe(before + 7 - hourPolls + 1 + 11);
+    // An expired (here: deleted) hash no longer counts.
+    await redis.del(key('t2', hour));
+    expect(await polls(b)).toBe(before + 7 - hourPolls);
+  });
+
+  it('reading ahead 48 h covers every bucket of the last day and of the day before it', () => {
+    for (let now = NOW; now < NOW + 2 * HOUR; now += 7 * MIN) {
+      const ahead = new Set(preloadUnits(48, now).map(u => `${u.res}@${u.startMs}`));
+      for (const range of [
+        { fromMs: now - 24 * HOUR, toMs: now },
+        { fromMs: now - 48 * HOUR, toMs: now - 24 * HOUR },
+        { fromMs: now - 12 * HOUR, toMs: now },
+      ]) {
+        const missing = planWindow(range, now).units.filter(u => !ahead.has(`${u.res}@${u.startMs}`));
+        expect(missing, new Date(now).toISOString()).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps no more decoded buckets than its memory bound, and still answers exactly', async () => {
+    const all = new WindowBuckets(redis, keys, { now: () => NOW });
+    const small = new WindowBuckets(redis, keys, { now: () => NOW, maxBytes: 1_000 });
+    const a = await readWindowStats(all, 't1', plan);
+    const c = await readWindowStats(small, 't1', plan);
+    expect(all.bytes).toBeGreaterThan(1_000);
+    expect(small.bytes).toBeLessThanOrEqual(1_000);
+    expect(c.rows).toEqual(a.rows);
+    check(a.rows, plan.fromMs, plan.toMs);
   });
 });
