@@ -556,6 +556,21 @@ export class JobService {
 
   private async summarize(job: Job<JobData, JobOutcome>, command?: string | null): Promise<JobSummary> {
     const state = await job.getState();
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+      // `job` was read before it finished (load, then getState): without its return value a
+      // halted job would read as succeeded. BullMQ writes both at once, so read it again.
+      const fresh = await this.q()
+        .getJob(job.id!)
+        .catch(() => undefined);
+      if (fresh) {
+        job.returnvalue = fresh.returnvalue;
+        job.failedReason = fresh.failedReason;
+        job.finishedOn = fresh.finishedOn;
+        job.processedOn = fresh.processedOn;
+        job.progress = fresh.progress;
+        job.attemptsStarted = fresh.attemptsStarted;
+      }
+    }
     const cmd =
       command === undefined
         ? await this.infra.redis.get(this.key(job.id!, 'command')).catch(() => null)

@@ -155,4 +155,29 @@ describe('batch-control jobs', () => {
     expect(job.results.filter(x => x.status === 'ok').length + conflicts.length).toBe(MINERS);
     await waitFor('miners back', () => h.fleet.miners.every(m => h.fleet.truth(m.id).reachable), 20_000);
   });
+
+  // Last in this file: it replaces the firmware-rollout handler of this plane.
+  it('a job read while it finishes shows its own outcome, never a default one', async () => {
+    h.plane.jobs.register('firmware-rollout', async () => {
+      await new Promise(r => setTimeout(r, 10 + Math.random() * 30));
+      return { outcome: 'halted', message: 'halted on purpose', summary: {} };
+    });
+    const seen: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const job = await h.plane.jobs.enqueue(h.operator, 'firmware-rollout', {
+        label: 'race',
+        payload: {},
+        minersTotal: 0,
+      });
+      // Poll without pause, as a client waiting for the end does: the first final status counts.
+      for (;;) {
+        const s = await h.plane.jobs.get(h.operator, job.id);
+        if (['succeeded', 'halted', 'failed', 'cancelled', 'partially_failed'].includes(s.status)) {
+          seen.push(`${s.status}: ${s.message}`);
+          break;
+        }
+      }
+    }
+    expect(seen).toEqual(Array(40).fill('halted: halted on purpose'));
+  }, 60_000);
 });
