@@ -5,6 +5,7 @@ import { bosServices } from '../proto/loader.ts';
 import type { ApiVersion, BosServiceName, BosServices, LoginResponse, MinerStatus } from '../proto/types.ts';
 import { FleetError } from './errors.ts';
 import { toFleetError } from './grpc-errors.ts';
+import { GrpcSession, callError } from './grpc-session.ts';
 
 export interface MinerCredentials {
   username: string;
@@ -69,15 +70,13 @@ export interface UpgradeProgress {
  * the miner's credentials and one re-login + retry on UNAUTHENTICATED. Every failure is a
  * FleetError (unreachable | timeout | auth_rejected | unsupported | miner_error).
  */
-/** A failed call, shaped like grpc-js's ServiceError (code, details, metadata). */
-function callError(code: grpc.status, details: string, metadata: grpc.Metadata): grpc.ServiceError {
-  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata });
-}
-
 export class MinerClient {
   readonly minerId: string;
   readonly address: string;
   private readonly opts: MinerClientOptions;
+  /** unary calls and the status stream: the poll path (grpc-session.ts says why not grpc-js) */
+  private readonly session: GrpcSession;
+  /** firmware uploads only (a client stream with back-pressure), opened when first needed */
   private channelClient: grpc.Client | null = null;
   private token: string | null = null;
   private loginInFlight: Promise<string> | null = null;
@@ -87,6 +86,7 @@ export class MinerClient {
     this.opts = opts;
     this.minerId = opts.minerId;
     this.address = `${opts.host}:${opts.port ?? 50_051}`;
+    this.session = new GrpcSession({ address: this.address, keepaliveMs: opts.keepaliveMs ?? 30_000, maxMessageBytes: 16 * 1024 * 1024 });
   }
 
   /** API version from the last probe, or null before the first. */
@@ -145,43 +145,50 @@ export class MinerClient {
     return md;
   }
 
-  /**
-   * One unary call straight on the channel's call object. Client.makeUnaryRequest adds an
-   * interceptor chain, an EventEmitter and a captured stack trace per call; at five RPCs per
-   * miner every 10 s that was a measurable share of the collector's CPU and garbage. Same
-   * semantics: deadline, metadata, cancellation, and a grpc ServiceError-shaped failure.
-   */
+  /** One unary call: deadline, metadata, cancellation, and a grpc ServiceError-shaped failure. */
   private rawUnary<Res>(def: AnyMethodDef, request: unknown, md: grpc.Metadata, callOpts: CallOptions, onHeaders?: (m: grpc.Metadata) => void): Promise<Res> {
     const timeoutMs = callOpts.timeoutMs ?? this.opts.timeoutMs ?? 5_000;
     return new Promise<Res>((resolve, reject) => {
-      const signal = callOpts.signal;
-      if (signal?.aborted) {
-        reject(callError(grpc.status.CANCELLED, 'Cancelled on client', new grpc.Metadata()));
-        return;
-      }
       let message: Buffer | null = null;
-      const call = this.client().getChannel().createCall(def.path, Date.now() + timeoutMs, null, null, null);
-      const abort = (): void => call.cancelWithStatus(grpc.status.CANCELLED, 'Cancelled on client');
-      call.start(md, {
-        onReceiveMetadata: m => onHeaders?.(m),
-        onReceiveMessage: (m: Buffer) => {
-          message = m;
+      this.session.call(
+        { path: def.path, request: def.requestSerialize(request), metadata: md, timeoutMs, ...(callOpts.signal ? { signal: callOpts.signal } : {}) },
+        {
+          onMessage: m => (message = m),
+          ...(onHeaders ? { onHeaders } : {}),
+          onEnd: err => {
+            if (err) return reject(err);
+            if (message === null) return reject(callError(grpc.status.UNIMPLEMENTED, 'No message received'));
+            try {
+              resolve(def.responseDeserialize(message) as Res);
+            } catch (e) {
+              reject(callError(grpc.status.INTERNAL, `Response message parsing error: ${(e as Error).message}`));
+            }
+          },
         },
-        onReceiveStatus: st => {
-          signal?.removeEventListener('abort', abort);
-          if (st.code !== grpc.status.OK) return reject(callError(st.code, st.details, st.metadata));
-          if (message === null) return reject(callError(grpc.status.UNIMPLEMENTED, 'No message received', st.metadata));
-          try {
-            resolve(def.responseDeserialize(message) as Res);
-          } catch (err) {
-            reject(callError(grpc.status.INTERNAL, `Response message parsing error: ${(err as Error).message}`, st.metadata));
-          }
+      );
+    });
+  }
+
+  /**
+   * A server stream: every message to onMessage; resolves when the miner ends it or `signal`
+   * aborts, rejects with a ServiceError-shaped failure.
+   */
+  private async serverStream(def: AnyMethodDef, request: unknown, onMessage: (m: unknown) => void, signal: AbortSignal | undefined, timeoutMs?: number): Promise<void> {
+    await this.ensureToken({ ...(signal ? { signal } : {}) });
+    await new Promise<void>((resolve, reject) => {
+      this.session.call(
+        {
+          path: def.path,
+          request: def.requestSerialize(request),
+          metadata: this.metadata(),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(signal ? { signal } : {}),
         },
-      });
-      signal?.addEventListener('abort', abort, { once: true });
-      call.sendMessageWithContext({}, def.requestSerialize(request));
-      call.halfClose();
-      call.startRead();
+        {
+          onMessage: m => onMessage(def.responseDeserialize(m)),
+          onEnd: err => (err && !(err.code === grpc.status.CANCELLED && signal?.aborted) ? reject(err) : resolve()),
+        },
+      );
     });
   }
 
@@ -265,17 +272,6 @@ export class MinerClient {
     }
   }
 
-  private async openServerStream(def: AnyMethodDef, request: unknown, signal: AbortSignal | undefined, deadlineMs?: number): Promise<grpc.ClientReadableStream<unknown>> {
-    await this.ensureToken({ signal });
-    const options: grpc.CallOptions = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
-    const call = this.client().makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, this.metadata(), options);
-    if (signal) {
-      if (signal.aborted) call.cancel();
-      else signal.addEventListener('abort', () => call.cancel(), { once: true });
-    }
-    return call;
-  }
-
   /**
    * Subscribe to `GetMinerStatus`: `onStatus` gets the current status, then every change.
    * Resolves when the miner ends the stream or `signal` aborts; rejects with a FleetError
@@ -287,15 +283,15 @@ export class MinerClient {
     for (let attempt = 0; ; attempt++) {
       let received = false;
       try {
-        const call = await this.openServerStream(def, {}, signal);
-        await new Promise<void>((resolve, reject) => {
-          call.on('data', (msg: { status: MinerStatus }) => {
+        await this.serverStream(
+          def,
+          {},
+          msg => {
             received = true;
-            onStatus(msg.status);
-          });
-          call.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED && signal?.aborted ? resolve() : reject(err)));
-          call.on('end', () => resolve());
-        });
+            onStatus((msg as { status: MinerStatus }).status);
+          },
+          signal,
+        );
         return;
       } catch (err) {
         const unauth = (err as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED;
@@ -317,23 +313,25 @@ export class MinerClient {
     const run = async (): Promise<{ text: string; truncated: boolean }> => {
       const ctl = new AbortController();
       opts.signal?.addEventListener('abort', () => ctl.abort(), { once: true });
-      const call = await this.openServerStream(def, { log_type: logType }, ctl.signal, opts.timeoutMs ?? 15_000);
       const chunks: Buffer[] = [];
       let total = 0;
       let truncated = false;
-      await new Promise<void>((resolve, reject) => {
-        call.on('data', (msg: { chunk_data: Buffer }) => {
-          chunks.push(msg.chunk_data);
-          total += msg.chunk_data.length;
+      await this.serverStream(
+        def,
+        { log_type: logType },
+        msg => {
+          const { chunk_data } = msg as { chunk_data: Buffer };
+          chunks.push(chunk_data);
+          total += chunk_data.length;
           // Keep only the tail: drop whole chunks from the front once over budget.
           while (total - (chunks[0]?.length ?? 0) >= maxBytes && chunks.length > 1) {
             total -= chunks.shift()!.length;
             truncated = true;
           }
-        });
-        call.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED && ctl.signal.aborted ? resolve() : reject(err)));
-        call.on('end', () => resolve());
-      });
+        },
+        ctl.signal,
+        opts.timeoutMs ?? 15_000,
+      );
       let buf = Buffer.concat(chunks);
       if (buf.length > maxBytes) {
         buf = buf.subarray(buf.length - maxBytes);
@@ -410,8 +408,9 @@ export class MinerClient {
     }
   }
 
-  /** Close the channel; the next call opens a new one. */
+  /** Close the session (and an upload channel); the next call opens a new one. */
   close(): void {
+    this.session.close();
     this.channelClient?.close();
     this.channelClient = null;
   }
