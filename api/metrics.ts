@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The API's self-metrics, served at `/metrics`. One registry per API process (created by
@@ -22,9 +22,11 @@ export interface ApiMetrics {
   rateLimitErrors: Counter<'limit' | 'fail_open'>;
   /** 401s by bounded reason (missing | malformed | expired | signature | claims | key) */
   authFailures: Counter<'reason'>;
+  /** bytes of decoded window-statistics buckets held (set by whoever owns them) */
+  windowCacheBytes: Gauge;
 }
 
-export const CACHE_NAMES = ['miner_table', 'miner_list', 'summary', 'models', 'pool_health', 'miner_page', 'window_stats'] as const;
+export const CACHE_NAMES = ['miner_table', 'miner_list', 'summary', 'models', 'pool_health', 'miner_page', 'window_stats', 'window_bucket'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
 
 export function createApiMetrics(registry = new Registry()): ApiMetrics {
@@ -68,6 +70,11 @@ export function createApiMetrics(registry = new Registry()): ApiMetrics {
       name: 'bosfleet_api_auth_failures_total',
       help: 'Requests refused with 401, by bounded reason.',
       labelNames: ['reason'],
+      registers: r,
+    }),
+    windowCacheBytes: new Gauge({
+      name: 'bosfleet_api_window_cache_bytes',
+      help: 'Decoded per-miner window statistics held in memory for analytics (bounded by API_WINDOW_CACHE_MB).',
       registers: r,
     }),
   };

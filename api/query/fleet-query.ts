@@ -368,6 +368,8 @@ export class FleetQuery {
     this.buckets = new WindowBuckets(deps.redis, deps.keys, {
       settleMs: Math.max(180_000, 3 * this.pollMs),
       now: this.now,
+      counter,
+      bytesGauge: deps.metrics?.windowCacheBytes,
       ...(opts.windowCacheBytes !== undefined ? { maxBytes: opts.windowCacheBytes } : {}),
     });
     this.pages = new TtlCache({ name: 'miner_page', freshMs: fresh, maxEntries: 256, counter });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Counter, Gauge } from 'prom-client';
 import { FleetError } from '../../collector/errors.ts';
 import type { RedisKeys } from '../../collector/redis-keys.ts';
 import {
@@ -66,6 +67,10 @@ export interface WindowBucketsOptions {
   /** a bucket is kept once it ended this long ago (window closed and flushed). @defaultValue 180000 */
   settleMs?: number;
   now?: () => number;
+  /** lookups of settled buckets: hit (kept and unchanged) or miss (read from Redis) */
+  counter?: Counter<'cache' | 'result'> | undefined;
+  /** set to the bytes held */
+  bytesGauge?: Gauge | undefined;
 }
 
 const EMPTY: DecodedBucket = {
@@ -86,6 +91,8 @@ export class WindowBuckets {
   private readonly maxBytes: number;
   private readonly settleMs: number;
   private readonly now: () => number;
+  private readonly counter: Counter<'cache' | 'result'> | undefined;
+  private readonly bytesGauge: Gauge | undefined;
   /** settled buckets by Redis key, least recently used first */
   private readonly kept = new Map<string, DecodedBucket>();
   private keptBytes = 0;
@@ -97,6 +104,8 @@ export class WindowBuckets {
     this.maxBytes = o.maxBytes ?? 256 * 1024 * 1024;
     this.settleMs = o.settleMs ?? 180_000;
     this.now = o.now ?? Date.now;
+    this.counter = o.counter;
+    this.bytesGauge = o.bytesGauge;
   }
 
   /** bytes of decoded buckets held */
@@ -143,6 +152,7 @@ export class WindowBuckets {
     if (kept) {
       this.kept.delete(key);
       this.kept.set(key, kept);
+      this.counter?.inc({ cache: 'window_bucket', result: 'hit' });
       return kept;
     }
     const running = this.inflight.get(key);
@@ -151,6 +161,7 @@ export class WindowBuckets {
     this.inflight.set(key, load);
     const b = await load;
     const settled = u.startMs + WINDOW_RESOLUTIONS[u.res].ms + this.settleMs <= this.now();
+    if (settled) this.counter?.inc({ cache: 'window_bucket', result: 'miss' });
     if (settled && b.rows > 0 && !this.kept.has(key)) this.keep(key, b);
     return b;
   }
@@ -188,6 +199,7 @@ export class WindowBuckets {
       if (this.keptBytes <= this.maxBytes) break;
       this.forget(k);
     }
+    this.bytesGauge?.set(this.keptBytes);
   }
 
   private forget(key: string): void {
@@ -195,5 +207,6 @@ export class WindowBuckets {
     if (!b) return;
     this.kept.delete(key);
     this.keptBytes -= bytesOf(b);
+    this.bytesGauge?.set(this.keptBytes);
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FleetError } from '../../../collector/errors.ts';
 import { HEALTH_STATUSES } from '../../../collector/samples.ts';
 import type { Caller } from '../../../api/context.ts';
+import { createApiMetrics } from '../../../api/metrics.ts';
 import { FleetQuery } from '../../../api/query/fleet-query.ts';
 import {
   POLL_MS,
@@ -481,10 +482,33 @@ describe('fleetSeries', () => {
 });
 
 describe('analytics', () => {
+  it('window statistics read ahead serve the same answers from memory', async () => {
+    const metrics = createApiMetrics();
+    const warm = new FleetQuery(
+      { redis: fx.redis, keys: fx.keys, influx: fx.influx, metrics },
+      { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
+    );
+    const ahead = await warm.preloadWindows(48);
+    expect(ahead.tenants).toBeGreaterThanOrEqual(2);
+    expect(ahead.buckets).toBeGreaterThan(0);
+    expect((await metrics.windowCacheBytes.get()).values[0]!.value).toBe(ahead.bytes);
+    const hits = async (): Promise<number> =>
+      (await metrics.cacheRequests.get()).values.find(
+        v => v.labels.cache === 'window_bucket' && v.labels.result === 'hit',
+      )?.value ?? 0;
+    const before = await hits();
+    const fromMemory = await warm.underperformers(acme, { window: '3h', thresholdPct: 95 });
+    expect(await hits()).toBeGreaterThan(before);
+    expect(fromMemory).toEqual(await fq.underperformers(acme, { window: '3h', thresholdPct: 95 }));
+  });
+
   it('underperformers per miner, worst first, with totals', async () => {
     const u = await fq.underperformers(acme, { window: '3h', thresholdPct: 90 });
     expect(u.source).toBe('window_stats');
-    expect(u.window).toEqual({ from: new Date(fx.startMs).toISOString(), to: new Date(fx.nowMs).toISOString() });
+    expect(u.window).toEqual({
+      from: new Date(fx.startMs).toISOString(),
+      to: new Date(fx.nowMs).toISOString(),
+    });
     const acmeMiners = fx.tenantMiners('acme');
     const expected = acmeMiners
       .map(m => ({ m, w: windowStats(fx, m, fx.startMs, fx.nowMs) }))
@@ -627,13 +651,20 @@ describe('analytics', () => {
     expect(av.source).toBe('window_stats');
     // missed polls x poll interval: the same 70 minutes
     expect(av.fleet.offline_minutes).toBeCloseTo(70, 0);
-    expect(av.window).toEqual({ from: new Date(fx.startMs).toISOString(), to: new Date(fx.nowMs).toISOString() });
+    expect(av.window).toEqual({
+      from: new Date(fx.startMs).toISOString(),
+      to: new Date(fx.nowMs).toISOString(),
+    });
     expect(av.hint).toMatch(/window statistics exist only from/);
   });
 
   it('InfluxDB answers when Redis holds no window statistics (history older than them)', async () => {
     const noStats = new FleetQuery(
-      { redis: fx.redis, keys: { ...fx.keys, windowStats: () => `${fx.prefix}:no-window-stats` }, influx: fx.influx },
+      {
+        redis: fx.redis,
+        keys: { ...fx.keys, windowStats: () => `${fx.prefix}:no-window-stats` },
+        influx: fx.influx,
+      },
       { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
     );
     const u = await noStats.underperformers(acme, { window: '3h', thresholdPct: 90 });
