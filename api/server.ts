@@ -124,12 +124,18 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     markClosed();
   });
 
-  if (!(await waitForRedis(redis, 3_000))) {
+  const redisUp = await waitForRedis(redis, 3_000);
+  if (!redisUp) {
     log.warn(
       { redis: redactRedisUrl(config.REDIS_URL) },
       'Redis is not reachable yet; /health/ready reports it and requests needing it answer 503',
     );
   }
+  // Listen once the recent window statistics are in memory (or after PRELOAD_WAIT_MS), so the
+  // first analytical answers of a fresh replica are as fast as later ones (~1.5 s at 10,000 miners).
+  const preload = startWindowPreload(fleetQuery, config.API_WINDOW_PRELOAD_HOURS, log);
+  stopPreload = preload.stop;
+  if (redisUp) await Promise.race([preload.first, new Promise(r => setTimeout(r, PRELOAD_WAIT_MS).unref())]);
   const url = await app.listen({ host: opts.host ?? config.API_HOST, port: opts.port ?? config.API_PORT });
   log.info({ url, docs: `${url}/docs`, auth: config.AUTH_MODE, pollIntervalMs }, 'API listening');
   try {
@@ -138,7 +144,6 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     await app.close();
     throw err;
   }
-  stopPreload = startWindowPreload(fleetQuery, config.API_WINDOW_PRELOAD_HOURS, log);
 
   let grace: { uninstall(): void } | null = null;
   if (opts.handleSignals ?? true) {
@@ -169,22 +174,23 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
 }
 
 const PRELOAD_EVERY_MS = 5 * 60_000;
+const PRELOAD_WAIT_MS = 10_000;
 
-/** Keep the last `hours` of window statistics read ahead (FleetQuery.preloadWindows); returns stop. */
-function startWindowPreload(fleetQuery: FleetQuery, hours: number, log: Logger): () => void {
-  if (hours <= 0) return () => undefined;
-  let running = false;
-  const run = (): void => {
-    if (running) return;
-    running = true;
+/** Keep the last `hours` of window statistics read ahead (FleetQuery.preloadWindows). */
+function startWindowPreload(fleetQuery: FleetQuery, hours: number, log: Logger): { first: Promise<void>; stop: () => void } {
+  if (hours <= 0) return { first: Promise.resolve(), stop: () => undefined };
+  let running: Promise<void> | null = null;
+  const run = (): Promise<void> => {
+    if (running) return running;
     const t0 = performance.now();
-    fleetQuery
+    running = fleetQuery
       .preloadWindows(hours)
       .then(r => log.debug({ ...r, ms: Math.round(performance.now() - t0) }, 'window statistics preloaded'))
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'window statistics preload failed; analytics read them on demand'))
-      .finally(() => (running = false));
+      .finally(() => (running = null));
+    return running;
   };
-  run();
+  const first = run();
   const timer = setInterval(run, PRELOAD_EVERY_MS).unref();
-  return () => clearInterval(timer);
+  return { first, stop: () => clearInterval(timer) };
 }

@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { startApiServer } from '../../../api/server.ts';
 import { silentLogger } from '../../../collector/logger.ts';
+import { redisKeys } from '../../../collector/redis-keys.ts';
+import { encodeWindowStat } from '../../../collector/window-stats.ts';
 import { testConfig } from './helpers.ts';
 
 // server.ts for real: connections, listen on a free port, answer over TCP, close cleanly.
@@ -67,6 +69,58 @@ describe('startApiServer', () => {
     const left = await r.keys(`${prefix}:*`);
     if (left.length > 0) await r.del(...left);
     r.disconnect();
+  });
+
+  it('listens only once the recent window statistics are read ahead into memory', async () => {
+    const prefix = `t_${randomUUID().slice(0, 8)}`;
+    const keys = redisKeys(prefix);
+    const r = new Redis(inject('redisUrl'));
+    const HOUR = 3_600_000;
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    const stat = {
+      site: 's1',
+      model: 'S19',
+      polls: 360,
+      reached: 360,
+      temp_chip_max_max_c: 80,
+      temp_board_max_c: 70,
+    };
+    const mean = (v: number): { sum: number; n: number } => ({ sum: v * 360, n: 360 });
+    await r.sadd(keys.tenants(), 'acme');
+    await r.hset(
+      keys.windowStats('acme', '1h', start),
+      'm-1|c1.run',
+      encodeWindowStat({
+        ...stat,
+        hashrate_ghs: mean(90_000),
+        hashrate_nominal_ghs: mean(100_000),
+        power_w: mean(3_000),
+        temp_chip_max_c: mean(75),
+      }),
+    );
+    const config = testConfig({
+      REDIS_URL: inject('redisUrl'),
+      INFLUX_URL: inject('influxUrl'),
+      REDIS_PREFIX: prefix,
+      AUTH_MODE: 'none',
+    });
+    const server = await startApiServer(config, {
+      log: silentLogger(),
+      port: 0,
+      host: '127.0.0.1',
+      handleSignals: false,
+      env: {},
+    });
+    try {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const bytes = Number(/^bosfleet_api_window_cache_bytes (\S+)$/m.exec(metrics)?.[1]);
+      expect(bytes).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+      const left = await r.keys(`${prefix}:*`);
+      if (left.length > 0) await r.del(...left);
+      r.disconnect();
+    }
   });
 
   it('bos-fleet api --help documents the options', async () => {
