@@ -108,12 +108,6 @@ export class MinerClient {
         'grpc.initial_reconnect_backoff_ms': 500,
         'grpc.max_reconnect_backoff_ms': 5_000,
         'grpc.enable_retries': 0,
-        // Channelz keeps per-call counters, timestamps and trace events for every channel: at
-        // thousands of miners that is memory and allocation per RPC that nobody reads.
-        'grpc.enable_channelz': 0,
-        // The global subchannel pool is swept every 10 s over every miner's subchannel; channels
-        // here are never shared, so each keeps its own.
-        'grpc.use_local_subchannel_pool': 1,
         'grpc.max_receive_message_length': 16 * 1024 * 1024,
       });
     }

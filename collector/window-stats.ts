@@ -123,38 +123,6 @@ export function encodeWindowStat(s: WindowStat): string {
 
 const FIELDS = 15;
 
-/** The inverse of encodeWindowStat; null for a value of another format version or malformed. */
-export function decodeWindowStat(value: string): WindowStat | null {
-  const p = value.split(',');
-  if (p.length !== FIELDS || p[0] !== FORMAT_VERSION) return null;
-  const n = (i: number): number | null => {
-    const t = p[i]!;
-    if (t === '') return null;
-    const v = Number(t);
-    return Number.isFinite(v) ? v : null;
-  };
-  const mean = (i: number): MeanAcc => {
-    const m = n(i);
-    const c = n(i + 1) ?? 0;
-    return m === null || c <= 0 ? { sum: 0, n: 0 } : { sum: m * c, n: c };
-  };
-  const polls = n(1);
-  const reached = n(2);
-  if (polls === null || reached === null) return null;
-  return {
-    polls,
-    reached,
-    hashrate_ghs: mean(3),
-    hashrate_nominal_ghs: mean(5),
-    power_w: mean(7),
-    temp_chip_max_c: mean(9),
-    temp_chip_max_max_c: n(11),
-    temp_board_max_c: n(12),
-    site: unescapeText(p[13]!),
-    model: unescapeText(p[14]!),
-  };
-}
-
 /** Where decodeWindowStatColumns puts each number of a value (STAT_COLUMNS a value). */
 export const STAT_COLUMN = {
   polls: 0,
@@ -173,10 +141,11 @@ export const STAT_COLUMN = {
 export const STAT_COLUMNS = 12;
 
 /**
- * decodeWindowStat into columns: the value's numbers go to out[at .. at + STAT_COLUMNS) (means
- * as sum and count, a missing maximum as NaN), its site and model are returned; null (out left
- * as it was) for the values decodeWindowStat rejects. Readers keep whole buckets of 10,000
- * miners decoded, and one Float64Array a bucket is a tenth of the memory of WindowStat objects.
+ * The inverse of encodeWindowStat, into columns: the value's numbers go to out[at .. at +
+ * STAT_COLUMNS) (means as sum and count, a missing maximum as NaN), its site and model are
+ * returned; null (out left as it was) for a value of another format version or malformed.
+ * Readers keep whole buckets of 10,000 miners decoded, and one Float64Array a bucket is a tenth
+ * of the memory of WindowStat objects.
  */
 export function decodeWindowStatColumns(value: string, out: Float64Array, at: number): { site: string; model: string } | null {
   const p = value.split(',');

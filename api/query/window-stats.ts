@@ -141,7 +141,7 @@ export async function readWindowStats(
   plan: WindowPlan,
   o: ReadWindowOptions = {},
 ): Promise<WindowStatsAnswer> {
-  const parts = await buckets.read(tenant, plan.units, o.concurrency ?? 8);
+  const parts = await buckets.read(tenant, plan.units, o.concurrency);
   const names = buckets.names;
   // -2: a site never seen matches no row
   const site = o.site === undefined ? -1 : names.find(o.site) === -1 ? -2 : names.find(o.site);

@@ -1,11 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import {
   STAT_COLUMNS,
-  decodeWindowStat,
   decodeWindowStatColumns,
   encodeWindowStat,
   type WindowStat,
 } from '../../collector/window-stats.ts';
+
+/** The format's decoder written out plainly into WindowStat objects: the reference the column decoder must match. */
+function decodeWindowStat(value: string): WindowStat | null {
+  const p = value.split(',');
+  if (p.length !== 15 || p[0] !== '1') return null;
+  const n = (i: number): number | null => {
+    const t = p[i]!;
+    if (t === '') return null;
+    const v = Number(t);
+    return Number.isFinite(v) ? v : null;
+  };
+  const mean = (i: number): { sum: number; n: number } => {
+    const m = n(i);
+    const c = n(i + 1) ?? 0;
+    return m === null || c <= 0 ? { sum: 0, n: 0 } : { sum: m * c, n: c };
+  };
+  const text = (t: string): string => t.replaceAll('%2C', ',').replaceAll('%25', '%');
+  const polls = n(1);
+  const reached = n(2);
+  if (polls === null || reached === null) return null;
+  return {
+    polls,
+    reached,
+    hashrate_ghs: mean(3),
+    hashrate_nominal_ghs: mean(5),
+    power_w: mean(7),
+    temp_chip_max_c: mean(9),
+    temp_chip_max_max_c: n(11),
+    temp_board_max_c: n(12),
+    site: text(p[13]!),
+    model: text(p[14]!),
+  };
+}
 
 // A seeded generator, so a failure can be replayed.
 function rng(seed: number): () => number {
