@@ -24,7 +24,7 @@
 // --skip-analytics: only the load phase (and no history back-fill).
 // --skip-load: only the analytical queries (after the back-fill).
 // --cpu-prof DIR: run the API with --cpu-prof into DIR (one profile, written when it stops).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -58,6 +58,9 @@ const { values } = parseArgs({
     'skip-load': { type: 'boolean', default: false },
     'per-miner-history': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    // diagnostics: the API's Node flags (e.g. "--trace-gc") and a file for its standard output
+    'api-node-flags': { type: 'string' },
+    'api-stdout': { type: 'string' },
   },
 });
 const N = Number(values.miners);
@@ -178,8 +181,10 @@ try {
   const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
   const apiPort = await freePort();
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
-  const api = spawn(process.execPath, [...prof, 'bin/bos-fleet.ts', 'api', '--port', String(apiPort)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const nodeFlags = values['api-node-flags']?.split(/\s+/).filter(Boolean) ?? [];
+  const apiOut = values['api-stdout'] ? openSync(values['api-stdout'], 'w') : 'ignore';
+  const api = spawn(process.execPath, [...prof, ...nodeFlags, 'bin/bos-fleet.ts', 'api', '--port', String(apiPort)], {
+    stdio: ['ignore', apiOut, 'inherit'],
     env: {
       ...env,
       AUTH_PUBLIC_KEY_FILE: keys.publicPath,
