@@ -81,7 +81,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
   const fleetQuery = new FleetQuery(
-    { redis, keys, influx, log, metrics },
+    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
   );
 
@@ -99,6 +99,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     await extension.mount?.(app);
   } catch (err) {
     await extension.close?.().catch(() => undefined);
+    await fleetQuery.close();
     minerPool.closeAll();
     redis.disconnect();
     limiterRedis.disconnect();
@@ -117,6 +118,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     }
     stopCredentialRefs();
     stopPreload();
+    await fleetQuery.close();
     minerPool.closeAll();
     await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
     redis.disconnect();

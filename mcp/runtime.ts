@@ -44,7 +44,7 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
   if (!(await waitForRedis(infra.redis, 3_000)))
     log.warn({ redis: redactRedisUrl(config.REDIS_URL) }, 'Redis is not reachable yet; tools answer unavailable until it is');
   const fleetQuery = new FleetQuery(
-    { redis: infra.redis, keys: infra.keys, influx: infra.influx, log },
+    { redis: infra.redis, redisUrl: config.REDIS_URL, keys: infra.keys, influx: infra.influx, log },
     { pollIntervalMs: o.pollIntervalMs },
   );
   // Control actions are audited like the API's: InfluxDB `event` points and the tenant's stream.
@@ -80,6 +80,7 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
       await Promise.race([started, new Promise(r => setTimeout(r, 3_000).unref())]);
       await plane.close({ force: true }).catch(err => log.warn({ err: (err as Error).message }, 'control plane did not close cleanly'));
       await writer?.close({ timeoutMs: 2_000 }).catch(() => undefined);
+      await fleetQuery.close();
       await handle.close();
     },
   };

@@ -65,10 +65,17 @@ import {
   encodeCursor,
   filterAndSort,
   indexAfter,
-  loadMinerTable,
   queryFingerprint,
   type MinerFilter,
   type MinerOrder,
+} from './miner-list.ts';
+import { createTableLoader, type MinerTableLoader } from './miner-table-loader.ts';
+import {
+  minerRowAt,
+  orNull,
+  POOL_ACTIVE,
+  POOL_ALIVE,
+  POOL_ENABLED,
   type MinerRow,
   type MinerTable,
 } from './miner-table.ts';
@@ -123,6 +130,11 @@ export interface FleetQueryDeps {
   metrics?: ApiMetrics | undefined;
   /** defaults to a SnapshotStore over redis/keys */
   snapshots?: SnapshotStore | undefined;
+  /**
+   * the URL `redis` was opened with: miner tables are then read and parsed in a worker thread
+   * with its own connection (miner-table-loader.ts); without it, in this thread
+   */
+  redisUrl?: string | undefined;
   /** defaults to a read-only EventLog over redis/keys */
   events?: EventLog | undefined;
 }
@@ -309,7 +321,8 @@ export class FleetQuery {
   private readonly now: () => number;
   private readonly maxRawPoints: number;
   private readonly tables: TtlCache<MinerTable>;
-  private readonly lists: TtlCache<MinerRow[]>;
+  /** rows of a table version that match a query, sorted */
+  private readonly lists: TtlCache<Int32Array>;
   private readonly summaries: TtlCache<SummaryCore>;
   private readonly models: TtlCache<string[]>;
   private readonly pools: TtlCache<PoolHealth>;
@@ -319,6 +332,9 @@ export class FleetQuery {
   private readonly pages: TtlCache<MinerList>;
   /** the summary answer last built from each summary core, by its stale state */
   private readonly summaryAnswers = new WeakMap<SummaryCore, { key: string; answer: FleetSummary }>();
+  private readonly tableLoader: MinerTableLoader;
+  /** per tenant, the last table loaded: the next load reuses its unchanged values, however old it is */
+  private readonly lastTables = new Map<string, MinerTable>();
   private tableVersion = 0;
   private sintercard = true;
 
@@ -327,11 +343,17 @@ export class FleetQuery {
     this.keys = deps.keys;
     this.influx = deps.influx;
     this.log = deps.log;
-    // Small MGET chunks: a table load parses ~2.5 KB of JSON per miner; chunks of 200 keep each
-    // synchronous JSON.parse slice short, so concurrent requests are not stalled behind it.
+    // Small MGET chunks: a table load in this thread parses ~2.5 KB of JSON per miner; chunks of
+    // 200 keep each synchronous JSON.parse slice short (see also createTableLoader).
     this.store =
       deps.snapshots ??
       new SnapshotStore(deps.redis, deps.keys, { chunkSize: 200, ...(deps.log ? { logger: deps.log } : {}) });
+    this.tableLoader = createTableLoader({
+      store: this.store,
+      redisUrl: deps.redisUrl,
+      redisPrefix: deps.keys.prefix,
+      log: deps.log,
+    });
     this.eventLog =
       deps.events ??
       new EventLog({
@@ -373,6 +395,11 @@ export class FleetQuery {
       ...(opts.windowCacheBytes !== undefined ? { maxBytes: opts.windowCacheBytes } : {}),
     });
     this.pages = new TtlCache({ name: 'miner_page', freshMs: fresh, maxEntries: 256, counter });
+  }
+
+  /** Stop the miner table loader thread (if any). */
+  async close(): Promise<void> {
+    await this.tableLoader.close();
   }
 
   /** Drop every in-process cache (tests, or after a bulk inventory change). */
@@ -441,16 +468,16 @@ export class FleetQuery {
     const fp = queryFingerprint(filter, order);
     const table = await this.table(tenant);
     const sorted = await this.lists.get(`${tenant}\u0000${table.version}\u0000${fp}`, async () =>
-      filterAndSort(table.rows, filter, order),
+      filterAndSort(table, filter, order),
     );
-    const start = o.cursor ? indexAfter(sorted, decodeCursor(o.cursor, fp), order) : 0;
-    const page = sorted.slice(start, start + limit);
+    const start = o.cursor ? indexAfter(table, sorted, decodeCursor(o.cursor, fp), order) : 0;
+    const page = sorted.subarray(start, start + limit);
     const now = this.now();
     // A page depends on the table version, the query, its position and, through `now`, only on
     // which of its miners are stale: those make the key, so a cached page is exactly the page
     // this request would build, and identical requests share one (serialized once).
     let staleFlags = '';
-    for (const r of page) staleFlags += this.isStale(r.last_seen_ms) ? '1' : '0';
+    for (const i of page) staleFlags += this.isStale(orNull(table.last_seen_ms[i]!)) ? '1' : '0';
     const key = `${tenant}\u0000${table.version}\u0000${fp}\u0000${start}\u0000${limit}\u0000${staleFlags}`;
     return await this.pages.get(key, async () =>
       shareAnswer(this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now)),
@@ -460,8 +487,8 @@ export class FleetQuery {
   private listPage(
     tenant: string,
     table: MinerTable,
-    sorted: readonly MinerRow[],
-    page: readonly MinerRow[],
+    sorted: Int32Array,
+    page: Int32Array,
     start: number,
     limit: number,
     fp: string,
@@ -470,15 +497,15 @@ export class FleetQuery {
   ): MinerList {
     const more = start + page.length < sorted.length;
     const out: MinerList = {
-      items: page.map(r => this.listItem(r, now)),
+      items: Array.from(page, i => this.listItem(minerRowAt(table, i), now)),
       total: sorted.length,
       limit,
       truncated: more,
-      next_cursor: more && page.length > 0 ? encodeCursor(fp, page[page.length - 1]!, sort) : null,
+      next_cursor: more && page.length > 0 ? encodeCursor(fp, table, page[page.length - 1]!, sort) : null,
     };
     if (sorted.length === 0) {
       out.hint =
-        table.rows.length === 0
+        table.size === 0
           ? `tenant '${tenant}' has no miners yet; add miners to the inventory`
           : 'no miner matches these filters; drop some of status, site, model, label, firmware or q';
     } else if (more) {
@@ -1092,13 +1119,17 @@ export class FleetQuery {
   }
 
   private async table(tenant: string): Promise<MinerTable> {
-    return await this.tables.get(tenant, () => loadMinerTable(this.store, tenant, ++this.tableVersion));
+    return await this.tables.get(tenant, async () => {
+      const table = await this.tableLoader.load(tenant, ++this.tableVersion, this.lastTables.get(tenant));
+      this.lastTables.set(tenant, table);
+      return table;
+    });
   }
 
   private unknownMiner(tenant: string, id: string): FleetError {
     const known = this.tables.peek(tenant);
-    const like = known?.rows.find(r => r.id.toLowerCase() === id.toLowerCase());
-    const hint = like ? `did you mean '${like.id}'? ` : '';
+    const like = known?.id.find(known => known.toLowerCase() === id.toLowerCase());
+    const hint = like ? `did you mean '${like}'? ` : '';
     return new FleetError('not_found', `unknown miner '${id}'; ${hint}GET /api/v1/miners lists your miners`, {
       details: { miner: id },
     });
@@ -1169,20 +1200,11 @@ export class FleetQuery {
     const body: Omit<FleetSummary, 'stale'> = {
       tenant,
       updated_at: null,
-      totals: totalsOf(aggregateRows(tenant, null, table.rows)),
-      by_site: [...new Set(table.rows.map(r => r.site))].sort().map(site => ({
-        site,
-        ...totalsOf(
-          aggregateRows(
-            tenant,
-            site,
-            table.rows.filter(r => r.site === site),
-          ),
-        ),
-      })),
+      totals: totalsOf(aggregateRows(table, null)),
+      by_site: [...new Set(table.site)].sort().map(site => ({ site, ...totalsOf(aggregateRows(table, site)) })),
       by_model,
       hint:
-        table.rows.length === 0
+        table.size === 0
           ? `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector`
           : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots',
     };
@@ -1253,7 +1275,7 @@ export class FleetQuery {
       model: r.model,
       firmware: r.firmware,
       status: r.status,
-      degraded_reasons: r.degraded_reasons,
+      degraded_reasons: [...r.degraded_reasons],
       hashrate_ths: nullable(ths)(r.hashrate_ghs),
       hashrate_nominal_ths: nullable(ths)(r.nominal_ghs),
       pct_nominal: nullable(pct)(r.pct_nominal),
@@ -1404,10 +1426,10 @@ function totalsOf(a: FleetAggregate): FleetTotals {
   };
 }
 
-/** A FleetAggregate from table rows (same rules as the collector: values only from reached miners). */
-function aggregateRows(tenant: string, site: string | null, rows: readonly MinerRow[]): FleetAggregate {
+/** A FleetAggregate from the table's rows, of one site or all (same rules as the collector: values only from reached miners). */
+function aggregateRows(t: MinerTable, site: string | null): FleetAggregate {
   const a: FleetAggregate = {
-    tenant,
+    tenant: t.tenant,
     site,
     updated_ms: Date.now(),
     miners_total: 0,
@@ -1419,16 +1441,18 @@ function aggregateRows(tenant: string, site: string | null, rows: readonly Miner
     boards_hashing: 0,
     boards_total: 0,
   };
-  for (const r of rows) {
+  const add = (v: number): number => (Number.isNaN(v) ? 0 : v);
+  for (let i = 0; i < t.size; i++) {
+    if (site !== null && t.site[i] !== site) continue;
     a.miners_total++;
-    a.by_status[r.status]++;
-    if (!r.reached) continue;
-    if (r.degraded_reasons.includes('overheating')) a.overheating++;
-    a.hashrate_ghs += r.hashrate_ghs ?? 0;
-    a.hashrate_nominal_ghs += r.nominal_ghs ?? 0;
-    a.power_w += r.power_w ?? 0;
-    a.boards_hashing += r.boards_hashing ?? 0;
-    a.boards_total += r.boards_total ?? 0;
+    a.by_status[t.status[i]!]++;
+    if (t.reached[i] !== 1) continue;
+    if (t.degraded[i]!.includes('overheating')) a.overheating++;
+    a.hashrate_ghs += add(t.hashrate_ghs[i]!);
+    a.hashrate_nominal_ghs += add(t.nominal_ghs[i]!);
+    a.power_w += add(t.power_w[i]!);
+    a.boards_hashing += add(t.boards_hashing[i]!);
+    a.boards_total += add(t.boards_total[i]!);
   }
   return a;
 }
@@ -1493,18 +1517,21 @@ function poolHealthOf(table: MinerTable, site: string | undefined, limit: number
     }
   >();
   let reporting = 0;
-  for (const r of table.rows) {
-    if (!r.reached || (site !== undefined && r.site !== site)) continue;
+  const t = table;
+  for (let i = 0; i < t.size; i++) {
+    if (t.reached[i] !== 1 || (site !== undefined && t.site[i] !== site)) continue;
     reporting++;
     const seen = new Set<string>();
-    for (const p of r.pools) {
-      if (!p.enabled) continue;
-      let e = pools.get(p.url);
+    for (let j = t.poolStart[i]!; j < t.poolStart[i + 1]!; j++) {
+      const flags = t.poolFlags[j]!;
+      if (!(flags & POOL_ENABLED)) continue;
+      const url = t.poolUrl[j]!;
+      let e = pools.get(url);
       if (!e)
         pools.set(
-          p.url,
+          url,
           (e = {
-            url: p.url,
+            url,
             miners: 0,
             active_miners: 0,
             alive: 0,
@@ -1514,16 +1541,16 @@ function poolHealthOf(table: MinerTable, site: string | undefined, limit: number
             stale: 0,
           }),
         );
-      if (!seen.has(p.url)) {
-        seen.add(p.url);
+      if (!seen.has(url)) {
+        seen.add(url);
         e.miners++;
       }
-      if (p.active) e.active_miners++;
-      if (p.alive) e.alive++;
+      if (flags & POOL_ACTIVE) e.active_miners++;
+      if (flags & POOL_ALIVE) e.alive++;
       else e.dead++;
-      e.accepted += p.accepted;
-      e.rejected += p.rejected;
-      e.stale += p.stale;
+      e.accepted += t.poolAccepted[j]!;
+      e.rejected += t.poolRejected[j]!;
+      e.stale += t.poolStale[j]!;
     }
   }
   const all = [...pools.values()].sort((a, b) => b.miners - a.miners || (a.url < b.url ? -1 : 1));

@@ -1,26 +1,106 @@
-import { createHash } from 'node:crypto';
-import { FleetError } from '../../collector/errors.ts';
 import type { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { DegradedReason, HealthStatus, MinerSnapshot } from '../../collector/samples.ts';
-import type { MinerSortKey } from '../schemas/miners.ts';
-import type { TtlCache } from './cache.ts';
 
 /**
- * A compact, in-process table of a tenant's miners (one small row per snapshot), so listing,
- * sorting, free-text search and pool health at 10,000 miners cost a filter + sort over memory
- * instead of an MGET of every snapshot per request. The table is loaded from the snapshot
- * store and cached briefly (see FleetQuery: fresh 2 s, served stale up to 15 s while one
- * background load refreshes it).
+ * A compact, in-process table of a tenant's miners, so listing, sorting, free-text search and
+ * pool health at 10,000 miners cost a filter + sort over memory instead of an MGET of every
+ * snapshot per request. FleetQuery reloads it every few seconds (miner-table-loader.ts).
+ *
+ * It is laid out in columns, one entry per miner, rows in id order: numbers in Float64Arrays
+ * (NaN for "none"), strings and small objects in arrays whose values are the very instances of
+ * the previous table wherever they are equal (MinerTableBuilder). So a reload leaves little for
+ * the garbage collector to copy: with one object per miner (~1 KB with its strings, pools and
+ * labels) each reload at 10,000 miners left ~10 MB to promote.
  */
+export interface MinerTableStrings {
+  tenant: string;
+  size: number;
+  id: readonly string[];
+  site: readonly string[];
+  address: readonly string[];
+  hostname: readonly (string | null)[];
+  model: readonly (string | null)[];
+  firmware: readonly (string | null)[];
+  status: readonly HealthStatus[];
+  degraded: readonly (readonly DegradedReason[])[];
+  labels: readonly Readonly<Record<string, string>>[];
+  /** lower-cased id, hostname and host for `q` */
+  haystack: readonly string[];
+  /** the pools of row i are poolStart[i] .. poolStart[i + 1] - 1 */
+  poolStart: Int32Array;
+  poolUrl: readonly string[];
+}
 
-export interface PoolRow {
-  url: string;
-  enabled: boolean;
-  active: boolean;
-  alive: boolean;
-  accepted: number;
-  rejected: number;
-  stale: number;
+export interface MinerTableColumns extends MinerTableStrings {
+  /** 1 when the last poll reached the miner: the numbers below are current (else NaN) */
+  reached: Uint8Array;
+  hashrate_ghs: Float64Array;
+  nominal_ghs: Float64Array;
+  pct_nominal: Float64Array;
+  power_w: Float64Array;
+  efficiency_jth: Float64Array;
+  temp_chip_max_c: Float64Array;
+  boards_hashing: Float64Array;
+  boards_total: Float64Array;
+  last_seen_ms: Float64Array;
+  /** POOL_ENABLED | POOL_ACTIVE | POOL_ALIVE */
+  poolFlags: Uint8Array;
+  poolAccepted: Float64Array;
+  poolRejected: Float64Array;
+  poolStale: Float64Array;
+}
+
+/** The number columns, in the order they are built and sent between threads. */
+export const NUMBER_COLUMNS = [
+  'hashrate_ghs',
+  'nominal_ghs',
+  'pct_nominal',
+  'power_w',
+  'efficiency_jth',
+  'temp_chip_max_c',
+  'boards_hashing',
+  'boards_total',
+  'last_seen_ms',
+] as const;
+export const POOL_NUMBER_COLUMNS = ['poolAccepted', 'poolRejected', 'poolStale'] as const;
+
+export interface MinerTable extends MinerTableColumns {
+  /** changes with every load; part of derived cache keys */
+  version: number;
+  /** wall-clock load time */
+  loadedMs: number;
+  /** position of each row in id order (rows are loaded in id order, so usually the identity) */
+  idRank: Int32Array;
+}
+
+export function minerTable(c: MinerTableColumns, version: number): MinerTable {
+  const { prevRow: _row, prevPool: _pool, ...columns } = c as Partial<BuiltColumns> & MinerTableColumns;
+  return { ...columns, version, loadedMs: Date.now(), idRank: rankOf(c.id) };
+}
+
+/** Row i as one object (for answers; the table itself keeps none). */
+export function minerRowAt(t: MinerTable, i: number): MinerRow {
+  return {
+    id: t.id[i]!,
+    site: t.site[i]!,
+    address: t.address[i]!,
+    hostname: t.hostname[i]!,
+    model: t.model[i]!,
+    firmware: t.firmware[i]!,
+    status: t.status[i]!,
+    degraded_reasons: t.degraded[i]!,
+    labels: t.labels[i]!,
+    reached: t.reached[i] === 1,
+    hashrate_ghs: orNull(t.hashrate_ghs[i]!),
+    nominal_ghs: orNull(t.nominal_ghs[i]!),
+    pct_nominal: orNull(t.pct_nominal[i]!),
+    power_w: orNull(t.power_w[i]!),
+    efficiency_jth: orNull(t.efficiency_jth[i]!),
+    temp_chip_max_c: orNull(t.temp_chip_max_c[i]!),
+    boards_hashing: orNull(t.boards_hashing[i]!),
+    boards_total: orNull(t.boards_total[i]!),
+    last_seen_ms: orNull(t.last_seen_ms[i]!),
+  };
 }
 
 export interface MinerRow {
@@ -31,8 +111,8 @@ export interface MinerRow {
   model: string | null;
   firmware: string | null;
   status: HealthStatus;
-  degraded_reasons: DegradedReason[];
-  labels: Record<string, string>;
+  degraded_reasons: readonly DegradedReason[];
+  labels: Readonly<Record<string, string>>;
   /** the last poll reached the miner: the values below are current (else null) */
   reached: boolean;
   hashrate_ghs: number | null;
@@ -44,237 +124,269 @@ export interface MinerRow {
   boards_hashing: number | null;
   boards_total: number | null;
   last_seen_ms: number | null;
-  pools: PoolRow[];
-  /** lower-cased id, hostname and host for `q` */
-  haystack: string;
 }
 
-export interface MinerTable {
-  tenant: string;
-  rows: MinerRow[];
-  byId: Map<string, MinerRow>;
-  /** wall-clock load time */
-  loadedMs: number;
-  /** changes with every load; part of derived cache keys */
-  version: number;
+export const POOL_ENABLED = 1;
+export const POOL_ACTIVE = 2;
+export const POOL_ALIVE = 4;
+
+/** a column value, null for NaN (none) */
+export const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
+const num = (v: number | null | undefined): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+
+function rankOf(ids: readonly string[]): Int32Array {
+  const rank = new Int32Array(ids.length);
+  let inOrder = true;
+  for (let i = 0; i < ids.length; i++) {
+    rank[i] = i;
+    if (i > 0 && !(ids[i - 1]! < ids[i]!)) inOrder = false;
+  }
+  if (inOrder) return rank;
+  const order = Array.from(rank).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+  order.forEach((row, pos) => (rank[row] = pos));
+  return rank;
 }
 
-const finite = (v: number | null | undefined): number | null =>
-  typeof v === 'number' && Number.isFinite(v) ? v : null;
+export const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+export const NO_REASONS: readonly DegradedReason[] = Object.freeze([]);
 
-export function minerRow(s: MinerSnapshot): MinerRow {
-  const sample = s.sample;
-  const reached = sample !== null && s.status !== 'offline';
-  const cur = reached ? sample : null;
-  const hashrate = finite(cur?.hashrate_ghs);
-  const nominal = finite(cur?.hashrate_nominal_ghs);
-  const power = finite(cur?.power_w);
-  const efficiency =
-    finite(cur?.efficiency_jth) ??
-    (power !== null && hashrate !== null && hashrate > 0 ? power / (hashrate / 1_000) : null);
-  const hostname = sample?.hostname || s.details?.hostname || null;
-  const host = s.ref.address.replace(/:\d+$/, '');
-  return {
-    id: s.ref.id,
-    site: s.ref.site,
-    address: s.ref.address,
-    hostname,
-    model: sample?.model || s.details?.model || null,
-    firmware: sample?.firmware || s.details?.firmware || null,
-    status: s.status,
-    degraded_reasons: sample?.degraded_reasons ?? [],
-    labels: s.ref.labels ?? {},
-    reached,
-    hashrate_ghs: hashrate,
-    nominal_ghs: nominal,
-    pct_nominal: hashrate !== null && nominal !== null && nominal > 0 ? (hashrate / nominal) * 100 : null,
-    power_w: power,
-    efficiency_jth: efficiency,
-    temp_chip_max_c: finite(cur?.temp_chip_max_c),
-    boards_hashing: cur ? cur.boards_hashing : null,
-    boards_total: cur ? cur.boards_total : null,
-    last_seen_ms: s.last_seen_ms,
-    pools: (cur?.pools ?? []).map(p => ({
-      url: p.pool,
-      enabled: p.enabled,
-      active: p.active,
-      alive: p.alive,
-      accepted: p.accepted,
-      rejected: p.rejected,
-      stale: p.stale,
-    })),
-    haystack: `${s.ref.id}\n${hostname ?? ''}\n${host}`.toLowerCase(),
-  };
+/** What a build produced: the columns, and where each row and pool was in the previous table. */
+export interface BuiltColumns extends MinerTableColumns {
+  /** row of the same miner in the previous table, -1 if none */
+  prevRow: Int32Array;
+  /** the same pool (same miner, same position) in the previous table, -1 if none */
+  prevPool: Int32Array;
+}
+
+/**
+ * Rows of one load, appended snapshot by snapshot in id order. Each row is matched with the
+ * same miner's row of the previous table (a merge by id, both in id order), and wherever a
+ * string, label set, reason list or pool URL is unchanged the previous instance is kept, so the
+ * freshly parsed one dies young instead of being copied and promoted.
+ */
+export class MinerTableBuilder {
+  private readonly tenant: string;
+  private readonly id: string[] = [];
+  private readonly site: string[] = [];
+  private readonly address: string[] = [];
+  private readonly hostname: (string | null)[] = [];
+  private readonly model: (string | null)[] = [];
+  private readonly firmware: (string | null)[] = [];
+  private readonly status: HealthStatus[] = [];
+  private readonly degraded: (readonly DegradedReason[])[] = [];
+  private readonly labels: Readonly<Record<string, string>>[] = [];
+  private readonly haystack: string[] = [];
+  private reached: Uint8Array;
+  private num: Float64Array[];
+  private prevRow: Int32Array;
+  private readonly poolStart: number[] = [0];
+  private readonly poolUrl: string[] = [];
+  private poolFlags = new Uint8Array(64);
+  private poolNum: Float64Array[] = POOL_NUMBER_COLUMNS.map(() => new Float64Array(64));
+  private prevPool = new Int32Array(64);
+  private readonly prev: MinerTableStrings | undefined;
+  /** merge position in prev */
+  private at = 0;
+
+  constructor(tenant: string, prev: MinerTableStrings | undefined, expectedRows = 64) {
+    this.tenant = tenant;
+    this.prev = prev?.tenant === tenant ? prev : undefined;
+    const cap = Math.max(1, expectedRows);
+    this.reached = new Uint8Array(cap);
+    this.prevRow = new Int32Array(cap);
+    this.num = NUMBER_COLUMNS.map(() => new Float64Array(cap));
+  }
+
+  /** the previous table's row of this id, -1 if none (or rows came out of order) */
+  private prevRowOf(id: string): number {
+    const p = this.prev;
+    if (!p) return -1;
+    while (this.at < p.size && p.id[this.at]! < id) this.at++;
+    return this.at < p.size && p.id[this.at] === id ? this.at : -1;
+  }
+
+  add(s: MinerSnapshot): void {
+    const i = this.id.length;
+    if (i === this.reached.length) {
+      this.reached = grown(this.reached);
+      this.prevRow = grown(this.prevRow);
+      this.num = this.num.map(grown);
+    }
+    const p = this.prev;
+    const j = this.prevRowOf(s.ref.id);
+    this.prevRow[i] = j;
+    const sample = s.sample;
+    const reached = sample !== null && s.status !== 'offline';
+    const cur = reached ? sample : null;
+    const hashrate = num(cur?.hashrate_ghs);
+    const nominal = num(cur?.hashrate_nominal_ghs);
+    const power = num(cur?.power_w);
+    let efficiency = num(cur?.efficiency_jth);
+    if (Number.isNaN(efficiency) && hashrate > 0) efficiency = power / (hashrate / 1_000);
+    const hostname = sample?.hostname || s.details?.hostname || null;
+    const model = sample?.model || s.details?.model || null;
+    const firmware = sample?.firmware || s.details?.firmware || null;
+    const haystack = `${s.ref.id}\n${hostname ?? ''}\n${s.ref.address.replace(/:\d+$/, '')}`.toLowerCase();
+
+    if (p && j >= 0) {
+      this.id.push(p.id[j]!);
+      this.site.push(same(p.site[j]!, s.ref.site));
+      this.address.push(same(p.address[j]!, s.ref.address));
+      this.hostname.push(same(p.hostname[j]!, hostname));
+      this.model.push(same(p.model[j]!, model));
+      this.firmware.push(same(p.firmware[j]!, firmware));
+      this.degraded.push(sameReasons(p.degraded[j]!, sample?.degraded_reasons));
+      this.labels.push(sameLabels(p.labels[j]!, s.ref.labels));
+      this.haystack.push(same(p.haystack[j]!, haystack));
+    } else {
+      this.id.push(s.ref.id);
+      this.site.push(s.ref.site);
+      this.address.push(s.ref.address);
+      this.hostname.push(hostname);
+      this.model.push(model);
+      this.firmware.push(firmware);
+      this.degraded.push(sameReasons(NO_REASONS, sample?.degraded_reasons));
+      this.labels.push(sameLabels(NO_LABELS, s.ref.labels));
+      this.haystack.push(haystack);
+    }
+    this.status.push(s.status);
+    this.reached[i] = reached ? 1 : 0;
+    const [h, nom, pctNominal, pw, eff, temp, bh, bt, seen] = this.num as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
+    h[i] = hashrate;
+    nom[i] = nominal;
+    pctNominal[i] = nominal > 0 ? (hashrate / nominal) * 100 : NaN;
+    pw[i] = power;
+    eff[i] = efficiency;
+    temp[i] = num(cur?.temp_chip_max_c);
+    bh[i] = cur ? cur.boards_hashing : NaN;
+    bt[i] = cur ? cur.boards_total : NaN;
+    seen[i] = num(s.last_seen_ms);
+
+    const pools = cur?.pools ?? [];
+    const prevFrom = p && j >= 0 ? p.poolStart[j]! : 0;
+    const prevCount = p && j >= 0 ? p.poolStart[j + 1]! - prevFrom : 0;
+    for (let k = 0; k < pools.length; k++) {
+      const pool = pools[k]!;
+      const at = this.poolUrl.length;
+      if (at === this.poolFlags.length) {
+        this.poolFlags = grown(this.poolFlags);
+        this.prevPool = grown(this.prevPool);
+        this.poolNum = this.poolNum.map(grown);
+      }
+      const old = k < prevCount ? prevFrom + k : -1;
+      this.prevPool[at] = old;
+      this.poolUrl.push(old >= 0 ? same(p!.poolUrl[old]!, pool.pool) : pool.pool);
+      this.poolFlags[at] =
+        (pool.enabled ? POOL_ENABLED : 0) | (pool.active ? POOL_ACTIVE : 0) | (pool.alive ? POOL_ALIVE : 0);
+      this.poolNum[0]![at] = pool.accepted;
+      this.poolNum[1]![at] = pool.rejected;
+      this.poolNum[2]![at] = pool.stale;
+    }
+    this.poolStart.push(this.poolUrl.length);
+  }
+
+  columns(): BuiltColumns {
+    const n = this.id.length;
+    const pools = this.poolUrl.length;
+    const nums = this.num.map(c => c.slice(0, n));
+    const poolNums = this.poolNum.map(c => c.slice(0, pools));
+    return {
+      tenant: this.tenant,
+      size: n,
+      id: this.id,
+      site: this.site,
+      address: this.address,
+      hostname: this.hostname,
+      model: this.model,
+      firmware: this.firmware,
+      status: this.status,
+      degraded: this.degraded,
+      labels: this.labels,
+      haystack: this.haystack,
+      poolStart: Int32Array.from(this.poolStart),
+      poolUrl: this.poolUrl,
+      reached: this.reached.slice(0, n),
+      ...(Object.fromEntries(NUMBER_COLUMNS.map((c, k) => [c, nums[k]!])) as Record<
+        (typeof NUMBER_COLUMNS)[number],
+        Float64Array
+      >),
+      poolFlags: this.poolFlags.slice(0, pools),
+      ...(Object.fromEntries(POOL_NUMBER_COLUMNS.map((c, k) => [c, poolNums[k]!])) as Record<
+        (typeof POOL_NUMBER_COLUMNS)[number],
+        Float64Array
+      >),
+      prevRow: this.prevRow.slice(0, n),
+      prevPool: this.prevPool.slice(0, pools),
+    };
+  }
+}
+
+/** the previous instance when equal, else the fresh value */
+const same = <T>(prev: T, fresh: T): T => (prev === fresh ? prev : fresh);
+
+function sameReasons(
+  prev: readonly DegradedReason[],
+  fresh: readonly DegradedReason[] | undefined,
+): readonly DegradedReason[] {
+  if (!fresh || fresh.length === 0) return NO_REASONS;
+  if (prev.length === fresh.length && prev.every((r, k) => r === fresh[k])) return prev;
+  return Object.freeze(fresh);
+}
+
+function sameLabels(
+  prev: Readonly<Record<string, string>>,
+  fresh: Record<string, string> | undefined,
+): Readonly<Record<string, string>> {
+  if (!fresh) return NO_LABELS;
+  const keys = Object.keys(fresh);
+  if (keys.length === 0) return NO_LABELS;
+  if (keys.length === Object.keys(prev).length && keys.every(k => prev[k] === fresh[k])) return prev;
+  return Object.freeze(fresh);
+}
+
+function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** A table of these snapshots (tests, and loads in the calling thread). */
+export function minerTableOf(
+  tenant: string,
+  snapshots: readonly MinerSnapshot[],
+  version = 1,
+  prev?: MinerTableStrings,
+): MinerTable {
+  const b = new MinerTableBuilder(tenant, prev, snapshots.length);
+  for (const s of snapshots) if (s.ref.tenant === tenant) b.add(s);
+  return minerTable(b.columns(), version);
 }
 
 /** snapshots read and converted to rows at a time while loading a table */
 const LOAD_CHUNK = 200;
 
-export async function loadMinerTable(
+/** Read a tenant's snapshots from the store into columns (see MinerTableBuilder). */
+export async function readMinerColumns(
   store: SnapshotStore,
   tenant: string,
-  version: number,
-): Promise<MinerTable> {
+  prev: MinerTableStrings | undefined,
+): Promise<BuiltColumns> {
   const ids = await store.listIds({ tenant });
-  const rows: MinerRow[] = [];
-  // Chunk by chunk, so each parsed snapshot (~2.5 KB of JSON) dies young: holding all of them
-  // until the last MGET answered promoted ~60 MB per load at 10,000 miners to the old
-  // generation, and the full collections that followed stalled every request.
+  const b = new MinerTableBuilder(tenant, prev, ids.length);
+  // Chunk by chunk, so each parsed snapshot (~2.5 KB of JSON) dies young.
   for (let i = 0; i < ids.length; i += LOAD_CHUNK) {
     for (const s of await store.getSnapshots(ids.slice(i, i + LOAD_CHUNK)))
-      if (s && s.ref.tenant === tenant) rows.push(minerRow(s));
+      if (s && s.ref.tenant === tenant) b.add(s);
   }
-  return { tenant, rows, byId: new Map(rows.map(r => [r.id, r])), loadedMs: Date.now(), version };
+  return b.columns();
 }
-
-// ---- filtering, sorting, cursors -------------------------------------------------------------
-
-export interface MinerFilter {
-  status?: HealthStatus | undefined;
-  site?: string | undefined;
-  model?: string | undefined;
-  labels?: [string, string][] | undefined;
-  firmware?: string | undefined;
-  q?: string | undefined;
-}
-
-export interface MinerOrder {
-  sort: MinerSortKey;
-  order: 'asc' | 'desc';
-}
-
-export function matches(r: MinerRow, f: MinerFilter): boolean {
-  if (f.status !== undefined && r.status !== f.status) return false;
-  if (f.site !== undefined && r.site !== f.site) return false;
-  if (f.model !== undefined && r.model !== f.model) return false;
-  if (f.labels) for (const [k, v] of f.labels) if (r.labels[k] !== v) return false;
-  if (f.firmware !== undefined && !(r.firmware ?? '').toLowerCase().includes(f.firmware.toLowerCase()))
-    return false;
-  if (f.q !== undefined && !r.haystack.includes(f.q.toLowerCase())) return false;
-  return true;
-}
-
-type SortValue = number | string | null;
-
-export function sortValue(r: MinerRow, sort: MinerSortKey): SortValue {
-  switch (sort) {
-    case 'id':
-      return r.id;
-    case 'hashrate':
-      return r.hashrate_ghs;
-    case 'pct_nominal':
-      return r.pct_nominal;
-    case 'temperature':
-      return r.temp_chip_max_c;
-    case 'efficiency':
-      return r.efficiency_jth;
-    case 'power':
-      return r.power_w;
-    case 'last_seen':
-      return r.last_seen_ms;
-  }
-}
-
-/** Order by the sort value (nulls always last), then by id ascending, so pages are stable. */
-export function compareBy(
-  o: MinerOrder,
-): (a: { v: SortValue; id: string }, b: { v: SortValue; id: string }) => number {
-  const dir = o.order === 'asc' ? 1 : -1;
-  return (a, b) => {
-    if (a.v !== b.v) {
-      if (a.v === null) return 1;
-      if (b.v === null) return -1;
-      return (a.v < b.v ? -1 : 1) * dir;
-    }
-    if (o.sort === 'id') return 0;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  };
-}
-
-export function filterAndSort(rows: readonly MinerRow[], f: MinerFilter, o: MinerOrder): MinerRow[] {
-  const cmp = compareBy(o);
-  return rows
-    .filter(r => matches(r, f))
-    .map(r => ({ r, v: sortValue(r, o.sort), id: r.id }))
-    .sort(cmp)
-    .map(x => x.r);
-}
-
-/** A short stable hash of the filters and order, so a cursor is only used with its own query. */
-export function queryFingerprint(f: MinerFilter, o: MinerOrder): string {
-  const canonical = JSON.stringify([
-    f.status ?? null,
-    f.site ?? null,
-    f.model ?? null,
-    [...(f.labels ?? [])].sort(),
-    f.firmware ?? null,
-    f.q ?? null,
-    o.sort,
-    o.order,
-  ]);
-  return createHash('sha256').update(canonical).digest('base64url').slice(0, 12);
-}
-
-interface CursorData {
-  f: string;
-  v: SortValue;
-  i: string;
-}
-
-export function encodeCursor(fp: string, last: MinerRow, sort: MinerSortKey): string {
-  const data: CursorData = { f: fp, v: sortValue(last, sort), i: last.id };
-  return Buffer.from(JSON.stringify(data)).toString('base64url');
-}
-
-const badCursor = (): FleetError =>
-  new FleetError(
-    'invalid_argument',
-    'cursor: not a cursor from this API; pass next_cursor of the previous page unchanged, or drop it to start again',
-    { details: { field: 'cursor' } },
-  );
-
-export function decodeCursor(cursor: string, fp: string): { v: SortValue; id: string } {
-  let data: unknown;
-  try {
-    data = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw badCursor();
-  }
-  const d = data as Partial<CursorData>;
-  if (
-    !d ||
-    typeof d !== 'object' ||
-    typeof d.f !== 'string' ||
-    typeof d.i !== 'string' ||
-    !(d.v === null || typeof d.v === 'number' || typeof d.v === 'string')
-  )
-    throw badCursor();
-  if (d.f !== fp) {
-    throw new FleetError(
-      'invalid_argument',
-      'cursor: it belongs to a query with other filters or sort; drop cursor to start from the first page',
-      { details: { field: 'cursor' } },
-    );
-  }
-  return { v: d.v, id: d.i };
-}
-
-/** Index of the first row after the cursor position in `sorted` (keyset pagination: stable while values change). */
-export function indexAfter(
-  sorted: readonly MinerRow[],
-  at: { v: SortValue; id: string },
-  o: MinerOrder,
-): number {
-  const cmp = compareBy(o);
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = sorted[mid]!;
-    if (cmp({ v: sortValue(r, o.sort), id: r.id }, at) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-export type MinerTableCache = TtlCache<MinerTable>;

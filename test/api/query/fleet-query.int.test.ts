@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FleetError } from '../../../collector/errors.ts';
 import { HEALTH_STATUSES } from '../../../collector/samples.ts';
 import type { Caller } from '../../../api/context.ts';
 import { createApiMetrics } from '../../../api/metrics.ts';
 import { FleetQuery } from '../../../api/query/fleet-query.ts';
+import { redisKeys } from '../../../collector/redis-keys.ts';
+import type { MinerSnapshot } from '../../../collector/samples.ts';
+import { SnapshotStore } from '../../../collector/snapshot-store.ts';
 import {
   POLL_MS,
   POOL_A,
@@ -44,13 +48,15 @@ const snap = (id: string) => fx.snapshots.find(s => s.ref.id === id)!;
 
 beforeAll(async () => {
   fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl') });
+  // With the Redis URL, miner tables load in the loader thread, as in the API.
   fq = new FleetQuery(
-    { redis: fx.redis, keys: fx.keys, influx: fx.influx },
+    { redis: fx.redis, redisUrl: inject('redisUrl'), keys: fx.keys, influx: fx.influx },
     { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
   );
 });
 
 afterAll(async () => {
+  await fq?.close();
   await fx?.cleanup();
 });
 
@@ -206,6 +212,58 @@ describe('listMiners', () => {
     await rejects(fq.listMiners(acme, { cursor: 'not-a-cursor' }), 'invalid_argument', /cursor/);
     await rejects(fq.listMiners(acme, { label: 'rack' }), 'invalid_argument', /key=value/);
     await rejects(fq.listMiners(acme, { limit: 501 }), 'invalid_argument', /between 1 and 500/);
+  });
+});
+
+describe('miner table reloads', () => {
+  it('the loader thread follows changed, added and removed miners, and answers like a load in this thread', async () => {
+    // Own key prefix: this test changes snapshots, the shared fixture stays as it is.
+    const keys = redisKeys(`test:${randomUUID()}`);
+    const store = new SnapshotStore(fx.redis, keys);
+    const copy = (): MinerSnapshot[] =>
+      JSON.parse(JSON.stringify(fx.snapshots.filter(s => s.ref.tenant === 'acme'))) as MinerSnapshot[];
+    await store.writeSnapshots(copy());
+    const opts = { pollIntervalMs: POLL_MS, now: () => fx.nowMs, tableFreshMs: 1, tableStaleMs: 1 };
+    const threaded = new FleetQuery(
+      { redis: fx.redis, redisUrl: inject('redisUrl'), keys, influx: fx.influx },
+      opts,
+    );
+    const inline = new FleetQuery({ redis: fx.redis, keys, influx: fx.influx }, opts);
+    const both = async (o: Parameters<FleetQuery['listMiners']>[1]) => {
+      await new Promise(r => setTimeout(r, 5));
+      const [a, b] = await Promise.all([threaded.listMiners(acme, o), inline.listMiners(acme, o)]);
+      expect(a).toEqual(b);
+      return a;
+    };
+    try {
+      const before = await both({ sort: 'hashrate', limit: 100 });
+      expect(before.total).toBe(20);
+
+      const changed = copy();
+      const [first, second, third] = changed;
+      first!.sample!.hostname = 'renamed.lan';
+      first!.sample!.hashrate_ghs += 1_000;
+      second!.ref.labels = { rack: 'moved' };
+      const added = {
+        ...JSON.parse(JSON.stringify(third)),
+        ref: { ...third!.ref, id: 'acme-new-01' },
+      } as MinerSnapshot;
+      await store.writeSnapshots([first!, second!, added]);
+      await store.removeMiner(third!.ref.id);
+
+      const after = await both({ sort: 'hashrate', limit: 100 });
+      expect(after.total).toBe(20);
+      const item = (id: string) => after.items.find(i => i.id === id);
+      expect(item(first!.ref.id)).toMatchObject({ hostname: 'renamed.lan' });
+      expect(item(first!.ref.id)!.hashrate_ths).toBeCloseTo(first!.sample!.hashrate_ghs / 1_000, 2);
+      expect(item(second!.ref.id)!.labels).toEqual({ rack: 'moved' });
+      expect(item('acme-new-01')).toBeDefined();
+      expect(item(third!.ref.id)).toBeUndefined();
+      expect((await both({ q: 'renamed' })).items.map(i => i.id)).toEqual([first!.ref.id]);
+      expect((await both({ label: 'rack=moved' })).items.map(i => i.id)).toEqual([second!.ref.id]);
+    } finally {
+      await threaded.close();
+    }
   });
 });
 

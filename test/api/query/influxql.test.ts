@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { FleetError } from '../../../collector/errors.ts';
 import { defaultStep, pickSource, select, tagEq, tagIn, timeRange } from '../../../api/query/influxql.ts';
-import {
-  decodeCursor,
-  encodeCursor,
-  filterAndSort,
-  indexAfter,
-  queryFingerprint,
-  type MinerRow,
-} from '../../../api/query/miner-table.ts';
 import { formatDuration, parseDuration, parseTime, resolveRange } from '../../../api/query/time.ts';
 
 // Pure helpers of the query service: InfluxQL building (escaping of user input), the rollup
-// selection rule, time parsing and keyset cursors.
+// selection rule and time parsing (keyset cursors: miner-table.test.ts).
 
 describe('InfluxQL builders', () => {
   it('quote identifiers and values; user input never breaks out of a literal or regex', () => {
@@ -86,53 +78,5 @@ describe('times and durations', () => {
     expect(formatDuration(7 * 86_400_000)).toBe('7d');
     expect(formatDuration(90_000)).toBe('90s');
     expect(formatDuration(90 * 86_400_000)).toBe('90d');
-  });
-});
-
-describe('keyset cursors', () => {
-  const row = (id: string, h: number | null): MinerRow =>
-    ({
-      id,
-      site: 's',
-      address: '',
-      hostname: null,
-      model: null,
-      firmware: null,
-      status: 'online',
-      degraded_reasons: [],
-      labels: {},
-      reached: h !== null,
-      hashrate_ghs: h,
-      nominal_ghs: null,
-      pct_nominal: null,
-      power_w: null,
-      efficiency_jth: null,
-      temp_chip_max_c: null,
-      boards_hashing: null,
-      boards_total: null,
-      last_seen_ms: null,
-      pools: [],
-      haystack: id,
-    }) as MinerRow;
-
-  it('continue after the last row even when rows change between pages', () => {
-    const order = { sort: 'hashrate' as const, order: 'desc' as const };
-    const rows = [row('a', 10), row('b', 30), row('c', null), row('d', 20), row('e', 20)];
-    const sorted = filterAndSort(rows, {}, order);
-    expect(sorted.map(r => r.id)).toEqual(['b', 'd', 'e', 'a', 'c']);
-    const fp = queryFingerprint({}, order);
-    const cursor = encodeCursor(fp, sorted[1]!, 'hashrate');
-    const at = decodeCursor(cursor, fp);
-    expect(sorted.slice(indexAfter(sorted, at, order)).map(r => r.id)).toEqual(['e', 'a', 'c']);
-    // 'd' disappeared and a new row arrived before the cursor position: no repeat, no gap after it
-    const changed = filterAndSort(
-      [row('a', 10), row('b', 30), row('c', null), row('e', 20), row('f', 25)],
-      {},
-      order,
-    );
-    expect(changed.slice(indexAfter(changed, at, order)).map(r => r.id)).toEqual(['e', 'a', 'c']);
-    expect(() => decodeCursor(cursor, queryFingerprint({ site: 'x' }, order))).toThrow(
-      /other filters or sort/,
-    );
   });
 });
