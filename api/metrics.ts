@@ -24,6 +24,8 @@ export interface ApiMetrics {
   authFailures: Counter<'reason'>;
   /** bytes of decoded window-statistics buckets held (set by whoever owns them) */
   windowCacheBytes: Gauge;
+  /** loads of a tenant's miner table (read and parsed in the loader thread), result = ok | error */
+  minerTableLoad: Histogram<'result'>;
 }
 
 export const CACHE_NAMES = ['miner_table', 'miner_list', 'summary', 'models', 'pool_health', 'miner_page', 'window_stats', 'window_bucket'] as const;
@@ -75,6 +77,13 @@ export function createApiMetrics(registry = new Registry()): ApiMetrics {
     windowCacheBytes: new Gauge({
       name: 'bosfleet_api_window_cache_bytes',
       help: 'Decoded per-miner window statistics held in memory for analytics (bounded by API_WINDOW_CACHE_MB).',
+      registers: r,
+    }),
+    minerTableLoad: new Histogram({
+      name: 'bosfleet_api_miner_table_load_seconds',
+      help: "Time to load a tenant's miner table (every snapshot, read and parsed off the request thread), by result (ok, error).",
+      labelNames: ['result'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
   };

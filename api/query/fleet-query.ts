@@ -315,6 +315,7 @@ export class FleetQuery {
   private readonly keys: RedisKeys;
   private readonly influx: InfluxClient;
   private readonly log: Logger | undefined;
+  private readonly metrics: ApiMetrics | undefined;
   private readonly store: SnapshotStore;
   private readonly eventLog: EventLog;
   private readonly pollMs: number;
@@ -343,6 +344,7 @@ export class FleetQuery {
     this.keys = deps.keys;
     this.influx = deps.influx;
     this.log = deps.log;
+    this.metrics = deps.metrics;
     // Small MGET chunks: a table load in this thread parses ~2.5 KB of JSON per miner; chunks of
     // 200 keep each synchronous JSON.parse slice short (see also createTableLoader).
     this.store =
@@ -1120,9 +1122,16 @@ export class FleetQuery {
 
   private async table(tenant: string): Promise<MinerTable> {
     return await this.tables.get(tenant, async () => {
-      const table = await this.tableLoader.load(tenant, ++this.tableVersion, this.lastTables.get(tenant));
-      this.lastTables.set(tenant, table);
-      return table;
+      const end = this.metrics?.minerTableLoad.startTimer();
+      try {
+        const table = await this.tableLoader.load(tenant, ++this.tableVersion, this.lastTables.get(tenant));
+        end?.({ result: 'ok' });
+        this.lastTables.set(tenant, table);
+        return table;
+      } catch (err) {
+        end?.({ result: 'error' });
+        throw err;
+      }
     });
   }
 

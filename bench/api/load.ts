@@ -19,6 +19,9 @@ export interface LoadFigures {
   'loop max_ms': number;
   /** the API's garbage-collection time during the run */
   gc_ms: number;
+  /** miner-table loads during the run and their mean time (in the API's loader thread) */
+  table_loads: number;
+  table_load_ms: number;
   /** 1-minute load average when the run ended */
   load1: number;
 }
@@ -68,8 +71,18 @@ export async function runLoad(api: { pid: number; metricsUrl: string }, opts: au
     'loop p99_ms': Math.round(after('eventloop_lag_p99_seconds') * 1_000),
     'loop max_ms': Math.round(after('eventloop_lag_max_seconds') * 1_000),
     gc_ms: Math.round((after('gc_duration_seconds_sum') - before('gc_duration_seconds_sum')) * 1_000),
+    ...tableLoads(before, after),
     load1: Math.round(loadavg()[0]! * 100) / 100,
   };
+}
+
+function tableLoads(
+  before: (suffix: string) => number,
+  after: (suffix: string) => number,
+): { table_loads: number; table_load_ms: number } {
+  const n = after('miner_table_load_seconds_count') - before('miner_table_load_seconds_count');
+  const s = after('miner_table_load_seconds_sum') - before('miner_table_load_seconds_sum');
+  return { table_loads: n, table_load_ms: n > 0 ? Math.round((s / n) * 1_000) : 0 };
 }
 
 /** The API's /metrics as a lookup: the sum of every sample whose name ends with `suffix`. */

@@ -59,6 +59,9 @@ describe('startApiServer', () => {
         totals: { miners: 0 },
         hint: expect.stringMatching(/no miners yet/),
       });
+      // without aggregates the summary counted the miner table, loaded by the loader thread
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(Number(/^bosfleet_api_miner_table_load_seconds_count\{result="ok"\} (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
       await server.close();
     }
