@@ -112,38 +112,14 @@ export function tableMessage(
 
 /** What the loader keeps of columns it sent (the numbers went with the message). */
 export function stringsOf(c: MinerTableColumns): MinerTableStrings {
-  const {
-    tenant,
-    size,
-    id,
-    site,
-    address,
-    hostname,
-    model,
-    firmware,
-    status,
-    degraded,
-    labels,
-    haystack,
-    poolStart,
-    poolUrl,
-  } = c;
-  return {
-    tenant,
-    size,
-    id,
-    site,
-    address,
-    hostname,
-    model,
-    firmware,
-    status,
-    degraded,
-    labels,
-    haystack,
-    poolStart,
-    poolUrl,
+  const kept: Record<string, unknown> = {
+    tenant: c.tenant,
+    size: c.size,
+    poolStart: c.poolStart,
+    poolUrl: c.poolUrl,
   };
+  for (const k of SHARED_COLUMNS) kept[k] = c[k];
+  return kept as unknown as MinerTableStrings;
 }
 
 function applied<T>(
