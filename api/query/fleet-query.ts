@@ -1137,7 +1137,7 @@ export class FleetQuery {
 
   private unknownMiner(tenant: string, id: string): FleetError {
     const known = this.tables.peek(tenant);
-    const like = known?.id.find(known => known.toLowerCase() === id.toLowerCase());
+    const like = known?.id.find(k => k.toLowerCase() === id.toLowerCase());
     const hint = like ? `did you mean '${like}'? ` : '';
     return new FleetError('not_found', `unknown miner '${id}'; ${hint}GET /api/v1/miners lists your miners`, {
       details: { miner: id },
