@@ -556,7 +556,9 @@ export class VirtualMiner {
     if (this.faults.has('overheat') && load > 0) {
       const c = this.cooling;
       const over = (c.hotC + c.dangerousC) / 2 + board.tempOffsetC;
-      eq = Math.max(eq, ambient + (over - 25) * Math.max(load, 0.35));
+      // at full load the chips settle between hot and dangerous whatever the room's temperature
+      // (ambient + (over - 25) fell below hot in a cold room, so the fault came and went)
+      eq = Math.max(eq, ambient + (over - ambient) * Math.max(load, 0.35));
     }
     return eq;
   }

@@ -17,7 +17,12 @@ import { connect, FAST, sleep, waitFor, type MinerClients } from './helpers.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
-function makeMiner(model: ModelKey, index = 0, timings: Partial<VirtualMiner['timings']> = {}): VirtualMiner {
+function makeMiner(
+  model: ModelKey,
+  index = 0,
+  timings: Partial<VirtualMiner['timings']> = {},
+  siteAmbientC = 25,
+): VirtualMiner {
   const spec = MODELS[model];
   return new VirtualMiner({
     placement: {
@@ -28,7 +33,7 @@ function makeMiner(model: ModelKey, index = 0, timings: Partial<VirtualMiner['ti
       tenant: 't',
       site: 's',
       rack: 'r01',
-      siteAmbientC: 25,
+      siteAmbientC,
     },
     spec,
     identity: makeIdentity(7, index, spec),
@@ -187,6 +192,16 @@ describe('VirtualMiner state over time', () => {
         nowMs: T0,
       });
     expect(minerTruth(mk(35), T0).fan_rpm_avg).toBeGreaterThan(minerTruth(mk(18), T0).fan_rpm_avg);
+  });
+
+  it.each([15, 25, 32])('an overheat fault holds the chips between hot and dangerous in a %d °C room', ambient => {
+    const m = makeMiner('s19jpro', 0, {}, ambient);
+    m.addFault(T0, { kind: 'overheat' });
+    const later = T0 + 10 * 60_000;
+    m.advance(later);
+    const t = minerTruth(m, later);
+    expect(t.temp_chip_max_c).toBeGreaterThan(MODELS.s19jpro.cooling.hot);
+    expect(t.temp_chip_max_c).toBeLessThan(MODELS.s19jpro.cooling.dangerous);
   });
 });
 
