@@ -182,12 +182,15 @@ const PRELOAD_WAIT_MS = 10_000;
 function startWindowPreload(fleetQuery: FleetQuery, hours: number, log: Logger): { first: Promise<void>; stop: () => void } {
   if (hours <= 0) return { first: Promise.resolve(), stop: () => undefined };
   let running: Promise<void> | null = null;
+  let runs = 0;
   const run = (): Promise<void> => {
     if (running) return running;
     const t0 = performance.now();
+    // the first read-ahead is the long one (every bucket of `hours`): worth a line at info
+    const level = runs++ === 0 ? 'info' : 'debug';
     running = fleetQuery
       .preloadWindows(hours)
-      .then(r => log.debug({ ...r, ms: Math.round(performance.now() - t0) }, 'window statistics preloaded'))
+      .then(r => log[level]({ ...r, ms: Math.round(performance.now() - t0) }, 'window statistics preloaded'))
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'window statistics preload failed; analytics read them on demand'))
       .finally(() => (running = null));
     return running;

@@ -188,6 +188,8 @@ try {
     env: {
       ...env,
       AUTH_PUBLIC_KEY_FILE: keys.publicPath,
+      // with --api-stdout, the API's info lines (when its read-ahead finished) are kept too
+      ...(values['api-stdout'] ? { LOG_LEVEL: 'info' } : {}),
       RATE_LIMIT_MAX: '1000000',
       ...(values.synthetic ? {} : { COLLECTOR_INVENTORY_FILE: inventoryPath }),
       ...(values['preload-hours'] !== undefined ? { API_WINDOW_PRELOAD_HOURS: values['preload-hours'] } : {}),
@@ -226,7 +228,7 @@ try {
     await runLoad(target, { ...opts, duration: WARM_S });
     const r = await runLoad(target, { ...opts, duration: SECONDS });
     loads.push({ query: name, ...r });
-    process.stdout.write(`${name}: ${r['req/s']} req/s, p99 ${r.p99_ms} ms\n`);
+    process.stdout.write(`${name}: ${r['req/s']} req/s, p99 ${r.p99_ms} ms (ended ${new Date().toISOString()})\n`);
   }
   const analytical: Record<string, unknown>[] = [];
   if (!values['skip-analytics']) {
