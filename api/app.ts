@@ -8,6 +8,7 @@ import { serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod } fro
 import type { Redis } from 'ioredis';
 import { authenticate } from './auth/authenticate.ts';
 import { createTokenVerifier, type VerifyToken } from './auth/verifier.ts';
+import type { ApiConfig } from './config.ts';
 import type { ApiInfra } from './context.ts';
 import { errorBody, installErrorHandler } from './errors.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
@@ -72,6 +73,8 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
     loggerInstance: infra.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
+    // Behind a load balancer, the client is in X-Forwarded-For, set by the proxies trusted here.
+    trustProxy: trustProxyOf(config.API_TRUST_PROXY),
     routerOptions: { ignoreTrailingSlash: true },
     // Slow clients cannot hold a request open forever; control uploads set their own limits.
     requestTimeout: 120_000,
@@ -116,4 +119,9 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
     { prefix: '/api/v1' },
   );
   return app;
+}
+
+/** A hop count as the trust function fastify takes for it (its types know no number). */
+function trustProxyOf(v: ApiConfig['API_TRUST_PROXY']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof v === 'number' ? (_address, hop) => hop < v : v;
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cfg, loadConfig } from '../collector/config-loader.ts';
 import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
@@ -10,6 +11,11 @@ export const apiConfigSchema = z.object({
   API_PORT: cfg.int(8_080, 0, 65_535),
   /** Public base URL (for OpenAPI servers, MCP resource metadata). */
   API_PUBLIC_URL: cfg.url('http://127.0.0.1:8080'),
+  /**
+   * Which X-Forwarded-For to believe for the client address (rate limits of unauthenticated
+   * callers, logs): false, true (any hop), a hop count, or the proxies' addresses / CIDRs.
+   */
+  API_TRUST_PROXY: z.string().default('false').transform(parseTrustProxy),
   /** JWT verification: a JWKS URL or a PEM public key (inline or file). One of them is required unless AUTH_MODE=none. */
   AUTH_MODE: cfg.oneOf(['jwt', 'none'] as const, 'jwt'),
   AUTH_JWKS_URL: z.url({ error: 'expected the https URL of a JWKS document' }).optional(),
@@ -47,6 +53,34 @@ export const apiConfigSchema = z.object({
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;
+
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** fastify's trustProxy from API_TRUST_PROXY, or an issue that says what is accepted. */
+function parseTrustProxy(raw: string, ctx: z.RefinementCtx): boolean | number | string[] {
+  const v = raw.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100) return Number(v);
+  const items = v.split(',').map(s => s.trim()).filter(Boolean);
+  const bad = items.find(item => {
+    if (PROXY_RANGES.includes(item)) return false;
+    const [addr, prefix, extra] = item.split('/');
+    if (extra !== undefined || !addr) return true;
+    const family = isIP(addr);
+    if (family === 0) return true;
+    if (prefix === undefined) return false;
+    return !/^\d+$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128);
+  });
+  if (bad !== undefined || items.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected false, true, a hop count (1-100) or proxy addresses / CIDRs separated by commas (or ${PROXY_RANGES.join(', ')}); '${bad ?? v}' is none of these`,
+    });
+    return z.NEVER;
+  }
+  return items;
+}
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return loadConfig(apiConfigSchema, env);

@@ -48,7 +48,12 @@ describe('.env.example', () => {
 describe('config errors', () => {
   it('names the key, the value and what is expected, for every bad key at once', () => {
     try {
-      parseConfig(collectorConfigSchema, { COLLECTOR_POLL_INTERVAL_MS: 'soon', INFLUX_URL: 'not a url', INFLUX_PASSWORD: 'hunter2', INFLUX_FLAVOUR: '4' });
+      parseConfig(collectorConfigSchema, {
+        COLLECTOR_POLL_INTERVAL_MS: 'soon',
+        INFLUX_URL: 'not a url',
+        INFLUX_PASSWORD: 'hunter2',
+        INFLUX_FLAVOUR: '4',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -58,5 +63,24 @@ describe('config errors', () => {
       expect(msg).toContain('INFLUX_FLAVOUR="4": expected one of 1, 2, 3');
       expect(msg).not.toContain('hunter2');
     }
+  });
+});
+
+describe('API_TRUST_PROXY', () => {
+  const trust = (v: string) => parseConfig(apiConfigSchema, { API_TRUST_PROXY: v }).API_TRUST_PROXY;
+  it('reads off, any hop, a hop count and proxy addresses', () => {
+    expect(parseConfig(apiConfigSchema, {}).API_TRUST_PROXY).toBe(false);
+    expect(trust('true')).toBe(true);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.168.1.7,loopback,fd00::/8')).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'loopback',
+      'fd00::/8',
+    ]);
+  });
+  it('refuses what is none of these, and says what is expected', () => {
+    for (const bad of ['yes', '10.0.0.0/33', 'proxy.lan', '0', '10.0.0.1/8/2'])
+      expect(() => trust(bad), bad).toThrow(/API_TRUST_PROXY=.*expected false, true, a hop count/);
   });
 });

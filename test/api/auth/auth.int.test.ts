@@ -340,6 +340,52 @@ describe('rate limits', () => {
     expect(metrics).toMatch(/bosfleet_api_auth_failures_total\{reason="claims"\} [1-9]/);
   });
 
+  it('behind a trusted proxy, auth failures count per forwarded client, not per proxy', async () => {
+    const behind = await buildTestApp(fx, {
+      config: testConfig({
+        AUTH_PUBLIC_KEY: keys.publicPem,
+        RATE_LIMIT_AUTH_FAILURES_MAX: '4',
+        API_TRUST_PROXY: '10.98.0.0/16',
+      }),
+    });
+    try {
+      const proxy = '10.98.0.1';
+      const bad = { authorization: `Bearer ${await keys.token(undefined, { aud: 'nope' })}` };
+      const from = async (client: string) =>
+        (
+          await behind.app.inject({
+            url: '/api/v1/miners',
+            headers: { ...bad, 'x-forwarded-for': client },
+            remoteAddress: proxy,
+          })
+        ).statusCode;
+      const a = freshIp();
+      for (let i = 0; i < 4; i++) expect(await from(a)).toBe(401);
+      expect(await from(a)).toBe(429);
+      // another client through the same proxy is not limited with the first
+      expect(await from(freshIp())).toBe(401);
+      // an untrusted sender's X-Forwarded-For is ignored: it is limited by its own address
+      const direct = freshIp();
+      for (let i = 0; i < 4; i++)
+        await behind.app.inject({
+          url: '/api/v1/miners',
+          headers: { ...bad, 'x-forwarded-for': freshIp() },
+          remoteAddress: direct,
+        });
+      expect(
+        (
+          await behind.app.inject({
+            url: '/api/v1/miners',
+            headers: { ...bad, 'x-forwarded-for': freshIp() },
+            remoteAddress: direct,
+          })
+        ).statusCode,
+      ).toBe(429);
+    } finally {
+      await behind.app.close();
+    }
+  });
+
   it('with the limiter store down, reads fail open and control fails closed', async () => {
     const dead = new Redis('redis://127.0.0.1:9', {
       enableOfflineQueue: false,
