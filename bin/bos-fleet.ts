@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from '../collector/config-loader.ts';
+import { ConfigError, readRawConfig } from '../collector/config-loader.ts';
 import { parseCommandArgs, renderHelp, UsageError, type CliCommand } from './command.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
@@ -10,6 +10,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
   mcp: { summary: 'Serve the MCP server over stdio (for Claude Desktop and similar clients).', load: async () => (await import('./commands/mcp.ts')).mcpCommand },
   token: { summary: 'Mint a JWT from a local private key for self-hosted setups.', load: async () => (await import('./commands/token.ts')).tokenCommand },
 };
+
+/** the commands that read the project's configuration (the demo and the simulator set their own) */
+const READS_CONFIG = new Set(['collector', 'api', 'mcp']);
+
+async function warnUnknownConfig(): Promise<void> {
+  let raw;
+  try {
+    raw = readRawConfig(process.env);
+  } catch {
+    return; // the command reports a bad BOS_FLEET_CONFIG itself
+  }
+  const { unknownConfigWarnings } = await import('./config-keys.ts');
+  for (const w of unknownConfigWarnings(raw)) process.stderr.write(`bos-fleet: warning: ${w}\n`);
+}
 
 function mainHelp(): string {
   const lines = ['Usage: bos-fleet <command> [options]', '', 'Telemetry, analytics and control for fleets of Braiins OS miners.', '', 'Commands:'];
@@ -39,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(renderHelp(cmd) + '\n');
     return 0;
   }
+  if (READS_CONFIG.has(name)) await warnUnknownConfig();
   const code = await cmd.run(parsed.values, parsed.positionals);
   return typeof code === 'number' ? code : 0;
 }

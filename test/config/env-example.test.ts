@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { apiConfigSchema } from '../../api/config.ts';
 import { parseConfig, ConfigError } from '../../collector/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
 import { mcpConfigSchema } from '../../mcp/config.ts';
+import { unknownConfigWarnings } from '../../bin/config-keys.ts';
 
 // .env.example is the configuration reference: every schema key is documented there with the
 // schema's own default, and nothing is documented that no schema reads.
@@ -82,5 +85,45 @@ describe('API_TRUST_PROXY', () => {
   it('refuses what is none of these, and says what is expected', () => {
     for (const bad of ['yes', '10.0.0.0/33', 'proxy.lan', '0', '10.0.0.1/8/2'])
       expect(() => trust(bad), bad).toThrow(/API_TRUST_PROXY=.*expected false, true, a hop count/);
+  });
+});
+
+describe('unknown configuration keys', () => {
+  it('names a key of ours that nothing reads, with the nearest known key; leaves other variables alone', () => {
+    expect(
+      unknownConfigWarnings({
+        API_TRUST_PROXI: '10.0.0.1',
+        COLLECTOR_POLL_INTERVAL_MS: '5000',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        INFLUX_SOMETHING_ELSE_ENTIRELY: 'x',
+        PATH: '/usr/bin',
+        MINER_PASSWORD_SIM_0003: 'secret',
+        NODE_OPTIONS: '--max-old-space-size=512',
+      }),
+    ).toEqual([
+      'unknown configuration key API_TRUST_PROXI is ignored; did you mean API_TRUST_PROXY? (see .env.example)',
+      'unknown configuration key INFLUX_SOMETHING_ELSE_ENTIRELY is ignored (see .env.example)',
+    ]);
+  });
+
+  it('bos-fleet warns on stderr before it starts a component', () => {
+    const r = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('../../bin/bos-fleet.ts', import.meta.url)), 'collector'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          COLLECTOR_POLL_INTERVALL_MS: '5000',
+          COLLECTOR_POLL_INTERVAL_MS: 'soon',
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(r.stderr).toContain(
+      'bos-fleet: warning: unknown configuration key COLLECTOR_POLL_INTERVALL_MS is ignored; did you mean COLLECTOR_POLL_INTERVAL_MS?',
+    );
+    expect(r.stderr).toContain('COLLECTOR_POLL_INTERVAL_MS="soon"');
+    expect(r.status).toBe(2);
   });
 });
