@@ -63,6 +63,11 @@ export class TtlCache<V> {
     return e && monotonicMs() - e.at < (this.opts.staleMs ?? this.opts.freshMs) ? e.value : undefined;
   }
 
+  /** The cached value however old, without loading: for what a reload may reuse, not for serving. */
+  latest(key: string): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   invalidate(key?: string): void {
     if (key === undefined) this.entries.clear();
     else this.entries.delete(key);

@@ -334,8 +334,6 @@ export class FleetQuery {
   /** the summary answer last built from each summary core, by its stale state */
   private readonly summaryAnswers = new WeakMap<SummaryCore, { key: string; answer: FleetSummary }>();
   private readonly tableLoader: MinerTableLoader;
-  /** per tenant, the last table loaded: the next load reuses its unchanged values, however old it is */
-  private readonly lastTables = new Map<string, MinerTable>();
   private tableVersion = 0;
   private sintercard = true;
 
@@ -1124,9 +1122,9 @@ export class FleetQuery {
     return await this.tables.get(tenant, async () => {
       const end = this.metrics?.minerTableLoad.startTimer();
       try {
-        const table = await this.tableLoader.load(tenant, ++this.tableVersion, this.lastTables.get(tenant));
+        // the table being replaced, however old, lends its unchanged values to the new one
+        const table = await this.tableLoader.load(tenant, ++this.tableVersion, this.tables.latest(tenant));
         end?.({ result: 'ok' });
-        this.lastTables.set(tenant, table);
         return table;
       } catch (err) {
         end?.({ result: 'error' });

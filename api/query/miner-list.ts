@@ -21,7 +21,7 @@ export interface MinerOrder {
 }
 
 /** Rows of `t` that pass the filter, in table order. */
-export function matchingRows(t: MinerTable, f: MinerFilter): Int32Array {
+function matchingRows(t: MinerTable, f: MinerFilter): Int32Array {
   const out = new Int32Array(t.size);
   let n = 0;
   const firmware = f.firmware?.toLowerCase();
@@ -55,7 +55,7 @@ const SORT_COLUMN: Record<Exclude<MinerSortKey, 'id'>, (t: MinerTable) => Float6
   last_seen: t => t.last_seen_ms,
 };
 
-export function sortValue(t: MinerTable, i: number, sort: MinerSortKey): SortValue {
+function sortValue(t: MinerTable, i: number, sort: MinerSortKey): SortValue {
   return sort === 'id' ? t.id[i]! : orNull(SORT_COLUMN[sort](t)[i]!);
 }
 

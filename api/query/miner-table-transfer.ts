@@ -1,5 +1,6 @@
 import {
   minerTable,
+  namedColumns,
   NO_LABELS,
   NO_REASONS,
   NUMBER_COLUMNS,
@@ -171,15 +172,9 @@ export function tableFromMessage(m: TableMessage, base: MinerTable | undefined, 
     poolStart: m.poolStart,
     poolUrl: applied(m.prevPool.length, b?.poolUrl, m.prevPool, m.poolUrlChanges),
     reached: m.reached,
-    ...(Object.fromEntries(NUMBER_COLUMNS.map((k, i) => [k, m.numbers[i]!])) as Record<
-      (typeof NUMBER_COLUMNS)[number],
-      Float64Array
-    >),
+    ...namedColumns(NUMBER_COLUMNS, m.numbers),
     poolFlags: m.poolFlags,
-    ...(Object.fromEntries(POOL_NUMBER_COLUMNS.map((k, i) => [k, m.poolNumbers[i]!])) as Record<
-      (typeof POOL_NUMBER_COLUMNS)[number],
-      Float64Array
-    >),
+    ...namedColumns(POOL_NUMBER_COLUMNS, m.poolNumbers),
   };
   return minerTable(columns, version);
 }

@@ -64,6 +64,14 @@ export const NUMBER_COLUMNS = [
 ] as const;
 export const POOL_NUMBER_COLUMNS = ['poolAccepted', 'poolRejected', 'poolStale'] as const;
 
+/** Arrays given in the order of `names` (NUMBER_COLUMNS or POOL_NUMBER_COLUMNS), by their column names. */
+export function namedColumns<K extends string>(
+  names: readonly K[],
+  arrays: readonly Float64Array[],
+): Record<K, Float64Array> {
+  return Object.fromEntries(names.map((k, i) => [k, arrays[i]!])) as Record<K, Float64Array>;
+}
+
 export interface MinerTable extends MinerTableColumns {
   /** changes with every load; part of derived cache keys */
   version: number;
@@ -316,15 +324,9 @@ export class MinerTableBuilder {
       poolStart: Int32Array.from(this.poolStart),
       poolUrl: this.poolUrl,
       reached: this.reached.slice(0, n),
-      ...(Object.fromEntries(NUMBER_COLUMNS.map((c, k) => [c, nums[k]!])) as Record<
-        (typeof NUMBER_COLUMNS)[number],
-        Float64Array
-      >),
+      ...namedColumns(NUMBER_COLUMNS, nums),
       poolFlags: this.poolFlags.slice(0, pools),
-      ...(Object.fromEntries(POOL_NUMBER_COLUMNS.map((c, k) => [c, poolNums[k]!])) as Record<
-        (typeof POOL_NUMBER_COLUMNS)[number],
-        Float64Array
-      >),
+      ...namedColumns(POOL_NUMBER_COLUMNS, poolNums),
       prevRow: this.prevRow.slice(0, n),
       prevPool: this.prevPool.slice(0, pools),
     };
@@ -360,7 +362,7 @@ function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T): T {
   return b;
 }
 
-/** A table of these snapshots (tests, and loads in the calling thread). */
+/** A table of these snapshots (tests: the API loads with readMinerColumns). */
 export function minerTableOf(
   tenant: string,
   snapshots: readonly MinerSnapshot[],
