@@ -158,7 +158,8 @@ describe('collector over a simulated fleet', () => {
     await expect.poll(() => kindsFor(board!), { timeout: 10_000, interval: 500 }).toContain('hashboard_lost');
     await expect.poll(() => kindsFor(paused!), { timeout: 5_000, interval: 500 }).toContain('status_changed');
     await expect.poll(() => kindsFor(rebooted!), { timeout: 15_000, interval: 500 }).toContain('reboot_detected');
-    expect((await collector.snapshots.getSnapshot(hot!))!.sample!.degraded_reasons).toContain('overheating');
+    // Events are appended as the poll lands; snapshots reach Redis on the next flush (≤ 1 s later, more on a loaded machine).
+    await expect.poll(async () => (await collector.snapshots.getSnapshot(hot!))?.sample?.degraded_reasons ?? [], { timeout: 5_000, interval: 200 }).toContain('overheating');
     await c.unary('ActionsService', 'ResumeMining', {});
     c.close();
     await collector.writer.flush();
