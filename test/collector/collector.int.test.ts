@@ -11,6 +11,7 @@ import { silentLogger } from '../../collector/logger.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import type { FleetEvent, MinerSnapshot } from '../../collector/samples.ts';
 import { EventLog } from '../../collector/event-log.ts';
+import { waitForFirstPolls } from './first-polls.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 
 // The collector over a simulated fleet of 200 miners (real gRPC on loopback), writing to the
@@ -57,6 +58,7 @@ beforeAll(async () => {
   influx = new InfluxClient({ url: inject('influxUrl'), db, auth: 'none', flavour: '1' });
   collector = await startCollector(config, { log: silentLogger(), env: { ...process.env, MINER_PASSWORD: 'root' } });
   await sleep(4_500);
+  await waitForFirstPolls(collector);
   await collector.flushSnapshots();
   await collector.writer.flush();
 }, 60_000);

@@ -35,7 +35,8 @@ describe('collector through outages', () => {
   let fleet: SimulatedFleet;
   let inventory: string;
   beforeAll(async () => {
-    fleet = await startSimulator({ miners: 20, seed: 5, baseAddress: '127.12.0.1', rebootMs: 2_500, warmupMs: 200 });
+    // A 4 s reboot spans at least two missed 1 s polls (offline) even when a loaded machine delays a poll.
+    fleet = await startSimulator({ miners: 20, seed: 5, baseAddress: '127.12.0.1', rebootMs: 4_000, warmupMs: 200 });
     inventory = join(mkdtempSync(join(tmpdir(), 'outage-')), 'inventory.json');
     await fleet.writeInventory(inventory);
   });

@@ -11,6 +11,7 @@ import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
 import { redisKeys } from '../../collector/redis-keys.ts';
 import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
+import { waitForFirstPolls } from './first-polls.ts';
 
 // Two collectors, shards 0/2 and 1/2 of the same inventory, over one simulated fleet (real gRPC,
 // InfluxDB and Redis): every miner is polled by exactly one of them, and the fleet aggregates
@@ -44,6 +45,7 @@ beforeAll(async () => {
     collectors.push(await startCollector(config, { log: silentLogger(), env: { ...process.env, MINER_PASSWORD: 'root' } }));
   }
   await sleep(3_500);
+  for (const c of collectors) await waitForFirstPolls(c);
   for (const c of collectors) await c.flushSnapshots();
 }, 60_000);
 

@@ -34,6 +34,7 @@ import type { McpDeps } from '../../mcp/define-tool.ts';
 import { createMcpInfra, type McpInfraHandle } from '../../mcp/runtime.ts';
 import { buildMcpServer, type BuildOptions } from '../../mcp/server.ts';
 import { startSimulator, type SimulatedFleet, type SimulatorOptions } from '../../simulator/index.ts';
+import { waitForFirstPolls } from '../collector/first-polls.ts';
 import { LineWriter, rollupLine } from './seed.ts';
 
 export interface McpHarness {
@@ -106,6 +107,7 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
     { log: silentLogger(), http: false, env: { ...process.env, MINER_PASSWORD: 'root' } },
   );
   await sleep((o.collectSeconds ?? 4) * 1_000);
+  await waitForFirstPolls(collector);
   await collector.flushSnapshots();
   await collector.writer.flush();
 

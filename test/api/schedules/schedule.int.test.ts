@@ -9,7 +9,8 @@ let h: Harness;
 let replicaB: ControlPlane;
 
 beforeAll(async () => {
-  h = await startHarness({ sim: { miners: 6, sites: 2, seed: 55 } });
+  // A 500 ms tick puts the "late" threshold (3 ticks) well past a stall of a loaded CI machine.
+  h = await startHarness({ sim: { miners: 6, sites: 2, seed: 55 }, plane: { schedules: { tickMs: 500 } } });
   replicaB = h.newPlane();
   await replicaB.start();
 }, 60_000);
@@ -35,16 +36,18 @@ describe('power schedules', () => {
     const prePaused = miners[0]!;
     await h.plane.control.execute(h.operator, { id: prePaused }, { kind: 'action', action: 'pause' });
     const startMs = Math.ceil((Date.now() + 2_500) / 1000) * 1000;
+    // Long enough for the start job to reach every miner before the end cancels what is left of it.
+    const windowMs = 5_000;
     const s = await h.plane.schedules.create(h.operator, {
       name: 'peak-tariff',
       selector: { site: 'site-1' },
       cron: cronAt(startMs),
       timezone: 'UTC',
-      duration_ms: 2_500,
+      duration_ms: windowMs,
       action: { type: 'pause' },
     });
     expect(s.next_start_ms).toBe(startMs);
-    expect(s.next_end_ms).toBe(startMs + 2_500);
+    expect(s.next_end_ms).toBe(startMs + windowMs);
     // Replica B learns about it through pub/sub (well before its 1 s reload).
     await waitFor(
       'window start',
@@ -68,7 +71,7 @@ describe('power schedules', () => {
     await h.plane.jobs.waitUntilFinished(h.operator, w.end_job!, 20_000);
     expect(w).toMatchObject({
       start_ms: startMs,
-      end_ms: startMs + 2_500,
+      end_ms: startMs + windowMs,
       late: false,
       miners: miners.length,
     });
@@ -117,7 +120,7 @@ describe('power schedules', () => {
       name: 'curtail',
       selector: { site: 'site-2' },
       cron: cronAt(startMs),
-      duration_ms: 2_000,
+      duration_ms: 5_000,
       action: { type: 'power_target', watt: 2_000 },
     });
     await waitFor(
