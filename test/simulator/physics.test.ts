@@ -227,10 +227,18 @@ describe('retuning over gRPC', () => {
   });
 
   it('per-board stats sum to the GetMinerStats totals', async () => {
-    const [{ res: stats }, { res: boards }] = await Promise.all([
-      c.call<GetMinerStatsResponse>('MinerService', 'GetMinerStats'),
-      c.call<GetHashboardsResponse>('MinerService', 'GetHashboards'),
-    ]);
+    // Readings are one view per wall-clock second: compare two answers from the same second.
+    const sameSecond = async () => {
+      for (;;) {
+        const startS = Math.floor(Date.now() / 1000);
+        const pair = await Promise.all([
+          c.call<GetMinerStatsResponse>('MinerService', 'GetMinerStats'),
+          c.call<GetHashboardsResponse>('MinerService', 'GetHashboards'),
+        ]);
+        if (Math.floor(Date.now() / 1000) === startS) return pair;
+      }
+    };
+    const [{ res: stats }, { res: boards }] = await sameSecond();
     const total = stats.miner_stats!.nominal_hashrate!.gigahash_per_second;
     const sum = boards.hashboards.reduce((s, b) => s + b.stats!.nominal_hashrate!.gigahash_per_second, 0);
     expect(sum).toBeCloseTo(total, 0);
