@@ -151,7 +151,7 @@ describe('MinerClient against the simulator', () => {
     fleet.injectFault(id, 'unreachable');
     expect(await code(c.unary('MinerService', 'GetMinerStats', {}))).toBe('unreachable');
     fleet.clearFault(id, 'unreachable');
-    await new Promise(r => setTimeout(r, 200));
+    await fleet.settled(); // the address is bound again
     expect(await code(c.unary('MinerService', 'GetMinerStats', {}))).toBe('ok');
 
     fleet.injectFault(id, { kind: 'intermittent', failure_rate: 1 });

@@ -12,6 +12,7 @@ import { parseConfig } from '../../collector/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
 import { silentLogger } from '../../collector/logger.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
+import { waitForFirstPolls } from '../collector/first-polls.ts';
 
 // The whole path a user sees: simulated miners -> collector -> InfluxDB/Redis -> REST API,
 // and control back through the API to the miners. Answers are compared with the simulator's
@@ -31,7 +32,7 @@ beforeAll(async () => {
   await fleet.writeInventory(inventory);
   process.env.MINER_PASSWORD ??= 'root';
   const shared = { INFLUX_URL: inject('influxUrl'), INFLUX_DB: `t_${randomUUID().slice(0, 8)}`, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `t-${randomUUID().slice(0, 8)}`, COLLECTOR_INVENTORY_FILE: inventory };
-  collector = await startCollector(parseConfig(collectorConfigSchema, { ...shared, COLLECTOR_POLL_INTERVAL_MS: '1000', COLLECTOR_RPC_TIMEOUT_MS: '800', COLLECTOR_OFFLINE_AFTER_MISSES: '2', COLLECTOR_HTTP_PORT: '0' }), { log: silentLogger(), env: process.env });
+  collector = await startCollector(parseConfig(collectorConfigSchema, { ...shared, COLLECTOR_POLL_INTERVAL_MS: '1000', COLLECTOR_RPC_TIMEOUT_MS: '2000', COLLECTOR_OFFLINE_AFTER_MISSES: '2', COLLECTOR_HTTP_PORT: '0' }), { log: silentLogger(), env: process.env });
   const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
   api = await startApiServer(parseConfig(apiConfigSchema, { ...shared, API_PORT: '0', AUTH_PUBLIC_KEY_FILE: keys.publicPath, FIRMWARE_DIR: join(dir, 'fw') }), {
     log: silentLogger(),
@@ -41,6 +42,7 @@ beforeAll(async () => {
   });
   operator = await mintToken({ privateKey: parsePrivateKey(readFileSync(keys.privatePath, 'utf8'), 'k'), sub: 'e2e-operator', tenant, roles: ['operator'], ttlMs: 600_000, issuer: 'bos-fleet', audience: 'bos-fleet' });
   await sleep(5_000);
+  await waitForFirstPolls(collector);
   await collector.flushSnapshots();
 }, 60_000);
 

@@ -13,7 +13,8 @@ describe('simulator auth', () => {
       miners: 3,
       seed: 'auth',
       baseAddress: '127.2.0.1',
-      tokenTimeoutS: 1,
+      // 2 s, so a request 700 ms after the last one keeps a 1.3 s margin on a loaded machine.
+      tokenTimeoutS: 2,
       passwords: { 'sim-0003': 'hunter2' },
     });
     c = connect(fleet.miners[0]!.address);
@@ -36,7 +37,7 @@ describe('simulator auth', () => {
       new grpc.Metadata(),
     );
     expect(res.token).toMatch(/^[A-Za-z0-9]{16}$/);
-    expect(res.timeout_s).toBe(1);
+    expect(res.timeout_s).toBe(2);
     expect(headers.get('authorization')).toEqual([res.token]);
   });
 
@@ -75,10 +76,10 @@ describe('simulator auth', () => {
   it('slides the token expiry with each request and expires it after inactivity', async () => {
     await c.login();
     for (let i = 0; i < 4; i++) {
-      await sleep(500); // 2 s in total > the 1 s timeout, but never 1 s idle
+      await sleep(700); // 2.8 s in total > the 2 s timeout, but never 2 s idle
       await c.call('MinerService', 'GetMinerStats');
     }
-    await sleep(1_300);
+    await sleep(2_300);
     await expectStatus(c.call('MinerService', 'GetMinerStats'), grpc.status.UNAUTHENTICATED);
   });
 

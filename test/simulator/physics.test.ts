@@ -217,6 +217,8 @@ describe('retuning over gRPC', () => {
       baseAddress: '127.4.0.1',
       ...FAST,
       retuneMs: 1_200,
+      // No response cache: a cached answer from the previous second would defeat the same-second check below.
+      cacheMs: 0,
     });
     c = connect(fleet.miners[0]!.address);
     await c.login();
