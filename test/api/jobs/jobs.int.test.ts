@@ -9,7 +9,11 @@ let h: Harness;
 const MINERS = 6;
 
 beforeAll(async () => {
-  h = await startHarness({ sim: { miners: MINERS, seed: 33 }, env: { JOBS_CONCURRENCY: '1' } });
+  // A 5 s RPC deadline leaves room for the 1 s answers of the reboot test on a loaded machine.
+  h = await startHarness({
+    sim: { miners: MINERS, seed: 33 },
+    env: { JOBS_CONCURRENCY: '1', MINER_RPC_TIMEOUT_MS: '5000' },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -138,7 +142,8 @@ describe('batch-control jobs', () => {
   });
 
   it('a reboot in flight during a crash is not repeated blindly', async () => {
-    slowAll(300);
+    // Slow answers make the crash land inside a miner's reboot, not in the few ms between two miners.
+    slowAll(1_000);
     const r = await h.plane.control.execute(h.operator, all, { kind: 'action', action: 'reboot' });
     await waitFor('one miner running', async () =>
       (await h.plane.jobs.get(h.operator, r.job!.id)).results.some(x => x.status === 'running'),
