@@ -21,6 +21,28 @@ export interface LocalService {
   readonly running: boolean;
 }
 
+export interface LocalServiceOptions {
+  /**
+   * Run the server in its own process group. A terminal's Ctrl+C then reaches only bos-fleet,
+   * which stops the server after the collector has flushed to it (the demo); otherwise the
+   * server dies with the same signal and the collector's final flush waits out its timeout.
+   */
+  ownProcessGroup?: boolean;
+}
+
+// Servers still running when this process exits (a crash, a second Ctrl+C) are killed with it.
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function track(p: ChildProcess): void {
+  live.add(p);
+  p.once('exit', () => live.delete(p));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
 export class MissingBinaryError extends Error {
   constructor(binary: string, pkg: string) {
     super(
@@ -78,9 +100,12 @@ abstract class SpawnedService implements LocalService {
   protected proc: ChildProcess | null = null;
   protected output = '';
 
-  constructor(port: number, dataDir: string) {
+  private readonly ownProcessGroup: boolean;
+
+  constructor(port: number, dataDir: string, o: LocalServiceOptions) {
     this.port = port;
     this.dataDir = dataDir;
+    this.ownProcessGroup = o.ownProcessGroup === true;
   }
 
   get running(): boolean {
@@ -94,7 +119,8 @@ abstract class SpawnedService implements LocalService {
     if (this.running) return;
     const { bin, args } = this.command();
     this.output = '';
-    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: this.ownProcessGroup });
+    track(p);
     const keep = (b: Buffer): void => {
       this.output = (this.output + b.toString()).slice(-4_000);
     };
@@ -120,8 +146,8 @@ class InfluxService extends SpawnedService {
   readonly url: string;
   private readonly configPath: string;
 
-  constructor(port: number, rpcPort: number, dataDir: string) {
-    super(port, dataDir);
+  constructor(port: number, rpcPort: number, dataDir: string, o: LocalServiceOptions) {
+    super(port, dataDir, o);
     this.url = `http://127.0.0.1:${port}`;
     this.configPath = join(dataDir, 'influxdb.conf');
     writeFileSync(
@@ -166,8 +192,8 @@ class RedisService extends SpawnedService {
   readonly name = 'redis' as const;
   readonly url: string;
 
-  constructor(port: number, dataDir: string) {
-    super(port, dataDir);
+  constructor(port: number, dataDir: string, o: LocalServiceOptions) {
+    super(port, dataDir, o);
     this.url = `redis://127.0.0.1:${port}`;
   }
 
@@ -194,18 +220,18 @@ class RedisService extends SpawnedService {
   }
 }
 
-export async function startLocalInflux(): Promise<LocalService> {
+export async function startLocalInflux(o: LocalServiceOptions = {}): Promise<LocalService> {
   if (!hasBinary('influxd')) throw new MissingBinaryError('influxd', 'influxdb');
   const dir = mkdtempSync(join(tmpdir(), 'bosfleet-influx-'));
-  const svc = new InfluxService(await freePort(), await freePort(), dir);
+  const svc = new InfluxService(await freePort(), await freePort(), dir, o);
   await svc.start();
   return svc;
 }
 
-export async function startLocalRedis(): Promise<LocalService> {
+export async function startLocalRedis(o: LocalServiceOptions = {}): Promise<LocalService> {
   if (!hasBinary('redis-server')) throw new MissingBinaryError('redis-server', 'redis-server');
   const dir = mkdtempSync(join(tmpdir(), 'bosfleet-redis-'));
-  const svc = new RedisService(await freePort(), dir);
+  const svc = new RedisService(await freePort(), dir, o);
   await svc.start();
   return svc;
 }

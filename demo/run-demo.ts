@@ -61,12 +61,12 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       );
     }
     if (!influxUrl) {
-      const s = await startLocalInflux();
+      const s = await startLocalInflux({ ownProcessGroup: true });
       services.push(s);
       influxUrl = s.url;
     }
     if (!redisUrl) {
-      const s = await startLocalRedis();
+      const s = await startLocalRedis({ ownProcessGroup: true });
       services.push(s);
       redisUrl = s.url;
     }

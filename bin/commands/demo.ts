@@ -9,7 +9,8 @@ export const demoCommand: CliCommand = {
     'InfluxDB and Redis come from INFLUX_URL / REDIS_URL when set; otherwise influxd and redis-server are\n' +
     'started from the installed Debian packages with temporary data, or the demo says what to install.\n' +
     'Prints where the API docs, the metrics and the MCP endpoint are, and a ready-made operator token.\n' +
-    'Stops cleanly on Ctrl+C.',
+    'Stops cleanly on Ctrl+C (the local servers last until the collector has flushed to them); a second\n' +
+    'Ctrl+C exits at once.',
   options: {
     miners: { type: 'string', description: 'Number of simulated miners.', default: '36' },
     faults: { type: 'string', description: "Simulator fault spec (see 'bos-fleet simulator --help').", default: 'overheat:1,hashboard_failure:1,unreachable:1,low_hashrate:1' },
@@ -32,7 +33,7 @@ export const demoCommand: CliCommand = {
       throw err;
     }
     if (values.json === true) {
-      process.stdout.write(JSON.stringify({ event: 'ready', api: demo.apiUrl, docs: demo.docsUrl, mcp: demo.mcpUrl, metrics: demo.collectorMetricsUrl, api_metrics: demo.apiMetricsUrl, token: demo.token, tenant: demo.tenant, miners: demo.miners }) + '\n');
+      process.stdout.write(JSON.stringify({ event: 'ready', api: demo.apiUrl, docs: demo.docsUrl, mcp: demo.mcpUrl, metrics: demo.collectorMetricsUrl, api_metrics: demo.apiMetricsUrl, token: demo.token, tenant: demo.tenant, miners: demo.miners, influx: demo.influxUrl, redis: demo.redisUrl }) + '\n');
     } else {
       process.stdout.write(
         [
@@ -58,7 +59,15 @@ export const demoCommand: CliCommand = {
       const stop = (): void => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        void demo.stop().then(resolve);
+        // A second signal does not wait for the graceful stop; the exit hook kills the local servers.
+        const force = (): void => process.exit(130);
+        process.once('SIGINT', force);
+        process.once('SIGTERM', force);
+        void demo.stop().then(() => {
+          process.off('SIGINT', force);
+          process.off('SIGTERM', force);
+          resolve();
+        });
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { describe, expect, inject, it } from 'vitest';
@@ -11,6 +12,14 @@ import { freePort } from '../../demo/local-services.ts';
 // The README's one command, from a clean state (fresh working dir, database and key prefix):
 // it comes up, data arrives, the API answers, one MCP tool answers, and Ctrl+C stops it cleanly.
 describe('bos-fleet demo', () => {
+  const accepts = (url: string): Promise<boolean> =>
+    new Promise(res => {
+      const u = new URL(url);
+      const s = connect(Number(u.port), u.hostname);
+      s.once('connect', () => (s.destroy(), res(true)));
+      s.once('error', () => res(false));
+    });
+
   it('runs the whole product and stops cleanly', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'demo-'));
     const [apiPort, metricsPort] = [await freePort(), await freePort()];
@@ -48,5 +57,38 @@ describe('bos-fleet demo', () => {
       expect(code, stderr).toBe(0);
       expect(events.some(e => e.event === 'stopped')).toBe(true);
     }
+  }, 120_000);
+
+  it('Ctrl+C in a terminal stops it within seconds, its own InfluxDB and Redis included', async () => {
+    // The terminal sends SIGINT to the whole foreground process group. The local servers run in
+    // their own group, so they outlive the signal until the collector has flushed to them.
+    const cwd = mkdtempSync(join(tmpdir(), 'demo-'));
+    const [apiPort, metricsPort] = [await freePort(), await freePort()];
+    const env: Record<string, string | undefined> = { ...process.env, COLLECTOR_POLL_INTERVAL_MS: '1000' };
+    delete env.INFLUX_URL;
+    delete env.REDIS_URL;
+    const child = spawn(process.execPath, [resolve('bin/bos-fleet.ts'), 'demo', '--json', '--miners', '4', '--port', String(apiPort), '--metrics-port', String(metricsPort)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr!.on('data', d => (stderr = (stderr + String(d)).slice(-4000)));
+    const events: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout! }).on('line', l => events.push(JSON.parse(l) as Record<string, unknown>));
+    const exited = new Promise<number | null>(r => child.once('exit', code => r(code)));
+    let ready: { influx: string; redis: string; metrics: string } | undefined;
+    try {
+      await expect.poll(() => events.find(e => e.event === 'ready'), { timeout: 60_000, interval: 200 }).toBeTruthy();
+      ready = events.find(e => e.event === 'ready') as typeof ready;
+      // Let a poll cycle put points in the writer, so the stop has something to flush.
+      await expect.poll(async () => (await (await fetch(ready!.metrics)).text()).match(/^bosfleet_polls_total\{[^}]*result="ok"[^}]*\} [1-9]/m) !== null, { timeout: 30_000, interval: 500 }).toBe(true);
+    } finally {
+      const startedMs = Date.now();
+      process.kill(-child.pid!, 'SIGINT');
+      const code = await exited;
+      const stopMs = Date.now() - startedMs;
+      expect(code, stderr).toBe(0);
+      expect(stopMs, stderr).toBeLessThan(10_000);
+      expect(stderr).not.toMatch(/write failed|connection error/i);
+    }
+    expect(await accepts(ready!.influx)).toBe(false);
+    expect(await accepts(ready!.redis)).toBe(false);
   }, 120_000);
 });
