@@ -70,11 +70,17 @@ export class InventoryManager {
       this.timers.push(setInterval(() => void this.checkFile(), this.opts.fileCheckMs ?? 2_000));
     }
     if (this.opts.redis) {
-      await this.reloadApi().catch(err => this.opts.log.warn({ err: (err as Error).message }, 'inventory: API entries not loaded (Redis unavailable); will retry on the next change'));
-      this.subscriber = this.opts.redis.duplicate();
-      this.subscriber.on('error', () => undefined); // reconnects by itself; Redis outages are reported by the snapshot writer
-      this.subscriber.on('message', (_ch, msg) => void this.onMessage(msg));
-      await this.subscriber.subscribe(this.opts.keys.inventoryChannel()).catch(() => undefined);
+      await this.reloadApi().catch(err => this.opts.log.warn({ err: (err as Error).message }, 'inventory: API entries not loaded (Redis unavailable); retried when Redis is back'));
+      const sub = this.opts.redis.duplicate();
+      this.subscriber = sub;
+      sub.on('error', () => undefined); // reconnects by itself; Redis outages are reported by the snapshot writer
+      sub.on('message', (_ch, msg) => void this.onMessage(msg));
+      // The offline queue is off, so a subscribe sent while connecting fails: subscribe whenever the
+      // connection becomes ready (first connect and every reconnect). Start waits a little for it.
+      const first = new Promise<void>(resolve => sub.on('ready', () => void this.listen(sub).finally(resolve)));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([first, new Promise<void>(resolve => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
     }
     this.loaded = true;
     this.emitIfChanged(true);
@@ -141,6 +147,16 @@ export class InventoryManager {
     }
     this.apiMiners = out;
     this.emitIfChanged();
+  }
+
+  /** Subscribe to API changes, then reload the API entries: a change published while not subscribed would be missed. */
+  private async listen(sub: Redis): Promise<void> {
+    try {
+      await sub.subscribe(this.opts.keys.inventoryChannel());
+      await this.reloadApi();
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'inventory: not listening for API changes; retried when Redis reconnects');
+    }
   }
 
   private async onMessage(msg: string): Promise<void> {

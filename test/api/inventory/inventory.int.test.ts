@@ -2,9 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InventoryManager } from '../../../collector/inventory/inventory-manager.ts';
 import type { InventoryMiner } from '../../../collector/inventory/schema.ts';
+import { createRedis } from '../../../collector/redis-connection.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
 
 // InventoryService against the collector's real InventoryManager (file = the simulated fleet,
@@ -12,6 +13,7 @@ import { startHarness, waitFor, type Harness } from '../control/harness.ts';
 // picks up. Credentials go through the real CredentialStore (AES-GCM sealed in Redis).
 let h: Harness;
 let manager: InventoryManager;
+let managerRedis: Redis;
 let sub: Redis;
 const messages: unknown[] = [];
 
@@ -19,9 +21,11 @@ beforeAll(async () => {
   h = await startHarness({ sim: { miners: 3, seed: 77 } });
   const file = join(mkdtempSync(join(tmpdir(), 'inv-')), 'inventory.yaml');
   await h.fleet.writeInventory(file);
+  // The collector's own connection settings (no offline queue), as in production.
+  managerRedis = createRedis(inject('redisUrl'), { name: 'test-inventory-manager' });
   manager = new InventoryManager({
     filePath: file,
-    redis: h.redis,
+    redis: managerRedis,
     keys: h.keys,
     credentials: h.infra.credentials,
     log: h.infra.log,
@@ -37,6 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await manager?.close();
+  managerRedis?.disconnect();
   sub?.disconnect();
   await h?.close();
 });
