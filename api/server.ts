@@ -5,6 +5,7 @@ import { cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
 import { createLogger, type Logger } from '../collector/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
 import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
+import { listenError } from '../collector/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiInfra } from './context.ts';
@@ -24,6 +25,8 @@ export interface ApiServerOptions {
   host?: string | undefined;
   /** overrides API_PORT (0 = any free port) */
   port?: number | undefined;
+  /** what a user changes when the port is taken (default: the configuration keys) */
+  listenSettings?: string;
   /**
    * The other halves (control, jobs, rollouts, schedules, inventory), built from the shared
    * infra: their routes are mounted under /api/v1 behind authentication, `start` runs once the
@@ -138,7 +141,16 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const preload = startWindowPreload(fleetQuery, config.API_WINDOW_PRELOAD_HOURS, log);
   stopPreload = preload.stop;
   if (redisUp) await Promise.race([preload.first, new Promise(r => setTimeout(r, PRELOAD_WAIT_MS).unref())]);
-  const url = await app.listen({ host: opts.host ?? config.API_HOST, port: opts.port ?? config.API_PORT });
+  const host = opts.host ?? config.API_HOST;
+  const port = opts.port ?? config.API_PORT;
+  let url: string;
+  try {
+    url = await app.listen({ host, port });
+  } catch (err) {
+    // onClose releases what was opened above (Redis, workers, the table loader thread).
+    await app.close().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'close after a failed listen failed'));
+    throw listenError(err, { what: 'the API', host, port, settings: opts.listenSettings ?? 'API_HOST / API_PORT' });
+  }
   log.info({ url, docs: `${url}/docs`, auth: config.AUTH_MODE, pollIntervalMs }, 'API listening');
   try {
     await extension.start?.();

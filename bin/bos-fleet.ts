@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, readRawConfig } from '../collector/config-loader.ts';
 import { parseCommandArgs, renderHelp, UsageError, type CliCommand } from './command.ts';
+import { ListenError } from '../collector/listen-error.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   demo: { summary: 'Run the whole product on loopback: simulated fleet, collector, API with MCP.', load: async () => (await import('./commands/demo.ts')).demoCommand },
@@ -66,6 +67,11 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (err instanceof ListenError) {
+      process.stderr.write(`bos-fleet: ${err.message}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`bos-fleet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

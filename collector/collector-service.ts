@@ -23,6 +23,7 @@ import { SnapshotStore } from './snapshot-store.ts';
 import { collectorIdOf, influxSettingsFrom, parseShard, type CollectorConfig } from './config.ts';
 import { inShard } from './inventory/shard.ts';
 import { startHttpServer } from './http-server.ts';
+import { listenError } from './listen-error.ts';
 
 export interface CollectorHandle {
   scheduler: PollScheduler;
@@ -44,6 +45,8 @@ export interface CollectorDeps {
   /** serve /metrics and /health (default true) */
   http?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** what a user changes when the metrics port is taken (default: the configuration keys) */
+  listenSettings?: string;
 }
 
 /**
@@ -243,19 +246,44 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
 
   let httpPort: number | null = null;
   let closeHttp: (() => Promise<void>) | null = null;
+  async function stop(): Promise<void> {
+    clearInterval(snapshotTimer);
+    await inventory.close();
+    await scheduler.stop();
+    rollups.flushAll();
+    fleetRollups.flushAll();
+    await windowStats.flush().catch(() => undefined);
+    await flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
+      log.warn({ err: (err as Error).message }, 'final snapshot flush failed (Redis down); snapshots are rebuilt on the next start'),
+    );
+    await writer.close({ timeoutMs: 30_000 });
+    pool.closeAll();
+    await closeHttp?.();
+    await redis.quit().catch(() => redis.disconnect());
+    log.info('collector stopped');
+  }
+
   if (deps.http !== false) {
-    const srv = await startHttpServer({
-      host: config.COLLECTOR_HTTP_HOST,
-      port: config.COLLECTOR_HTTP_PORT,
-      registry: metrics.registry,
-      readiness: [
-        { name: 'influxdb', check: () => influx.ping() },
-        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-        { name: 'inventory', check: async () => inventory.loaded },
-      ],
-    });
-    httpPort = srv.port;
-    closeHttp = srv.close;
+    const host = config.COLLECTOR_HTTP_HOST;
+    const port = config.COLLECTOR_HTTP_PORT;
+    try {
+      const srv = await startHttpServer({
+        host,
+        port,
+        registry: metrics.registry,
+        readiness: [
+          { name: 'influxdb', check: () => influx.ping() },
+          { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+          { name: 'inventory', check: async () => inventory.loaded },
+        ],
+      });
+      httpPort = srv.port;
+      closeHttp = srv.close;
+    } catch (err) {
+      // Polling has started: stop it and close the connections, or the process would live on.
+      await stop().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'stop after a failed listen failed'));
+      throw listenError(err, { what: 'the collector metrics server', host, port, settings: deps.listenSettings ?? 'COLLECTOR_HTTP_HOST / COLLECTOR_HTTP_PORT' });
+    }
   }
   log.info({ miners: scheduler.trackers.size, intervalMs: config.COLLECTOR_POLL_INTERVAL_MS, concurrency: config.COLLECTOR_CONCURRENCY, metricsPort: httpPort }, 'collector started');
 
@@ -269,21 +297,6 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     redis,
     httpPort,
     flushSnapshots: () => flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())),
-    async stop() {
-      clearInterval(snapshotTimer);
-      await inventory.close();
-      await scheduler.stop();
-      rollups.flushAll();
-      fleetRollups.flushAll();
-      await windowStats.flush().catch(() => undefined);
-      await flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
-        log.warn({ err: (err as Error).message }, 'final snapshot flush failed (Redis down); snapshots are rebuilt on the next start'),
-      );
-      await writer.close({ timeoutMs: 30_000 });
-      pool.closeAll();
-      await closeHttp?.();
-      await redis.quit().catch(() => redis.disconnect());
-      log.info('collector stopped');
-    },
+    stop,
   };
 }

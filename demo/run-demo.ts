@@ -92,7 +92,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       COLLECTOR_HTTP_PORT: String(o.metricsPort),
       COLLECTOR_POLL_INTERVAL_MS: raw.COLLECTOR_POLL_INTERVAL_MS ?? '5000',
     });
-    const collector: CollectorHandle = await startCollector(collectorConfig, { log: o.log.child({ component: 'collector' }), env: process.env });
+    const collector: CollectorHandle = await startCollector(collectorConfig, { log: o.log.child({ component: 'collector' }), env: process.env, listenSettings: '--metrics-port' });
     stops.push(() => collector.stop());
 
     const apiConfig = parseConfig(apiConfigSchema, {
@@ -106,6 +106,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     const api: ApiServer = await startApiServer(apiConfig, {
       log: o.log.child({ component: 'api' }),
       handleSignals: false,
+      listenSettings: '--port',
       env: { ...env, COLLECTOR_POLL_INTERVAL_MS: String(collectorConfig.COLLECTOR_POLL_INTERVAL_MS) },
       extension: fullApiExtension(),
     });
