@@ -228,7 +228,7 @@ try {
     await runLoad(target, { ...opts, duration: WARM_S });
     const r = await runLoad(target, { ...opts, duration: SECONDS });
     loads.push({ query: name, ...r });
-    process.stdout.write(`${name}: ${r['req/s']} req/s, p99 ${r.p99_ms} ms (ended ${new Date().toISOString()})\n`);
+    process.stdout.write(`${name}: ${r['req/s']} req/s, p99 ${r.p99_ms} ms per request (autocannon's corrected p99 ${r['autocannon p99_ms']} ms) (ended ${new Date().toISOString()})\n`);
   }
   const analytical: Record<string, unknown>[] = [];
   if (!values['skip-analytics']) {
