@@ -70,13 +70,13 @@ export class InventoryManager {
       this.timers.push(setInterval(() => void this.checkFile(), this.opts.fileCheckMs ?? 2_000));
     }
     if (this.opts.redis) {
-      await this.reloadApi().catch(err => this.opts.log.warn({ err: (err as Error).message }, 'inventory: API entries not loaded (Redis unavailable); retried when Redis is back'));
       const sub = this.opts.redis.duplicate();
       this.subscriber = sub;
       sub.on('error', () => undefined); // reconnects by itself; Redis outages are reported by the snapshot writer
       sub.on('message', (_ch, msg) => void this.onMessage(msg));
       // The offline queue is off, so a subscribe sent while connecting fails: subscribe whenever the
-      // connection becomes ready (first connect and every reconnect). Start waits a little for it.
+      // connection becomes ready (first connect and every reconnect), then load the API entries.
+      // Start waits a little for the first time.
       const first = new Promise<void>(resolve => sub.on('ready', () => void this.listen(sub).finally(resolve)));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([first, new Promise<void>(resolve => (timer = setTimeout(resolve, 2_000)))]);
@@ -155,7 +155,7 @@ export class InventoryManager {
       await sub.subscribe(this.opts.keys.inventoryChannel());
       await this.reloadApi();
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'inventory: not listening for API changes; retried when Redis reconnects');
+      this.opts.log.warn({ err: (err as Error).message }, 'inventory: API entries not loaded or not listening for changes (Redis unavailable); retried when Redis reconnects');
     }
   }
 
