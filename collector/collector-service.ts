@@ -4,6 +4,7 @@ import { EventLog } from './event-log.ts';
 import { detectEvents, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from './influx-client.ts';
 import { InfluxWriter, influxWriterOptionsFrom } from './influx-writer.ts';
+import { CredentialPolicy } from './inventory/credential-policy.ts';
 import { InventoryManager } from './inventory/inventory-manager.ts';
 import type { Logger } from './logger.ts';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
@@ -224,6 +225,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     scanConcurrency: config.COLLECTOR_SCAN_CONCURRENCY,
     scanTimeoutMs: config.COLLECTOR_SCAN_TIMEOUT_MS,
     defaults: { tenant: 'default', site: 'default', credentials: 'default', port: 50_051 },
+    policy: new CredentialPolicy(config.MINER_SHARED_CREDENTIALS),
   });
   const shard = parseShard(config.COLLECTOR_SHARD);
   inventory.onChange(all => {
