@@ -465,6 +465,8 @@ export class InventoryService {
     if (existing.created_ms !== undefined) entry.created_ms = existing.created_ms;
     await this.checkFree(caller, entry, true);
     await this.infra.redis.hset(this.infra.keys.inventory(), id, JSON.stringify(entry));
+    // A changed entry is checked afresh by the collector (device-identity.ts).
+    await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);
     await this.publish({ type: 'inventory', op: 'upsert', id, tenant: caller.tenant });
     await this.note(
       caller,
@@ -493,6 +495,7 @@ export class InventoryService {
       throw new FleetError('not_found', `miner '${id}' is not in your API inventory`);
     }
     await this.infra.redis.hdel(this.infra.keys.inventory(), id);
+    await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);
     await this.publish({ type: 'inventory', op: 'remove', id, tenant: caller.tenant });
     this.infra.minerPool.evict(id);
     // Its last snapshot would otherwise linger in fleet answers until it goes stale.

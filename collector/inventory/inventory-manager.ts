@@ -87,6 +87,11 @@ export class InventoryManager {
     return this.all.get(id);
   }
 
+  /** Whether an entry is held back. */
+  isHeld(id: string): boolean {
+    return this.quarantined.has(id);
+  }
+
   /** Hold an entry back because its device is another entry's (until the entry is changed). */
   async holdDevice(id: string): Promise<void> {
     const m = this.all.get(id);
@@ -149,7 +154,9 @@ export class InventoryManager {
       for (const m of list) {
         if (all.has(m.id) || endpoints.has(endpointKey(m.host, m.port))) continue;
         all.set(m.id, m);
-        byId.set(m.id, m);
+        const held = this.deviceHolds.get(m.id);
+        if (held !== undefined && held === definitionOf(m)) hold(m, 'device_in_use');
+        else byId.set(m.id, m);
       }
     }
     this.all = all;
