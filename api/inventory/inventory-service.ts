@@ -3,7 +3,9 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { FleetError } from '../../collector/errors.ts';
 import { CredentialPolicy } from '../../collector/inventory/credential-policy.ts';
+import { deviceIdOf, devicesKey, type DeviceClaim } from '../../collector/inventory/device-identity.ts';
 import { canonicalHost, endpointKey, resolveHost, type Lookup } from '../../collector/inventory/endpoint.ts';
+import { MinerClient } from '../../collector/miner-client.ts';
 import { quarantineKey, type QuarantineEntry } from '../../collector/inventory/quarantine.ts';
 import {
   inventoryMinerSchema,
@@ -142,11 +144,13 @@ export class InventoryService {
   private readonly lookup: Lookup | undefined;
   /** deadline of a host-name lookup at registration */
   private readonly resolveTimeoutMs: number;
+  /** deadline of the identity probe of a new entry's miner */
+  private readonly probeTimeoutMs: number;
 
   constructor(
     infra: ApiInfra,
     deps: { audit: AuditLog },
-    options: { defaultSite?: string; lookup?: Lookup; resolveTimeoutMs?: number } = {},
+    options: { defaultSite?: string; lookup?: Lookup; resolveTimeoutMs?: number; probeTimeoutMs?: number } = {},
   ) {
     this.infra = infra;
     this.audit = deps.audit;
@@ -155,6 +159,7 @@ export class InventoryService {
     this.policy = new CredentialPolicy(infra.config.MINER_SHARED_CREDENTIALS ?? '');
     this.lookup = options.lookup;
     this.resolveTimeoutMs = options.resolveTimeoutMs ?? 2_000;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1_500, infra.config.MINER_RPC_TIMEOUT_MS);
   }
 
   private admin(caller: Caller): void {
@@ -411,6 +416,42 @@ export class InventoryService {
     if (holder) throw this.endpointTaken(caller, entry.address, port, holder);
   }
 
+  /**
+   * Asks the miner who it is (GetMinerDetails with the entry's credentials, short deadline) and
+   * refuses a device another tenant's entry already holds (device-identity.ts). A miner that does
+   * not answer now is checked by the collector before anything it reports is kept.
+   */
+  private async checkDevice(caller: Caller, entry: InventoryMinerEntry & { id: string }): Promise<void> {
+    const port = entry.port ?? 50_051;
+    const credentials = entry.credentials ?? 'default';
+    const client = new MinerClient({
+      minerId: entry.id,
+      host: entry.address.includes(':') ? `[${entry.address}]` : entry.address,
+      port,
+      credentials: () => this.infra.credentials.resolve(credentials),
+      timeoutMs: this.probeTimeoutMs,
+      keepaliveMs: 0,
+    });
+    let device: string | null;
+    try {
+      const d = await client.unary('MinerService', 'GetMinerDetails', {}, { timeoutMs: this.probeTimeoutMs });
+      device = deviceIdOf({ uid: d.uid, mac: d.mac_address || null, serial: d.serial_number ?? null });
+    } catch {
+      return; // not reachable (or not with these credentials) now: the collector checks at its first poll
+    } finally {
+      client.close();
+    }
+    if (device === null) return;
+    const { redis, keys } = this.infra;
+    const holder = parseJson<DeviceClaim>(await redis.hget(devicesKey(keys), device));
+    if (!holder || holder.tenant === caller.tenant || holder.id === entry.id) return;
+    const [resolved, api] = await Promise.all([
+      redis.hexists(keys.resolvedInventory(), holder.id),
+      redis.hexists(keys.inventory(), holder.id),
+    ]);
+    if (resolved || api) throw this.endpointTaken(caller, entry.address, port, holder);
+  }
+
   /** One answer for "somebody has this device": a tenant learns only about its own entries. */
   private endpointTaken(
     caller: Caller,
@@ -430,6 +471,7 @@ export class InventoryService {
     this.admin(caller);
     const entry = await this.buildEntry(caller, input);
     await this.checkFree(caller, entry, false);
+    await this.checkDevice(caller, entry);
     await this.infra.redis.hset(this.infra.keys.inventory(), entry.id, JSON.stringify(entry));
     await this.publish({ type: 'inventory', op: 'upsert', id: entry.id, tenant: caller.tenant });
     await this.note(
@@ -464,6 +506,7 @@ export class InventoryService {
     const entry = await this.buildEntry(caller, input, id);
     if (existing.created_ms !== undefined) entry.created_ms = existing.created_ms;
     await this.checkFree(caller, entry, true);
+    await this.checkDevice(caller, entry);
     await this.infra.redis.hset(this.infra.keys.inventory(), id, JSON.stringify(entry));
     // A changed entry is checked afresh by the collector (device-identity.ts).
     await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);

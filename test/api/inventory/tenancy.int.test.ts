@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import { controlRoutePlugins } from '../../../api/control/index.ts';
 import { InventoryService } from '../../../api/inventory/inventory-service.ts';
 import { FleetQuery } from '../../../api/query/fleet-query.ts';
 import { FleetError } from '../../../collector/errors.ts';
+import { DeviceIdentity } from '../../../collector/inventory/device-identity.ts';
 import { InventoryManager } from '../../../collector/inventory/inventory-manager.ts';
 import { createRedis } from '../../../collector/redis-connection.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
@@ -188,6 +190,50 @@ describe('tenancy of inventory entries', () => {
       payload: { id: 'zero', address: '0', credentials: 'own' },
     });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('device identity at registration', () => {
+  let forward: Server | undefined;
+  const sockets = new Set<Socket>();
+  afterAll(async () => {
+    for (const sk of sockets) sk.destroy();
+    await new Promise(r => (forward ? forward.close(r) : r(undefined)));
+  });
+
+  it("refuses a device another tenant holds, reached through another address, with the same 409", async () => {
+    const victim = h.fleet.miners[1]!;
+    // What the collector records when it polls tenant 1's miner (the uid it reports).
+    const snap = (await h.redis.hget(h.keys.resolvedInventory(), victim.id))!;
+    const identity = new DeviceIdentity({ redis: h.redis, keys: h.keys, inventory: manager, log: h.infra.log });
+    const details = await h.infra.minerPool
+      .get({ id: victim.id, host: victim.host, port: victim.port, credentials: 'default' })
+      .unary('MinerService', 'GetMinerDetails', {});
+    expect(await identity.admit(JSON.parse(snap), { uid: details.uid, mac: null, serial: null })).toBe(true);
+    // A port forward on another loopback address: the same device behind a different endpoint.
+    const [a, b, c] = victim.host.split('.');
+    const other = `${a}.${b}.${(Number(c) + 1) % 250}.201`;
+    forward = createServer(inbound => {
+      const out = createConnection({ host: victim.host, port: victim.port });
+      for (const sk of [inbound, out]) {
+        sockets.add(sk);
+        sk.on('error', () => undefined);
+        sk.on('close', () => sockets.delete(sk));
+      }
+      inbound.pipe(out).pipe(inbound);
+    });
+    await new Promise<void>((resolve, reject) => {
+      forward!.once('error', reject);
+      forward!.listen(victim.port, other, resolve);
+    });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/inventory/miners',
+      headers: auth('admin2.t.x'),
+      payload: { id: 'forwarded', address: other, port: victim.port, credentials: 'own' },
+    });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error.message).toBe(`address ${other}:${victim.port} is already in the inventory`);
   });
 });
 
