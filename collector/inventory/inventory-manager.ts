@@ -5,7 +5,7 @@ import type { CollectorMetrics } from '../metrics.ts';
 import type { RedisKeys } from '../redis-keys.ts';
 import { scanCidr, type ScanTarget } from './cidr-scan.ts';
 import { CredentialPolicy } from './credential-policy.ts';
-import { canonicalHost, endpointKey } from './endpoint.ts';
+import { canonicalHost, endpointKey, resolveHost, type Lookup } from './endpoint.ts';
 import { QUARANTINE_MESSAGES, quarantineKey, type QuarantineEntry, type QuarantineReason } from './quarantine.ts';
 import { fileMtime, loadInventoryFile, type LoadedInventoryFile } from './file-source.ts';
 import { inventoryMinerSchema, type InventoryMiner } from './schema.ts';
@@ -24,6 +24,10 @@ export interface InventoryManagerOptions {
   defaults: { tenant: string; site: string; credentials: string; port: number };
   /** which instance-wide credentials tenants' API entries may use (MINER_SHARED_CREDENTIALS); none when absent */
   policy?: CredentialPolicy;
+  /** how often host names of entries are resolved again @defaultValue 30000 */
+  nameCheckMs?: number;
+  /** resolver of host names (tests); the system resolver otherwise */
+  lookup?: Lookup;
 }
 
 /** The definition of an entry a device hold applies to: changing the entry lifts the hold. */
@@ -61,6 +65,9 @@ export class InventoryManager {
   private deviceHolds = new Map<string, string>();
   /** every entry by id before quarantine, for "is the holder of a device still there" */
   private all = new Map<string, InventoryMiner>();
+  /** host name -> the addresses it resolved to last (endpoint.ts); refreshed every nameCheckMs */
+  private names = new Map<string, string[]>();
+  private resolvingNames = false;
   private readonly abort = new AbortController();
   loaded = false;
 
@@ -130,10 +137,15 @@ export class InventoryManager {
       }
       const c = { ...m, host };
       all.set(m.id, c);
-      const key = endpointKey(host, m.port);
-      const first = endpoints.get(key);
-      if (first === undefined) endpoints.set(key, m.tenant);
-      if (m.source !== 'file') {
+      // A host name stands for the addresses it resolves to now: another tenant's endpoint
+      // reached through a name is still that endpoint.
+      const keys = (this.names.get(host) ?? [host]).map(ip => endpointKey(ip, m.port));
+      const first = keys.map(k => endpoints.get(k)).find(t => t !== undefined && t !== m.tenant);
+      const claim = (): void => {
+        for (const k of keys) if (!endpoints.has(k)) endpoints.set(k, m.tenant);
+      };
+      if (m.source === 'file') claim();
+      else {
         if (!this.policy.mayUse(m.tenant, m.credentials)) {
           hold(m, 'credentials_not_permitted');
           continue;
@@ -147,6 +159,7 @@ export class InventoryManager {
           hold(m, 'device_in_use');
           continue;
         }
+        claim();
       }
       byId.set(m.id, c);
     }
@@ -183,8 +196,42 @@ export class InventoryManager {
       clearTimeout(timer);
     }
     this.loaded = true;
+    await this.refreshNames();
+    this.timers.push(setInterval(() => void this.refreshNames(), this.opts.nameCheckMs ?? 30_000));
     this.emitIfChanged(true);
     for (const t of this.scanTargets) this.armScan(t);
+  }
+
+  /**
+   * Resolve the host names of all entries again; a name that now points at another tenant's
+   * endpoint holds its entry back. A name that does not resolve keeps its last addresses.
+   */
+  private async refreshNames(): Promise<void> {
+    if (this.resolvingNames) return;
+    this.resolvingNames = true;
+    try {
+      const hosts = new Set<string>();
+      for (const m of [...this.fileMiners, ...this.apiMiners]) {
+        try {
+          const c = canonicalHost(m.host);
+          if (c.kind === 'name') hosts.add(c.host);
+        } catch {
+          // held back as invalid_address by evaluate()
+        }
+      }
+      const next = new Map<string, string[]>();
+      await Promise.all(
+        [...hosts].map(async h => {
+          const ips = await resolveHost(h, { timeoutMs: 2_000, ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}) }).catch(() => this.names.get(h));
+          if (ips) next.set(h, ips);
+        }),
+      );
+      const changed = JSON.stringify([...next].sort()) !== JSON.stringify([...this.names].sort());
+      this.names = next;
+      if (changed) this.emitIfChanged();
+    } finally {
+      this.resolvingNames = false;
+    }
   }
 
   private async checkFile(): Promise<void> {
@@ -211,6 +258,7 @@ export class InventoryManager {
     }
     this.opts.credentials.setFileRefs(file.credentials);
     this.fileMiners = file.miners;
+    if (this.loaded) void this.refreshNames();
     const newTargets = file.scans.map(s => ({ cidr: s.cidr, port: s.port, tenant: s.tenant, site: s.site, credentials: s.credentials, labels: s.labels, ...(s.every_ms ? { every_ms: s.every_ms } : {}) }));
     const changed = JSON.stringify(newTargets) !== JSON.stringify(this.scanTargets);
     this.scanTargets = newTargets;
@@ -246,6 +294,7 @@ export class InventoryManager {
       out.push({ id: e.id ?? id, host: e.address, port: e.port ?? d.port, tenant: e.tenant ?? d.tenant, site: e.site ?? d.site, credentials: e.credentials ?? d.credentials, labels: e.labels, source: 'api', ...(e.created_ms !== undefined ? { created_ms: e.created_ms } : {}) });
     }
     this.apiMiners = out;
+    if (this.loaded) void this.refreshNames();
     // Holds set by any collector (shards) apply to every merged inventory.
     const holds = await redis.hgetall(keys.custom('inventory', 'device-holds')).catch(() => null);
     if (holds) this.deviceHolds = new Map(Object.entries(holds));

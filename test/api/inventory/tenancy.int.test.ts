@@ -174,6 +174,30 @@ describe('tenancy of inventory entries', () => {
     expect(gone.json().error.message).toContain('does not resolve');
   });
 
+  it('the collector resolves names too: an entry whose name points at another tenant\'s endpoint is held back', async () => {
+    // As if the name had pointed elsewhere at registration and was re-pointed later: written as stored.
+    await h.redis.hset(
+      h.keys.inventory(),
+      'repointed',
+      JSON.stringify({ id: 'repointed', address: 'localhost', port: 50_999, tenant: T2, site: 'default', credentials: `${T2}:own`, labels: {}, created_ms: Date.now() }),
+    );
+    await h.redis.publish(h.keys.inventoryChannel(), JSON.stringify({ type: 'inventory', op: 'upsert', id: 'repointed', tenant: T2 }));
+    const view = await waitFor(
+      'entry held back',
+      async () => {
+        const r = await app.inject({ method: 'GET', url: '/api/v1/inventory/miners/repointed', headers: auth('admin2.t.x') });
+        return r.statusCode === 200 && r.json().state === 'quarantined' ? r.json() : null;
+      },
+      5_000,
+    );
+    expect(view.reason).toContain('already in the inventory');
+    expect(view.reason).not.toContain(h.tenant);
+    expect(await h.redis.hget(h.keys.resolvedInventory(), 'repointed')).toBeNull();
+    // tenant 1's entry is untouched
+    expect(await h.redis.hget(h.keys.resolvedInventory(), 'loop-miner')).not.toBeNull();
+    await h.redis.hdel(h.keys.inventory(), 'repointed');
+  });
+
   it("stores the canonical address, so the collector connects to what was checked", async () => {
     const r = await app.inject({
       method: 'POST',
