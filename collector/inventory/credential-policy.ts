@@ -36,9 +36,4 @@ export class CredentialPolicy {
     const tenants = this.grants.get(name);
     return tenants !== undefined && (tenants.has('*') || tenants.has(tenant));
   }
-
-  /** Instance-wide names shared with `tenant` (what its admins see listed). */
-  sharedWith(tenant: string, names: Iterable<string>): string[] {
-    return [...names].filter(n => !n.includes(':') && this.mayUse(tenant, n));
-  }
 }
