@@ -116,6 +116,7 @@ export class DeviceIdentity {
     if (!holderActive || precedes(mine, holder)) {
       if (holderActive) {
         this.log.warn({ miner: holder.id, device, by: m.id }, 'device claimed by an entry that precedes it; the entry that held it is held back');
+        this.admitted.delete(holder.id);
         await this.inventory.holdDevice(holder.id);
       }
       await this.redis.hset(key, device, JSON.stringify(mine));

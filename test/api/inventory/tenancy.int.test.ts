@@ -261,6 +261,44 @@ describe('device identity at registration', () => {
   });
 });
 
+describe('which entry keeps a device', () => {
+  it("the operator's file precedes a tenant's API entry that claimed the device first", async () => {
+    const identity = new DeviceIdentity({ redis: h.redis, keys: h.keys, inventory: manager, log: h.infra.log });
+    const device = { uid: `precedence-${Date.now()}`, mac: null, serial: null };
+    const early = { id: 'early', address: '127.93.0.1', port: 50_051, tenant: T2, site: 'default', credentials: `${T2}:own`, labels: {}, created_ms: Date.now() };
+    await h.redis.hset(h.keys.inventory(), 'early', JSON.stringify(early));
+    await h.redis.publish(h.keys.inventoryChannel(), JSON.stringify({ type: 'inventory', op: 'upsert', id: 'early', tenant: T2 }));
+    await waitFor('early entry active', async () => (await h.redis.hget(h.keys.resolvedInventory(), 'early')) !== null, 5_000);
+    expect(await identity.admit(manager.entry('early')!, device)).toBe(true);
+    // The file's miner turns out to be that device: it keeps it, and the API entry is held back.
+    const fileMiner = manager.entry(h.fleet.miners[0]!.id)!;
+    expect(fileMiner.source).toBe('file');
+    expect(await identity.admit(fileMiner, device)).toBe(true);
+    const view = await waitFor(
+      'early entry held back',
+      async () => {
+        const r = await app.inject({ method: 'GET', url: '/api/v1/inventory/miners/early', headers: auth('admin2.t.x') });
+        return r.statusCode === 200 && r.json().state === 'quarantined' ? r.json() : null;
+      },
+      5_000,
+    );
+    expect(view.reason).toContain('already in the inventory');
+    expect(await h.redis.hget(h.keys.resolvedInventory(), 'early')).toBeNull();
+    // Changing the entry through the API lifts the hold; it is checked afresh.
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/inventory/miners/early',
+      headers: auth('admin2.t.x'),
+      payload: { address: '127.93.0.2', credentials: 'own' },
+    });
+    expect(put.statusCode).toBe(200);
+    await waitFor('hold lifted', async () => (await h.redis.hget(h.keys.resolvedInventory(), 'early')) !== null, 5_000);
+    // ...and reporting the same device again holds it back again.
+    expect(await identity.admit(manager.entry('early')!, device)).toBe(false);
+    await app.inject({ method: 'DELETE', url: '/api/v1/inventory/miners/early', headers: auth('admin2.t.x') });
+  });
+});
+
 describe('credentials are scoped to a tenant', () => {
   it('a tenant cannot use the instance-wide default credentials unless the operator shared them', async () => {
     for (const payload of [
