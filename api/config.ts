@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cfg, loadConfig } from '../collector/config-loader.ts';
 import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
+import { sharedCredentialsSchema } from '../collector/inventory/credential-policy.ts';
 
 export const apiConfigSchema = z.object({
   LOG_LEVEL: cfg.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -36,6 +37,8 @@ export const apiConfigSchema = z.object({
   COLLECTOR_INVENTORY_FILE: cfg.optionalStr(),
   MINER_DEFAULT_USERNAME: z.string().min(1).default('root'),
   MINER_DEFAULT_PASSWORD: cfg.optionalStr(),
+  /** Instance-wide credentials a tenant's own (API-added) miners may use: name@tenant pairs, * = every tenant. */
+  MINER_SHARED_CREDENTIALS: sharedCredentialsSchema,
   BOSFLEET_SECRET_KEY: z
     .string()
     .refine(v => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 random bytes in base64 (openssl rand -base64 32)' })

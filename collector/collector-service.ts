@@ -4,6 +4,8 @@ import { EventLog } from './event-log.ts';
 import { detectEvents, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from './influx-client.ts';
 import { InfluxWriter, influxWriterOptionsFrom } from './influx-writer.ts';
+import { CredentialPolicy } from './inventory/credential-policy.ts';
+import { DeviceIdentity } from './inventory/device-identity.ts';
 import { InventoryManager } from './inventory/inventory-manager.ts';
 import type { Logger } from './logger.ts';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
@@ -201,6 +203,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     await flushing;
   }
 
+  // Set once the inventory exists; polls start after that.
+  let identity: DeviceIdentity | null = null;
   const scheduler = new PollScheduler({
     intervalMs: config.COLLECTOR_POLL_INTERVAL_MS,
     concurrency: config.COLLECTOR_CONCURRENCY,
@@ -210,6 +214,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     poll: { detailsIntervalMs: config.COLLECTOR_DETAILS_INTERVAL_MS, fallbackHotTempC: config.COLLECTOR_HOT_TEMP_C, lowHashratePct: config.COLLECTOR_LOW_HASHRATE_PCT },
     pool,
     sink,
+    admit: t => (identity && t.details ? identity.admit(t.inv, t.details) : Promise.resolve(true)),
     metrics,
     log,
   });
@@ -224,7 +229,9 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     scanConcurrency: config.COLLECTOR_SCAN_CONCURRENCY,
     scanTimeoutMs: config.COLLECTOR_SCAN_TIMEOUT_MS,
     defaults: { tenant: 'default', site: 'default', credentials: 'default', port: 50_051 },
+    policy: new CredentialPolicy(config.MINER_SHARED_CREDENTIALS),
   });
+  identity = new DeviceIdentity({ redis, keys, inventory, log });
   const shard = parseShard(config.COLLECTOR_SHARD);
   inventory.onChange(all => {
     const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : all;
@@ -233,6 +240,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     const ids = new Set(miners.map(m => m.id));
     for (const id of before) {
       if (!ids.has(id)) {
+        identity?.forget(id);
         rollups.forget(id);
         observations.delete(id);
         void snapshots.removeMiner(id).catch(() => undefined);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { cfg, loadConfig } from './config-loader.ts';
 import type { InfluxSettings } from './influx-client.ts';
+import { sharedCredentialsSchema } from './inventory/credential-policy.ts';
 
 /** InfluxDB keys, shared by every component that reads or writes series. */
 export const influxConfigShape = {
@@ -59,6 +60,8 @@ export const collectorConfigSchema = z.object({
     .default('0/1'),
   MINER_DEFAULT_USERNAME: z.string().min(1).default('root'),
   MINER_DEFAULT_PASSWORD: cfg.optionalStr(),
+  /** Instance-wide credentials a tenant's own (API-added) miners may use: name@tenant pairs, * = every tenant. */
+  MINER_SHARED_CREDENTIALS: sharedCredentialsSchema,
   BOSFLEET_SECRET_KEY: z
     .string()
     .refine(v => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 random bytes in base64 (openssl rand -base64 32)' })

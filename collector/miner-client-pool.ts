@@ -29,7 +29,8 @@ export class MinerClientPool {
     existing?.client.close();
     const client = new MinerClient({
       minerId: m.id,
-      host: m.host,
+      // canonical IPv6 hosts (endpoint.ts) are bare; a connect address needs them in brackets
+      host: m.host.includes(':') && !m.host.startsWith('[') ? `[${m.host}]` : m.host,
       port: m.port,
       timeoutMs: this.timeoutMs,
       credentials: () => this.creds.resolve(m.credentials),

@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   poll: Omit<PollSettings, 'streamActive'>;
   pool: MinerClientPool;
   sink: PollSink;
+  /** checked whenever a poll brought fresh details: false keeps nothing of that poll (device-identity.ts) */
+  admit?: (t: MinerTracker) => Promise<boolean>;
   metrics: CollectorMetrics;
   log: Logger;
   /** Scheduler resolution. @defaultValue 50 */
@@ -166,6 +168,8 @@ export class PollScheduler {
   async pollOnce(t: MinerTracker): Promise<PollOutcome> {
     const client = this.opts.pool.get({ id: t.inv.id, host: t.inv.host, port: t.inv.port, credentials: t.inv.credentials });
     const outcome = await pollMiner(t, client, { ...this.opts.poll, streamActive: t.stream !== null });
+    // A device another entry holds: nothing polled through this entry is kept (it is being held back).
+    if (outcome.ok && outcome.detailsRefreshed && t.details && this.opts.admit && !(await this.opts.admit(t))) return outcome;
     t.lastPollMs = Date.now();
     this.opts.metrics.pollDuration.observe(outcome.durationMs / 1_000);
     if (outcome.ok) {

@@ -14,8 +14,11 @@ export const InventoryMinerSchema = z.object({
   labels: z.record(z.string(), z.string()),
   source: z.enum(['api', 'file', 'scan']),
   state: z
-    .enum(['active', 'pending'])
-    .describe('pending: added through the API, not yet picked up by the collector.'),
+    .enum(['active', 'pending', 'quarantined'])
+    .describe(
+      'pending: added through the API, not yet picked up by the collector; quarantined: neither polled nor controlled, see reason.',
+    ),
+  reason: z.string().nullable().describe('Why a quarantined entry is held back; null otherwise.'),
   status: z.enum(HEALTH_STATUSES).nullable(),
 });
 
@@ -29,7 +32,9 @@ export const CredentialSchema = z.object({
   username: z.string(),
   scope: z
     .enum(['tenant', 'global'])
-    .describe('tenant: managed here; global: from the inventory file or MINER_DEFAULT_* (read-only).'),
+    .describe(
+      'tenant: managed here; global: from the inventory file or MINER_DEFAULT_*, shared with your tenant by the operator (read-only).',
+    ),
 });
 
 export const CredentialListSchema = z.object({

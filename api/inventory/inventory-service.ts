@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { FleetError } from '../../collector/errors.ts';
+import { CredentialPolicy } from '../../collector/inventory/credential-policy.ts';
+import { deviceIdOf, devicesKey, type DeviceClaim } from '../../collector/inventory/device-identity.ts';
+import { canonicalHost, endpointKey, resolveHost, type Lookup } from '../../collector/inventory/endpoint.ts';
+import { MinerClient } from '../../collector/miner-client.ts';
+import { quarantineKey, type QuarantineEntry } from '../../collector/inventory/quarantine.ts';
 import {
   inventoryMinerSchema,
   minerIdSchema,
@@ -25,8 +30,13 @@ import { hasRole } from '../context.ts';
  *    publishes the result in keys.resolvedInventory().
  *  - credentials through CredentialStore (AES-GCM sealed in Redis). Names managed through the
  *    API are tenant-scoped: the stored name is `<tenant>:<name>`, and API inventory entries
- *    refer to that stored name. Names from the inventory file and `default` are global,
- *    read-only here, and usable by every tenant.
+ *    refer to that stored name. Names from the inventory file and `default` are the
+ *    operator's: read-only here, and usable by a tenant only where MINER_SHARED_CREDENTIALS
+ *    shares them with it (collector/inventory/credential-policy.ts).
+ *
+ * Identity: an address is stored in its canonical spelling (collector/inventory/endpoint.ts), and
+ * a new entry is refused when any of the addresses it resolves to, with its port, is already
+ * in the inventory of any tenant; the answer to another tenant never says whose it is.
  *
  * Messages published on keys.inventoryChannel(), JSON, one per change:
  *   {"type":"inventory","op":"upsert"|"remove","id":"<miner id>","tenant":"<tenant>"}
@@ -51,7 +61,9 @@ const cidrSchema = z
 /** A miner added through the API; tenant is always the caller's. */
 export const inventoryMinerInputSchema = z.strictObject({
   id: minerIdSchema.optional(),
-  address: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { error: 'expected a host name or IP address' }),
+  address: z
+    .string()
+    .regex(/^[A-Za-z0-9.:%[\]_-]{1,255}$/, { error: 'expected a host name or IP address' }),
   port: z.number().int().min(1).max(65_535).optional(),
   site: scopeNameSchema.optional(),
   /** name of a credential entry (PUT /api/v1/inventory/credentials/:name), or a global one from the inventory file */
@@ -83,7 +95,9 @@ export interface InventoryMinerView {
   labels: Record<string, string>;
   /** where the collector got it from; api entries not yet picked up are `pending` */
   source: 'api' | 'file' | 'scan';
-  state: 'active' | 'pending';
+  state: 'active' | 'pending' | 'quarantined';
+  /** why a quarantined entry is neither polled nor controlled; null otherwise */
+  reason: string | null;
   status: HealthStatus | null;
 }
 
@@ -126,12 +140,26 @@ export class InventoryService {
   private readonly snapshots: SnapshotStore;
   /** default site for entries and scans without one */
   private readonly defaultSite: string;
+  private readonly policy: CredentialPolicy;
+  private readonly lookup: Lookup | undefined;
+  /** deadline of a host-name lookup at registration */
+  private readonly resolveTimeoutMs: number;
+  /** deadline of the identity probe of a new entry's miner */
+  private readonly probeTimeoutMs: number;
 
-  constructor(infra: ApiInfra, deps: { audit: AuditLog }, options: { defaultSite?: string } = {}) {
+  constructor(
+    infra: ApiInfra,
+    deps: { audit: AuditLog },
+    options: { defaultSite?: string; lookup?: Lookup; resolveTimeoutMs?: number; probeTimeoutMs?: number } = {},
+  ) {
     this.infra = infra;
     this.audit = deps.audit;
     this.snapshots = new SnapshotStore(infra.redis, infra.keys, { logger: infra.log });
     this.defaultSite = options.defaultSite ?? 'default';
+    this.policy = new CredentialPolicy(infra.config.MINER_SHARED_CREDENTIALS ?? '');
+    this.lookup = options.lookup;
+    this.resolveTimeoutMs = options.resolveTimeoutMs ?? 2_000;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? Math.min(1_500, infra.config.MINER_RPC_TIMEOUT_MS);
   }
 
   private admin(caller: Caller): void {
@@ -183,9 +211,10 @@ export class InventoryService {
 
   async listMiners(caller: Caller): Promise<{ miners: InventoryMinerView[]; total: number }> {
     this.admin(caller);
-    const [resolvedRaw, apiRaw] = await Promise.all([
+    const [resolvedRaw, apiRaw, quarantineRaw] = await Promise.all([
       this.infra.redis.hgetall(this.infra.keys.resolvedInventory()),
       this.infra.redis.hgetall(this.infra.keys.inventory()),
+      this.infra.redis.hgetall(quarantineKey(this.infra.keys)),
     ]);
     const resolved = new Map<string, InventoryMiner>();
     for (const v of Object.values(resolvedRaw)) {
@@ -207,12 +236,14 @@ export class InventoryService {
         labels: m.labels ?? {},
         source: m.source,
         state: 'active',
+        reason: null,
         status: statusOf.get(m.id) ?? null,
       });
     }
     for (const [id, v] of Object.entries(apiRaw)) {
       const e = parseJson<InventoryMinerEntry>(v);
       if (!e || e.tenant !== caller.tenant || resolved.has(id)) continue;
+      const q = parseJson<QuarantineEntry>(quarantineRaw[id]);
       out.push({
         id,
         address: e.address,
@@ -222,7 +253,8 @@ export class InventoryService {
         credentials: this.display(caller, e.credentials),
         labels: e.labels ?? {},
         source: 'api',
-        state: 'pending',
+        state: q ? 'quarantined' : 'pending',
+        reason: q?.message ?? null,
         status: null,
       });
     }
@@ -240,18 +272,39 @@ export class InventoryService {
     return m;
   }
 
-  /** Stored credential name for an entry: the tenant's own entry, else a global one. */
-  private async credentialName(caller: Caller, name: string | undefined): Promise<string | undefined> {
-    if (name === undefined) return undefined;
+  /**
+   * Stored credential name for an entry: the tenant's own entry, else an instance-wide one the
+   * operator shared with this tenant. No name means `default`, under the same rule.
+   */
+  private async credentialName(caller: Caller, name: string | undefined): Promise<string> {
     const list = await this.infra.credentials.list();
-    if (list.some(c => c.source === 'api' && c.name === this.scoped(caller, name)))
+    if (name !== undefined && list.some(c => c.source === 'api' && c.name === this.scoped(caller, name)))
       return this.scoped(caller, name);
-    if (list.some(c => c.source !== 'api' && c.name === name)) return name;
+    const wanted = name ?? 'default';
+    if (list.some(c => c.source !== 'api' && c.name === wanted) && this.policy.mayUse(caller.tenant, wanted))
+      return wanted;
+    if (name === undefined)
+      throw new FleetError(
+        'invalid_argument',
+        'credentials: required; the instance-wide `default` credentials are not shared with your tenant (an operator shares them with MINER_SHARED_CREDENTIALS); add your own with PUT /api/v1/inventory/credentials/:name and name them here',
+        { details: { credentials: null } },
+      );
     throw new FleetError(
       'invalid_argument',
-      `no credentials named '${name}'; add them with PUT /api/v1/inventory/credentials/${name} first`,
+      `credentials: no credentials named '${name}' for your tenant; add them with PUT /api/v1/inventory/credentials/${name} first (instance-wide credentials need an operator to share them with MINER_SHARED_CREDENTIALS)`,
       { details: { credentials: name } },
     );
+  }
+
+  /** Canonical spelling of an address, with the error naming the field. */
+  private canonicalAddress(address: string): string {
+    try {
+      return canonicalHost(address).host;
+    } catch (err) {
+      throw new FleetError('invalid_argument', `address: ${(err as Error).message}`, {
+        details: { address },
+      });
+    }
   }
 
   private async buildEntry(
@@ -268,7 +321,8 @@ export class InventoryService {
         'invalid_argument',
         `the body's id '${e.id}' differs from the path's '${forcedId}'; ids cannot be changed (delete and add again)`,
       );
-    const id = forcedId ?? e.id ?? (e.port && e.port !== 50_051 ? `${e.address}:${e.port}` : e.address);
+    const address = this.canonicalAddress(e.address);
+    const id = forcedId ?? e.id ?? (e.port && e.port !== 50_051 ? `${address}:${e.port}` : address);
     const idOk = minerIdSchema.safeParse(id);
     if (!idOk.success)
       throw new FleetError(
@@ -278,28 +332,45 @@ export class InventoryService {
     const credentials = await this.credentialName(caller, e.credentials);
     const entry = inventoryMinerSchema.parse({
       id,
-      address: e.address,
+      address,
       ...(e.port !== undefined ? { port: e.port } : {}),
       tenant: caller.tenant,
       site: e.site ?? this.defaultSite,
-      ...(credentials !== undefined ? { credentials } : {}),
+      credentials,
       labels: e.labels,
+      created_ms: Date.now(),
     });
     return { ...entry, id };
   }
 
-  /** Checks that neither the id nor the address is taken by another miner (any tenant, without saying whose). */
+  /** The addresses an entry stands for now (a name is resolved); a name that does not resolve is bad input. */
+  private async addressesOf(address: string): Promise<string[]> {
+    try {
+      return await resolveHost(address, {
+        timeoutMs: this.resolveTimeoutMs,
+        ...(this.lookup ? { lookup: this.lookup } : {}),
+      });
+    } catch (err) {
+      throw new FleetError('invalid_argument', `address: ${(err as Error).message}`, { details: { address } });
+    }
+  }
+
+  /**
+   * Checks that neither the id nor the endpoint is taken by another miner of any tenant. Endpoints
+   * compare by what they resolve to (every spelling of an address, and host names, resolved now),
+   * and the answer to another tenant is the same whoever holds it.
+   */
   private async checkFree(
     caller: Caller,
     entry: InventoryMinerEntry & { id: string },
     replacing: boolean,
   ): Promise<void> {
     const { redis, keys } = this.infra;
-    const [resolvedRaw, apiRaw] = await Promise.all([
+    const [resolvedRaw, apiAll] = await Promise.all([
       redis.hgetall(keys.resolvedInventory()),
-      redis.hget(keys.inventory(), entry.id),
+      redis.hgetall(keys.inventory()),
     ]);
-    const api = parseJson<InventoryMinerEntry>(apiRaw);
+    const api = parseJson<InventoryMinerEntry>(apiAll[entry.id]);
     if (api && api.tenant !== caller.tenant)
       throw new FleetError('conflict', `miner id '${entry.id}' is already in use; choose another id`);
     if (api && !replacing)
@@ -308,6 +379,7 @@ export class InventoryService {
         `miner '${entry.id}' is already in your inventory; use PUT /api/v1/inventory/miners/${entry.id} to change it`,
       );
     const port = entry.port ?? 50_051;
+    const others = new Map<string, { tenant: string; host: string; port: number }>();
     for (const v of Object.values(resolvedRaw)) {
       const m = parseJson<InventoryMiner>(v);
       if (!m) continue;
@@ -319,21 +391,87 @@ export class InventoryService {
             'conflict',
             `miner '${entry.id}' is defined in the inventory file; change it there`,
           );
-      } else if (m.host === entry.address && m.port === port) {
-        throw new FleetError(
-          'conflict',
-          m.tenant === caller.tenant
-            ? `address ${entry.address}:${port} is already in your inventory as '${m.id}'`
-            : `address ${entry.address}:${port} is already in the inventory`,
-        );
+        continue;
       }
+      others.set(m.id, { tenant: m.tenant, host: m.host, port: m.port });
     }
+    // Entries the collector has not picked up yet (or holds back) count too.
+    for (const [id, v] of Object.entries(apiAll)) {
+      const e = parseJson<InventoryMinerEntry>(v);
+      if (!e || id === entry.id || others.has(id)) continue;
+      others.set(id, { tenant: e.tenant ?? '', host: e.address, port: e.port ?? 50_051 });
+    }
+    const wanted = new Set((await this.addressesOf(entry.address)).map(ip => endpointKey(ip, port)));
+    const holders = await Promise.all(
+      [...others].map(async ([id, o]) => {
+        if (o.port !== port) return null;
+        const ips = await resolveHost(o.host, {
+          timeoutMs: this.resolveTimeoutMs,
+          ...(this.lookup ? { lookup: this.lookup } : {}),
+        }).catch(() => [] as string[]); // an entry whose name no longer resolves holds no address now
+        return ips.some(ip => wanted.has(endpointKey(ip, port))) ? { id, tenant: o.tenant } : null;
+      }),
+    );
+    const holder = holders.find(x => x !== null);
+    if (holder) throw this.endpointTaken(caller, entry.address, port, holder);
+  }
+
+  /**
+   * Asks the miner who it is (GetMinerDetails with the entry's credentials, short deadline) and
+   * refuses a device another tenant's entry already holds (device-identity.ts). A miner that does
+   * not answer now is checked by the collector before anything it reports is kept.
+   */
+  private async checkDevice(caller: Caller, entry: InventoryMinerEntry & { id: string }): Promise<void> {
+    const port = entry.port ?? 50_051;
+    const credentials = entry.credentials ?? 'default';
+    const client = new MinerClient({
+      minerId: entry.id,
+      host: entry.address.includes(':') ? `[${entry.address}]` : entry.address,
+      port,
+      credentials: () => this.infra.credentials.resolve(credentials),
+      timeoutMs: this.probeTimeoutMs,
+      keepaliveMs: 0,
+    });
+    let device: string | null;
+    try {
+      const d = await client.unary('MinerService', 'GetMinerDetails', {}, { timeoutMs: this.probeTimeoutMs });
+      device = deviceIdOf({ uid: d.uid, mac: d.mac_address || null, serial: d.serial_number ?? null });
+    } catch {
+      return; // not reachable (or not with these credentials) now: the collector checks at its first poll
+    } finally {
+      client.close();
+    }
+    if (device === null) return;
+    const { redis, keys } = this.infra;
+    const holder = parseJson<DeviceClaim>(await redis.hget(devicesKey(keys), device));
+    if (!holder || holder.tenant === caller.tenant || holder.id === entry.id) return;
+    const [resolved, api] = await Promise.all([
+      redis.hexists(keys.resolvedInventory(), holder.id),
+      redis.hexists(keys.inventory(), holder.id),
+    ]);
+    if (resolved || api) throw this.endpointTaken(caller, entry.address, port, holder);
+  }
+
+  /** One answer for "somebody has this device": a tenant learns only about its own entries. */
+  private endpointTaken(
+    caller: Caller,
+    address: string,
+    port: number,
+    holder: { id: string; tenant: string },
+  ): FleetError {
+    return new FleetError(
+      'conflict',
+      holder.tenant === caller.tenant
+        ? `address ${address}:${port} is already in your inventory as '${holder.id}'`
+        : `address ${address}:${port} is already in the inventory`,
+    );
   }
 
   async addMiner(caller: Caller, input: unknown): Promise<InventoryMinerView> {
     this.admin(caller);
     const entry = await this.buildEntry(caller, input);
     await this.checkFree(caller, entry, false);
+    await this.checkDevice(caller, entry);
     await this.infra.redis.hset(this.infra.keys.inventory(), entry.id, JSON.stringify(entry));
     await this.publish({ type: 'inventory', op: 'upsert', id: entry.id, tenant: caller.tenant });
     await this.note(
@@ -366,8 +504,12 @@ export class InventoryService {
       );
     }
     const entry = await this.buildEntry(caller, input, id);
+    if (existing.created_ms !== undefined) entry.created_ms = existing.created_ms;
     await this.checkFree(caller, entry, true);
+    await this.checkDevice(caller, entry);
     await this.infra.redis.hset(this.infra.keys.inventory(), id, JSON.stringify(entry));
+    // A changed entry is checked afresh by the collector (device-identity.ts).
+    await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);
     await this.publish({ type: 'inventory', op: 'upsert', id, tenant: caller.tenant });
     await this.note(
       caller,
@@ -396,6 +538,7 @@ export class InventoryService {
       throw new FleetError('not_found', `miner '${id}' is not in your API inventory`);
     }
     await this.infra.redis.hdel(this.infra.keys.inventory(), id);
+    await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);
     await this.publish({ type: 'inventory', op: 'remove', id, tenant: caller.tenant });
     this.infra.minerPool.evict(id);
     // Its last snapshot would otherwise linger in fleet answers until it goes stale.
@@ -428,6 +571,7 @@ export class InventoryService {
       labels: e.labels ?? {},
       source: 'api',
       state: 'pending',
+      reason: null,
       status: null,
     };
   }
@@ -443,7 +587,8 @@ export class InventoryService {
         if (c.name.startsWith(prefix))
           out.push({ name: c.name.slice(prefix.length), username: c.username, scope: 'tenant' });
         // API-managed names always carry a tenant prefix; anything else here belongs to another tenant.
-      } else {
+      } else if (this.policy.mayUse(caller.tenant, c.name)) {
+        // Only what an operator shared with this tenant (MINER_SHARED_CREDENTIALS).
         out.push({ name: c.name, username: c.username, scope: 'global' });
       }
     }

@@ -4,6 +4,9 @@ import type { Logger } from '../logger.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import type { RedisKeys } from '../redis-keys.ts';
 import { scanCidr, type ScanTarget } from './cidr-scan.ts';
+import { CredentialPolicy } from './credential-policy.ts';
+import { canonicalHost, endpointKey, resolveHost, type Lookup } from './endpoint.ts';
+import { QUARANTINE_MESSAGES, quarantineKey, type QuarantineEntry, type QuarantineReason } from './quarantine.ts';
 import { fileMtime, loadInventoryFile, type LoadedInventoryFile } from './file-source.ts';
 import { inventoryMinerSchema, type InventoryMiner } from './schema.ts';
 
@@ -19,12 +22,30 @@ export interface InventoryManagerOptions {
   scanConcurrency: number;
   scanTimeoutMs: number;
   defaults: { tenant: string; site: string; credentials: string; port: number };
+  /** which instance-wide credentials tenants' API entries may use (MINER_SHARED_CREDENTIALS); none when absent */
+  policy?: CredentialPolicy;
+  /** how often host names of entries are resolved again @defaultValue 30000 */
+  nameCheckMs?: number;
+  /** resolver of host names (tests); the system resolver otherwise */
+  lookup?: Lookup;
+}
+
+/** The definition of an entry a device hold applies to: changing the entry lifts the hold. */
+function definitionOf(m: InventoryMiner): string {
+  return JSON.stringify([m.host, m.port, m.tenant, m.credentials]);
 }
 
 /**
  * Merges the miners from the inventory file, CIDR scans and the API (Redis) into one list
  * and tells the listener whenever it changes; no restart needed. Later sources do not
- * override earlier ones: file, then API, then scans (a scanned address already known is skipped).
+ * override earlier ones: file, then API (oldest first), then scans (a scanned address already
+ * known is skipped). Hosts are put in their canonical spelling (endpoint.ts).
+ *
+ * The file is the operator's and trusted. An API entry (a tenant admin's) is held back —
+ * quarantined, neither polled nor published, with a reason its admin sees — when its
+ * credentials are not its tenant's own nor shared with it, when its endpoint is already
+ * another tenant's, or when the device behind it turned out to be another entry's
+ * (device-identity.ts).
  */
 export class InventoryManager {
   private readonly opts: InventoryManagerOptions;
@@ -38,11 +59,21 @@ export class InventoryManager {
   private subscriber: Redis | null = null;
   private listeners: ((miners: InventoryMiner[]) => void)[] = [];
   private lastKey = '';
+  private readonly policy: CredentialPolicy;
+  private quarantined = new Map<string, QuarantineEntry>();
+  /** device holds (device-identity.ts): miner id -> definition of the entry when held */
+  private deviceHolds = new Map<string, string>();
+  /** every entry by id before quarantine, for "is the holder of a device still there" */
+  private all = new Map<string, InventoryMiner>();
+  /** host name -> the addresses it resolved to last (endpoint.ts); refreshed every nameCheckMs */
+  private names = new Map<string, string[]>();
+  private resolvingNames = false;
   private readonly abort = new AbortController();
   loaded = false;
 
   constructor(opts: InventoryManagerOptions) {
     this.opts = opts;
+    this.policy = opts.policy ?? new CredentialPolicy('');
   }
 
   onChange(listener: (miners: InventoryMiner[]) => void): void {
@@ -50,18 +81,100 @@ export class InventoryManager {
   }
 
   current(): InventoryMiner[] {
+    return this.evaluate().miners;
+  }
+
+  /** Entries held back, with why. */
+  quarantine(): QuarantineEntry[] {
+    return [...this.evaluate().quarantined.values()];
+  }
+
+  /** An entry of any source by id, held back or not. */
+  entry(id: string): InventoryMiner | undefined {
+    return this.all.get(id);
+  }
+
+  /** Whether an entry is held back. */
+  isHeld(id: string): boolean {
+    return this.quarantined.has(id);
+  }
+
+  /** Hold an entry back because its device is another entry's (until the entry is changed). */
+  async holdDevice(id: string): Promise<void> {
+    const m = this.all.get(id);
+    if (!m || m.source === 'file') return;
+    this.deviceHolds.set(id, definitionOf(m));
+    const { redis, keys } = this.opts;
+    if (redis) {
+      await redis
+        .hset(keys.custom('inventory', 'device-holds'), id, definitionOf(m))
+        .then(() => redis.publish(keys.inventoryChannel(), JSON.stringify({ type: 'inventory', op: 'hold', id })))
+        .catch(err => this.opts.log.warn({ miner: id, err: (err as Error).message }, 'device hold not shared with other collectors (Redis unavailable)'));
+    }
+    this.emitIfChanged();
+  }
+
+  private evaluate(): { miners: InventoryMiner[]; quarantined: Map<string, QuarantineEntry> } {
+    const now = Date.now();
     const byId = new Map<string, InventoryMiner>();
-    const addresses = new Set<string>();
-    for (const m of [...this.fileMiners, ...this.apiMiners]) {
-      if (!byId.has(m.id)) {
-        byId.set(m.id, m);
-        addresses.add(`${m.host}:${m.port}`);
+    const all = new Map<string, InventoryMiner>();
+    const endpoints = new Map<string, string>(); // endpoint -> tenant of its first entry
+    const quarantined = new Map<string, QuarantineEntry>();
+    const hold = (m: InventoryMiner, reason: QuarantineReason): void => {
+      const prev = this.quarantined.get(m.id);
+      quarantined.set(m.id, { id: m.id, tenant: m.tenant, reason, message: QUARANTINE_MESSAGES[reason], since_ms: prev?.reason === reason ? prev.since_ms : now });
+    };
+    const api = [...this.apiMiners].sort((a, b) => (a.created_ms ?? 0) - (b.created_ms ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const m of [...this.fileMiners, ...api]) {
+      if (all.has(m.id)) continue;
+      all.set(m.id, m);
+      let host: string;
+      try {
+        host = canonicalHost(m.host).host;
+      } catch {
+        hold(m, 'invalid_address');
+        continue;
       }
+      const c = { ...m, host };
+      all.set(m.id, c);
+      // A host name stands for the addresses it resolves to now: another tenant's endpoint
+      // reached through a name is still that endpoint.
+      const keys = (this.names.get(host) ?? [host]).map(ip => endpointKey(ip, m.port));
+      const first = keys.map(k => endpoints.get(k)).find(t => t !== undefined && t !== m.tenant);
+      const claim = (): void => {
+        for (const k of keys) if (!endpoints.has(k)) endpoints.set(k, m.tenant);
+      };
+      if (m.source === 'file') claim();
+      else {
+        if (!this.policy.mayUse(m.tenant, m.credentials)) {
+          hold(m, 'credentials_not_permitted');
+          continue;
+        }
+        if (first !== undefined && first !== m.tenant) {
+          hold(m, 'endpoint_in_use');
+          continue;
+        }
+        const held = this.deviceHolds.get(m.id);
+        if (held !== undefined && held === definitionOf(c)) {
+          hold(m, 'device_in_use');
+          continue;
+        }
+        claim();
+      }
+      byId.set(m.id, c);
     }
     for (const list of this.scanMiners.values()) {
-      for (const m of list) if (!byId.has(m.id) && !addresses.has(`${m.host}:${m.port}`)) byId.set(m.id, m);
+      for (const m of list) {
+        if (all.has(m.id) || endpoints.has(endpointKey(m.host, m.port))) continue;
+        all.set(m.id, m);
+        const held = this.deviceHolds.get(m.id);
+        if (held !== undefined && held === definitionOf(m)) hold(m, 'device_in_use');
+        else byId.set(m.id, m);
+      }
     }
-    return [...byId.values()];
+    this.all = all;
+    this.quarantined = quarantined;
+    return { miners: [...byId.values()], quarantined };
   }
 
   async start(): Promise<void> {
@@ -83,8 +196,42 @@ export class InventoryManager {
       clearTimeout(timer);
     }
     this.loaded = true;
+    await this.refreshNames();
+    this.timers.push(setInterval(() => void this.refreshNames(), this.opts.nameCheckMs ?? 30_000));
     this.emitIfChanged(true);
     for (const t of this.scanTargets) this.armScan(t);
+  }
+
+  /**
+   * Resolve the host names of all entries again; a name that now points at another tenant's
+   * endpoint holds its entry back. A name that does not resolve keeps its last addresses.
+   */
+  private async refreshNames(): Promise<void> {
+    if (this.resolvingNames) return;
+    this.resolvingNames = true;
+    try {
+      const hosts = new Set<string>();
+      for (const m of [...this.fileMiners, ...this.apiMiners]) {
+        try {
+          const c = canonicalHost(m.host);
+          if (c.kind === 'name') hosts.add(c.host);
+        } catch {
+          // held back as invalid_address by evaluate()
+        }
+      }
+      const next = new Map<string, string[]>();
+      await Promise.all(
+        [...hosts].map(async h => {
+          const ips = await resolveHost(h, { timeoutMs: 2_000, ...(this.opts.lookup ? { lookup: this.opts.lookup } : {}) }).catch(() => this.names.get(h));
+          if (ips) next.set(h, ips);
+        }),
+      );
+      const changed = JSON.stringify([...next].sort()) !== JSON.stringify([...this.names].sort());
+      this.names = next;
+      if (changed) this.emitIfChanged();
+    } finally {
+      this.resolvingNames = false;
+    }
   }
 
   private async checkFile(): Promise<void> {
@@ -111,6 +258,7 @@ export class InventoryManager {
     }
     this.opts.credentials.setFileRefs(file.credentials);
     this.fileMiners = file.miners;
+    if (this.loaded) void this.refreshNames();
     const newTargets = file.scans.map(s => ({ cidr: s.cidr, port: s.port, tenant: s.tenant, site: s.site, credentials: s.credentials, labels: s.labels, ...(s.every_ms ? { every_ms: s.every_ms } : {}) }));
     const changed = JSON.stringify(newTargets) !== JSON.stringify(this.scanTargets);
     this.scanTargets = newTargets;
@@ -143,9 +291,13 @@ export class InventoryManager {
         continue;
       }
       const e = parsed.data;
-      out.push({ id: e.id ?? id, host: e.address, port: e.port ?? d.port, tenant: e.tenant ?? d.tenant, site: e.site ?? d.site, credentials: e.credentials ?? d.credentials, labels: e.labels, source: 'api' });
+      out.push({ id: e.id ?? id, host: e.address, port: e.port ?? d.port, tenant: e.tenant ?? d.tenant, site: e.site ?? d.site, credentials: e.credentials ?? d.credentials, labels: e.labels, source: 'api', ...(e.created_ms !== undefined ? { created_ms: e.created_ms } : {}) });
     }
     this.apiMiners = out;
+    if (this.loaded) void this.refreshNames();
+    // Holds set by any collector (shards) apply to every merged inventory.
+    const holds = await redis.hgetall(keys.custom('inventory', 'device-holds')).catch(() => null);
+    if (holds) this.deviceHolds = new Map(Object.entries(holds));
     this.emitIfChanged();
   }
 
@@ -168,6 +320,14 @@ export class InventoryManager {
     }
     if (parsed.type === 'scan' && parsed.cidr) {
       const d = this.opts.defaults;
+      const tenant = parsed.tenant ?? d.tenant;
+      const credentials = parsed.credentials ?? d.credentials;
+      // A scan asked for through the API is a tenant's: it may only log in with what the tenant may use.
+      if (!this.policy.mayUse(tenant, credentials)) {
+        this.opts.metrics?.inventoryErrors.inc({ source: 'scan' });
+        this.opts.log.warn({ cidr: parsed.cidr, tenant, credentials }, 'network scan refused: its tenant may not use these credentials (MINER_SHARED_CREDENTIALS)');
+        return;
+      }
       void this.runScan({ cidr: parsed.cidr, port: parsed.port ?? d.port, tenant: parsed.tenant ?? d.tenant, site: parsed.site ?? d.site, credentials: parsed.credentials ?? d.credentials, labels: {} });
       return;
     }
@@ -199,24 +359,28 @@ export class InventoryManager {
 
   private emitIfChanged(force = false): void {
     if (!this.loaded) return;
-    const miners = this.current();
-    const key = JSON.stringify(miners);
+    const before = new Set(this.quarantined.keys());
+    const { miners, quarantined } = this.evaluate();
+    const key = JSON.stringify([miners, [...quarantined.keys()]]);
     if (!force && key === this.lastKey) return;
     this.lastKey = key;
     const counts = { file: 0, api: 0, scan: 0 };
     for (const m of miners) counts[m.source]++;
     for (const [source, n] of Object.entries(counts)) this.opts.metrics?.inventoryMiners.set({ source }, n);
-    void this.publishResolved(miners);
+    for (const q of quarantined.values())
+      if (!before.has(q.id)) this.opts.log.warn({ miner: q.id, tenant: q.tenant, reason: q.reason }, 'inventory entry held back: not polled or controlled');
+    void this.publishResolved(miners, [...quarantined.values()]);
     for (const l of this.listeners) l(miners);
   }
 
   /** The API reads where each miner is (and which credential name it uses) from here. */
-  private async publishResolved(miners: InventoryMiner[]): Promise<void> {
+  private async publishResolved(miners: InventoryMiner[], quarantined: QuarantineEntry[]): Promise<void> {
     const { redis, keys } = this.opts;
     if (!redis) return;
     try {
       const key = keys.resolvedInventory();
-      const pipe = redis.multi().del(key);
+      const pipe = redis.multi().del(key).del(quarantineKey(keys));
+      if (quarantined.length > 0) pipe.hset(quarantineKey(keys), Object.fromEntries(quarantined.map(q => [q.id, JSON.stringify(q)])));
       for (let i = 0; i < miners.length; i += 1_000) {
         const chunk = miners.slice(i, i + 1_000);
         pipe.hset(key, Object.fromEntries(chunk.map(m => [m.id, JSON.stringify(m)])));

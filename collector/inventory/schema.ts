@@ -43,6 +43,8 @@ export const inventoryMinerSchema = z.strictObject({
   site: scopeNameSchema.optional(),
   credentials: z.string().min(1).optional(),
   labels: z.record(z.string(), z.string()).default({}),
+  /** when an API entry was first added: the earlier of two entries for one device keeps it */
+  created_ms: z.number().int().nonnegative().optional(),
 });
 
 export const inventoryScanSchema = z.strictObject({
@@ -94,4 +96,6 @@ export interface InventoryMiner {
   labels: Record<string, string>;
   source: 'file' | 'scan' | 'api';
   poll_interval_ms?: number;
+  /** API entries: when first added (the earlier of two entries for one endpoint keeps it) */
+  created_ms?: number;
 }

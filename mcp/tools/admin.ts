@@ -18,7 +18,7 @@ const InventoryEntry = z.object({
   site: z.string().nullable(),
   credentials: z.string().nullable().describe('Name of the credentials entry (never the secret).'),
   labels: z.record(z.string(), z.string()),
-  state: z.enum(['active', 'pending']).describe('pending until the collector picks it up.'),
+  state: z.enum(['active', 'pending', 'quarantined']).describe('pending until the collector picks it up; quarantined: held back (see the inventory list for why).'),
 });
 
 const RegisterOut = z.object({ miner: InventoryEntry, hint: z.string() });

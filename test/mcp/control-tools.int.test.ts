@@ -291,12 +291,15 @@ describe('job commands', () => {
 describe('admin tools', () => {
   it('an operator does not get them; an admin registers, scans and unregisters', async () => {
     await expect(op.callTool({ name: 'register_miner', arguments: { address: '10.9.9.9' } })).rejects.toThrow(/register_miner/);
-    const reg = await call<{ miner: { id: string; state: string } }>(admin, 'register_miner', { address: '10.99.0.7', id: 'new-rig-1', site: 'site-9' });
+    // Instance-wide `default` is not shared with tenants here (MINER_SHARED_CREDENTIALS): the admin uses its own.
+    expect(await callError(admin, 'register_miner', { address: '10.99.0.7', id: 'new-rig-1', site: 'site-9' })).toMatch(/MINER_SHARED_CREDENTIALS/);
+    await h.plane.inventory.putCredentials(h.admin, 'rigs', { username: 'root', password: 'root' });
+    const reg = await call<{ miner: { id: string; state: string } }>(admin, 'register_miner', { address: '10.99.0.7', id: 'new-rig-1', site: 'site-9', credentials: 'rigs' });
     expect(reg.s.miner).toMatchObject({ id: 'new-rig-1', state: 'pending' });
     const inv = await h.plane.inventory.listMiners(h.admin);
     expect(inv.miners.map(m => m.id)).toContain('new-rig-1');
     expect(await callError(admin, 'scan_network', { cidr: '10.0.0.0/8' })).toMatch(/at most a \/16/);
-    const scan = await call<{ cidr: string; site: string }>(admin, 'scan_network', { cidr: '10.99.1.0/24', site: 'site-9' });
+    const scan = await call<{ cidr: string; site: string }>(admin, 'scan_network', { cidr: '10.99.1.0/24', site: 'site-9', credentials: 'rigs' });
     expect(scan.s).toMatchObject({ cidr: '10.99.1.0/24', site: 'site-9' });
     const dry = await call<{ removed: boolean }>(admin, 'unregister_miner', { miner: 'new-rig-1', dryRun: true });
     expect(dry.s.removed).toBe(false);

@@ -364,7 +364,7 @@ describe('firmware, schedules and inventory routes', () => {
       method: 'POST',
       url: '/api/v1/inventory/scans',
       headers: auth('admin.t.x'),
-      payload: { cidr: '10.9.0.0/24', site: 'site-1' },
+      payload: { cidr: '10.9.0.0/24', site: 'site-1', credentials: 'rack-7' },
     });
     expect(scan.statusCode).toBe(202);
   });

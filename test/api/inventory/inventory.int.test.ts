@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CredentialPolicy } from '../../../collector/inventory/credential-policy.ts';
 import { InventoryManager } from '../../../collector/inventory/inventory-manager.ts';
 import type { InventoryMiner } from '../../../collector/inventory/schema.ts';
 import { createRedis } from '../../../collector/redis-connection.ts';
@@ -18,7 +19,8 @@ let sub: Redis;
 const messages: unknown[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ sim: { miners: 3, seed: 77 } });
+  // This instance's operator shares `default` with every tenant (tenancy.int.test.ts covers the strict default).
+  h = await startHarness({ sim: { miners: 3, seed: 77 }, env: { MINER_SHARED_CREDENTIALS: 'default@*' } });
   const file = join(mkdtempSync(join(tmpdir(), 'inv-')), 'inventory.yaml');
   await h.fleet.writeInventory(file);
   // The collector's own connection settings (no offline queue), as in production.
@@ -32,6 +34,7 @@ beforeAll(async () => {
     scanConcurrency: 4,
     scanTimeoutMs: 200,
     defaults: { tenant: h.tenant, site: 'default', credentials: 'default', port: 50_051 },
+    policy: new CredentialPolicy('default@*'),
   });
   await manager.start();
   sub = h.redis.duplicate();
@@ -109,6 +112,7 @@ describe('inventory service', () => {
     const updated = await inv.updateMiner(h.admin, 'rack9-m01', {
       address: '127.250.1.2',
       site: 'dc9',
+      credentials: 'rack-9',
       labels: {},
     });
     expect(updated.address).toBe('127.250.1.2');
