@@ -227,7 +227,7 @@ describe('REST fuzz over the OpenAPI document', () => {
           }
           if (!problem && r.status !== null && r.status >= 400) problem = errorBodyProblem(r.status, r.text, namesOf(op, input));
           if (!problem) return true;
-          const k = knownDefect({ op: op.key, outcome: r.status ?? 0, input: { ...input.path, ...input.query, body: input.body } });
+          const k = knownDefect({ op: op.key, outcome: r.status ?? 0, input: { ...input.path, ...input.query, body: input.body }, text: r.text });
           if (k) {
             known.set(k.item, (known.get(k.item) ?? 0) + 1);
             return true;

@@ -39,6 +39,8 @@ export interface Hints {
   /** ids that exist (the caller's own and another tenant's) */
   ids: readonly string[];
   sites: readonly string[];
+  /** values for other fields by name (e.g. a firmware image the caller owns) */
+  extra?: Record<string, readonly unknown[]>;
 }
 
 const TIMES = ['now', 'now-1h', 'now-15m', '2026-01-01T00:00:00Z', new Date(Date.now() - 3_600_000).toISOString(), '1h', '-2h'];
@@ -46,6 +48,10 @@ const DURATIONS = ['1m', '5m', '1h', '24h', '7d', '30s'];
 
 function hinted(name: string, h: Hints): fc.Arbitrary<unknown> | null {
   const n = name.toLowerCase();
+  const extra = h.extra?.[name];
+  if (extra && extra.length > 0) return fc.constantFrom(...extra);
+  if (n === 'cron' || n === 'end_cron') return fc.constantFrom('0 3 * * *', '*/15 * * * *', '0 17 * * 1-5');
+  if (n === 'timezone') return fc.constantFrom('UTC', 'Europe/Prague');
   if (n === 'from' || n === 'to' || n.endsWith('_from') || n.endsWith('_to') || n === 'after') return fc.constantFrom(...TIMES);
   if (n === 'step' || n === 'window' || n === 'duration') return fc.constantFrom(...DURATIONS);
   if (n === 'miner' || n === 'id' || n === 'miners' || n === 'ids') return fc.constantFrom(...h.ids);

@@ -1,0 +1,171 @@
+import type { Client } from '@modelcontextprotocol/client';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaksIn, namesAnInput, shortly } from './contract-checks.ts';
+import { startContractApp, type ContractApp, type TenantObjects } from './contract-app.ts';
+import { knownDefect } from './known-defects.ts';
+import { fuzzOf, validOf, type Hints, type JsonSchema } from './schema-arbitrary.ts';
+
+// Property-based fuzzing of every MCP tool that tools/list announces to an admin, through the
+// real MCP client SDK over Streamable HTTP to the real app's /mcp (JWT, rate limits and all).
+// Arguments come from each tool's inputSchema, mostly valid with one argument hostile, missing
+// or unknown. Every call must end as a result (a tool error for bad arguments, never a JSON-RPC
+// protocol error or a hang), with no stack, file path or internal error text, and a tool error
+// about arguments names the argument. Control tools act on simulated miners.
+//
+// Arguments that ask for a long wait by design are held short so "no hang" means something:
+// wait_s is 0 or 1 (valid values), and run_performance_baseline runs as a dry run (a real
+// stepping baseline waits settle_s + sample_s per step, minutes by design).
+//
+// Deterministic: FUZZ_SEED seeds every tool (seed ^ hash of the name); failures print it.
+const SEED = Number(process.env.FUZZ_SEED ?? 150_015);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 40_000);
+const DEADLINE_MS = 15_000;
+
+let c: ContractApp;
+let client: Client;
+let tools: { name: string; inputSchema: JsonSchema }[];
+let hints: Hints;
+let own: TenantObjects;
+let other: TenantObjects;
+
+beforeAll(async () => {
+  c = await startContractApp();
+  own = await c.seedObjects(c.tenants[0]!.name);
+  other = await c.seedObjects(c.tenants[1]!.name);
+  client = await c.mcp(c.tenants[0]!.name, 'admin');
+  tools = (await client.listTools()).tools as typeof tools;
+  hints = { ids: [...own.miners, ...other.miners], sites: ['site-1', 'site-2'] };
+}, 120_000);
+
+afterAll(async () => {
+  await c?.close();
+});
+
+const hash = (s: string): number => [...s].reduce((a, ch) => (Math.imul(a, 31) + ch.charCodeAt(0)) | 0, 7);
+
+/** Per-tool id hints: job tools take job ids, schedule tools schedule ids. */
+function hintsFor(tool: string): Hints {
+  if (/job/.test(tool)) return { ...hints, ids: [own.jobId, other.jobId] };
+  if (/schedule/.test(tool)) return { ...hints, ids: [own.scheduleId, other.scheduleId] };
+  return hints;
+}
+
+/** See the header: arguments whose valid values mean "wait minutes". */
+function heldShort(tool: string, args: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...args };
+  if (typeof out.wait_s === 'number' && out.wait_s > 1) out.wait_s = 1;
+  if (tool === 'run_performance_baseline') out.dryRun = true;
+  return out;
+}
+
+function argsOf(tool: string, schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
+  const h = hintsFor(tool);
+  const props = schema.properties ?? {};
+  return validOf(schema, h)
+    .chain(v => {
+      const value = v as Record<string, unknown>;
+      const keys = Object.keys(props);
+      const options: { weight: number; arbitrary: fc.Arbitrary<Record<string, unknown>> }[] = [
+        { weight: 3, arbitrary: fc.constant(value) },
+        { weight: 1, arbitrary: fuzzOf({}, h).map(x => ({ ...value, unknown_arg: x })) },
+      ];
+      if (keys.length > 0) {
+        options.push({ weight: 4, arbitrary: fc.constantFrom(...keys).chain(k => fuzzOf(props[k]!, h, k).map(x => ({ ...value, [k]: x }))) });
+        options.push({
+          weight: 1,
+          arbitrary: fc.constantFrom(...keys).map(k => Object.fromEntries(Object.entries(value).filter(([x]) => x !== k))),
+        });
+      }
+      return fc.oneof(...options);
+    })
+    .map(a => heldShort(tool, a));
+}
+
+interface ToolResult {
+  isError?: boolean;
+  content?: { type: string; text?: string }[];
+}
+
+interface Finding {
+  tool: string;
+  problem: string;
+  args: string;
+}
+
+describe('MCP fuzz over tools/list', () => {
+  it('every tool: a result (never a protocol error or a hang), no leaks, argument errors name the argument', async () => {
+    expect(tools.length).toBeGreaterThan(30);
+    const findings: Finding[] = [];
+    const known = new Map<string, number>();
+    const outcomes: Record<string, Record<string, number>> = {};
+    const started = Date.now();
+    let calls = 0;
+    for (const [i, tool] of tools.entries()) {
+      const seed = SEED ^ hash(`mcp ${tool.name}`);
+      const left = BUDGET_MS - (Date.now() - started);
+      const share = Math.max(500, left / (tools.length - i));
+      const argNames = Object.keys(tool.inputSchema.properties ?? {});
+      const result = await fc.check(
+        fc.asyncProperty(argsOf(tool.name, tool.inputSchema), async args => {
+          calls++;
+          let problem: string | null = null;
+          let outcome: 'ok' | 'internal' | string = 'ok';
+          let answer = '';
+          const t0 = performance.now();
+          try {
+            const r = (await client.callTool(
+              { name: tool.name, arguments: args },
+              { timeout: DEADLINE_MS, signal: AbortSignal.timeout(DEADLINE_MS) },
+            )) as ToolResult;
+            const text = (r.content ?? []).map(x => x.text ?? '').join('\n');
+            answer = text;
+            if (r.isError) {
+              outcome = /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
+              if (process.env.FUZZ_VERBOSE === '2') console.log(`${tool.name} ${shortly(args).slice(0, 200)} -> ${text.slice(0, 300)}`);
+              const leak = leaksIn(text);
+              if (leak) problem = `tool error leaks a ${leak}`;
+              else if (outcome === 'internal') problem = `internal tool error: ${text.slice(0, 300)}`;
+              else if (outcome === 'invalid_argument' || /validation|invalid/i.test(text)) {
+                if (!namesAnInput(text, [...argNames, ...Object.keys(args)]))
+                  problem = `argument error names no argument: ${text.slice(0, 300)}`;
+              }
+            } else {
+              const leak = leaksIn(JSON.stringify(r));
+              if (leak) problem = `answer leaks a ${leak}`;
+            }
+          } catch (err) {
+            const e = err as Error & { code?: number };
+            outcome = `protocol ${e.code ?? e.name}`;
+            answer = e.message;
+            problem =
+              performance.now() - t0 >= DEADLINE_MS - 50
+                ? `no answer within ${DEADLINE_MS} ms`
+                : `protocol error instead of a tool result: ${e.code ?? ''} ${e.message.slice(0, 300)}`;
+          }
+          const tally = (outcomes[tool.name] ??= {});
+          tally[outcome] = (tally[outcome] ?? 0) + 1;
+          if (!problem) return true;
+          const k = knownDefect({ op: `mcp ${tool.name}`, outcome: outcome === 'internal' ? 'internal' : 0, input: args, text: answer });
+          if (k) {
+            known.set(k.item, (known.get(k.item) ?? 0) + 1);
+            return true;
+          }
+          findings.push({ tool: tool.name, problem, args: shortly(args) });
+          return false;
+        }),
+        { seed, numRuns: RUNS, endOnFailure: true, interruptAfterTimeLimit: share, markInterruptAsFailure: false },
+      );
+      if (result.failed && findings.at(-1)?.tool === tool.name)
+        findings.at(-1)!.problem += ` [replay: FUZZ_SEED=${SEED} (tool seed ${seed}), path ${result.counterexamplePath}]`;
+    }
+    console.log(
+      `MCP fuzz: seed ${SEED}, ${tools.length} tools, ${calls} calls in ${Date.now() - started} ms` +
+        (known.size ? `; known defects (not failed): ${[...known].map(([k, n]) => `${n}× ${k}`).join('; ')}` : ''),
+    );
+    if (findings.length > 0 || process.env.FUZZ_VERBOSE)
+      console.log(Object.entries(outcomes).map(([t, o]) => `${t}: ${JSON.stringify(o)}`).join('\n'));
+    expect(findings, `FUZZ_SEED=${SEED}\n${findings.map(f => `${f.tool}: ${f.problem}\n  args ${f.args}`).join('\n')}`).toEqual([]);
+  }, 180_000);
+});
