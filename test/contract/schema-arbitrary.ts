@@ -51,6 +51,7 @@ function hinted(name: string, h: Hints): fc.Arbitrary<unknown> | null {
   const extra = h.extra?.[name];
   if (extra && extra.length > 0) return fc.constantFrom(...extra);
   if (n === 'cron' || n === 'end_cron') return fc.constantFrom('0 3 * * *', '*/15 * * * *', '0 17 * * 1-5');
+  if (n === 'cidr') return fc.constantFrom('10.250.0.0/30', '192.0.2.0/29');
   if (n === 'timezone') return fc.constantFrom('UTC', 'Europe/Prague');
   if (n === 'from' || n === 'to' || n.endsWith('_from') || n.endsWith('_to') || n === 'after') return fc.constantFrom(...TIMES);
   if (n === 'step' || n === 'window' || n === 'duration') return fc.constantFrom(...DURATIONS);
