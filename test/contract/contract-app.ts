@@ -84,7 +84,7 @@ export async function startContractApp(o: { miners?: number } = {}): Promise<Con
       signal: AbortSignal.timeout(20_000),
     });
     const text = await r.text();
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {

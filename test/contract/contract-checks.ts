@@ -52,8 +52,11 @@ export function errorBodyProblem(status: number, text: string, names: readonly s
 /** The message mentions one of the inputs (a parameter, a body key) or the part of the request (body, querystring, params). */
 export function namesAnInput(message: string, names: readonly string[]): boolean {
   const m = message.toLowerCase();
-  const words = [...names, 'body', 'querystring', 'params'].map(n => n.toLowerCase()).filter(n => n.length > 1);
-  return words.some(w => new RegExp(`(^|[^a-z0-9_])${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9_]|$)`).test(m));
+  const words = [...names, 'body', 'querystring', 'params'].map(n => n.toLowerCase()).filter(n => n.length > 0);
+  // A one-letter name (q) counts only as a label ("q: too small"), not as a letter in a sentence.
+  return words.some(w =>
+    new RegExp(`(^|[^a-z0-9_])${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${w.length === 1 ? ':' : '([^a-z0-9_]|$)'}`).test(m),
+  );
 }
 
 /** A short, printable form of an input for failure reports (long texts cut). */

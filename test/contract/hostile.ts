@@ -6,7 +6,10 @@
 import fc from 'fast-check';
 
 export class RawJson {
-  constructor(readonly text: string) {}
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 /** JSON.stringify, but RawJson values go out as their raw text. */
@@ -19,7 +22,6 @@ export function jsonText(value: unknown): string {
     }
     return v;
   });
-  // eslint-disable-next-line no-control-regex
   return (text ?? 'null').replace(/"\\u0001RAW(\d+)\\u0001"/g, (_m, i: string) => raws[Number(i)]!);
 }
 

@@ -19,8 +19,8 @@ import { fuzzOf, validOf, type Hints, type JsonSchema } from './schema-arbitrary
 //
 // Deterministic: FUZZ_SEED seeds every tool (seed ^ hash of the name); failures print it.
 const SEED = Number(process.env.FUZZ_SEED ?? 150_015);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
-const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 40_000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
+const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 25_000);
 const DEADLINE_MS = 15_000;
 
 let c: ContractApp;
@@ -94,7 +94,82 @@ interface Finding {
   args: string;
 }
 
+/** Call a tool and judge the outcome (problem null: fine); known defects are counted in `known`. */
+async function callChecked(
+  tool: { name: string; inputSchema: JsonSchema },
+  args: Record<string, unknown>,
+  known: Map<string, number>,
+): Promise<{ problem: string | null; outcome: string }> {
+  const argNames = Object.keys(tool.inputSchema.properties ?? {});
+  let problem: string | null = null;
+  let outcome = 'ok';
+  let answer = '';
+  const t0 = performance.now();
+  try {
+    const r = (await client.callTool(
+      { name: tool.name, arguments: args },
+      { timeout: DEADLINE_MS, signal: AbortSignal.timeout(DEADLINE_MS) },
+    )) as ToolResult;
+    const text = (r.content ?? []).map(x => x.text ?? '').join('\n');
+    if (r.isError) {
+      answer = text;
+      outcome = /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
+      if (process.env.FUZZ_VERBOSE === '2') console.log(`${tool.name} ${shortly(args).slice(0, 200)} -> ${text.slice(0, 300)}`);
+      const leak = leaksIn(text);
+      if (leak) problem = `tool error leaks a ${leak}`;
+      else if (outcome === 'internal') problem = `internal tool error: ${text.slice(0, 300)}`;
+      else if (outcome === 'invalid_argument' || /validation|invalid/i.test(text)) {
+        if (!namesAnInput(text, [...argNames, ...Object.keys(args)])) problem = `argument error names no argument: ${text.slice(0, 300)}`;
+      }
+    } else {
+      const leak = leaksIn(JSON.stringify(r));
+      if (leak) problem = `answer leaks a ${leak}`;
+    }
+  } catch (err) {
+    const e = err as Error & { code?: number };
+    outcome = `protocol ${e.code ?? e.name}`;
+    answer = e.message;
+    problem =
+      performance.now() - t0 >= DEADLINE_MS - 50
+        ? `no answer within ${DEADLINE_MS} ms`
+        : `protocol error instead of a tool result: ${e.code ?? ''} ${e.message.slice(0, 300)}`;
+  }
+  if (!problem) return { problem, outcome };
+  const k = knownDefect({ op: `mcp ${tool.name}`, outcome: outcome === 'internal' ? 'internal' : 0, input: args, text: answer });
+  if (!k) return { problem, outcome };
+  const key = `${k.item} @ ${tool.name}`;
+  known.set(key, (known.get(key) ?? 0) + 1);
+  return { problem: null, outcome };
+}
+
+/** As the REST sweep: the values that broke something before, at every text argument of every tool. */
+const CORE_HOSTILE = ['', 'x\nDROP', 'x\r\nDROP', 'x\u0000y', '9999999h', 'now-9999999d', '1e400', 'a'.repeat(2_000)];
+
 describe('MCP fuzz over tools/list', () => {
+  it('every text argument of every tool meets every core hostile value', async () => {
+    const known = new Map<string, number>();
+    const findings: string[] = [];
+    const started = Date.now();
+    let calls = 0;
+    for (const tool of tools) {
+      const base = heldShort(tool.name, fc.sample(validOf(tool.inputSchema, hintsFor(tool.name)), { seed: SEED, numRuns: 1 })[0] as Record<string, unknown>);
+      const required = Object.fromEntries(Object.entries(base).filter(([k]) => tool.inputSchema.required?.includes(k)));
+      for (const [name, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        if (schema.type !== 'string' || schema.enum) continue;
+        for (const value of CORE_HOSTILE) {
+          const args = heldShort(tool.name, { ...required, [name]: value });
+          calls++;
+          const { problem } = await callChecked(tool, args, known);
+          if (problem) findings.push(`${tool.name} ${name}=${shortly(value)}: ${problem}`);
+        }
+      }
+    }
+    console.log(
+      `MCP core sweep: ${calls} calls in ${Date.now() - started} ms` +
+        (known.size ? `; known defects (not failed):\n  ${[...known].map(([k, n]) => `${n}× ${k}`).join('\n  ')}` : ''),
+    );
+    expect(findings).toEqual([]);
+  }, 120_000);
   it('every tool: a result (never a protocol error or a hang), no leaks, argument errors name the argument', async () => {
     expect(tools.length).toBeGreaterThan(30);
     const findings: Finding[] = [];
@@ -106,54 +181,14 @@ describe('MCP fuzz over tools/list', () => {
       const seed = SEED ^ hash(`mcp ${tool.name}`);
       const left = BUDGET_MS - (Date.now() - started);
       const share = Math.max(500, left / (tools.length - i));
-      const argNames = Object.keys(tool.inputSchema.properties ?? {});
       const result = await fc.check(
         fc.asyncProperty(argsOf(tool.name, tool.inputSchema), async args => {
           calls++;
-          let problem: string | null = null;
-          let outcome: 'ok' | 'internal' | string = 'ok';
-          let answer = '';
-          const t0 = performance.now();
-          try {
-            const r = (await client.callTool(
-              { name: tool.name, arguments: args },
-              { timeout: DEADLINE_MS, signal: AbortSignal.timeout(DEADLINE_MS) },
-            )) as ToolResult;
-            const text = (r.content ?? []).map(x => x.text ?? '').join('\n');
-            answer = text;
-            if (r.isError) {
-              outcome = /^([a-z_]+):/.exec(text)?.[1] ?? 'error';
-              if (process.env.FUZZ_VERBOSE === '2') console.log(`${tool.name} ${shortly(args).slice(0, 200)} -> ${text.slice(0, 300)}`);
-              const leak = leaksIn(text);
-              if (leak) problem = `tool error leaks a ${leak}`;
-              else if (outcome === 'internal') problem = `internal tool error: ${text.slice(0, 300)}`;
-              else if (outcome === 'invalid_argument' || /validation|invalid/i.test(text)) {
-                if (!namesAnInput(text, [...argNames, ...Object.keys(args)]))
-                  problem = `argument error names no argument: ${text.slice(0, 300)}`;
-              }
-            } else {
-              const leak = leaksIn(JSON.stringify(r));
-              if (leak) problem = `answer leaks a ${leak}`;
-            }
-          } catch (err) {
-            const e = err as Error & { code?: number };
-            outcome = `protocol ${e.code ?? e.name}`;
-            answer = e.message;
-            problem =
-              performance.now() - t0 >= DEADLINE_MS - 50
-                ? `no answer within ${DEADLINE_MS} ms`
-                : `protocol error instead of a tool result: ${e.code ?? ''} ${e.message.slice(0, 300)}`;
-          }
+          const { problem, outcome } = await callChecked(tool, args, known);
           const tally = (outcomes[tool.name] ??= {});
           tally[outcome] = (tally[outcome] ?? 0) + 1;
-          if (!problem) return true;
-          const k = knownDefect({ op: `mcp ${tool.name}`, outcome: outcome === 'internal' ? 'internal' : 0, input: args, text: answer });
-          if (k) {
-            known.set(k.item, (known.get(k.item) ?? 0) + 1);
-            return true;
-          }
-          findings.push({ tool: tool.name, problem, args: shortly(args) });
-          return false;
+          if (problem) findings.push({ tool: tool.name, problem, args: shortly(args) });
+          return problem === null;
         }),
         { seed, numRuns: RUNS, endOnFailure: true, interruptAfterTimeLimit: share, markInterruptAsFailure: false },
       );
@@ -162,7 +197,7 @@ describe('MCP fuzz over tools/list', () => {
     }
     console.log(
       `MCP fuzz: seed ${SEED}, ${tools.length} tools, ${calls} calls in ${Date.now() - started} ms` +
-        (known.size ? `; known defects (not failed): ${[...known].map(([k, n]) => `${n}× ${k}`).join('; ')}` : ''),
+        (known.size ? `; known defects (not failed):\n  ${[...known].map(([k, n]) => `${n}× ${k}`).join('\n  ')}` : ''),
     );
     if (findings.length > 0 || process.env.FUZZ_VERBOSE)
       console.log(Object.entries(outcomes).map(([t, o]) => `${t}: ${JSON.stringify(o)}`).join('\n'));
