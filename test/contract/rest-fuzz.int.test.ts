@@ -21,7 +21,7 @@ import { fuzzOf, fuzzText, validOf, type Hints, type JsonSchema } from './schema
 // share of the budget is spent; the count of runs done is printed).
 const SEED = Number(process.env.FUZZ_SEED ?? 150_015);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
-const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 30_000);
+const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 20_000);
 /** No answer within this is a hang. */
 const DEADLINE_MS = 10_000;
 
