@@ -24,6 +24,8 @@ export const apiConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('bos-fleet'),
   AUTH_AUDIENCE: z.string().min(1).default('bos-fleet'),
   AUTH_ALGORITHMS: cfg.list('RS256,ES256'),
+  /** Longest lifetime (exp - iat) a token may have; every token must carry exp. Default 366 days, the longest `bos-fleet token` mints. */
+  AUTH_TOKEN_MAX_LIFETIME_H: cfg.int(366 * 24, 1, 10 * 366 * 24),
   /** With AUTH_MODE=none every request acts as this tenant/role (single-user home setups on loopback only). */
   AUTH_NONE_TENANT: z.string().default('default'),
   AUTH_NONE_ROLE: cfg.oneOf(['viewer', 'operator', 'admin'] as const, 'viewer'),
