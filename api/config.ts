@@ -29,6 +29,8 @@ export const apiConfigSchema = z.object({
   /** With AUTH_MODE=none every request acts as this tenant/role (single-user home setups on loopback only). */
   AUTH_NONE_TENANT: z.string().default('default'),
   AUTH_NONE_ROLE: cfg.oneOf(['viewer', 'operator', 'admin'] as const, 'viewer'),
+  /** AUTH_MODE=none is refused on an address other than loopback unless this says the exposure is intended. */
+  AUTH_NONE_ALLOW_REMOTE: cfg.bool(false),
   RATE_LIMIT_MAX: cfg.int(600, 1, 1_000_000),
   RATE_LIMIT_CONTROL_MAX: cfg.int(60, 1, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_MAX: cfg.int(20, 1, 1_000_000),

@@ -7,6 +7,7 @@ import { followCredentialRefs } from '../collector/inventory/credential-refs.ts'
 import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
 import { listenError } from '../collector/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
+import { checkAuthExposure, isLoopbackHost } from './auth/exposure.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiInfra } from './context.ts';
 import { createInfra } from './infra.ts';
@@ -69,6 +70,9 @@ const pollSchema = z.object({ COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000,
 
 export async function startApiServer(config: ApiConfig, opts: ApiServerOptions = {}): Promise<ApiServer> {
   const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
+  const host = opts.host ?? config.API_HOST;
+  const port = opts.port ?? config.API_PORT;
+  checkAuthExposure(config, host);
   const { COLLECTOR_POLL_INTERVAL_MS: pollIntervalMs } = parseConfig(
     pollSchema,
     readRawConfig(opts.env ?? process.env),
@@ -141,8 +145,6 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const preload = startWindowPreload(fleetQuery, config.API_WINDOW_PRELOAD_HOURS, log);
   stopPreload = preload.stop;
   if (redisUp) await Promise.race([preload.first, new Promise(r => setTimeout(r, PRELOAD_WAIT_MS).unref())]);
-  const host = opts.host ?? config.API_HOST;
-  const port = opts.port ?? config.API_PORT;
   let url: string;
   try {
     url = await app.listen({ host, port });
@@ -151,7 +153,12 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     await app.close().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'close after a failed listen failed'));
     throw listenError(err, { what: 'the API', host, port, settings: opts.listenSettings ?? 'API_HOST / API_PORT' });
   }
-  log.info({ url, docs: `${url}/docs`, auth: config.AUTH_MODE, pollIntervalMs }, 'API listening');
+  // fastify's url names one address (127.0.0.1 for 0.0.0.0); the log names what is really bound.
+  const listeningOn = app.addresses().map(a => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
+  const open = config.AUTH_MODE === 'none' ? { open_access: `${config.AUTH_NONE_ROLE} of tenant ${config.AUTH_NONE_TENANT}, no token` } : {};
+  const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs };
+  if (config.AUTH_MODE === 'none' && !isLoopbackHost(host)) log.warn(line, 'API listening without authentication off loopback (AUTH_NONE_ALLOW_REMOTE=true)');
+  else log.info(line, 'API listening');
   try {
     await extension.start?.();
   } catch (err) {
