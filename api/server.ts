@@ -154,7 +154,9 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     throw listenError(err, { what: 'the API', host, port, settings: opts.listenSettings ?? 'API_HOST / API_PORT' });
   }
   // fastify's url names one address (127.0.0.1 for 0.0.0.0); the log names what is really bound.
-  const listeningOn = app.addresses().map(a => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
+  const listeningOn = app
+    .addresses()
+    .map(a => (typeof a === 'string' ? a : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
   const open = config.AUTH_MODE === 'none' ? { open_access: `${config.AUTH_NONE_ROLE} of tenant ${config.AUTH_NONE_TENANT}, no token` } : {};
   const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs };
   if (config.AUTH_MODE === 'none' && !isLoopbackHost(host)) log.warn(line, 'API listening without authentication off loopback (AUTH_NONE_ALLOW_REMOTE=true)');
