@@ -44,6 +44,8 @@ export const apiConfigSchema = z.object({
     .string()
     .refine(v => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 random bytes in base64 (openssl rand -base64 32)' })
     .optional(),
+  /** Without BOSFLEET_SECRET_KEY, the key this instance generates once (first job with a secret) and keeps here, mode 0600. */
+  BOSFLEET_SECRET_KEY_FILE: z.string().min(1).default('./.data/secret.key'),
   /** Decoded per-miner window statistics kept in memory for analytics (about 1.3 MB per 10,000 miners and bucket). */
   API_WINDOW_CACHE_MB: cfg.int(256, 1, 65_536),
   /** Hours of window statistics read ahead at start and every 5 minutes, so first analytical answers are fast; 0 = off. */
