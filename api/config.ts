@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { cfg, loadConfig } from '../collector/config-loader.ts';
+import { ConfigError, cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
 import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
 
 export const apiConfigSchema = z.object({
@@ -88,6 +88,26 @@ function parseTrustProxy(raw: string, ctx: z.RefinementCtx): boolean | number | 
   return items;
 }
 
+/** The collector's poll interval: the API derives staleness (3x) and the raw resolution from it. */
+export const apiPollSchema = z.object({ COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000) });
+
+/** Both schemas the API reads, every bad key of both reported in one ConfigError. */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  return loadConfig(apiConfigSchema, env);
+  const raw = readRawConfig(env);
+  const problems: string[] = [];
+  let config: ApiConfig | undefined;
+  try {
+    config = parseConfig(apiConfigSchema, raw);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  try {
+    parseConfig(apiPollSchema, raw);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return config;
 }

@@ -1,14 +1,13 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
+import { parseConfig, readRawConfig } from '../collector/config-loader.ts';
 import { createLogger, type Logger } from '../collector/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
 import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
 import { listenError } from '../collector/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
 import { checkAuthExposure, isLoopbackHost } from './auth/exposure.ts';
-import type { ApiConfig } from './config.ts';
+import { apiPollSchema, type ApiConfig } from './config.ts';
 import type { ApiInfra } from './context.ts';
 import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
@@ -65,8 +64,6 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** The collector's poll interval: the API derives staleness (3x) and the raw resolution from it. */
-const pollSchema = z.object({ COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000) });
 
 export async function startApiServer(config: ApiConfig, opts: ApiServerOptions = {}): Promise<ApiServer> {
   const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
@@ -74,7 +71,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const port = opts.port ?? config.API_PORT;
   checkAuthExposure(config, host);
   const { COLLECTOR_POLL_INTERVAL_MS: pollIntervalMs } = parseConfig(
-    pollSchema,
+    apiPollSchema,
     readRawConfig(opts.env ?? process.env),
   );
   const { infra } = createInfra(config, log, 'bosfleet-api');
