@@ -1,4 +1,6 @@
-import { SignJWT } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT, decodeJwt } from 'jose';
+import { mintToken } from '../../../api/auth/keys.ts';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '../../../api/auth/verifier.ts';
 import { FleetError } from '../../../collector/errors.ts';
@@ -54,5 +56,25 @@ describe('token lifetime', () => {
     expect(await verify(year)).toMatchObject({ tenant: 'acme' });
     const decade = await k.token({ tenant: 'acme', roles: ['viewer'] }, { expS: now + 3_650 * 86_400 });
     expect((await refusal(verify(decade))).code).toBe('unauthenticated');
+  });
+
+  it('mintToken (bos-fleet token, the demo) always sets exp, and its tokens pass the default cap', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const token = await mintToken({
+      privateKey,
+      sub: 'alice',
+      tenant: 'acme',
+      roles: ['viewer'],
+      ttlMs: 366 * 86_400_000,
+      issuer: 'bos-fleet',
+      audience: 'bos-fleet',
+    });
+    const claims = decodeJwt(token);
+    expect(typeof claims.exp).toBe('number');
+    expect(claims.exp! - claims.iat!).toBe(366 * 86_400);
+    const verify = createTokenVerifier(
+      testConfig({ AUTH_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
+    );
+    expect(await verify(token)).toMatchObject({ tenant: 'acme' });
   });
 });
