@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { cfg, loadConfig } from '../collector/config-loader.ts';
+import { ConfigError, cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
 import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
 import { sharedCredentialsSchema } from '../collector/inventory/credential-policy.ts';
 
@@ -25,9 +25,13 @@ export const apiConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('bos-fleet'),
   AUTH_AUDIENCE: z.string().min(1).default('bos-fleet'),
   AUTH_ALGORITHMS: cfg.list('RS256,ES256'),
+  /** Longest lifetime (exp - iat) a token may have; every token must carry exp. Default 366 days, the longest `bos-fleet token` mints. */
+  AUTH_TOKEN_MAX_LIFETIME_H: cfg.int(366 * 24, 1, 10 * 366 * 24),
   /** With AUTH_MODE=none every request acts as this tenant/role (single-user home setups on loopback only). */
   AUTH_NONE_TENANT: z.string().default('default'),
   AUTH_NONE_ROLE: cfg.oneOf(['viewer', 'operator', 'admin'] as const, 'viewer'),
+  /** AUTH_MODE=none is refused on an address other than loopback unless this says the exposure is intended. */
+  AUTH_NONE_ALLOW_REMOTE: cfg.bool(false),
   RATE_LIMIT_MAX: cfg.int(600, 1, 1_000_000),
   RATE_LIMIT_CONTROL_MAX: cfg.int(60, 1, 1_000_000),
   RATE_LIMIT_AUTH_FAILURES_MAX: cfg.int(20, 1, 1_000_000),
@@ -43,6 +47,8 @@ export const apiConfigSchema = z.object({
     .string()
     .refine(v => Buffer.from(v, 'base64').length === 32, { error: 'expected 32 random bytes in base64 (openssl rand -base64 32)' })
     .optional(),
+  /** Without BOSFLEET_SECRET_KEY, the key this instance generates once (first job with a secret) and keeps here, mode 0600. */
+  BOSFLEET_SECRET_KEY_FILE: z.string().min(1).default('./.data/secret.key'),
   /** Decoded per-miner window statistics kept in memory for analytics (about 1.3 MB per 10,000 miners and bucket). */
   API_WINDOW_CACHE_MB: cfg.int(256, 1, 65_536),
   /** Hours of window statistics read ahead at start and every 5 minutes, so first analytical answers are fast; 0 = off. */
@@ -85,6 +91,26 @@ function parseTrustProxy(raw: string, ctx: z.RefinementCtx): boolean | number | 
   return items;
 }
 
+/** The collector's poll interval: the API derives staleness (3x) and the raw resolution from it. */
+export const apiPollSchema = z.object({ COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000) });
+
+/** Both schemas the API reads, every bad key of both reported in one ConfigError. */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  return loadConfig(apiConfigSchema, env);
+  const raw = readRawConfig(env);
+  const problems: string[] = [];
+  let config: ApiConfig | undefined;
+  try {
+    config = parseConfig(apiConfigSchema, raw);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  try {
+    parseConfig(apiPollSchema, raw);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return config;
 }

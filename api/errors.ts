@@ -106,6 +106,9 @@ function sendFleetError(err: FleetError, req: FastifyRequest, reply: FastifyRepl
         : withoutAddresses(err.message);
     return reply.code(status).send(errorBody(err.code, message));
   }
+  // Validated arguments should never build a statement the store refuses: keep its text for us.
+  if (err.details?.store_rejected === true)
+    req.log.warn({ err, method: req.method, route: req.routeOptions.url }, 'store refused a query');
   const retryAfter = err.details?.retry_after_s;
   if (status === 429 && typeof retryAfter === 'number' && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(retryAfter));

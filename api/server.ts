@@ -1,13 +1,13 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
+import { parseConfig, readRawConfig } from '../collector/config-loader.ts';
 import { createLogger, type Logger } from '../collector/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
 import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
 import { listenError } from '../collector/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
-import type { ApiConfig } from './config.ts';
+import { checkAuthExposure, isLoopbackHost } from './auth/exposure.ts';
+import { apiPollSchema, type ApiConfig } from './config.ts';
 import type { ApiInfra } from './context.ts';
 import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
@@ -64,13 +64,14 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** The collector's poll interval: the API derives staleness (3x) and the raw resolution from it. */
-const pollSchema = z.object({ COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000) });
 
 export async function startApiServer(config: ApiConfig, opts: ApiServerOptions = {}): Promise<ApiServer> {
   const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
+  const host = opts.host ?? config.API_HOST;
+  const port = opts.port ?? config.API_PORT;
+  checkAuthExposure(config, host);
   const { COLLECTOR_POLL_INTERVAL_MS: pollIntervalMs } = parseConfig(
-    pollSchema,
+    apiPollSchema,
     readRawConfig(opts.env ?? process.env),
   );
   const { infra } = createInfra(config, log, 'bosfleet-api');
@@ -141,8 +142,6 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const preload = startWindowPreload(fleetQuery, config.API_WINDOW_PRELOAD_HOURS, log);
   stopPreload = preload.stop;
   if (redisUp) await Promise.race([preload.first, new Promise(r => setTimeout(r, PRELOAD_WAIT_MS).unref())]);
-  const host = opts.host ?? config.API_HOST;
-  const port = opts.port ?? config.API_PORT;
   let url: string;
   try {
     url = await app.listen({ host, port });
@@ -151,7 +150,14 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     await app.close().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'close after a failed listen failed'));
     throw listenError(err, { what: 'the API', host, port, settings: opts.listenSettings ?? 'API_HOST / API_PORT' });
   }
-  log.info({ url, docs: `${url}/docs`, auth: config.AUTH_MODE, pollIntervalMs }, 'API listening');
+  // fastify's url names one address (127.0.0.1 for 0.0.0.0); the log names what is really bound.
+  const listeningOn = app
+    .addresses()
+    .map(a => (typeof a === 'string' ? a : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
+  const open = config.AUTH_MODE === 'none' ? { open_access: `${config.AUTH_NONE_ROLE} of tenant ${config.AUTH_NONE_TENANT}, no token` } : {};
+  const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs };
+  if (config.AUTH_MODE === 'none' && !isLoopbackHost(host)) log.warn(line, 'API listening without authentication off loopback (AUTH_NONE_ALLOW_REMOTE=true)');
+  else log.info(line, 'API listening');
   try {
     await extension.start?.();
   } catch (err) {

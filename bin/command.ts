@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { nearest } from './nearest.ts';
 
 /** One `bos-fleet <name>` subcommand: its options are documented here and rendered by --help. */
 export interface CliOption {
@@ -49,7 +50,13 @@ export function parseCommandArgs(cmd: CliCommand, argv: string[]): { values: Rec
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as Record<string, string | boolean | string[] | undefined>, positionals, help: values.help === true };
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}. Run 'bos-fleet ${cmd.name} --help' for the options.`);
+    const help = `Run 'bos-fleet ${cmd.name} --help' for the options.`;
+    if ((err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(-{1,2}[^'=]+)/.exec((err as Error).message)?.[1] ?? '';
+      const near = nearest(flag.replace(/^-+/, ''), Object.keys(options));
+      throw new UsageError(`unknown option '${flag}'${near ? `; did you mean --${near}?` : ''} ${help}`);
+    }
+    throw new UsageError(`${(err as Error).message}. ${help}`);
   }
 }
 

@@ -238,6 +238,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     const before = new Set(scheduler.trackers.keys());
     scheduler.setInventory(miners);
     const ids = new Set(miners.map(m => m.id));
+    snapshots.readmit(ids);
     for (const id of before) {
       if (!ids.has(id)) {
         identity?.forget(id);

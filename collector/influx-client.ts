@@ -55,6 +55,25 @@ export function regexEscape(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/**
+ * A query InfluxDB did not run, as a typed error: refused credentials or a failing server are
+ * `unavailable`; a refused statement (HTTP 4xx, or an error inside a 200 answer such as a
+ * point limit) comes from the arguments that built it, so it is `invalid_argument`. The raw
+ * store text stays in `cause` (for the log), never in details a client sees.
+ */
+export function queryRejection(status: number, storeText: string): FleetError {
+  const cause = new Error(`InfluxDB (HTTP ${status}): ${storeText.slice(0, 300)}`);
+  if (status === 401 || status === 403)
+    return new FleetError('unavailable', `InfluxDB refused the API's credentials (HTTP ${status})`, { cause });
+  if (status >= 500 || status < 400)
+    return new FleetError('unavailable', `InfluxDB failed to answer a query (HTTP ${status})`, { cause });
+  return new FleetError(
+    'invalid_argument',
+    'the time-series store refused the query these arguments produce; narrow the range, use a larger step or fewer filters',
+    { cause, details: { store: 'influxdb', store_rejected: true } },
+  );
+}
+
 export class InfluxClient {
   readonly settings: InfluxSettings;
 
@@ -88,18 +107,19 @@ export class InfluxClient {
     const body = new URLSearchParams({ q, db: this.settings.db, epoch: 'ms' });
     const res = await this.request('/query', { method: 'POST', body }, 'query');
     const text = await res.text();
-    if (!res.ok) {
-      throw new FleetError(res.status === 401 || res.status === 403 ? 'unavailable' : 'internal', `InfluxDB rejected a query (HTTP ${res.status})`, {
-        details: { status: res.status, influx_error: text.slice(0, 300) },
-      });
+    if (!res.ok) throw queryRejection(res.status, text);
+    let parsed: { results?: RawResult[]; error?: string };
+    try {
+      parsed = JSON.parse(text) as { results?: RawResult[]; error?: string };
+    } catch (err) {
+      throw new FleetError('unavailable', 'InfluxDB answered a query with something other than JSON', { cause: err });
     }
-    const parsed = JSON.parse(text) as { results?: RawResult[]; error?: string };
-    if (parsed.error) throw new FleetError('internal', 'InfluxDB query failed', { details: { influx_error: parsed.error } });
+    if (parsed.error) throw queryRejection(400, parsed.error);
     return (parsed.results ?? []).map(r => {
       if (r.error) {
         // A missing database or measurement is "no data yet", not a failure.
         if (/database not found|measurement not found/i.test(r.error)) return [];
-        throw new FleetError('internal', 'InfluxDB query failed', { details: { influx_error: r.error } });
+        throw queryRejection(400, r.error);
       }
       return (r.series ?? []).map(s => ({ name: s.name, tags: s.tags ?? {}, columns: s.columns, values: s.values ?? [] }));
     });

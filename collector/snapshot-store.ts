@@ -153,6 +153,12 @@ export class SnapshotStore {
   private readonly now: () => number;
   private readonly collectorId: string;
   private readonly aggregateMaxAgeMs: number;
+  /**
+   * Miners removed from the inventory: a poll that was in flight when its miner was deleted
+   * reports afterwards, and writing its snapshot would bring the miner back for good (nothing
+   * deletes it again). Cleared by readmit() when the id is in the inventory again.
+   */
+  private readonly removed = new Set<string>();
 
   constructor(redis: Redis, keys: RedisKeys, opts: SnapshotStoreOptions = {}) {
     this.redis = redis;
@@ -169,8 +175,8 @@ export class SnapshotStore {
   async writeSnapshots(snapshots: readonly MinerSnapshot[]): Promise<void> {
     const k = this.keys;
     for (let i = 0; i < snapshots.length; i += this.chunk) {
-      const part = snapshots.slice(i, i + this.chunk);
-      const unknown = part.filter(s => !this.members.has(s.ref.id));
+      const chunk = snapshots.slice(i, i + this.chunk);
+      const unknown = chunk.filter(s => !this.members.has(s.ref.id) && !this.removed.has(s.ref.id));
       const previous = new Map<string, Membership>();
       if (unknown.length > 0) {
         const old = await this.write(() => this.getSnapshots(unknown.map(s => s.ref.id)));
@@ -178,7 +184,12 @@ export class SnapshotStore {
       }
       const nowMs = this.now();
       const indexed: Indexed[] = [];
+      // Checked again here, in the tick that sends the pipeline: a removal that came first is
+      // skipped, one that comes later is sent after this write on the same connection.
+      let part: MinerSnapshot[] = [];
       await this.write(async () => {
+        part = chunk.filter(s => !this.removed.has(s.ref.id));
+        if (part.length === 0) return;
         const p = this.redis.pipeline();
         for (const snap of part) {
           const { id, tenant, site } = snap.ref;
@@ -205,7 +216,9 @@ export class SnapshotStore {
         }
         await exec(p);
       });
-      part.forEach((snap, i) => this.members.set(snap.ref.id, indexed[i]!));
+      part.forEach((snap, i) => {
+        if (!this.removed.has(snap.ref.id)) this.members.set(snap.ref.id, indexed[i]!);
+      });
       this.metrics?.snapshotsWritten.inc(part.length);
     }
   }
@@ -276,8 +289,15 @@ export class SnapshotStore {
     return rows.map(parts => mergeAggregates(parts.map(x => JSON.parse(x) as FleetAggregate), oldestMs));
   }
 
-  /** Delete a miner's snapshot and its index memberships (inventory removal). */
+  /** Miners in the inventory (again): their snapshots are written again. */
+  readmit(ids: Iterable<string>): void {
+    if (this.removed.size === 0) return;
+    for (const id of ids) this.removed.delete(id);
+  }
+
+  /** Delete a miner's snapshot and its index memberships (inventory removal); later writes of it are dropped until readmit. */
   async removeMiner(id: string): Promise<void> {
+    this.removed.add(id);
     const snap = await this.getSnapshot(id);
     const known = this.members.get(id);
     await this.write(async () => {

@@ -11,7 +11,9 @@ import { ROLES, type Caller, type Role } from '../context.ts';
  * Bearer-token verification shared by REST and MCP over HTTP: a JWT signed with RS256/ES256
  * (AUTH_ALGORITHMS), checked against a JWKS URL (AUTH_JWKS_URL, keys fetched and cached by
  * jose) or a PEM public key (AUTH_PUBLIC_KEY inline, or AUTH_PUBLIC_KEY_FILE), with iss =
- * AUTH_ISSUER, aud = AUTH_AUDIENCE and exp/nbf enforced. Claims become the Caller:
+ * AUTH_ISSUER, aud = AUTH_AUDIENCE and exp/nbf enforced. Every token must carry exp, and none
+ * may live longer than AUTH_TOKEN_MAX_LIFETIME_H (from iat, or from now without iat), so a leaked
+ * token cannot be used forever. Claims become the Caller:
  *   sub     string, required
  *   tenant  string, required (letters, digits, . _ -; the tenant of the inventory)
  *   roles   array of viewer | operator | admin (a space-separated string is accepted too);
@@ -155,7 +157,13 @@ export function createTokenVerifier(config: ApiConfig, opts: VerifierOptions = {
 
   const cache = new Map<string, { caller: Caller; untilMs: number }>();
   const cacheSize = opts.cacheSize ?? 10_000;
-  const verifyOptions = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, algorithms };
+  const verifyOptions = {
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    algorithms,
+    requiredClaims: ['exp'],
+  };
+  const maxLifetimeMs = config.AUTH_TOKEN_MAX_LIFETIME_H * 3_600_000;
 
   return async (token: string): Promise<Caller> => {
     const now = Date.now();
@@ -174,15 +182,24 @@ export function createTokenVerifier(config: ApiConfig, opts: VerifierOptions = {
     } catch (err) {
       throw mapJoseError(err, config);
     }
+    checkLifetime(payload, now, maxLifetimeMs, config.AUTH_TOKEN_MAX_LIFETIME_H);
     const caller = callerFromClaims(payload);
-    const untilMs = Math.min(
-      typeof payload.exp === 'number' ? payload.exp * 1_000 : now + CACHE_MAX_MS,
-      now + CACHE_MAX_MS,
-    );
+    const untilMs = Math.min((payload.exp as number) * 1_000, now + CACHE_MAX_MS);
     if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
     cache.set(token, { caller, untilMs });
     return caller;
   };
+}
+
+/** Refuse tokens that live longer than the configured maximum (counted from iat when it is in the past). */
+function checkLifetime(payload: JWTPayload, nowMs: number, maxMs: number, maxH: number): void {
+  const expMs = (payload.exp as number) * 1_000;
+  const fromMs = typeof payload.iat === 'number' ? Math.min(payload.iat * 1_000, nowMs) : nowMs;
+  if (expMs - fromMs > maxMs)
+    throw unauthenticated(
+      'claims',
+      `token lifetime exceeds the ${maxH} h this server accepts (AUTH_TOKEN_MAX_LIFETIME_H); mint a shorter one (bos-fleet token --ttl)`,
+    );
 }
 
 /** The Caller from verified claims (throws unauthenticated/claims when sub or tenant is unusable). */
@@ -222,6 +239,11 @@ function mapJoseError(err: unknown, config: ApiConfig): FleetError {
       if (claim === 'iss')
         return unauthenticated('claims', `token issuer does not match; expected iss '${config.AUTH_ISSUER}'`);
       if (claim === 'nbf') return unauthenticated('claims', 'token is not valid yet (nbf)');
+      if (claim === 'exp')
+        return unauthenticated(
+          'claims',
+          "token has no expiry (claim 'exp'); tokens must expire: mint one with bos-fleet token --ttl or set exp at the identity provider",
+        );
       return unauthenticated('claims', `token claim '${String(claim)}' is invalid`);
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return unauthenticated('signature', 'token signature is invalid');

@@ -3,7 +3,8 @@ import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import { FleetError, isFleetError } from '../../collector/errors.ts';
 import type { FleetEvent } from '../../collector/samples.ts';
-import { SecretBox } from '../../collector/secret-box.ts';
+import type { SecretBox } from '../../collector/secret-box.ts';
+import { secretBoxFor } from './secret-key.ts';
 import { recordSafely, type AuditLog } from '../control/audit.ts';
 import type { ApiInfra, Caller } from '../context.ts';
 import {
@@ -31,8 +32,9 @@ import {
  *  - `steps`: STREAM of JobStep (capped), the history behind GET /jobs/:id/events (SSE);
  *  - `command`: STRING pause | cancel, set by any replica and polled by the process running the
  *    job (so pause/cancel work whichever replica the request lands on);
- *  - `secrets`: STRING with secrets a job needs (pool passwords), AES-GCM sealed when
- *    BOSFLEET_SECRET_KEY is set; never returned, deleted when the job ends.
+ *  - `secrets`: STRING with secrets a job needs (pool passwords), always AES-GCM sealed (with
+ *    BOSFLEET_SECRET_KEY, or the key in BOSFLEET_SECRET_KEY_FILE); never returned, deleted when
+ *    the job ends. `plain:` values written by older versions are still read.
  * and per tenant `keys.custom('job', 'index', tenant)`: ZSET job id by creation time (listing is
  * tenant-scoped without scanning other tenants' jobs).
  *
@@ -144,7 +146,7 @@ export class JobService {
   private readonly opts: Required<JobServiceOptions>;
   private readonly handlers = new Map<JobType, JobHandler<unknown>>();
   private readonly running = new Map<string, Running>();
-  private readonly box: SecretBox | null;
+  private box: SecretBox | null = null;
   private queueConn: Redis | null = null;
   private workerConn: Redis | null = null;
   private queue: Queue<JobData, JobOutcome> | null = null;
@@ -180,7 +182,6 @@ export class JobService {
       if (!(this.opts[k] > 0))
         throw new FleetError('invalid_argument', `JobService option ${k} must be greater than 0`);
     }
-    this.box = infra.config.BOSFLEET_SECRET_KEY ? new SecretBox(infra.config.BOSFLEET_SECRET_KEY) : null;
   }
 
   /** Register the handler of a job type (before start()). */
@@ -284,8 +285,8 @@ export class JobService {
   }
 
   /**
-   * Add a job. `secrets` (e.g. pool passwords) are stored apart from the job's data, sealed
-   * when BOSFLEET_SECRET_KEY is set, and deleted when the job ends.
+   * Add a job. `secrets` (e.g. pool passwords) are stored apart from the job's data, sealed,
+   * and deleted when the job ends.
    */
   async enqueue<P>(
     caller: Caller,
@@ -299,7 +300,7 @@ export class JobService {
     const hasSecrets = input.secrets !== undefined;
     if (hasSecrets) {
       const json = JSON.stringify(input.secrets);
-      const stored = this.box ? `sealed:${this.box.seal(json, `job:${id}`)}` : `plain:${json}`;
+      const stored = `sealed:${this.sealedBox().seal(json, `job:${id}`)}`;
       await this.redis(r => r.set(this.key(id, 'secrets'), stored, 'PX', this.opts.retentionMs));
     }
     const data: JobData<P> = {
@@ -483,11 +484,9 @@ export class JobService {
     }
   }
 
+  /** The sealing key, loaded (or generated) on first use: instances that never see a secret never touch the key file. */
   private sealedBox(): SecretBox {
-    if (!this.box)
-      throw new UnrecoverableError(
-        'this job was stored with BOSFLEET_SECRET_KEY, which is no longer configured',
-      );
+    this.box ??= secretBoxFor(this.infra.config);
     return this.box;
   }
 

@@ -1151,7 +1151,17 @@ export class FleetQuery {
   private stepFor(range: TimeRange, source: Source, requested: string | undefined): number {
     const rangeMs = range.toMs - range.fromMs;
     if (requested === undefined) return defaultStep(rangeMs, source.resolutionMs);
-    const step = Math.max(parseDuration('step', requested), source.resolutionMs);
+    const requestedMs = parseDuration('step', requested);
+    // A step longer than the range would align the first bucket far before `from` (down to
+    // 1970 for huge steps) and read the whole history; one bucket is the most a range holds.
+    if (requestedMs > rangeMs) {
+      throw new FleetError(
+        'invalid_argument',
+        `step: ${requested} is longer than the ${formatDuration(rangeMs)} range; use a step of at most ${formatDuration(rangeMs)}`,
+        { details: { field: 'step', max_step: formatDuration(rangeMs) } },
+      );
+    }
+    const step = Math.max(requestedMs, source.resolutionMs);
     const buckets = Math.ceil(rangeMs / step);
     if (buckets > MAX_SERIES_POINTS) {
       const min = defaultStep(rangeMs, source.resolutionMs, MAX_SERIES_POINTS);

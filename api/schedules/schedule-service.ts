@@ -182,6 +182,16 @@ export class ScheduleService {
       throw new FleetError('invalid_argument', 'ScheduleService tickMs and reloadMs must be greater than 0');
   }
 
+  /** A Redis call on a request's path: a store that is down is `unavailable` (503), like every other route. */
+  private async redis<T>(fn: (r: ApiInfra['redis']) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.infra.redis);
+    } catch (err) {
+      if (err instanceof FleetError) throw err;
+      throw new FleetError('unavailable', 'Redis is not available', { cause: err });
+    }
+  }
+
   private get key(): string {
     return this.infra.keys.custom('schedules');
   }
@@ -229,7 +239,7 @@ export class ScheduleService {
       created_ms: Date.now(),
     };
     this.checkWindows(schedule);
-    await this.infra.redis.hset(this.key, schedule.id, JSON.stringify(schedule));
+    await this.redis(r => r.hset(this.key, schedule.id, JSON.stringify(schedule)));
     await this.infra.redis
       .publish(this.channel, JSON.stringify({ id: schedule.id, op: 'created' }))
       .catch(() => undefined);
@@ -271,7 +281,7 @@ export class ScheduleService {
   }
 
   async list(caller: Caller): Promise<ScheduleView[]> {
-    const all = await this.infra.redis.hgetall(this.key);
+    const all = await this.redis(r => r.hgetall(this.key));
     const mine = Object.values(all)
       .map(v => JSON.parse(v) as Schedule)
       .filter(s => s.tenant === caller.tenant)
@@ -284,7 +294,7 @@ export class ScheduleService {
   }
 
   private async load(caller: Caller, id: string): Promise<Schedule> {
-    const raw = await this.infra.redis.hget(this.key, id);
+    const raw = await this.redis(r => r.hget(this.key, id));
     const s = raw ? (JSON.parse(raw) as Schedule) : null;
     if (!s || s.tenant !== caller.tenant)
       throw new FleetError('not_found', `unknown schedule '${id}'; GET /api/v1/schedules lists yours`, {
@@ -303,7 +313,7 @@ export class ScheduleService {
     if (open !== null) {
       ended = await this.fireEnd(s, open, 'the schedule was deleted');
     }
-    await this.infra.redis.hdel(this.key, id);
+    await this.redis(r => r.hdel(this.key, id));
     await this.infra.redis
       .publish(this.channel, JSON.stringify({ id, op: 'removed' }))
       .catch(() => undefined);
@@ -327,7 +337,7 @@ export class ScheduleService {
     const armed = this.crons(s);
     const now = Date.now();
     const next = armed.start.nextRun(new Date(now))?.getTime() ?? null;
-    const raw = await this.infra.redis.hgetall(this.windowsKey(s.id));
+    const raw = await this.redis(r => r.hgetall(this.windowsKey(s.id)));
     const windows = Object.values(raw)
       .map(v => JSON.parse(v) as ScheduleWindow)
       .sort((a, b) => b.start_ms - a.start_ms);
@@ -588,8 +598,8 @@ export class ScheduleService {
     for (const d of a.start.previousRuns(2, new Date(Date.now() + 1))) {
       const startMs = d.getTime();
       const [st, en] = await Promise.all([
-        this.infra.redis.exists(this.lockKey(s.id, startMs, 'start')),
-        this.infra.redis.exists(this.lockKey(s.id, startMs, 'end')),
+        this.redis(r => r.exists(this.lockKey(s.id, startMs, 'start'))),
+        this.redis(r => r.exists(this.lockKey(s.id, startMs, 'end'))),
       ]);
       if (st && !en) return startMs;
     }

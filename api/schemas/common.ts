@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { FLEET_ERROR_CODES } from '../../collector/errors.ts';
 import { minerIdSchema, scopeNameSchema } from '../../collector/inventory/schema.ts';
 import { HEALTH_STATUSES } from '../../collector/samples.ts';
-import { DURATION_FORM, TIME_FORM, isDuration, isTime } from '../query/time.ts';
+import { MAX_RANGE_MS } from '../query/influxql.ts';
+import { DURATION_FORM, TIME_FORM, formatDuration, isDuration, isTime, parseDuration } from '../query/time.ts';
 
 /**
  * Building blocks shared by every request and response schema. Conventions: snake_case keys,
@@ -41,6 +42,44 @@ export const DurationParam = z
   .string()
   .refine(isDuration, { error: `expected ${DURATION_FORM}` })
   .describe(`A duration: ${DURATION_FORM}.`);
+
+// Control characters (CR, LF, NUL, …) have no place in a model name, label or search text; refusing
+// them at the edge keeps them out of every store query (InfluxQL, Redis keys) and logs.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const TAG_TEXT_MSG = 'expected 1-128 characters of text without control characters (CR, LF, NUL, tab)';
+
+/** A free-text filter on a tag-like value (model name, firmware, search text): 1-128 printable characters. */
+export const TagFilter = z
+  .string({ error: TAG_TEXT_MSG })
+  .min(1, { error: TAG_TEXT_MSG })
+  .max(128, { error: TAG_TEXT_MSG })
+  .refine(v => !CONTROL_CHARS.test(v), { error: TAG_TEXT_MSG });
+
+/** True when text has no control characters (for patterns such as label key=value). */
+export function isPrintable(value: string): boolean {
+  return !CONTROL_CHARS.test(value);
+}
+
+const STEP_MSG = `expected ${DURATION_FORM}, at most ${formatDuration(MAX_RANGE_MS)} (and no longer than the range)`;
+
+/**
+ * A bucket size: a duration above zero and no longer than the longest range any query serves.
+ * The query service checks the rest against the actual range (step ≤ range, points cap).
+ */
+export const StepParam = z
+  .string({ error: STEP_MSG })
+  .refine(v => isDuration(v) && stepWithinBounds(v), { error: STEP_MSG })
+  .describe(`Bucket size: ${DURATION_FORM}; at most the range.`);
+
+function stepWithinBounds(value: string): boolean {
+  try {
+    const ms = parseDuration('step', value);
+    return ms <= MAX_RANGE_MS;
+  } catch {
+    return false;
+  }
+}
 
 export function limitParam(def: number, max: number): z.ZodDefault<z.ZodCoercedNumber> {
   const msg = `expected an integer between 1 and ${max}`;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import {
-  DurationParam,
   IsoTime,
   ListMeta,
   SiteName,
   SourceSchema,
   StatusCounts,
+  StepParam,
+  TagFilter,
   TimeParam,
   limitParam,
 } from './common.ts';
@@ -66,10 +67,10 @@ export const FleetSeriesQuery = z.strictObject({
     .default('hashrate_ths'),
   from: TimeParam.optional().describe('Start (default: to - 24h).'),
   to: TimeParam.optional().describe('End, exclusive (default: now).'),
-  step: DurationParam.optional().describe('Bucket size (default: at most ~500 buckets).'),
+  step: StepParam.optional().describe('Bucket size, at most the range (default: at most ~500 buckets).'),
   group_by: z.enum(['site', 'model'], { error: 'expected site or model' }).optional(),
   site: SiteName.optional(),
-  model: z.string().min(1).max(128).optional(),
+  model: TagFilter.optional(),
 });
 
 export const SeriesPoint = z.object({ time: IsoTime, value: z.number().nullable() });

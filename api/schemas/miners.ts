@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { DEGRADED_REASONS } from '../../collector/samples.ts';
 import {
-  DurationParam,
   HealthStatusSchema,
   IsoTime,
   ListMeta,
   MinerId,
   SiteName,
   SourceSchema,
+  StepParam,
+  TagFilter,
   TimeParam,
+  isPrintable,
   limitParam,
 } from './common.ts';
 
@@ -26,26 +28,25 @@ export const MINER_SORT_KEYS = [
 export type MinerSortKey = (typeof MINER_SORT_KEYS)[number];
 
 const LABEL_RE = /^[^=]{1,64}=[^=]{0,256}$/;
-const labelMsg = 'expected key=value such as rack=r1';
+const labelMsg = 'expected key=value such as rack=r1, without control characters';
+const LabelFilter = z
+  .string()
+  .regex(LABEL_RE, { error: labelMsg })
+  .refine(isPrintable, { error: labelMsg });
 
 export const MinerListQuery = z.strictObject({
   status: HealthStatusSchema.optional(),
   site: SiteName.optional(),
-  model: z.string().min(1).max(128).optional(),
+  model: TagFilter.optional(),
   label: z
     .union([
-      z.string().regex(LABEL_RE, { error: labelMsg }),
-      z.array(z.string().regex(LABEL_RE, { error: labelMsg })).max(16),
+      LabelFilter,
+      z.array(LabelFilter).max(16),
     ])
     .optional()
     .describe('key=value; repeat the parameter to require several labels.'),
-  firmware: z.string().min(1).max(128).optional().describe('Case-insensitive part of the firmware version.'),
-  q: z
-    .string()
-    .min(1)
-    .max(128)
-    .optional()
-    .describe('Case-insensitive part of the id, hostname or IP address.'),
+  firmware: TagFilter.optional().describe('Case-insensitive part of the firmware version.'),
+  q: TagFilter.optional().describe('Case-insensitive part of the id, hostname or IP address.'),
   sort: z.enum(MINER_SORT_KEYS, { error: `expected one of ${MINER_SORT_KEYS.join(', ')}` }).default('id'),
   order: z
     .enum(['asc', 'desc'], { error: 'expected asc or desc' })
@@ -209,7 +210,7 @@ export const TelemetryQuery = z.strictObject({
     .describe(metricsMsg),
   from: TimeParam.optional().describe('Start (default: to - 1h).'),
   to: TimeParam.optional().describe('End, exclusive (default: now).'),
-  step: DurationParam.optional().describe('Bucket size (default: at most ~500 points).'),
+  step: StepParam.optional().describe('Bucket size, at most the range (default: at most ~500 points).'),
   aggregate: z
     .enum(['mean', 'max', 'min', 'last'], { error: 'expected mean, max, min or last' })
     .default('mean'),

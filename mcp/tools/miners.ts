@@ -11,6 +11,7 @@ import { stripPoolCredentials } from '../../collector/normalize.ts';
 import { DEGRADED_REASONS, HEALTH_STATUSES } from '../../collector/samples.ts';
 import { MinerStateReader } from '../../api/control/miner-state.ts';
 import type { TargetMiner } from '../../api/control/index.ts';
+import { TagFilter } from '../../api/schemas/common.ts';
 import { MINER_SORT_KEYS, type MinerDetail } from '../../api/schemas/miners.ts';
 import { iso } from '../../api/query/time.ts';
 import { defineTool, type ToolContext } from '../define-tool.ts';
@@ -65,14 +66,14 @@ export const listMiners = defineTool({
   input: z.strictObject({
     status: z.enum(HEALTH_STATUSES).optional().describe('Only miners in this health status.'),
     site: SiteArg.optional(),
-    model: z.string().min(1).max(128).optional().describe('Exact model name.'),
+    model: TagFilter.optional().describe('Exact model name.'),
     label: z
       .array(z.string().regex(/^[^=]{1,64}=[^=]{0,256}$/, { error: 'expected key=value such as rack=r1' }))
       .max(16)
       .optional()
       .describe('Inventory labels as key=value, all must match, e.g. ["rack=r01"].'),
-    firmware: z.string().min(1).max(128).optional().describe('Part of the firmware version.'),
-    q: z.string().min(1).max(128).optional().describe('Part of the id, hostname or IP address.'),
+    firmware: TagFilter.optional().describe('Part of the firmware version.'),
+    q: TagFilter.optional().describe('Part of the id, hostname or IP address.'),
     sort: z.enum(MINER_SORT_KEYS).optional().describe('Sort key (default id).'),
     order: z.enum(['asc', 'desc']).optional().describe('Default asc for id, desc otherwise.'),
     limit: limitArg(10, 100, 'miners'),

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { minerIdSchema, scopeNameSchema } from '../../collector/inventory/schema.ts';
 import { HEALTH_STATUSES } from '../../collector/samples.ts';
 import type { Caller } from '../../api/context.ts';
+import { TagFilter } from '../../api/schemas/common.ts';
 import type { ControlResponse, MinerSelector } from '../../api/control/index.ts';
 import { FINAL_STATUSES, JOB_STATUSES, JOB_TYPES, type JobSummary } from '../../api/jobs/types.ts';
 import { DURATION_FORM, TIME_FORM, isDuration, isTime, iso } from '../../api/query/time.ts';
@@ -35,7 +36,7 @@ export const SelectorArg = z
   .strictObject({
     ids: z.array(minerIdSchema).min(1).max(10_000).optional().describe('These miner ids.'),
     site: scopeNameSchema.optional().describe('Miners of this site.'),
-    model: z.string().min(1).max(128).optional().describe('Miners of this model.'),
+    model: TagFilter.optional().describe('Miners of this model.'),
     labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional().describe('All these labels, e.g. {"rack": "r01"}.'),
     status: z.enum(HEALTH_STATUSES).optional().describe('Miners in this health status.'),
     all: z.literal(true).optional().describe('The whole fleet (needed when nothing else is given).'),

@@ -10,6 +10,7 @@ import { FleetError } from '../../collector/errors.ts';
 import { minerIdSchema } from '../../collector/inventory/schema.ts';
 import { MAX_RANGE_MS } from '../../api/query/influxql.ts';
 import { FLEET_METRICS, type FleetMetric } from '../../api/schemas/fleet.ts';
+import { StepParam, TagFilter } from '../../api/schemas/common.ts';
 import { TELEMETRY_METRICS, type TelemetryMetric } from '../../api/schemas/miners.ts';
 import { formatDuration, iso, parseTime } from '../../api/query/time.ts';
 import { badArgument, defineTool } from '../define-tool.ts';
@@ -125,11 +126,11 @@ export const queryTelemetry = defineTool({
       ),
     miners: z.array(minerIdSchema).min(1).max(10).optional().describe('Up to 10 miner ids, one series per miner and metric.'),
     site: SiteArg.optional().describe('Aggregate over this site (without miners).'),
-    model: z.string().min(1).max(128).optional().describe('Aggregate over this model (without miners).'),
+    model: TagFilter.optional().describe('Aggregate over this model (without miners).'),
     window: DurationArg.optional().describe('Length of the window ending at to (default 1h per miner, 24h for aggregates; at most 90d).'),
     from: TimeArg.optional().describe('Start (alternative to window).'),
     to: TimeArg.optional().describe('End (default now).'),
-    step: DurationArg.optional().describe('Bucket size (default: chosen to keep about 60 points per series).'),
+    step: StepParam.optional().describe('Bucket size, at most the window (default: about 60 points per series).'),
     aggregate: z
       .enum(['mean', 'max', 'min', 'last'])
       .default('mean')
