@@ -154,7 +154,12 @@ export type EventKind =
   | 'miner_offline'
   | 'miner_online'
   | 'status_changed'
+  /** the control board rebooted (system uptime went down) and no control action explains it */
   | 'reboot_detected'
+  /** bosminer restarted (its uptime went down, the system's did not) and no control action explains it */
+  | 'mining_restarted'
+  /** a reboot or mining restart that follows a control action of the product (data.restart, data.action) */
+  | 'planned_restart'
   | 'hashboard_lost'
   | 'hashboard_recovered'
   | 'overheating'
