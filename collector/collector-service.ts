@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { CredentialStore } from './credentials.ts';
 import { EventLog } from './event-log.ts';
-import { detectEvents, type MinerObservation } from './event-detector.ts';
+import { attributeRestart, detectEvents, isRestartEvent, type AuditedAction, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from './influx-client.ts';
 import { InfluxWriter, influxWriterOptionsFrom } from './influx-writer.ts';
 import { CredentialPolicy } from './inventory/credential-policy.ts';
@@ -92,6 +92,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const dirty = new Map<string, MinerSnapshot>();
   const observations = new Map<string, MinerObservation>();
   const issueLog = new Map<string, string>();
+  const authWarned = new Set<string>();
 
   const snapshotOf = (t: MinerTracker): MinerSnapshot => ({
     ref: t.ref,
@@ -106,11 +107,27 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
 
   const emit = (events: FleetEvent[]): void => {
     if (events.length === 0) return;
-    eventLog.record(events).catch(err => log.warn({ err: (err as Error).message, events: events.length }, 'events not stored in Redis; they are in InfluxDB'));
+    void explainRestarts(events).then(all => eventLog.record(all)).catch(err => log.warn({ err: (err as Error).message, events: events.length }, 'events not stored in Redis; they are in InfluxDB'));
+  };
+
+  // A restart right after an audited control action of the product is planned, not a fault.
+  const explainRestarts = async (events: FleetEvent[]): Promise<FleetEvent[]> => {
+    if (!events.some(isRestartEvent)) return events;
+    const e0 = events.find(isRestartEvent)!;
+    let actions: AuditedAction[] = [];
+    try {
+      const recent = await eventLog.recent(e0.tenant, { miner: e0.miner, kind: 'control_action', sinceMs: e0.time_ms - 60 * 60_000, limit: 20 });
+      actions = recent
+        .filter(a => a.result === undefined || a.result === 'ok')
+        .map(a => ({ time_ms: a.time_ms, action: String(a.data?.action ?? a.data?.request ?? 'control'), actor: a.actor ?? null }));
+    } catch (err) {
+      log.warn({ err: (err as Error).message, miner: e0.miner }, 'control actions not readable (Redis down); the restart is recorded unexplained');
+    }
+    return events.map(e => attributeRestart(e, actions));
   };
 
   const observe = (t: MinerTracker, timeMs: number): void => {
-    const next: MinerObservation = { status: t.status, sample: t.lastSample, firmware: t.details?.firmware ?? null, uptimeS: t.lastSample?.uptime_s ?? null };
+    const next: MinerObservation = { status: t.status, sample: t.lastSample, firmware: t.details?.firmware ?? null, uptimeS: t.lastSample?.uptime_s ?? null, systemUptimeS: t.lastSample?.system_uptime_s ?? null };
     const prev = observations.get(t.ref.id) ?? null;
     // Only a fresh sample can tell reboots and board changes apart from old data.
     emit(detectEvents(t.ref, prev, next, timeMs));
@@ -126,6 +143,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         if (issueLog.get(t.ref.id) !== key) log.warn({ miner: t.ref.id, issues }, 'miner reported out-of-range values; rejected or clamped');
         issueLog.set(t.ref.id, key);
       }
+      authWarned.delete(t.ref.id);
       t.lastSample = sample;
       t.status = sample.status;
       writer.write(samplePoints(sample));
@@ -134,9 +152,14 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     },
     missed(t, outcome, timeMs) {
       if (outcome && t.failures === 1) log.debug({ miner: t.ref.id, reason: outcome.reason }, 'poll failed');
+      // A wrong password does not fix itself: say so once, until the miner accepts us again.
+      if (outcome?.reason === 'auth_rejected' && !authWarned.has(t.ref.id)) {
+        authWarned.add(t.ref.id);
+        log.warn({ miner: t.ref.id, address: t.ref.address, reason: 'auth_rejected' }, `miner ${t.ref.id} rejected the login (auth_rejected): check the password of credentials "${t.ref.credentials}"`);
+      }
       if (t.failures >= scheduler.offlineAfterMisses) t.status = 'offline';
-      writer.write([offlinePoint(t.ref, t.lastSample?.model ?? t.details?.model ?? null, timeMs)]);
-      rollups.addOffline(t.ref, t.lastSample?.model ?? t.details?.model ?? null, timeMs);
+      writer.write([offlinePoint(t.ref, t.lastSample?.model ?? t.details?.model ?? t.ref.labels.model ?? null, timeMs)]);
+      rollups.addOffline(t.ref, t.lastSample?.model ?? t.details?.model ?? t.ref.labels.model ?? null, timeMs);
       observe(t, timeMs);
     },
     statusPushed(t, minerStatus) {

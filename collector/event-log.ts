@@ -48,6 +48,8 @@ export class EventLog {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly opts: EventLogOptions;
+  /** last timestamp written per event series (tenant, site, miner, kind, severity) */
+  private readonly lastTimes = new Map<string, number>();
 
   constructor(opts: EventLogOptions) {
     this.sink = opts.writer;
@@ -60,8 +62,9 @@ export class EventLog {
    * InfluxDB first (buffered by the writer, survives a Redis outage), then the streams. A
    * Redis failure throws FleetError('unavailable') after the InfluxDB part has been queued.
    */
-  async record(events: readonly FleetEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async record(input: readonly FleetEvent[]): Promise<void> {
+    if (input.length === 0) return;
+    const events = input.map(e => this.distinctTime(e));
     this.sink.write(events.map(eventPoint));
     for (const e of events) this.opts.metrics?.events.inc({ kind: e.kind });
     const p = this.redis.pipeline();
@@ -88,6 +91,23 @@ export class EventLog {
         cause: err,
       });
     }
+  }
+
+  /**
+   * InfluxDB keeps one point per series and timestamp: two events of one kind for one miner in
+   * the same millisecond would overwrite each other. Each later one moves to the next free
+   * millisecond of its series (and keeps that time everywhere, so both stores agree).
+   */
+  private distinctTime(e: FleetEvent): FleetEvent {
+    const key = `${e.tenant}\u0000${e.site}\u0000${e.miner}\u0000${e.kind}\u0000${e.severity}`;
+    const last = this.lastTimes.get(key);
+    const time = last !== undefined && e.time_ms <= last ? last + 1 : Math.round(e.time_ms);
+    this.lastTimes.set(key, time);
+    if (this.lastTimes.size > 10_000) {
+      // Only series written within the last minute can still collide with a new event.
+      for (const [k, t] of this.lastTimes) if (t < time - 60_000) this.lastTimes.delete(k);
+    }
+    return time === e.time_ms ? e : { ...e, time_ms: time };
   }
 
   /** A tenant's latest events, newest first, filtered by time / miner / kind. */

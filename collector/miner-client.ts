@@ -58,6 +58,9 @@ const MIN_API: Record<string, [number, number]> = {
   'PerformanceService.GetMinerEfficiencyProfile': [1, 11],
 };
 
+/** How long before an idle token's expiry it is renewed: a tenth of its lifetime, at most 5 s. */
+const renewMarginMs = (lifetimeMs: number): number => Math.min(5_000, lifetimeMs / 10);
+
 const NO_AUTH = new Set(['ApiVersionService.GetApiVersion', 'AuthenticationService.Login']);
 
 export interface UpgradeProgress {
@@ -79,6 +82,10 @@ export class MinerClient {
   /** firmware uploads only (a client stream with back-pressure), opened when first needed */
   private channelClient: grpc.Client | null = null;
   private token: string | null = null;
+  /** the token's sliding lifetime from Login (`timeout_s`), ms; null when the miner gave none */
+  private tokenLifetimeMs: number | null = null;
+  /** last time the token was sent (each authenticated call renews it on the miner) */
+  private tokenUsedMs = 0;
   private loginInFlight: Promise<string> | null = null;
   private apiVersion: ApiVersion | null = null;
 
@@ -204,7 +211,12 @@ export class MinerClient {
   }
 
   private ensureToken(callOpts: CallOptions): Promise<string> {
-    if (this.token) return Promise.resolve(this.token);
+    // Renew before the miner forgets an idle token, instead of every call failing first.
+    if (this.token && this.tokenLifetimeMs !== null && Date.now() - this.tokenUsedMs >= this.tokenLifetimeMs - renewMarginMs(this.tokenLifetimeMs)) this.token = null;
+    if (this.token) {
+      this.tokenUsedMs = Date.now();
+      return Promise.resolve(this.token);
+    }
     this.loginInFlight ??= this.doLogin(callOpts).finally(() => {
       this.loginInFlight = null;
     });
@@ -235,6 +247,8 @@ export class MinerClient {
       throw new FleetError('auth_rejected', `miner ${this.minerId} accepted the login but returned no token`, { details: { miner: this.minerId } });
     }
     this.token = token;
+    this.tokenLifetimeMs = res.timeout_s > 0 ? res.timeout_s * 1000 : null;
+    this.tokenUsedMs = Date.now();
     return token;
   }
 

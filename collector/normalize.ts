@@ -31,8 +31,15 @@ export interface NormalizeContext {
   hotTempC: number | null;
   fallbackHotTempC: number;
   lowHashratePct: number;
-  /** bosminer uptime at details fetch time; uptime grows from there */
+  /** bosminer uptime at details fetch time; uptime grows from there while bosminer runs */
   uptimeAtDetailsS: number | null;
+  /** system (control board) uptime at details fetch time */
+  systemUptimeAtDetailsS?: number | null;
+  /**
+   * The miner's previous sample, if any: its boards and their expected hashrate are the
+   * miner's own history, so a board that stops reporting is still counted as a shortfall.
+   */
+  previous?: MinerSample | null;
   /** `MinerStatus` from the status stream or details, e.g. MINER_STATUS_NORMAL */
   minerStatus: string;
 }
@@ -97,7 +104,7 @@ const max = (xs: (number | null)[]): number | null => xs.reduce<number | null>((
 
 export function normalizePoll(r: PollResponses, ctx: NormalizeContext): NormalizeResult {
   const c = new Checker();
-  const hashboards: HashboardSample[] = r.hashboards.hashboards.map(b => {
+  const reportedBoards: HashboardSample[] = r.hashboards.hashboards.map(b => {
     const id = b.id || '?';
     const st = b.stats;
     return {
@@ -143,20 +150,27 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
   }
 
   const ms = r.stats.miner_stats;
-  const hashrate = c.nonNegative('hashrate_ghs', ms?.real_hashrate?.last_1m?.gigahash_per_second, LIMITS.hashrateGhs[1]);
-  const nominal = c.nonNegative('hashrate_nominal_ghs', ms?.nominal_hashrate?.gigahash_per_second, LIMITS.hashrateGhs[1]);
+  const reportedHashrate = c.nonNegative('hashrate_ghs', ms?.real_hashrate?.last_1m?.gigahash_per_second, LIMITS.hashrateGhs[1]);
   const rawPower = r.stats.power_stats?.approximated_consumption?.watt;
   const power = c.bounded('power_w', rawPower ?? null, LIMITS.power);
   const powerTarget = r.tuner.power_target_mode_state?.current_target?.watt;
-  const tempChipMax = max([...hashboards.map(b => b.temp_chip_c), r.cooling.highest_temperature?.location === 'SENSOR_LOCATION_CHIP' ? c.bounded('temp_chip_max_c', r.cooling.highest_temperature.temperature?.degree_c, LIMITS.temp) : null]);
-  const tempBoardMax = max(hashboards.map(b => b.temp_board_c));
+  const tempChipMax = max([...reportedBoards.map(b => b.temp_chip_c), r.cooling.highest_temperature?.location === 'SENSOR_LOCATION_CHIP' ? c.bounded('temp_chip_max_c', r.cooling.highest_temperature.temperature?.degree_c, LIMITS.temp) : null]);
+  const tempBoardMax = max(reportedBoards.map(b => b.temp_board_c));
   const rpms = fans.map(f => f.rpm);
 
   const hashing = boardHashing;
-  const boardsHashing = hashboards.filter(hashing).length;
   const minerStatus = enumSuffix(ctx.minerStatus, 'MINER_STATUS_');
   const tunerState = enumSuffix(r.tuner.overall_tuner_state, 'TUNER_STATE_');
   const mining = minerStatus === 'normal' || minerStatus === 'restricted' || minerStatus === 'unspecified';
+  const hashboards = mining ? expectEveryBoard(reportedBoards, ctx) : reportedBoards.map(b => ({ ...b, hashrate_ghs: 0 }));
+  const boardsHashing = hashboards.filter(hashing).length;
+  // The 1-minute window lags: a miner that is paused, stopped or has no board hashing adds nothing now.
+  const producing = mining && boardsHashing > 0;
+  // a dead board's share of the lagging window is not output any more
+  const deadBoardsGhs = reportedBoards.reduce((a, b, i) => a + b.hashrate_ghs - (hashboards[i]?.hashrate_ghs ?? b.hashrate_ghs), 0);
+  const hashrate = producing ? Math.max(0, reportedHashrate - deadBoardsGhs) : 0;
+  const reportedNominal = c.nonNegative('hashrate_nominal_reported_ghs', ms?.nominal_hashrate?.gigahash_per_second, LIMITS.hashrateGhs[1]);
+  const nominal = mining ? Math.max(reportedNominal, hashboards.reduce((a, b) => a + b.hashrate_nominal_ghs, 0)) : reportedNominal;
 
   const reasons: DegradedReason[] = [];
   if (mining) {
@@ -171,7 +185,10 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
 
   const status = deriveHealth(minerStatus, reasons);
 
-  const uptime = ctx.uptimeAtDetailsS !== null && ctx.details ? ctx.uptimeAtDetailsS + Math.max(0, Math.floor((ctx.timeMs - ctx.details.fetched_ms) / 1000)) : 0;
+  const sinceDetailsS = ctx.details ? Math.max(0, Math.floor((ctx.timeMs - ctx.details.fetched_ms) / 1000)) : 0;
+  // bosminer's uptime only grows while it runs; a stopped bosminer has none (never the system's).
+  const uptime = minerStatus !== 'not_started' && ctx.uptimeAtDetailsS !== null && ctx.details ? ctx.uptimeAtDetailsS + sinceDetailsS : 0;
+  const systemUptime = ctx.systemUptimeAtDetailsS != null && ctx.details ? ctx.systemUptimeAtDetailsS + sinceDetailsS : null;
 
   const sample: MinerSample = {
     time_ms: ctx.timeMs,
@@ -184,12 +201,13 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
     miner_status: minerStatus,
     tuner_state: tunerState,
     hashrate_ghs: hashrate,
-    hashrate_5m_ghs: c.nonNegative('hashrate_5m_ghs', ms?.real_hashrate?.last_5m?.gigahash_per_second, LIMITS.hashrateGhs[1]),
+    hashrate_5m_ghs: producing ? c.nonNegative('hashrate_5m_ghs', ms?.real_hashrate?.last_5m?.gigahash_per_second, LIMITS.hashrateGhs[1]) : 0,
     hashrate_nominal_ghs: nominal,
+    hashrate_nominal_reported_ghs: reportedNominal,
     hashrate_error_mhs: c.nonNegative('hashrate_error_mhs', ms?.error_hashrate?.megahash_per_second),
     power_w: power,
     power_target_w: powerTarget === undefined ? null : c.bounded('power_target_w', powerTarget, LIMITS.power),
-    efficiency_jth: power === null ? null : (efficiencyJth(power, hashrate) ?? null),
+    efficiency_jth: power === null || !producing ? null : (efficiencyJth(power, hashrate) ?? null),
     temp_chip_max_c: tempChipMax,
     temp_board_max_c: tempBoardMax,
     fan_rpm_min: rpms.length ? Math.min(...rpms) : null,
@@ -198,6 +216,7 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
     shares_rejected: c.nonNegative('shares_rejected', r.stats.pool_stats?.rejected_shares),
     shares_stale: c.nonNegative('shares_stale', r.stats.pool_stats?.stale_shares),
     uptime_s: uptime,
+    system_uptime_s: systemUptime,
     boards_hashing: boardsHashing,
     boards_total: hashboards.length,
     hashboards,
@@ -205,6 +224,38 @@ export function normalizePoll(r: PollResponses, ctx: NormalizeContext): Normaliz
     pools,
   };
   return { sample, issues: c.issues };
+}
+
+/**
+ * The miner's boards with the hashrate each is expected to give, counting every board it has:
+ * a board that reports no nominal (dead, or its nominal dropped with it) is expected to give
+ * what its hashing siblings give; a board the miner no longer lists at all (but did before) gets
+ * a row with 0 hashrate. With no hashing sibling, the board's last expectation or the model's
+ * sticker hashrate per board stands in. Disabled boards are not expected to hash.
+ */
+function expectEveryBoard(reported: HashboardSample[], ctx: NormalizeContext): HashboardSample[] {
+  const prevBoards = ctx.previous?.hashboards ?? [];
+  const listed = new Set(reported.map(b => b.board));
+  const missing: HashboardSample[] = prevBoards
+    .filter(b => b.enabled && !listed.has(b.board))
+    .map(b => ({ ...b, hashrate_ghs: 0, hashrate_error_mhs: 0, temp_chip_c: null, temp_board_c: null, temp_inlet_c: null, temp_outlet_c: null, voltage_v: null, frequency_mhz: null, chips: 0 }));
+  const all = [...reported, ...missing];
+  const healthy = all.filter(b => b.enabled && b.hashrate_nominal_ghs > 0 && b.chips !== 0).map(b => b.hashrate_nominal_ghs);
+  const sticker = ctx.details?.sticker_hashrate_ghs;
+  const perBoardFallback = healthy.length > 0 ? median(healthy) : null;
+  return all.map(b => {
+    if (!b.enabled || (b.hashrate_nominal_ghs > 0 && b.chips !== 0)) return b;
+    const history = prevBoards.find(p => p.board === b.board)?.hashrate_nominal_ghs ?? 0;
+    const expected = perBoardFallback ?? (history > 0 ? history : sticker && all.length > 0 ? sticker / all.length : 0);
+    // a board that is not hashing gives nothing now, whatever its lagging window says
+    return { ...b, hashrate_ghs: 0, hashrate_nominal_ghs: Math.max(b.hashrate_nominal_ghs, expected) };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**

@@ -86,6 +86,7 @@ export function samplePoints(s: MinerSample): string[] {
     .float('hashrate_ghs', s.hashrate_ghs)
     .float('hashrate_5m_ghs', s.hashrate_5m_ghs)
     .float('hashrate_nominal_ghs', s.hashrate_nominal_ghs)
+    .float('hashrate_nominal_reported_ghs', s.hashrate_nominal_reported_ghs)
     .float('hashrate_error_mhs', s.hashrate_error_mhs)
     .float('power_w', s.power_w)
     .float('power_target_w', s.power_target_w)
@@ -99,6 +100,7 @@ export function samplePoints(s: MinerSample): string[] {
     .int('shares_stale', s.shares_stale)
     .str('tuner_state', s.tuner_state)
     .int('uptime_s', s.uptime_s)
+    .int('system_uptime_s', s.system_uptime_s)
     .int('boards_hashing', s.boards_hashing)
     .int('boards_total', s.boards_total)
     .str('firmware', s.firmware);

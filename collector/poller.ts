@@ -13,6 +13,9 @@ export class MinerTracker {
   ref: MinerRef;
   details: MinerDetailsInfo | null = null;
   uptimeAtDetailsS: number | null = null;
+  systemUptimeAtDetailsS: number | null = null;
+  /** `minerStatus` when details were last read: a change since makes the uptimes stale */
+  statusAtDetails: string | null = null;
   hotTempC: number | null = null;
   /** Raw API MinerStatus, from details or the status stream. */
   minerStatus = 'MINER_STATUS_UNSPECIFIED';
@@ -65,7 +68,8 @@ export async function pollMiner(t: MinerTracker, client: MinerClient, settings: 
   const started = nowMs();
   try {
     if (!client.knownApiVersion) await client.probe();
-    const wantDetails = t.needDetails || !settings.streamActive || !t.details || started - t.details.fetched_ms >= settings.detailsIntervalMs;
+    // A status change (stop, start, restart) since the last details read makes its uptimes stale.
+    const wantDetails = t.needDetails || t.statusAtDetails !== t.minerStatus || !settings.streamActive || !t.details || started - t.details.fetched_ms >= settings.detailsIntervalMs;
     const detailsP = wantDetails ? Promise.all([client.unary('MinerService', 'GetMinerDetails', {}), client.unary('ConfigurationService', 'GetMinerConfiguration', {})]) : null;
     const [stats, hashboards, cooling, tuner, pools, det] = await Promise.all([
       client.unary('MinerService', 'GetMinerStats', {}),
@@ -80,9 +84,12 @@ export async function pollMiner(t: MinerTracker, client: MinerClient, settings: 
       const [details, config] = det;
       const v = client.knownApiVersion;
       t.details = detailsInfo(details, v ? `${v.major}.${v.minor}.${v.patch}` : null, timeMs);
-      t.uptimeAtDetailsS = details.bosminer_uptime_s || details.system_uptime_s || 0;
+      // bosminer's own uptime only: the system's is a different clock (a stopped bosminer has none)
+      t.uptimeAtDetailsS = details.bosminer_uptime_s ?? 0;
+      t.systemUptimeAtDetailsS = details.system_uptime_s ?? null;
       t.hotTempC = hotTemperatureC(config);
       if (typeof details.status === 'string' && (!settings.streamActive || t.needDetails)) t.minerStatus = details.status;
+      t.statusAtDetails = t.minerStatus;
       t.needDetails = false;
     }
     const result = normalizePoll(
@@ -95,7 +102,9 @@ export async function pollMiner(t: MinerTracker, client: MinerClient, settings: 
         fallbackHotTempC: settings.fallbackHotTempC,
         lowHashratePct: settings.lowHashratePct,
         uptimeAtDetailsS: t.uptimeAtDetailsS,
+        systemUptimeAtDetailsS: t.systemUptimeAtDetailsS,
         minerStatus: t.minerStatus,
+        previous: t.lastSample,
       },
     );
     // Counters going backwards means bosminer restarted: refresh details (uptime, firmware) next time.

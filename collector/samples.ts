@@ -75,7 +75,14 @@ export interface MinerSample {
   tuner_state: string;
   hashrate_ghs: number;
   hashrate_5m_ghs: number;
+  /**
+   * What the miner is expected to give with every board it has, GH/s: the boards' own nominal,
+   * and for a dead or missing board the nominal of its hashing siblings (or its history, or the
+   * model's sticker per board). A missing board is a shortfall here, not a lower target.
+   */
   hashrate_nominal_ghs: number;
+  /** The miner's own nominal (GetMinerStats), which drops with a dead board. */
+  hashrate_nominal_reported_ghs?: number;
   hashrate_error_mhs: number;
   /** null when the miner reported no usable power figure */
   power_w: number | null;
@@ -88,7 +95,10 @@ export interface MinerSample {
   shares_accepted: number;
   shares_rejected: number;
   shares_stale: number;
+  /** bosminer (mining daemon) uptime; 0 while it is stopped */
   uptime_s: number;
+  /** control board uptime; null before the first details read */
+  system_uptime_s?: number | null;
   boards_hashing: number;
   boards_total: number;
   hashboards: HashboardSample[];
@@ -144,7 +154,12 @@ export type EventKind =
   | 'miner_offline'
   | 'miner_online'
   | 'status_changed'
+  /** the control board rebooted (system uptime went down) and no control action explains it */
   | 'reboot_detected'
+  /** bosminer restarted (its uptime went down, the system's did not) and no control action explains it */
+  | 'mining_restarted'
+  /** a reboot or mining restart that follows a control action of the product (data.restart, data.action) */
+  | 'planned_restart'
   | 'hashboard_lost'
   | 'hashboard_recovered'
   | 'overheating'

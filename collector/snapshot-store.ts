@@ -3,7 +3,7 @@ import { FleetError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import type { RedisKeys } from './redis-keys.ts';
-import { HEALTH_STATUSES, type FleetAggregate, type HealthStatus, type MinerSnapshot } from './samples.ts';
+import { HEALTH_STATUSES, type FleetAggregate, type HealthStatus, type MinerDetailsInfo, type MinerSnapshot } from './samples.ts';
 
 /**
  * Latest state per miner in Redis: one JSON string per miner plus SET indexes (all, tenant,
@@ -57,7 +57,8 @@ interface Indexed extends Membership {
 const sameMembership = (a: Membership, b: Membership): boolean =>
   a.tenant === b.tenant && a.site === b.site && a.model === b.model && a.status === b.status;
 
-const modelOf = (s: MinerSnapshot): string | null => s.sample?.model || s.details?.model || null;
+/** The miner's last known model: its own report, else what its inventory label names. */
+const modelOf = (s: MinerSnapshot): string | null => s.sample?.model || s.details?.model || s.ref.labels.model || null;
 const membershipOf = (s: MinerSnapshot): Membership => ({
   tenant: s.ref.tenant,
   site: s.ref.site,
@@ -147,6 +148,8 @@ export class SnapshotStore {
   private readonly metrics: CollectorMetrics | undefined;
   private readonly log: Logger | undefined;
   private readonly chunk: number;
+  /** details of the previous snapshot, for miners this process has not reached yet */
+  private readonly knownDetails = new Map<string, MinerDetailsInfo>();
   /** index membership last written by this process, per miner id */
   private readonly members = new Map<string, Indexed>();
   private readonly reindexMs: number;
@@ -175,13 +178,27 @@ export class SnapshotStore {
   async writeSnapshots(snapshots: readonly MinerSnapshot[]): Promise<void> {
     const k = this.keys;
     for (let i = 0; i < snapshots.length; i += this.chunk) {
-      const chunk = snapshots.slice(i, i + this.chunk);
-      const unknown = chunk.filter(s => !this.members.has(s.ref.id) && !this.removed.has(s.ref.id));
+      const slice = snapshots.slice(i, i + this.chunk);
+      const unknown = slice.filter(s => !this.members.has(s.ref.id) && !this.removed.has(s.ref.id));
       const previous = new Map<string, Membership>();
       if (unknown.length > 0) {
         const old = await this.write(() => this.getSnapshots(unknown.map(s => s.ref.id)));
-        for (const o of old) if (o) previous.set(o.ref.id, membershipOf(o));
+        for (const o of old) {
+          if (!o) continue;
+          previous.set(o.ref.id, membershipOf(o));
+          if (o.details) this.knownDetails.set(o.ref.id, o.details);
+        }
       }
+      // A miner not reached since this process started keeps what it last said of itself
+      // (model, hostname, firmware) instead of losing its identity while it is offline.
+      const chunk = slice.map(s => {
+        if (s.details) {
+          this.knownDetails.delete(s.ref.id);
+          return s;
+        }
+        const known = this.knownDetails.get(s.ref.id);
+        return known ? { ...s, details: known } : s;
+      });
       const nowMs = this.now();
       const indexed: Indexed[] = [];
       // Checked again here, in the tick that sends the pipeline: a removal that came first is
@@ -307,6 +324,7 @@ export class SnapshotStore {
       await exec(p);
     });
     this.members.delete(id);
+    this.knownDetails.delete(id);
   }
 
   private unindex(p: ChainableCommander, id: string, m: Membership): void {

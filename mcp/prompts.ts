@@ -85,7 +85,7 @@ export function registerPrompts(server: McpServer, env: ToolEnv, tools: Readonly
       return message(
         `Troubleshoot ${scope}.\n` +
           (miner
-            ? `1. ping_miner miner=${miner}: reachable? credentials accepted? 2. get_events miner=${miner} to see when it went offline and what came before (reboots, overheating, control actions).\n`
+            ? `1. ping_miner miner=${miner}: reachable? credentials accepted? 2. get_events miner=${miner} to see when it went offline and what came before (reboot_detected = system reboot, mining_restarted = bosminer restart, planned_restart = after our own control action; overheating).\n`
             : `1. list_miners status=offline${site ? ` site=${site}` : ''} sort=last_seen: how many, since when, which sites and racks (labels).\n` +
               `2. ping_miner on a few of them, and get_events kind=miner_offline to see whether they dropped together (network or power of a rack/site) or one by one.\n`) +
           `3. availability_report to tell a flapping machine from a dead one.\n` +

@@ -216,7 +216,7 @@ export class SimulatedFleet implements SimulatorRuntime {
   }
 
   reboot(miner: VirtualMiner, reason: string): void {
-    this.scheduler.after(RESPONSE_FLUSH_MS, () => this.rebootNow(miner, reason, now => miner.boot(now)));
+    this.scheduler.after(RESPONSE_FLUSH_MS, () => this.rebootNow(miner, reason, now => miner.boot(now)), { keepAlive: true });
   }
 
   upgrade(miner: VirtualMiner, image: ParsedFirmwareImage, behaviour: FirmwareBehaviour): void {
@@ -267,7 +267,7 @@ export class SimulatedFleet implements SimulatorRuntime {
           'miner back from reboot',
         );
         if (miner.fault('reboot_loop')) this.scheduleLoop(miner);
-      }),
+      }, { keepAlive: true }),
     );
   }
 

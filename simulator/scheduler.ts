@@ -8,6 +8,7 @@ interface Entry {
   seq: number;
   fn: () => void;
   cancelled: boolean;
+  keepAlive: boolean;
 }
 
 export class Scheduler {
@@ -24,9 +25,13 @@ export class Scheduler {
     this.onError = onError;
   }
 
-  /** Runs `fn` at `atMs` (or as soon as possible if that is in the past). */
-  at(atMs: number, fn: () => void): Cancel {
-    const entry: Entry = { at: atMs, seq: this.seq++, fn, cancelled: false };
+  /**
+   * Runs `fn` at `atMs` (or as soon as possible if that is in the past). With `keepAlive` the
+   * process stays up until it has run: a miner coming back from a reboot is the simulator's own
+   * work, and when every miner is down nothing else (no listening socket) holds the process.
+   */
+  at(atMs: number, fn: () => void, opts: { keepAlive?: boolean } = {}): Cancel {
+    const entry: Entry = { at: atMs, seq: this.seq++, fn, cancelled: false, keepAlive: opts.keepAlive ?? false };
     if (this.stopped) return () => undefined;
     this.entries.push(entry);
     this.arm();
@@ -35,8 +40,8 @@ export class Scheduler {
     };
   }
 
-  after(delayMs: number, fn: () => void): Cancel {
-    return this.at(this.now() + delayMs, fn);
+  after(delayMs: number, fn: () => void, opts: { keepAlive?: boolean } = {}): Cancel {
+    return this.at(this.now() + delayMs, fn, opts);
   }
 
   get pending(): number {
@@ -59,11 +64,15 @@ export class Scheduler {
       this.armedFor = Infinity;
       return;
     }
-    if (this.timer && next >= this.armedFor) return;
+    const keepAlive = this.entries.some(e => !e.cancelled && e.keepAlive);
+    if (this.timer && next >= this.armedFor) {
+      if (keepAlive) this.timer.ref();
+      return;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = next;
     this.timer = setTimeout(() => this.fire(), Math.max(0, next - this.now()));
-    this.timer.unref();
+    if (!keepAlive) this.timer.unref();
   }
 
   private fire(): void {

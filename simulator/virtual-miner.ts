@@ -48,6 +48,7 @@ import {
   type PoolGroupRuntime,
 } from './pools.ts';
 import { hash4, noise, unit4 } from './random.ts';
+import { WorkHistory } from './work-history.ts';
 import { invalidArgument } from './rpc-error.ts';
 
 /** Real-hashrate windows of the API (RealHashrate fields 1-9), in seconds. */
@@ -67,6 +68,8 @@ export const WINDOW_FIELDS = [
 const WINDOW_NOISE = [0.008, 0.006, 0.005, 0.004, 0.002, 0.0015, 0.001, 0.001, 0.0005] as const;
 const W_1M = 3;
 const W_5M = 4;
+/** How long power takes to come down to a lower target, ms. */
+const POWER_DOWN_MS = 2_000;
 /** HW-error hashrate as a fraction of nominal in good health (reported in MH/s: small). */
 const ERROR_FRACTION = 2e-5;
 
@@ -119,8 +122,8 @@ interface BoardState {
   tempOffsetC: number;
   enabled: boolean;
   chipTempC: number;
-  /** EMA of real hashrate per window, GH/s. */
-  ema: number[];
+  /** Cumulative work over time: the hashrate windows are true averages over it. */
+  history: WorkHistory;
   /** ∫ real hashrate dt since bosminer start, GH·s. */
   workGh: number;
 }
@@ -323,7 +326,7 @@ export class VirtualMiner {
       tempOffsetC: -1.5 + 3 * unit4(seed, idx, 0x90 + b),
       enabled: true,
       chipTempC: 0,
-      ema: WINDOWS_S.map(() => 0),
+      history: new WorkHistory(),
       workGh: 0,
     }));
     // Settle thermals and seed counters as if it had mined steadily since bosminer start.
@@ -331,13 +334,13 @@ export class VirtualMiner {
     this.fanRatio = this.desiredFanRatio(nowMs, ambient);
     for (const board of this.boards) {
       board.chipTempC = this.chipTempTarget(board, nowMs, ambient);
-      const x = this.boardRealGhs(board, nowMs);
-      board.ema = WINDOWS_S.map(() => x);
     }
     const miningS = (nowMs - this.minerStartAtMs) / 1000;
     let gh = 0;
     for (const board of this.boards) {
       board.workGh = this.boardRealGhs(board, nowMs) * miningS;
+      board.history.reset(this.minerStartAtMs);
+      board.history.record(nowMs, board.workGh);
       gh += board.workGh;
     }
     creditWork(this.poolGroups, gh, this.instantRealGhs(nowMs), false, nowMs);
@@ -587,12 +590,7 @@ export class VirtualMiner {
       const inc = ((xa + xb) / 2) * dtS;
       board.workGh += inc;
       gh += inc;
-      const mean = inc / dtS;
-      for (let w = 0; w < WINDOWS_S.length; w++) {
-        const win = WINDOWS_S[w] as number;
-        const target = dtS < win ? mean : xb;
-        board.ema[w] = target + ((board.ema[w] as number) - target) * Math.exp(-dtS / win);
-      }
+      board.history.record(b, board.workGh);
     }
     creditWork(this.poolGroups, gh, this.instantRealGhs(b), this.deadPool, b);
     const ambient = this.ambientAt(b);
@@ -645,10 +643,8 @@ export class VirtualMiner {
       const b = board.index;
       const hashing = this.boardHashing(board);
       const nominal = this.boardNominalGhs(board, now);
-      const realGhs = board.ema.map((e, w) => {
-        const win = (WINDOWS_S[w] as number) * 1000;
-        const corrected = upMs > 0 && upMs < 5 * win ? e / (1 - Math.exp(-upMs / win)) : e;
-        const v = corrected * nz(100 + b * 16 + w, WINDOW_NOISE[w] as number);
+      const realGhs = WINDOWS_S.map((win, w) => {
+        const v = board.history.meanGhs(now, win * 1000) * nz(100 + b * 16 + w, WINDOW_NOISE[w] as number);
         return this.isMining ? Math.max(0, v) : 0;
       });
       const powered = hashing && rampAt(this.level, now) > 0;
@@ -771,7 +767,7 @@ export class VirtualMiner {
     if (this.minerStartAtMs === null) return true;
     this.minerStartAtMs = null;
     this.level = constant(0, now);
-    this.resetCounters();
+    this.resetCounters(now);
     this.setStatus('MINER_STATUS_NOT_STARTED');
     this.changed();
     return false;
@@ -797,7 +793,7 @@ export class VirtualMiner {
 
   private startMining(now: number): void {
     this.minerStartAtMs = now;
-    this.resetCounters();
+    this.resetCounters(now);
     this.activeTuner = { ...this.tuner };
     const target = this.targetOperatingGhs();
     this.op = constant(target, now);
@@ -809,10 +805,10 @@ export class VirtualMiner {
     this.setStatus('MINER_STATUS_NORMAL');
   }
 
-  private resetCounters(): void {
+  private resetCounters(now: number): void {
     for (const b of this.boards) {
       b.workGh = 0;
-      b.ema = WINDOWS_S.map(() => 0);
+      b.history.reset(now);
     }
     resetPoolCounters(this.poolGroups);
   }
@@ -826,7 +822,7 @@ export class VirtualMiner {
     this.level = constant(0, now);
     this.op = constant(this.op.to, now);
     this.tuneUntilMs = 0;
-    this.resetCounters();
+    this.resetCounters(now);
     this.sessions.clear();
     this.changed();
     this.setReachability(before);
@@ -958,7 +954,10 @@ export class VirtualMiner {
     if (Math.abs(target - from) < 1e-9 && this.performance === 'tuner' && now >= this.tuneUntilMs) {
       return;
     }
-    this.op = { from, to: target, t0: now, t1: now + this.timings.retuneMs };
+    // Down is prompt (bosminer cuts frequency at once to respect a lower power budget); up, and
+    // the fine tuning around the new point (TUNING), take the whole retune.
+    const rampMs = target < from ? Math.min(this.timings.retuneMs, POWER_DOWN_MS) : this.timings.retuneMs;
+    this.op = { from, to: target, t0: now, t1: now + rampMs };
     if (this.performance === 'tuner' && this.activeTuner.enabled) {
       this.tuneUntilMs = now + this.timings.retuneMs;
       this.recordProfileLater(this.tuneUntilMs);

@@ -7,6 +7,8 @@ export const EVENT_KINDS = [
   'miner_online',
   'status_changed',
   'reboot_detected',
+  'mining_restarted',
+  'planned_restart',
   'hashboard_lost',
   'hashboard_recovered',
   'overheating',

@@ -710,12 +710,21 @@ export function likelyCauses(d: Omit<DiagnoseOut, 'likely_causes'>, errorCode: s
       next_step: 'hashrate settles within minutes to an hour; judge efficiency afterwards',
       severity: 'info',
     });
+  // Only restarts nothing of ours explains count: planned_restart follows a control action.
   const reboots = d.events.filter(e => e.kind === 'reboot_detected').length;
   if (reboots >= 2)
     out.push({
       cause: 'repeated reboots',
-      evidence: `${reboots} reboots among the recent events`,
+      evidence: `${reboots} system reboots among the recent events, none after a control action`,
       next_step: 'reboot loops point at the PSU, a shorted board or overheating; check dmesg/syslog with get_miner_logs',
+      severity: 'warning',
+    });
+  const restarts = d.events.filter(e => e.kind === 'mining_restarted').length;
+  if (restarts >= 2)
+    out.push({
+      cause: 'repeated mining restarts',
+      evidence: `bosminer restarted ${restarts} times among the recent events while the system kept running, none after a control action`,
+      next_step: 'bosminer crashing or restarted by its watchdog: a board failing to initialise or a bad configuration; read the bosminer log with get_miner_logs',
       severity: 'warning',
     });
   if (

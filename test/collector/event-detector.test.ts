@@ -24,8 +24,8 @@ describe('event detection', () => {
     expect(kinds(obs(sample()), obs(sample(), 'offline'))).toEqual(['miner_offline']);
     expect(kinds(obs(sample(), 'offline'), obs(sample()))).toEqual(['miner_online']);
   });
-  it('sees a reboot from the uptime going down, and a firmware change', () => {
-    expect(kinds(obs(sample()), obs(sample({ uptime_s: 20 }), 'online', 'fw2'))).toEqual(['reboot_detected', 'firmware_changed']);
+  it('sees a mining restart from bosminer uptime going down (no system uptime: not a reboot), and a firmware change', () => {
+    expect(kinds(obs(sample()), obs(sample({ uptime_s: 20 }), 'online', 'fw2'))).toEqual(['mining_restarted', 'firmware_changed']);
   });
   it('sees a hashboard lost and recovered', () => {
     const lost = sample({ hashboards: [board('1', 34_000), board('2', 0), board('3', 34_000)], boards_hashing: 2, status: 'degraded', degraded_reasons: ['hashboard_down'] });

@@ -129,7 +129,7 @@ describe('VirtualMiner state over time', () => {
     const before = minerTruth(m, T0 + 1_000);
     expect(before.tuner_state).toBe('TUNER_STATE_STABLE');
     m.setPowerTarget(T0 + 1_000, 2_000, true);
-    const mid = minerTruth(m, T0 + 6_000);
+    const mid = minerTruth(m, T0 + 2_000);
     expect(mid.tuner_state).toBe('TUNER_STATE_TUNING');
     expect(mid.hashrate_nominal_ghs).toBeLessThan(before.hashrate_nominal_ghs);
     const after = minerTruth(m, T0 + 12_000);
