@@ -12,7 +12,7 @@ import {
   type HealthStatus,
   type MinerSnapshot,
 } from '../../collector/samples.ts';
-import { SnapshotStore, exec } from '../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import { hasRole, type Caller } from '../context.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type {
@@ -288,8 +288,6 @@ async function redisRead<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Escape glob characters for SCAN MATCH. */
-const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
-
 interface SummaryCore {
   body: Omit<FleetSummary, 'stale'>;
   updatedMs: number | null;
@@ -303,12 +301,6 @@ interface WindowRows {
 }
 
 const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.fromMs), to: iso(r.toMs) });
-
-interface ModelCount {
-  model: string;
-  miners: number;
-  by_status: Record<HealthStatus, number> | null;
-}
 
 export class FleetQuery {
   private readonly redis: Redis;
@@ -325,7 +317,6 @@ export class FleetQuery {
   /** rows of a table version that match a query, sorted */
   private readonly lists: TtlCache<Int32Array>;
   private readonly summaries: TtlCache<SummaryCore>;
-  private readonly models: TtlCache<string[]>;
   private readonly pools: TtlCache<PoolHealth>;
   private readonly windows: TtlCache<WindowRows | null>;
   private readonly buckets: WindowBuckets;
@@ -335,7 +326,6 @@ export class FleetQuery {
   private readonly summaryAnswers = new WeakMap<SummaryCore, { key: string; answer: FleetSummary }>();
   private readonly tableLoader: MinerTableLoader;
   private tableVersion = 0;
-  private sintercard = true;
 
   constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
     this.redis = deps.redis;
@@ -380,7 +370,6 @@ export class FleetQuery {
     });
     this.lists = new TtlCache({ name: 'miner_list', freshMs: fresh, maxEntries: 256, counter });
     this.summaries = new TtlCache({ name: 'summary', freshMs: fresh, maxEntries: 256, counter });
-    this.models = new TtlCache({ name: 'models', freshMs: 30_000, maxEntries: 256, counter });
     this.pools = new TtlCache({ name: 'pool_health', freshMs: tableFresh, maxEntries: 256, counter });
     // Window statistics change when a 5-minute bucket closes; several analytics over the same
     // window (a dashboard, an MCP conversation) share one read. ~4 MB an entry at 10,000 miners.
@@ -404,7 +393,7 @@ export class FleetQuery {
 
   /** Drop every in-process cache (tests, or after a bulk inventory change). */
   clearCaches(): void {
-    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools, this.windows, this.pages] as TtlCache<unknown>[])
+    for (const c of [this.tables, this.lists, this.summaries, this.pools, this.windows, this.pages] as TtlCache<unknown>[])
       c.invalidate();
   }
 
@@ -425,7 +414,10 @@ export class FleetQuery {
 
   async summary(caller: Caller): Promise<FleetSummary> {
     const tenant = this.tenantOf(caller);
-    const core = await this.summaries.get(tenant, () => this.loadSummary(tenant));
+    // The summary is computed from the very table the miner list pages through, so the two
+    // agree after every reload (the collector's own aggregate is only read for its time).
+    const table = await this.table(tenant);
+    const core = await this.summaries.get(`${tenant}\u0000${table.version}`, () => this.loadSummary(tenant, table));
     const stale = this.isStale(core.updatedMs);
     const age =
       stale && core.updatedMs !== null && core.body.hint === undefined
@@ -1184,93 +1176,24 @@ export class FleetQuery {
     }
   }
 
-  private async loadSummary(tenant: string): Promise<SummaryCore> {
-    const [agg, sites, models] = await Promise.all([
-      this.store.getAggregate(tenant),
-      this.store.listSites(tenant),
-      this.modelCounts(tenant),
-    ]);
-    const by_model = models.map(m => ({ model: m.model, miners: m.miners, by_status: m.by_status }));
-    if (agg) {
-      const siteAggs = await this.store.getSiteAggregates(tenant, sites);
-      const by_site = sites.flatMap((site, i) => {
-        const a = siteAggs[i];
-        return a ? [{ site, ...totalsOf(a) }] : [];
-      });
-      return {
-        body: { tenant, updated_at: iso(agg.updated_ms), totals: totalsOf(agg), by_site, by_model },
-        updatedMs: agg.updated_ms,
-      };
-    }
-    // No aggregate yet (collector not started, or just started): count what the snapshots say.
-    const table = await this.table(tenant);
+  private async loadSummary(tenant: string, table: MinerTable): Promise<SummaryCore> {
+    const agg = await this.store.getAggregate(tenant);
+    const models = [...new Set(table.model.map(modelName))].sort();
     const body: Omit<FleetSummary, 'stale'> = {
       tenant,
-      updated_at: null,
+      updated_at: agg ? iso(agg.updated_ms) : null,
       totals: totalsOf(aggregateRows(table, null)),
       by_site: [...new Set(table.site)].sort().map(site => ({ site, ...totalsOf(aggregateRows(table, site)) })),
-      by_model,
-      hint:
+      by_model: models
+        .map(model => ({ model, ...totalsOf(aggregateRows(table, null, i => modelName(table.model[i]!) === model)) }))
+        .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model)),
+    };
+    if (!agg)
+      body.hint =
         table.size === 0
           ? `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector`
-          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots',
-    };
-    return { body, updatedMs: null };
-  }
-
-  /** Miners per model (and per model and status) from the index sets: SCARD / SINTERCARD, no snapshot read. */
-  private async modelCounts(tenant: string): Promise<ModelCount[]> {
-    const models = await this.models.get(tenant, () => this.scanModels(tenant));
-    if (models.length === 0) return [];
-    const k = this.keys;
-    const counts = (await redisRead(async () => {
-      const p = this.redis.pipeline();
-      for (const m of models) p.scard(k.modelMiners(tenant, m));
-      return await exec(p);
-    })) as number[];
-    let byStatus: number[] | null = null;
-    if (this.sintercard) {
-      try {
-        const p = this.redis.pipeline();
-        for (const m of models)
-          for (const st of HEALTH_STATUSES)
-            p.call('SINTERCARD', '2', k.modelMiners(tenant, m), k.statusMiners(tenant, st));
-        byStatus = (await exec(p)) as number[];
-      } catch (err) {
-        if (/unknown command/i.test((err as Error).message)) this.sintercard = false;
-        else throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-      }
-    }
-    return models
-      .map((model, i) => {
-        let by_status: Record<HealthStatus, number> | null = null;
-        if (byStatus) {
-          by_status = zeroStatus();
-          HEALTH_STATUSES.forEach(
-            (st, j) => (by_status![st] = Number(byStatus![i * HEALTH_STATUSES.length + j] ?? 0)),
-          );
-        }
-        return { model, miners: Number(counts[i] ?? 0), by_status };
-      })
-      .filter(m => m.miners > 0)
-      .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model));
-  }
-
-  /** Model names of a tenant from the names of its model index sets (SCAN; cached 30 s). */
-  private async scanModels(tenant: string): Promise<string[]> {
-    const base = this.keys.modelMiners(tenant, '');
-    const pattern = `${globEscape(base)}*`;
-    const found = new Set<string>();
-    await redisRead(async () => {
-      let cursor = '0';
-      let rounds = 0;
-      do {
-        const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-        for (const key of keys) found.add(key.slice(base.length).replaceAll('%3A', ':'));
-        cursor = next;
-      } while (cursor !== '0' && ++rounds < 100_000);
-    });
-    return [...found].sort();
+          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots';
+    return { body, updatedMs: agg?.updated_ms ?? null };
   }
 
   private listItem(r: MinerRow, now: number): MinerListItem {
@@ -1434,7 +1357,10 @@ function totalsOf(a: FleetAggregate): FleetTotals {
 }
 
 /** A FleetAggregate from the table's rows, of one site or all (same rules as the collector: values only from reached miners). */
-function aggregateRows(t: MinerTable, site: string | null): FleetAggregate {
+/** The model a miner is counted under in by_model ('unknown' when nothing names it). */
+const modelName = (m: string | null): string => m ?? 'unknown';
+
+function aggregateRows(t: MinerTable, site: string | null, keep?: (row: number) => boolean): FleetAggregate {
   const a: FleetAggregate = {
     tenant: t.tenant,
     site,
@@ -1451,6 +1377,7 @@ function aggregateRows(t: MinerTable, site: string | null): FleetAggregate {
   const add = (v: number): number => (Number.isNaN(v) ? 0 : v);
   for (let i = 0; i < t.size; i++) {
     if (site !== null && t.site[i] !== site) continue;
+    if (keep && !keep(i)) continue;
     a.miners_total++;
     a.by_status[t.status[i]!]++;
     if (t.reached[i] !== 1) continue;

@@ -1,5 +1,6 @@
 import type { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { DegradedReason, HealthStatus, MinerSnapshot } from '../../collector/samples.ts';
+import { currentHashrateGhs, expectedHashrateGhs } from './miner-figures.ts';
 
 /**
  * A compact, in-process table of a tenant's miners, so listing, sorting, free-text search and
@@ -226,13 +227,15 @@ export class MinerTableBuilder {
     const sample = s.sample;
     const reached = sample !== null && s.status !== 'offline';
     const cur = reached ? sample : null;
-    const hashrate = num(cur?.hashrate_ghs);
-    const nominal = num(cur?.hashrate_nominal_ghs);
+    // Current and expected hashrate come from miner-figures.ts, like every other answer's.
+    const hashrate = cur ? num(currentHashrateGhs(cur)) : NaN;
+    const nominal = cur ? num(expectedHashrateGhs(cur, s.details)) : NaN;
     const power = num(cur?.power_w);
-    let efficiency = num(cur?.efficiency_jth);
+    let efficiency = hashrate > 0 ? num(cur?.efficiency_jth) : NaN;
     if (Number.isNaN(efficiency) && hashrate > 0) efficiency = power / (hashrate / 1_000);
     const hostname = sample?.hostname || s.details?.hostname || null;
-    const model = sample?.model || s.details?.model || null;
+    // An offline miner keeps its last known model; the inventory's model label names it otherwise.
+    const model = sample?.model || s.details?.model || s.ref.labels?.model || null;
     const firmware = sample?.firmware || s.details?.firmware || null;
     const haystack = `${s.ref.id}\n${hostname ?? ''}\n${s.ref.address.replace(/:\d+$/, '')}`.toLowerCase();
 
