@@ -45,6 +45,7 @@ import {
   type TelemetryMetric,
 } from '../schemas/miners.ts';
 import { TtlCache } from './cache.ts';
+import { expectedOverWindowGhs } from './miner-figures.ts';
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
@@ -82,7 +83,8 @@ import {
 import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type SeriesQuery } from './fleet-series.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
 import { WindowBuckets } from './window-buckets.ts';
-import { planWindow, preloadUnits, readWindowStats, type WindowStatKey } from './window-stats.ts';
+import { mergeWindowRows, rawWindowRows } from './window-edges.ts';
+import { finestResolutionAt, planExactWindow, preloadUnits, readWindowStats, type WindowStatKey } from './window-stats.ts';
 import {
   DAY_MS,
   HOUR_MS,
@@ -728,6 +730,20 @@ export class FleetQuery {
         where: site,
       });
     }
+    // Expected hashrate counts every board the miner has (miner-figures.ts): a dead board is a
+    // shortfall at miner level and a 0 % board at board level, not a lower nominal or no data.
+    const table = await this.table(tenant);
+    const expectedNow = new Map<string, { miner: number; board: number }>();
+    for (let i = 0; i < table.size; i++) {
+      const miner = table.nominal_ghs[i]!;
+      const boards = table.boards_total[i]!;
+      if (miner > 0) expectedNow.set(table.id[i]!, { miner, board: boards > 0 ? miner / boards : NaN });
+    }
+    stats = stats.map(s => {
+      const now = expectedNow.get(s.tags.miner ?? '');
+      const n = expectedOverWindowGhs(s.v.n, (level === 'board' ? now?.board : now?.miner) ?? null);
+      return n === s.v.n ? s : { ...s, v: { ...s.v, n, h: s.v.h ?? (level === 'board' ? 0 : null) } };
+    });
     const evaluated = stats.filter(s => s.v.n !== null && s.v.n > 0);
     const below = evaluated
       .map(s => ({ s, pctNominal: ((s.v.h ?? 0) / s.v.n!) * 100 }))
@@ -920,6 +936,17 @@ export class FleetQuery {
       return { source: source.name, unitMs: source.resolutionMs, window: r, stats };
     };
     const [pa, pb] = await Promise.all([period(ra), period(rb)]);
+    // Old edges are rounded to the buckets kept at their age; that must never make the two
+    // periods one (or overlap more than asked): refuse, naming the resolution that is kept.
+    const overlap = (x: TimeRange, y: TimeRange): number => Math.max(0, Math.min(x.toMs, y.toMs) - Math.max(x.fromMs, y.fromMs));
+    if (overlap(pa.window, pb.window) > overlap(ra, rb)) {
+      const res = finestResolutionAt(Math.min(ra.fromMs, rb.fromMs), now);
+      throw new FleetError(
+        'invalid_argument',
+        `periods a and b would overlap at the resolution kept for that age (${res} per-miner statistics): give periods of whole ${res} buckets (a ${iso(pa.window.fromMs)}..${iso(pa.window.toMs)}, b ${iso(pb.window.fromMs)}..${iso(pb.window.toMs)} as resolved)`,
+        { details: { field: 'a_from', finest_resolution: res } },
+      );
+    }
     const groupsOf = (p: Period): Map<string, PeriodStats> => {
       const by = new Map<string, GroupStats<'h' | 'p' | 'up'>[]>();
       for (const s of p.stats) {
@@ -1085,18 +1112,32 @@ export class FleetQuery {
    * (history older than the Redis statistics, or a collector that does not write them).
    */
   private async windowRows(tenant: string, range: TimeRange, site: string | undefined): Promise<WindowRows | null> {
-    const plan = planWindow(range, this.now());
-    if (plan.units.length === 0) return null;
-    const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
-    return await this.windows.get(key, async () => {
-      const got = await readWindowStats(this.buckets, tenant, plan, { site });
-      if (!got.covered) return null;
+    const now = this.now();
+    const plan = planExactWindow(range, now);
+    if (plan.units.length === 0 && plan.edges.length === 0) return null;
+    const load = async (): Promise<WindowRows | null> => {
+      const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site }) : null;
+      // Buckets planned but none in Redis: InfluxDB answers the whole window instead.
+      if (got && !got.covered) return null;
+      const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.influx, tenant, e, site)));
+      const rows = mergeWindowRows([got?.rows ?? [], ...edgeRows]);
+      if (rows.length === 0) return null;
+      const head = plan.edges.find(e => e.fromMs === plan.fromMs);
+      const tail = plan.edges.find(e => e.toMs === plan.toMs);
+      const covered = {
+        fromMs: head ? plan.fromMs : (got?.covered?.fromMs ?? plan.fromMs),
+        toMs: tail ? plan.toMs : (got?.covered?.toMs ?? plan.toMs),
+      };
       const gap =
-        got.covered.fromMs > plan.fromMs || got.covered.toMs < plan.toMs
-          ? `per-miner window statistics exist only from ${iso(got.covered.fromMs)} to ${iso(got.covered.toMs)}; the window was narrowed to them`
+        covered.fromMs > plan.fromMs || covered.toMs < plan.toMs
+          ? `per-miner window statistics exist only from ${iso(covered.fromMs)} to ${iso(covered.toMs)}; the window was narrowed to them`
           : undefined;
-      return { rows: got.rows, window: got.covered, ...(gap ? { gap } : {}) };
-    });
+      return { rows, window: covered, ...(gap ? { gap } : {}) };
+    };
+    // A window that reaches into the open bucket changes with every poll: not kept.
+    if (plan.toMs > Math.floor(now / 300_000) * 300_000) return await load();
+    const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
+    return await this.windows.get(key, load);
   }
 
   private tenantOf(caller: Caller): string {

@@ -63,3 +63,13 @@ export function expectedBoardHashrateGhs(
   const boards = Math.max(s.boards_total, s.hashboards?.length ?? 0);
   return whole !== null && boards > 0 ? whole / boards : null;
 }
+
+/**
+ * Expected hashrate over a window: the mean nominal the miner reported then, raised to what it
+ * is expected to do now with all its boards (a board dead the whole window lowered the former).
+ */
+export function expectedOverWindowGhs(windowNominalGhs: number | null, expectedNowGhs: number | null): number | null {
+  const a = windowNominalGhs !== null && windowNominalGhs > 0 ? windowNominalGhs : null;
+  const b = expectedNowGhs !== null && Number.isFinite(expectedNowGhs) && expectedNowGhs > 0 ? expectedNowGhs : null;
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
