@@ -1,4 +1,5 @@
 import { FleetError, isFleetError, minerFailureReason, type FleetErrorCode } from '../../collector/errors.ts';
+import { currentHashrateGhs, expectedHashrateGhs, isHashing } from '../query/miner-figures.ts';
 import type { MinerClient } from '../../collector/miner-client.ts';
 import type { FleetEvent } from '../../collector/samples.ts';
 import { round } from '../../collector/units.ts';
@@ -153,15 +154,17 @@ function liveSample(m: TargetMiner): {
 } | null {
   const s = m.snapshot?.sample;
   if (!s || m.snapshot?.status === 'offline') return null;
-  const mining = m.snapshot?.status === 'online' || m.snapshot?.status === 'degraded';
-  const nominal =
-    s.hashrate_nominal_ghs > 0 ? s.hashrate_nominal_ghs : (m.snapshot?.details?.sticker_hashrate_ghs ?? 0);
+  const mining = (m.snapshot?.status === 'online' || m.snapshot?.status === 'degraded') && isHashing(s);
+  // The same current and expected figures as the fleet answers (api/query/miner-figures.ts): a
+  // paused miner adds 0 now and its lagging windows are not what resuming brings back.
+  const hashrate = currentHashrateGhs(s);
+  const nominal = expectedHashrateGhs(s, m.snapshot?.details) ?? 0;
   if (s.power_w === null || s.power_w === undefined) return null;
   return {
     power_w: s.power_w,
-    hashrate_ghs: s.hashrate_ghs,
+    hashrate_ghs: hashrate,
     nominal_ghs: nominal,
-    w_per_ghs: s.power_w > 0 && s.hashrate_ghs > 0 ? s.power_w / s.hashrate_ghs : null,
+    w_per_ghs: s.power_w > 0 && hashrate > 0 ? s.power_w / hashrate : null,
     power_target_w: s.power_target_w,
     mining,
   };
