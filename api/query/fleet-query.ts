@@ -733,15 +733,19 @@ export class FleetQuery {
     // Expected hashrate counts every board the miner has (miner-figures.ts): a dead board is a
     // shortfall at miner level and a 0 % board at board level, not a lower nominal or no data.
     const table = await this.table(tenant);
-    const expectedNow = new Map<string, { miner: number; board: number }>();
+    const expectedNow = new Map<string, { miner: number; board: number; ratio: number }>();
     for (let i = 0; i < table.size; i++) {
       const miner = table.nominal_ghs[i]!;
       const boards = table.boards_total[i]!;
-      if (miner > 0) expectedNow.set(table.id[i]!, { miner, board: boards > 0 ? miner / boards : NaN });
+      if (miner > 0)
+        expectedNow.set(table.id[i]!, { miner, board: boards > 0 ? miner / boards : NaN, ratio: table.expected_ratio[i]! });
     }
     stats = stats.map(s => {
       const now = expectedNow.get(s.tags.miner ?? '');
-      const n = expectedOverWindowGhs(s.v.n, (level === 'board' ? now?.board : now?.miner) ?? null);
+      const n =
+        level === 'board'
+          ? expectedOverWindowGhs(s.v.n, now?.board ?? null, 1)
+          : expectedOverWindowGhs(s.v.n, now?.miner ?? null, now?.ratio ?? null);
       return n === s.v.n ? s : { ...s, v: { ...s.v, n, h: s.v.h ?? (level === 'board' ? 0 : null) } };
     });
     const evaluated = stats.filter(s => s.v.n !== null && s.v.n > 0);

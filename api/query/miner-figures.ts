@@ -65,11 +65,20 @@ export function expectedBoardHashrateGhs(
 }
 
 /**
- * Expected hashrate over a window: the mean nominal the miner reported then, raised to what it
- * is expected to do now with all its boards (a board dead the whole window lowered the former).
+ * Expected hashrate over a window: the mean nominal the miner reported then, scaled by how much
+ * its reported nominal now falls short of its expected figure (a board missing from it), and
+ * never above the larger of the two: a board dead the whole window lowered the reported mean,
+ * while a nominal that changed with tuning is left as the miner reported it.
  */
-export function expectedOverWindowGhs(windowNominalGhs: number | null, expectedNowGhs: number | null): number | null {
-  const a = windowNominalGhs !== null && windowNominalGhs > 0 ? windowNominalGhs : null;
-  const b = expectedNowGhs !== null && Number.isFinite(expectedNowGhs) && expectedNowGhs > 0 ? expectedNowGhs : null;
-  return a === null ? b : b === null ? a : Math.max(a, b);
+export function expectedOverWindowGhs(
+  windowNominalGhs: number | null,
+  expectedNowGhs: number | null,
+  ratioNow: number | null,
+): number | null {
+  const pos = (v: number | null): number | null => (v !== null && Number.isFinite(v) && v > 0 ? v : null);
+  const w = pos(windowNominalGhs);
+  const now = pos(expectedNowGhs);
+  if (w === null) return now;
+  const scaled = w * Math.max(1, pos(ratioNow) ?? 1);
+  return now === null ? scaled : Math.min(scaled, Math.max(w, now));
 }

@@ -36,7 +36,10 @@ export interface MinerTableColumns extends MinerTableStrings {
   /** 1 when the last poll reached the miner: the numbers below are current (else NaN) */
   reached: Uint8Array;
   hashrate_ghs: Float64Array;
+  /** expected hashrate (every board counted: miner-figures.ts) */
   nominal_ghs: Float64Array;
+  /** expected over the miner's own reported nominal: above 1 while a board is missing from it */
+  expected_ratio: Float64Array;
   pct_nominal: Float64Array;
   power_w: Float64Array;
   efficiency_jth: Float64Array;
@@ -55,6 +58,7 @@ export interface MinerTableColumns extends MinerTableStrings {
 export const NUMBER_COLUMNS = [
   'hashrate_ghs',
   'nominal_ghs',
+  'expected_ratio',
   'pct_nominal',
   'power_w',
   'efficiency_jth',
@@ -262,7 +266,8 @@ export class MinerTableBuilder {
     }
     this.status.push(s.status);
     this.reached[i] = reached ? 1 : 0;
-    const [h, nom, pctNominal, pw, eff, temp, bh, bt, seen] = this.num as [
+    const [h, nom, ratio, pctNominal, pw, eff, temp, bh, bt, seen] = this.num as [
+      Float64Array,
       Float64Array,
       Float64Array,
       Float64Array,
@@ -275,6 +280,7 @@ export class MinerTableBuilder {
     ];
     h[i] = hashrate;
     nom[i] = nominal;
+    ratio[i] = cur && cur.hashrate_nominal_ghs > 0 && nominal > 0 ? nominal / cur.hashrate_nominal_ghs : NaN;
     pctNominal[i] = nominal > 0 ? (hashrate / nominal) * 100 : NaN;
     pw[i] = power;
     eff[i] = efficiency;
