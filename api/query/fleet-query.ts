@@ -10,6 +10,7 @@ import {
   type EventKind,
   type FleetAggregate,
   type HealthStatus,
+  type MinerSample,
   type MinerSnapshot,
 } from '../../collector/samples.ts';
 import { SnapshotStore } from '../../collector/snapshot-store.ts';
@@ -45,7 +46,12 @@ import {
   type TelemetryMetric,
 } from '../schemas/miners.ts';
 import { TtlCache } from './cache.ts';
-import { expectedOverWindowGhs } from './miner-figures.ts';
+import {
+  currentHashrateGhs,
+  expectedBoardHashrateGhs,
+  expectedHashrateGhs,
+  expectedOverWindowGhs,
+} from './miner-figures.ts';
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
@@ -1268,8 +1274,11 @@ export class FleetQuery {
   private detail(snap: MinerSnapshot): MinerDetail {
     const s = snap.sample;
     const d = snap.details;
-    const hashrate = s ? s.hashrate_ghs : null;
-    const nominal = s ? s.hashrate_nominal_ghs : null;
+    // The same current and expected figures as the list and summary (miner-figures.ts).
+    const hashrate = s ? currentHashrateGhs(s) : null;
+    const nominal = s ? expectedHashrateGhs(s, d) : null;
+    const boardExpected = s ? expectedBoardHashrateGhs(s, d) : null;
+    const boardNominal = (ghs: number): number => (ghs > 0 ? ghs : (boardExpected ?? 0));
     return {
       id: snap.ref.id,
       site: snap.ref.site,
@@ -1295,7 +1304,7 @@ export class FleetQuery {
       pct_nominal: hashrate !== null && nominal !== null ? ratioPct(hashrate, nominal) : null,
       power_w: nullable(watts)(s?.power_w),
       power_target_w: nullable(watts)(s?.power_target_w),
-      efficiency_jth: nullable(jth)(s?.efficiency_jth),
+      efficiency_jth: hashrate !== null && hashrate > 0 ? detailEfficiency(s!, hashrate) : null,
       temp_chip_max_c: nullable(celsius)(s?.temp_chip_max_c),
       temp_board_max_c: nullable(celsius)(s?.temp_board_max_c),
       fan_rpm_min: s?.fan_rpm_min ?? null,
@@ -1307,8 +1316,8 @@ export class FleetQuery {
         board: b.board,
         enabled: b.enabled,
         hashrate_ths: ths(b.hashrate_ghs),
-        hashrate_nominal_ths: ths(b.hashrate_nominal_ghs),
-        pct_nominal: ratioPct(b.hashrate_ghs, b.hashrate_nominal_ghs),
+        hashrate_nominal_ths: ths(boardNominal(b.hashrate_nominal_ghs)),
+        pct_nominal: ratioPct(b.hashrate_ghs, boardNominal(b.hashrate_nominal_ghs)),
         temp_chip_c: nullable(celsius)(b.temp_chip_c),
         temp_board_c: nullable(celsius)(b.temp_board_c),
         temp_inlet_c: nullable(celsius)(b.temp_inlet_c),
@@ -1402,6 +1411,12 @@ function totalsOf(a: FleetAggregate): FleetTotals {
 }
 
 /** A FleetAggregate from the table's rows, of one site or all (same rules as the collector: values only from reached miners). */
+/** J/TH of a hashing miner: what it reports, else power over hashrate (as the miner table does). */
+function detailEfficiency(s: MinerSample, hashrateGhs: number): number | null {
+  if (s.efficiency_jth !== null && Number.isFinite(s.efficiency_jth)) return jth(s.efficiency_jth);
+  return s.power_w !== null ? jth(s.power_w / (hashrateGhs / 1_000)) : null;
+}
+
 /** The model a miner is counted under in by_model ('unknown' when nothing names it). */
 const modelName = (m: string | null): string => m ?? 'unknown';
 

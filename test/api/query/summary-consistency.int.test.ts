@@ -61,3 +61,39 @@ describe('summary and list agree', () => {
     expect(items.find(i => i.id === gone.ref.id)!.model).toBe(online.sample!.model);
   });
 });
+
+describe('a miner read alone agrees with its list row', () => {
+  it('paused with a lagging hashrate window, and with a dead board', async () => {
+    const mine = fx.snapshots.filter(s => s.ref.tenant === 'acme' && s.status === 'online' && s.sample && s.sample.hashboards.length >= 3);
+    const [p, d] = [mine[0]!, mine[1]!];
+    const paused: MinerSnapshot = {
+      ...p,
+      status: 'paused',
+      sample: { ...p.sample!, status: 'paused', miner_status: 'paused', power_w: 50, efficiency_jth: 0.42 },
+    };
+    const boards = d.sample!.hashboards.map((b, i) => (i === 0 ? { ...b, hashrate_ghs: 0, hashrate_nominal_ghs: 0 } : b));
+    const dead: MinerSnapshot = {
+      ...d,
+      sample: {
+        ...d.sample!,
+        hashboards: boards,
+        boards_hashing: boards.length - 1,
+        hashrate_nominal_ghs: boards.reduce((a, b) => a + b.hashrate_nominal_ghs, 0),
+      },
+    };
+    await store.writeSnapshots([paused, dead]);
+    fq.clearCaches();
+    const items = await listAll();
+    for (const id of [paused.ref.id, dead.ref.id]) {
+      const row = items.find(i => i.id === id)!;
+      const one = await fq.getMiner(acme, id);
+      for (const k of ['hashrate_ths', 'hashrate_nominal_ths', 'pct_nominal', 'efficiency_jth'] as const) expect(one[k], `${id} ${k}`).toBe(row[k]);
+    }
+    const p1 = await fq.getMiner(acme, paused.ref.id);
+    expect(p1.hashrate_ths).toBe(0);
+    expect(p1.efficiency_jth).toBeNull();
+    const d1 = await fq.getMiner(acme, dead.ref.id);
+    expect(d1.boards[0]!.pct_nominal).toBe(0);
+    expect(d1.boards[0]!.hashrate_nominal_ths).toBeGreaterThan(0);
+  });
+});
