@@ -40,7 +40,9 @@ export function toFleetError(err: unknown, miner: string, rpc: string): FleetErr
       break;
     case GrpcStatus.UNIMPLEMENTED:
       fleetCode = 'unsupported';
-      message = `miner ${miner} does not support ${rpc}; its firmware is older than this feature`;
+      // UNIMPLEMENTED says the miner lacks the call, not why: firmware reporting the newest API
+      // answers it too for calls its platform does not carry (the API version check names old firmware).
+      message = `miner ${miner} does not implement ${rpc}`;
       break;
     case GrpcStatus.CANCELLED:
       fleetCode = 'timeout';

@@ -1,4 +1,5 @@
 import { FleetError, isFleetError, minerFailureReason, type FleetErrorCode } from '../../collector/errors.ts';
+import { currentHashrateGhs, expectedHashrateGhs, isHashing } from '../query/miner-figures.ts';
 import type { MinerClient } from '../../collector/miner-client.ts';
 import type { FleetEvent } from '../../collector/samples.ts';
 import { round } from '../../collector/units.ts';
@@ -153,15 +154,17 @@ function liveSample(m: TargetMiner): {
 } | null {
   const s = m.snapshot?.sample;
   if (!s || m.snapshot?.status === 'offline') return null;
-  const mining = m.snapshot?.status === 'online' || m.snapshot?.status === 'degraded';
-  const nominal =
-    s.hashrate_nominal_ghs > 0 ? s.hashrate_nominal_ghs : (m.snapshot?.details?.sticker_hashrate_ghs ?? 0);
+  const mining = (m.snapshot?.status === 'online' || m.snapshot?.status === 'degraded') && isHashing(s);
+  // The same current and expected figures as the fleet answers (api/query/miner-figures.ts): a
+  // paused miner adds 0 now and its lagging windows are not what resuming brings back.
+  const hashrate = currentHashrateGhs(s);
+  const nominal = expectedHashrateGhs(s, m.snapshot?.details) ?? 0;
   if (s.power_w === null || s.power_w === undefined) return null;
   return {
     power_w: s.power_w,
-    hashrate_ghs: s.hashrate_ghs,
+    hashrate_ghs: hashrate,
     nominal_ghs: nominal,
-    w_per_ghs: s.power_w > 0 && s.hashrate_ghs > 0 ? s.power_w / s.hashrate_ghs : null,
+    w_per_ghs: s.power_w > 0 && hashrate > 0 ? s.power_w / hashrate : null,
     power_target_w: s.power_target_w,
     mining,
   };
@@ -761,31 +764,49 @@ export class ControlService {
       changes,
       effect,
       apply: async client => {
-        let res;
-        if (r.watt !== undefined)
-          res = await client.unary('PerformanceService', 'SetPowerTarget', {
+        const absolute = async (): Promise<{ power_target?: { watt?: number } | null }> =>
+          await client.unary('PerformanceService', 'SetPowerTarget', {
             save_action: SAVE,
-            power_target: { watt: r.watt },
+            power_target: { watt: target },
           });
-        else if (r.delta_w !== undefined && r.delta_w > 0)
-          res = await client.unary('PerformanceService', 'IncrementPowerTarget', {
-            save_action: SAVE,
-            power_target_increment: { watt: r.delta_w },
-          });
-        else if (r.delta_w !== undefined)
-          res = await client.unary('PerformanceService', 'DecrementPowerTarget', {
-            save_action: SAVE,
-            power_target_decrement: { watt: -r.delta_w },
-          });
-        else
-          res = await client.unary('PerformanceService', 'SetRelativePowerTarget', {
-            save_action: SAVE,
-            percentage: r.percent!,
-            reference: REF[r.reference!],
-          });
+        let res: { power_target?: { watt?: number } | null };
+        let fellBack: string | null = null;
+        if (r.watt !== undefined) res = await absolute();
+        else {
+          const relative =
+            r.delta_w !== undefined && r.delta_w > 0
+              ? 'IncrementPowerTarget'
+              : r.delta_w !== undefined
+                ? 'DecrementPowerTarget'
+                : 'SetRelativePowerTarget';
+          res = await withFallback<{ power_target?: { watt?: number } | null }>(
+            async () =>
+              relative === 'IncrementPowerTarget'
+                ? await client.unary('PerformanceService', relative, {
+                    save_action: SAVE,
+                    power_target_increment: { watt: r.delta_w! },
+                  })
+                : relative === 'DecrementPowerTarget'
+                  ? await client.unary('PerformanceService', relative, {
+                      save_action: SAVE,
+                      power_target_decrement: { watt: -r.delta_w! },
+                    })
+                  : await client.unary('PerformanceService', relative, {
+                      save_action: SAVE,
+                      percentage: r.percent!,
+                      reference: REF[r.reference!],
+                    }),
+            absolute,
+            () => (fellBack = `the miner does not implement ${relative}; set ${target} W with SetPowerTarget`),
+          );
+        }
         const applied = res.power_target?.watt;
+        const notes = [
+          ...(fellBack ? [fellBack] : []),
+          ...(applied !== undefined && applied !== target ? [`miner set ${applied} W`] : []),
+        ];
         return {
-          ...(applied !== undefined && applied !== target ? { note: `miner set ${applied} W` } : {}),
+          ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
           ...(memoKey && current !== null ? { memo: { power_target_w: current } } : {}),
         };
       },
@@ -833,28 +854,43 @@ export class ControlService {
       changes,
       effect,
       apply: async client => {
-        if (r.ths !== undefined)
+        const absolute = async (): Promise<unknown> =>
           await client.unary('PerformanceService', 'SetHashrateTarget', {
             save_action: SAVE,
-            hashrate_target: { terahash_per_second: r.ths },
+            hashrate_target: { terahash_per_second: target },
           });
-        else if (r.delta_ths !== undefined && r.delta_ths > 0)
-          await client.unary('PerformanceService', 'IncrementHashrateTarget', {
-            save_action: SAVE,
-            hashrate_target_increment: { terahash_per_second: r.delta_ths },
-          });
-        else if (r.delta_ths !== undefined)
-          await client.unary('PerformanceService', 'DecrementHashrateTarget', {
-            save_action: SAVE,
-            hashrate_target_decrement: { terahash_per_second: -r.delta_ths },
-          });
-        else
-          await client.unary('PerformanceService', 'SetRelativeHashrateTarget', {
-            save_action: SAVE,
-            percentage: r.percent!,
-            reference: REF[r.reference!],
-          });
-        return {};
+        if (r.ths !== undefined) {
+          await absolute();
+          return {};
+        }
+        const relative =
+          r.delta_ths !== undefined && r.delta_ths > 0
+            ? 'IncrementHashrateTarget'
+            : r.delta_ths !== undefined
+              ? 'DecrementHashrateTarget'
+              : 'SetRelativeHashrateTarget';
+        let note: string | null = null;
+        await withFallback(
+          async () =>
+            relative === 'IncrementHashrateTarget'
+              ? await client.unary('PerformanceService', relative, {
+                  save_action: SAVE,
+                  hashrate_target_increment: { terahash_per_second: r.delta_ths! },
+                })
+              : relative === 'DecrementHashrateTarget'
+                ? await client.unary('PerformanceService', relative, {
+                    save_action: SAVE,
+                    hashrate_target_decrement: { terahash_per_second: -r.delta_ths! },
+                  })
+                : await client.unary('PerformanceService', relative, {
+                    save_action: SAVE,
+                    percentage: r.percent!,
+                    reference: REF[r.reference!],
+                  }),
+          absolute,
+          () => (note = `the miner does not implement ${relative}; set ${fmt(target)} TH/s with SetHashrateTarget`),
+        );
+        return note ? { note } : {};
       },
     };
   }
@@ -1233,6 +1269,20 @@ export class ControlService {
   /** Records a single event (used by schedules for window start/end notes). */
   async note(caller: Caller, event: Omit<FleetEvent, 'actor' | 'tenant'>): Promise<void> {
     await recordSafely(this.audit, this.infra.log, [{ ...event, tenant: caller.tenant, actor: caller.sub }]);
+  }
+}
+
+/**
+ * Run a relative call; when the miner does not implement it (`unsupported`: UNIMPLEMENTED, or an
+ * API version without it), run the equivalent absolute call with the value already computed.
+ */
+async function withFallback<T>(relative: () => Promise<T>, absolute: () => Promise<T>, onFallback: () => void): Promise<T> {
+  try {
+    return await relative();
+  } catch (err) {
+    if (!isFleetError(err) || err.code !== 'unsupported') throw err;
+    onFallback();
+    return await absolute();
   }
 }
 

@@ -75,8 +75,15 @@ export const hashrateTargetRequestSchema = z
     error: 'percent and reference go together (reference: nominal, current, min or max)',
   });
 
-const poolUrl = z.string().regex(/^(stratum2?\+(tcp|ssl|tls)|stratum):\/\/[^\s/]+(:\d{1,5})?(\/\S*)?$/i, {
-  error: 'expected a stratum URL such as stratum+tcp://pool.example.com:3333',
+/**
+ * The pool URL schemes bosminer connects with (Stratum V1 plain or over TLS, Stratum V2). Anything
+ * looser (stratum://, stratum+tls://) is accepted by nothing on the miner and would only come
+ * back as a miner_error after the change was sent.
+ */
+export const POOL_URL_SCHEMES = ['stratum+tcp', 'stratum+ssl', 'stratum2+tcp'] as const;
+
+const poolUrl = z.string().regex(/^(stratum\+tcp|stratum\+ssl|stratum2\+tcp):\/\/[^\s/]+(:\d{1,5})?(\/\S*)?$/i, {
+  error: `expected a pool URL with one of the schemes ${POOL_URL_SCHEMES.map(s => `${s}://`).join(', ')} such as stratum+tcp://pool.example.com:3333`,
 });
 
 export const poolInputSchema = z.strictObject({

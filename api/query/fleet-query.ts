@@ -10,9 +10,10 @@ import {
   type EventKind,
   type FleetAggregate,
   type HealthStatus,
+  type MinerSample,
   type MinerSnapshot,
 } from '../../collector/samples.ts';
-import { SnapshotStore, exec } from '../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import { hasRole, type Caller } from '../context.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type {
@@ -45,6 +46,12 @@ import {
   type TelemetryMetric,
 } from '../schemas/miners.ts';
 import { TtlCache } from './cache.ts';
+import {
+  currentHashrateGhs,
+  expectedBoardHashrateGhs,
+  expectedHashrateGhs,
+  expectedOverWindowGhs,
+} from './miner-figures.ts';
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
@@ -82,7 +89,8 @@ import {
 import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type SeriesQuery } from './fleet-series.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
 import { WindowBuckets } from './window-buckets.ts';
-import { planWindow, preloadUnits, readWindowStats, type WindowStatKey } from './window-stats.ts';
+import { mergeWindowRows, rawWindowRows } from './window-edges.ts';
+import { finestResolutionAt, planExactWindow, preloadUnits, readWindowStats, type WindowStatKey } from './window-stats.ts';
 import {
   DAY_MS,
   HOUR_MS,
@@ -288,8 +296,6 @@ async function redisRead<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Escape glob characters for SCAN MATCH. */
-const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
-
 interface SummaryCore {
   body: Omit<FleetSummary, 'stale'>;
   updatedMs: number | null;
@@ -303,12 +309,6 @@ interface WindowRows {
 }
 
 const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.fromMs), to: iso(r.toMs) });
-
-interface ModelCount {
-  model: string;
-  miners: number;
-  by_status: Record<HealthStatus, number> | null;
-}
 
 export class FleetQuery {
   private readonly redis: Redis;
@@ -325,7 +325,6 @@ export class FleetQuery {
   /** rows of a table version that match a query, sorted */
   private readonly lists: TtlCache<Int32Array>;
   private readonly summaries: TtlCache<SummaryCore>;
-  private readonly models: TtlCache<string[]>;
   private readonly pools: TtlCache<PoolHealth>;
   private readonly windows: TtlCache<WindowRows | null>;
   private readonly buckets: WindowBuckets;
@@ -335,7 +334,6 @@ export class FleetQuery {
   private readonly summaryAnswers = new WeakMap<SummaryCore, { key: string; answer: FleetSummary }>();
   private readonly tableLoader: MinerTableLoader;
   private tableVersion = 0;
-  private sintercard = true;
 
   constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
     this.redis = deps.redis;
@@ -380,7 +378,6 @@ export class FleetQuery {
     });
     this.lists = new TtlCache({ name: 'miner_list', freshMs: fresh, maxEntries: 256, counter });
     this.summaries = new TtlCache({ name: 'summary', freshMs: fresh, maxEntries: 256, counter });
-    this.models = new TtlCache({ name: 'models', freshMs: 30_000, maxEntries: 256, counter });
     this.pools = new TtlCache({ name: 'pool_health', freshMs: tableFresh, maxEntries: 256, counter });
     // Window statistics change when a 5-minute bucket closes; several analytics over the same
     // window (a dashboard, an MCP conversation) share one read. ~4 MB an entry at 10,000 miners.
@@ -404,7 +401,7 @@ export class FleetQuery {
 
   /** Drop every in-process cache (tests, or after a bulk inventory change). */
   clearCaches(): void {
-    for (const c of [this.tables, this.lists, this.summaries, this.models, this.pools, this.windows, this.pages] as TtlCache<unknown>[])
+    for (const c of [this.tables, this.lists, this.summaries, this.pools, this.windows, this.pages] as TtlCache<unknown>[])
       c.invalidate();
   }
 
@@ -425,7 +422,10 @@ export class FleetQuery {
 
   async summary(caller: Caller): Promise<FleetSummary> {
     const tenant = this.tenantOf(caller);
-    const core = await this.summaries.get(tenant, () => this.loadSummary(tenant));
+    // The summary is computed from the very table the miner list pages through, so the two
+    // agree after every reload (the collector's own aggregate is only read for its time).
+    const table = await this.table(tenant);
+    const core = await this.summaries.get(`${tenant}\u0000${table.version}`, () => this.loadSummary(tenant, table));
     const stale = this.isStale(core.updatedMs);
     const age =
       stale && core.updatedMs !== null && core.body.hint === undefined
@@ -736,6 +736,24 @@ export class FleetQuery {
         where: site,
       });
     }
+    // Expected hashrate counts every board the miner has (miner-figures.ts): a dead board is a
+    // shortfall at miner level and a 0 % board at board level, not a lower nominal or no data.
+    const table = await this.table(tenant);
+    const expectedNow = new Map<string, { miner: number; board: number; ratio: number }>();
+    for (let i = 0; i < table.size; i++) {
+      const miner = table.nominal_ghs[i]!;
+      const boards = table.boards_total[i]!;
+      if (miner > 0)
+        expectedNow.set(table.id[i]!, { miner, board: boards > 0 ? miner / boards : NaN, ratio: table.expected_ratio[i]! });
+    }
+    stats = stats.map(s => {
+      const now = expectedNow.get(s.tags.miner ?? '');
+      const n =
+        level === 'board'
+          ? expectedOverWindowGhs(s.v.n, now?.board ?? null, 1)
+          : expectedOverWindowGhs(s.v.n, now?.miner ?? null, now?.ratio ?? null);
+      return n === s.v.n ? s : { ...s, v: { ...s.v, n, h: s.v.h ?? (level === 'board' ? 0 : null) } };
+    });
     const evaluated = stats.filter(s => s.v.n !== null && s.v.n > 0);
     const below = evaluated
       .map(s => ({ s, pctNominal: ((s.v.h ?? 0) / s.v.n!) * 100 }))
@@ -928,6 +946,17 @@ export class FleetQuery {
       return { source: source.name, unitMs: source.resolutionMs, window: r, stats };
     };
     const [pa, pb] = await Promise.all([period(ra), period(rb)]);
+    // Old edges are rounded to the buckets kept at their age; that must never make the two
+    // periods one (or overlap more than asked): refuse, naming the resolution that is kept.
+    const overlap = (x: TimeRange, y: TimeRange): number => Math.max(0, Math.min(x.toMs, y.toMs) - Math.max(x.fromMs, y.fromMs));
+    if (overlap(pa.window, pb.window) > overlap(ra, rb)) {
+      const res = finestResolutionAt(Math.min(ra.fromMs, rb.fromMs), now);
+      throw new FleetError(
+        'invalid_argument',
+        `periods a and b would overlap at the resolution kept for that age (${res} per-miner statistics): give periods of whole ${res} buckets (a ${iso(pa.window.fromMs)}..${iso(pa.window.toMs)}, b ${iso(pb.window.fromMs)}..${iso(pb.window.toMs)} as resolved)`,
+        { details: { field: 'a_from', finest_resolution: res } },
+      );
+    }
     const groupsOf = (p: Period): Map<string, PeriodStats> => {
       const by = new Map<string, GroupStats<'h' | 'p' | 'up'>[]>();
       for (const s of p.stats) {
@@ -1093,18 +1122,32 @@ export class FleetQuery {
    * (history older than the Redis statistics, or a collector that does not write them).
    */
   private async windowRows(tenant: string, range: TimeRange, site: string | undefined): Promise<WindowRows | null> {
-    const plan = planWindow(range, this.now());
-    if (plan.units.length === 0) return null;
-    const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
-    return await this.windows.get(key, async () => {
-      const got = await readWindowStats(this.buckets, tenant, plan, { site });
-      if (!got.covered) return null;
+    const now = this.now();
+    const plan = planExactWindow(range, now);
+    if (plan.units.length === 0 && plan.edges.length === 0) return null;
+    const load = async (): Promise<WindowRows | null> => {
+      const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site }) : null;
+      // Buckets planned but none in Redis: InfluxDB answers the whole window instead.
+      if (got && !got.covered) return null;
+      const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.influx, tenant, e, site)));
+      const rows = mergeWindowRows([got?.rows ?? [], ...edgeRows]);
+      if (rows.length === 0) return null;
+      const head = plan.edges.find(e => e.fromMs === plan.fromMs);
+      const tail = plan.edges.find(e => e.toMs === plan.toMs);
+      const covered = {
+        fromMs: head ? plan.fromMs : (got?.covered?.fromMs ?? plan.fromMs),
+        toMs: tail ? plan.toMs : (got?.covered?.toMs ?? plan.toMs),
+      };
       const gap =
-        got.covered.fromMs > plan.fromMs || got.covered.toMs < plan.toMs
-          ? `per-miner window statistics exist only from ${iso(got.covered.fromMs)} to ${iso(got.covered.toMs)}; the window was narrowed to them`
+        covered.fromMs > plan.fromMs || covered.toMs < plan.toMs
+          ? `per-miner window statistics exist only from ${iso(covered.fromMs)} to ${iso(covered.toMs)}; the window was narrowed to them`
           : undefined;
-      return { rows: got.rows, window: got.covered, ...(gap ? { gap } : {}) };
-    });
+      return { rows, window: covered, ...(gap ? { gap } : {}) };
+    };
+    // A window that reaches into the open bucket changes with every poll: not kept.
+    if (plan.toMs > Math.floor(now / 300_000) * 300_000) return await load();
+    const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
+    return await this.windows.get(key, load);
   }
 
   private tenantOf(caller: Caller): string {
@@ -1194,93 +1237,24 @@ export class FleetQuery {
     }
   }
 
-  private async loadSummary(tenant: string): Promise<SummaryCore> {
-    const [agg, sites, models] = await Promise.all([
-      this.store.getAggregate(tenant),
-      this.store.listSites(tenant),
-      this.modelCounts(tenant),
-    ]);
-    const by_model = models.map(m => ({ model: m.model, miners: m.miners, by_status: m.by_status }));
-    if (agg) {
-      const siteAggs = await this.store.getSiteAggregates(tenant, sites);
-      const by_site = sites.flatMap((site, i) => {
-        const a = siteAggs[i];
-        return a ? [{ site, ...totalsOf(a) }] : [];
-      });
-      return {
-        body: { tenant, updated_at: iso(agg.updated_ms), totals: totalsOf(agg), by_site, by_model },
-        updatedMs: agg.updated_ms,
-      };
-    }
-    // No aggregate yet (collector not started, or just started): count what the snapshots say.
-    const table = await this.table(tenant);
+  private async loadSummary(tenant: string, table: MinerTable): Promise<SummaryCore> {
+    const agg = await this.store.getAggregate(tenant);
+    const models = [...new Set(table.model.map(modelName))].sort();
     const body: Omit<FleetSummary, 'stale'> = {
       tenant,
-      updated_at: null,
+      updated_at: agg ? iso(agg.updated_ms) : null,
       totals: totalsOf(aggregateRows(table, null)),
       by_site: [...new Set(table.site)].sort().map(site => ({ site, ...totalsOf(aggregateRows(table, site)) })),
-      by_model,
-      hint:
+      by_model: models
+        .map(model => ({ model, ...totalsOf(aggregateRows(table, null, i => modelName(table.model[i]!) === model)) }))
+        .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model)),
+    };
+    if (!agg)
+      body.hint =
         table.size === 0
           ? `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector`
-          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots',
-    };
-    return { body, updatedMs: null };
-  }
-
-  /** Miners per model (and per model and status) from the index sets: SCARD / SINTERCARD, no snapshot read. */
-  private async modelCounts(tenant: string): Promise<ModelCount[]> {
-    const models = await this.models.get(tenant, () => this.scanModels(tenant));
-    if (models.length === 0) return [];
-    const k = this.keys;
-    const counts = (await redisRead(async () => {
-      const p = this.redis.pipeline();
-      for (const m of models) p.scard(k.modelMiners(tenant, m));
-      return await exec(p);
-    })) as number[];
-    let byStatus: number[] | null = null;
-    if (this.sintercard) {
-      try {
-        const p = this.redis.pipeline();
-        for (const m of models)
-          for (const st of HEALTH_STATUSES)
-            p.call('SINTERCARD', '2', k.modelMiners(tenant, m), k.statusMiners(tenant, st));
-        byStatus = (await exec(p)) as number[];
-      } catch (err) {
-        if (/unknown command/i.test((err as Error).message)) this.sintercard = false;
-        else throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-      }
-    }
-    return models
-      .map((model, i) => {
-        let by_status: Record<HealthStatus, number> | null = null;
-        if (byStatus) {
-          by_status = zeroStatus();
-          HEALTH_STATUSES.forEach(
-            (st, j) => (by_status![st] = Number(byStatus![i * HEALTH_STATUSES.length + j] ?? 0)),
-          );
-        }
-        return { model, miners: Number(counts[i] ?? 0), by_status };
-      })
-      .filter(m => m.miners > 0)
-      .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model));
-  }
-
-  /** Model names of a tenant from the names of its model index sets (SCAN; cached 30 s). */
-  private async scanModels(tenant: string): Promise<string[]> {
-    const base = this.keys.modelMiners(tenant, '');
-    const pattern = `${globEscape(base)}*`;
-    const found = new Set<string>();
-    await redisRead(async () => {
-      let cursor = '0';
-      let rounds = 0;
-      do {
-        const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-        for (const key of keys) found.add(key.slice(base.length).replaceAll('%3A', ':'));
-        cursor = next;
-      } while (cursor !== '0' && ++rounds < 100_000);
-    });
-    return [...found].sort();
+          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots';
+    return { body, updatedMs: agg?.updated_ms ?? null };
   }
 
   private listItem(r: MinerRow, now: number): MinerListItem {
@@ -1310,8 +1284,11 @@ export class FleetQuery {
   private detail(snap: MinerSnapshot): MinerDetail {
     const s = snap.sample;
     const d = snap.details;
-    const hashrate = s ? s.hashrate_ghs : null;
-    const nominal = s ? s.hashrate_nominal_ghs : null;
+    // The same current and expected figures as the list and summary (miner-figures.ts).
+    const hashrate = s ? currentHashrateGhs(s) : null;
+    const nominal = s ? expectedHashrateGhs(s, d) : null;
+    const boardExpected = s ? expectedBoardHashrateGhs(s, d) : null;
+    const boardNominal = (ghs: number): number => (ghs > 0 ? ghs : (boardExpected ?? 0));
     return {
       id: snap.ref.id,
       site: snap.ref.site,
@@ -1337,7 +1314,7 @@ export class FleetQuery {
       pct_nominal: hashrate !== null && nominal !== null ? ratioPct(hashrate, nominal) : null,
       power_w: nullable(watts)(s?.power_w),
       power_target_w: nullable(watts)(s?.power_target_w),
-      efficiency_jth: nullable(jth)(s?.efficiency_jth),
+      efficiency_jth: hashrate !== null && hashrate > 0 ? detailEfficiency(s!, hashrate) : null,
       temp_chip_max_c: nullable(celsius)(s?.temp_chip_max_c),
       temp_board_max_c: nullable(celsius)(s?.temp_board_max_c),
       fan_rpm_min: s?.fan_rpm_min ?? null,
@@ -1349,8 +1326,8 @@ export class FleetQuery {
         board: b.board,
         enabled: b.enabled,
         hashrate_ths: ths(b.hashrate_ghs),
-        hashrate_nominal_ths: ths(b.hashrate_nominal_ghs),
-        pct_nominal: ratioPct(b.hashrate_ghs, b.hashrate_nominal_ghs),
+        hashrate_nominal_ths: ths(boardNominal(b.hashrate_nominal_ghs)),
+        pct_nominal: ratioPct(b.hashrate_ghs, boardNominal(b.hashrate_nominal_ghs)),
         temp_chip_c: nullable(celsius)(b.temp_chip_c),
         temp_board_c: nullable(celsius)(b.temp_board_c),
         temp_inlet_c: nullable(celsius)(b.temp_inlet_c),
@@ -1444,7 +1421,16 @@ function totalsOf(a: FleetAggregate): FleetTotals {
 }
 
 /** A FleetAggregate from the table's rows, of one site or all (same rules as the collector: values only from reached miners). */
-function aggregateRows(t: MinerTable, site: string | null): FleetAggregate {
+/** J/TH of a hashing miner: what it reports, else power over hashrate (as the miner table does). */
+function detailEfficiency(s: MinerSample, hashrateGhs: number): number | null {
+  if (s.efficiency_jth !== null && Number.isFinite(s.efficiency_jth)) return jth(s.efficiency_jth);
+  return s.power_w !== null ? jth(s.power_w / (hashrateGhs / 1_000)) : null;
+}
+
+/** The model a miner is counted under in by_model ('unknown' when nothing names it). */
+const modelName = (m: string | null): string => m ?? 'unknown';
+
+function aggregateRows(t: MinerTable, site: string | null, keep?: (row: number) => boolean): FleetAggregate {
   const a: FleetAggregate = {
     tenant: t.tenant,
     site,
@@ -1461,6 +1447,7 @@ function aggregateRows(t: MinerTable, site: string | null): FleetAggregate {
   const add = (v: number): number => (Number.isNaN(v) ? 0 : v);
   for (let i = 0; i < t.size; i++) {
     if (site !== null && t.site[i] !== site) continue;
+    if (keep && !keep(i)) continue;
     a.miners_total++;
     a.by_status[t.status[i]!]++;
     if (t.reached[i] !== 1) continue;

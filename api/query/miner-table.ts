@@ -1,5 +1,6 @@
 import type { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { DegradedReason, HealthStatus, MinerSnapshot } from '../../collector/samples.ts';
+import { currentHashrateGhs, expectedHashrateGhs } from './miner-figures.ts';
 
 /**
  * A compact, in-process table of a tenant's miners, so listing, sorting, free-text search and
@@ -35,7 +36,10 @@ export interface MinerTableColumns extends MinerTableStrings {
   /** 1 when the last poll reached the miner: the numbers below are current (else NaN) */
   reached: Uint8Array;
   hashrate_ghs: Float64Array;
+  /** expected hashrate (every board counted: miner-figures.ts) */
   nominal_ghs: Float64Array;
+  /** expected over the miner's own reported nominal: above 1 while a board is missing from it */
+  expected_ratio: Float64Array;
   pct_nominal: Float64Array;
   power_w: Float64Array;
   efficiency_jth: Float64Array;
@@ -54,6 +58,7 @@ export interface MinerTableColumns extends MinerTableStrings {
 export const NUMBER_COLUMNS = [
   'hashrate_ghs',
   'nominal_ghs',
+  'expected_ratio',
   'pct_nominal',
   'power_w',
   'efficiency_jth',
@@ -226,13 +231,15 @@ export class MinerTableBuilder {
     const sample = s.sample;
     const reached = sample !== null && s.status !== 'offline';
     const cur = reached ? sample : null;
-    const hashrate = num(cur?.hashrate_ghs);
-    const nominal = num(cur?.hashrate_nominal_ghs);
+    // Current and expected hashrate come from miner-figures.ts, like every other answer's.
+    const hashrate = cur ? num(currentHashrateGhs(cur)) : NaN;
+    const nominal = cur ? num(expectedHashrateGhs(cur, s.details)) : NaN;
     const power = num(cur?.power_w);
-    let efficiency = num(cur?.efficiency_jth);
+    let efficiency = hashrate > 0 ? num(cur?.efficiency_jth) : NaN;
     if (Number.isNaN(efficiency) && hashrate > 0) efficiency = power / (hashrate / 1_000);
     const hostname = sample?.hostname || s.details?.hostname || null;
-    const model = sample?.model || s.details?.model || null;
+    // An offline miner keeps its last known model; the inventory's model label names it otherwise.
+    const model = sample?.model || s.details?.model || s.ref.labels?.model || null;
     const firmware = sample?.firmware || s.details?.firmware || null;
     const haystack = `${s.ref.id}\n${hostname ?? ''}\n${s.ref.address.replace(/:\d+$/, '')}`.toLowerCase();
 
@@ -259,7 +266,8 @@ export class MinerTableBuilder {
     }
     this.status.push(s.status);
     this.reached[i] = reached ? 1 : 0;
-    const [h, nom, pctNominal, pw, eff, temp, bh, bt, seen] = this.num as [
+    const [h, nom, ratio, pctNominal, pw, eff, temp, bh, bt, seen] = this.num as [
+      Float64Array,
       Float64Array,
       Float64Array,
       Float64Array,
@@ -272,6 +280,7 @@ export class MinerTableBuilder {
     ];
     h[i] = hashrate;
     nom[i] = nominal;
+    ratio[i] = cur && cur.hashrate_nominal_ghs > 0 && nominal > 0 ? nominal / cur.hashrate_nominal_ghs : NaN;
     pctNominal[i] = nominal > 0 ? (hashrate / nominal) * 100 : NaN;
     pw[i] = power;
     eff[i] = efficiency;

@@ -15,8 +15,9 @@ import type { TimeRange } from './time.ts';
  * once, then kept while they do not change) and each miner's parts merged exactly (means weighted by their counts). A 24 h window is about 24
  * hashes, 30 d about 30 days plus the hours and 5-minute buckets of the last day.
  *
- * The covered range is not always the requested one, and answers say so:
- *  - the newest, unfinished 5 minutes are in no bucket yet: the window ends at the last
+ * planWindow's covered range is not always the requested one (planExactWindow, what FleetQuery
+ * uses, reads the open bucket and recent edges from raw points instead), and answers say so:
+ *  - the newest, unfinished 5 minutes are in no bucket yet: planWindow ends at the last
  *    5-minute boundary;
  *  - each edge is rounded to the nearest boundary of the finest resolution still kept at that
  *    age (5-minute buckets ~3 h, hours ~50 h, days ~92 d; minus a safety margin), so a window
@@ -104,6 +105,44 @@ export function planWindow(range: TimeRange, nowMs: number): WindowPlan {
     t += WINDOW_RESOLUTIONS[res].ms;
   }
   return { fromMs, toMs: units.length > 0 ? t : fromMs, units };
+}
+
+/** The finest resolution of per-miner statistics still kept for a window starting at t. */
+export function finestResolutionAt(t: number, nowMs: number): WindowResolution {
+  return edgeResolution(t, 'from', nowMs);
+}
+
+export interface ExactWindowPlan extends WindowPlan {
+  /** parts of the window no closed 5-minute bucket holds (read from raw points: window-edges.ts) */
+  edges: TimeRange[];
+}
+
+/**
+ * Like planWindow, but an edge young enough for 5-minute buckets is not moved: the part between
+ * it and the nearest boundary inside the window becomes an edge read from raw points, and the
+ * end is the requested end (at most now), the open bucket included. Older edges are rounded as
+ * planWindow does (to the hour or day still kept at that age); the covered range says so.
+ */
+export function planExactWindow(range: TimeRange, nowMs: number): ExactWindowPlan {
+  const five = WINDOW_RESOLUTIONS['5m'].ms;
+  const to = Math.min(range.toMs, nowMs);
+  const from = range.fromMs;
+  if (from >= to) return { fromMs: from, toMs: from, units: [], edges: [] };
+  const exactTo = edgeResolution(to, 'to', nowMs) === '5m';
+  const exactFrom = exactTo && edgeResolution(from, 'from', nowMs) === '5m' && to - from < LONG_WINDOW_MS;
+  const innerTo = exactTo ? floorTo(to, five) : to;
+  const innerFrom = exactFrom ? Math.ceil(from / five) * five : from;
+  if (exactFrom && innerFrom >= innerTo) return { fromMs: from, toMs: to, units: [], edges: [{ fromMs: from, toMs: to }] };
+  const inner = planWindow({ fromMs: innerFrom, toMs: innerTo }, nowMs);
+  const edges: TimeRange[] = [];
+  if (exactFrom && innerFrom > from) edges.push({ fromMs: from, toMs: innerFrom });
+  if (exactTo && to > innerTo) edges.push({ fromMs: inner.units.length > 0 ? inner.toMs : innerTo, toMs: to });
+  return {
+    fromMs: exactFrom ? from : inner.fromMs,
+    toMs: exactTo ? to : inner.toMs,
+    units: inner.units,
+    edges,
+  };
 }
 
 /**

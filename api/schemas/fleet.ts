@@ -34,13 +34,9 @@ export const FleetSummary = z.object({
     .describe('True when the figures are older than 3 poll intervals (is the collector running?).'),
   totals: FleetTotals,
   by_site: z.array(FleetTotals.extend({ site: z.string() })),
-  by_model: z.array(
-    z.object({
-      model: z.string(),
-      miners: z.number().int(),
-      by_status: StatusCounts.nullable().describe('null when Redis is older than 7.0 (no SINTERCARD).'),
-    }),
-  ),
+  by_model: z
+    .array(FleetTotals.extend({ model: z.string() }))
+    .describe("Per model, from the same miner state as totals and the miner list; 'unknown' when nothing names a miner's model."),
   hint: z.string().optional(),
 });
 export type FleetSummary = z.output<typeof FleetSummary>;

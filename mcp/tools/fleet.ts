@@ -49,7 +49,16 @@ const FleetOverview = z.object({
   totals: Totals,
   sites: z.array(SiteRow).describe('Sites with the most miners first.'),
   sites_total: z.number(),
-  models: z.array(z.object({ model: z.string(), miners: z.number(), offline: z.number().nullable() })),
+  models: z.array(
+    z.object({
+      model: z.string(),
+      miners: z.number(),
+      offline: z.number().nullable(),
+      hashrate_ths: z.number(),
+      pct_nominal: z.number().nullable(),
+      power_kw: z.number(),
+    }),
+  ),
   models_total: z.number(),
   truncated: z.boolean().describe('True when sites or models were left out; pass limit for more.'),
   hint: z.string().optional(),
@@ -77,7 +86,14 @@ export function overviewOf(s: FleetSummary, limit: number): FleetOverview {
       efficiency_jth: x.efficiency_jth,
     })),
     sites_total: sites.length,
-    models: models.slice(0, limit).map(m => ({ model: m.model, miners: m.miners, offline: m.by_status?.offline ?? null })),
+    models: models.slice(0, limit).map(m => ({
+      model: m.model,
+      miners: m.miners,
+      offline: m.by_status.offline,
+      hashrate_ths: m.hashrate_ths,
+      pct_nominal: m.pct_nominal,
+      power_kw: m.power_kw,
+    })),
     models_total: models.length,
     truncated: sites.length > limit || models.length > limit,
   };

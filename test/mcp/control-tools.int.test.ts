@@ -99,6 +99,9 @@ describe('targets, actions, pools', () => {
     expect(JSON.stringify(done.s) + done.text).not.toContain('hunter2-secret');
     expect(h.fleet.truth(id).pools.map(p => `${p.url}|${p.user}`)).toEqual(['stratum+tcp://pool.test.example:3333|acme.worker1']);
     expect(await callError(op, 'set_pools', { miner: id, op: 'remove' })).toMatch(/uid/);
+    // Schemes bosminer does not take are refused up front, naming the accepted ones (#14 item 8).
+    const tls = [{ name: 'main', pools: [{ url: 'stratum+tls://pool.test.example:3333', user: 'acme.worker1' }] }];
+    expect(await callError(op, 'set_pools', { miner: id, groups: tls })).toMatch(/stratum\+tcp.*stratum\+ssl.*stratum2\+tcp/);
   });
 
   it('cooling and hashboards dry runs plan without changes; a missing target says what to give', async () => {

@@ -86,8 +86,13 @@ describe('read tools against the simulator', () => {
     const { s, text, bytes } = await call<{
       totals: { miners: number; by_status: Record<string, number>; hashrate_ths: number; power_kw: number };
       sites: { site: string; miners: number }[];
+      models: { model: string; miners: number; hashrate_ths: number; power_kw: number }[];
       stale: boolean;
     }>(viewer, 'fleet_overview');
+    // Every miner is counted under a model, with the model's hashrate and power (#14 item 12).
+    expect(s.models.reduce((a, m) => a + m.miners, 0)).toBe(s.totals.miners);
+    expect(s.models.reduce((a, m) => a + m.hashrate_ths, 0)).toBeCloseTo(s.totals.hashrate_ths, 1);
+    expect(s.models.reduce((a, m) => a + m.power_kw, 0)).toBeCloseTo(s.totals.power_kw, 1);
     const truths = h.fleet.miners.map(m => h.fleet.truth(m.id));
     expect(s.totals.miners).toBe(truths.length);
     expect(s.totals.by_status.offline).toBe(truths.filter(t => !t.reachable).length);
@@ -229,6 +234,7 @@ describe('read tools against the simulator', () => {
       if (ratio < 98) expect(under.s.items.map(i => i.miner)).toContain(m.id);
       if (ratio > 102) expect(under.s.items.map(i => i.miner)).not.toContain(m.id);
     }
+    expect(under.s.items.map(i => i.miner)).toContain(brokenBoard);
     expect(under.s.items.every(i => i.pct_nominal < 100)).toBe(true);
     const hot = await call<{ items: { miner: string; hostname: string | null; temp_max_c: number }[] }>(viewer, 'find_hot_spots');
     const hottest = h.fleet.miners
