@@ -7,18 +7,19 @@ import type { MinerDetailsInfo, MinerSample } from '../../collector/samples.ts';
  *
  * Expected hashrate counts every board the miner has. A miner's own nominal drops with a dead
  * board (an S9 with 2 of 3 boards hashing reports 2/3 of its nominal and looks like 105 %), so
- * a missing board must be a shortfall, not an excuse. In order:
- *  1. `hashrate_expected_ghs` when the collector writes it (it knows the miner's history);
- *  2. the per-board nominal of the boards that report one, times boards_total;
- *  3. the model's sticker hashrate (details);
- * never below the nominal the miner itself reports.
+ * a missing board must be a shortfall, not an excuse. The collector's `hashrate_nominal_ghs`
+ * already counts every board (the miner's own figure is `hashrate_nominal_reported_ghs`); this
+ * guards samples written before it did. In order:
+ *  1. the per-board nominal of the boards that report one, times boards_total;
+ *  2. the model's sticker hashrate (details);
+ * never below the sample's `hashrate_nominal_ghs`.
  */
 
-/** A sample as the figures need it; `hashrate_expected_ghs` is optional (newer collectors). */
+/** A sample as the figures need it. */
 export type FiguresSample = Pick<
   MinerSample,
   'status' | 'miner_status' | 'hashrate_ghs' | 'hashrate_nominal_ghs' | 'boards_hashing' | 'boards_total' | 'hashboards'
-> & { hashrate_expected_ghs?: number | null | undefined };
+>;
 
 /** Miner states in which it hashes nothing, whatever its (lagging) hashrate windows still say. */
 const IDLE_STATUS = new Set(['paused', 'stopped']);
@@ -41,8 +42,6 @@ export function expectedHashrateGhs(
   details?: Pick<MinerDetailsInfo, 'sticker_hashrate_ghs'> | null,
 ): number | null {
   const reported = s.hashrate_nominal_ghs > 0 ? s.hashrate_nominal_ghs : 0;
-  const given = s.hashrate_expected_ghs;
-  if (typeof given === 'number' && Number.isFinite(given) && given > 0) return Math.max(given, reported);
   const withNominal = (s.hashboards ?? []).filter(b => b.hashrate_nominal_ghs > 0);
   const boards = Math.max(s.boards_total, s.hashboards?.length ?? 0);
   if (withNominal.length > 0 && boards > 0) {
