@@ -225,9 +225,14 @@ export class SimulatedFleet implements SimulatorRuntime {
       this.rebootNow(miner, `upgrade to ${image.version}`, now => {
         switch (behaviour) {
           case 'ok':
+            miner.upgradeFailures = [];
             miner.boot(now, { firmware: image.version });
             break;
           case 'old_version':
+            miner.upgradeFailures.push({
+              atMs: now,
+              message: `Upgrade to ${image.version} failed: booted back into ${miner.firmware}`,
+            });
             miner.boot(now);
             break;
           case 'dead_hashboard':
