@@ -9,7 +9,13 @@ export const FirmwareImageSchema = z.object({
   name: z.string(),
   version: z
     .string()
-    .describe('The firmware version the image installs (given at upload; what the health gate expects).'),
+    .describe('The firmware version the image installs (read from the image, else as declared at upload).'),
+  platform: z
+    .string()
+    .nullable()
+    .describe('Platform the image is built for (PLATFORM_…); null when the image does not say.'),
+  format: z.enum(['bos-fleet', 'tar']).nullable(),
+  version_source: z.enum(['image', 'declared']).nullable(),
   size_bytes: z.number().int(),
   uploaded_ms: z.number(),
   uploaded_by: z.string(),

@@ -30,7 +30,9 @@ function upload(c: MinerClients, image: Buffer): Promise<{ successful: boolean }
     const call = client.SystemUpgrade(c.md, { deadline: Date.now() + 10_000 }, (err, res) =>
       err ? reject(err) : resolve(res),
     );
-    call.write({ metadata: { ...upgradeMetadataFor(image), discard_settings: false, disable_cleanup: false } });
+    call.write({
+      metadata: { ...upgradeMetadataFor(image), discard_settings: false, disable_cleanup: false },
+    });
     call.write({ data: image });
     call.end();
   });
@@ -116,7 +118,10 @@ describe('uploads a miner cannot take', () => {
 
   it('old_version: back on the old version with SYSTEM_UPGRADE_FAILED; a good upgrade clears it', async () => {
     const c = await open(3);
-    await upload(c, buildFirmwareImage({ version: NEW_VERSION, behaviour: 'old_version', sizeBytes: 20_000 }));
+    await upload(
+      c,
+      buildFirmwareImage({ version: NEW_VERSION, behaviour: 'old_version', sizeBytes: 20_000 }),
+    );
     await waitFor(() => !fleet.truth('sim-0004').reachable, 2_000, 20);
     await waitFor(async () => {
       await c.login();
