@@ -1,7 +1,8 @@
 import { FleetError, minerFailureReason, type MinerFailureCode } from './errors.ts';
 import type { InventoryMiner } from './inventory/schema.ts';
 import type { MinerClient } from './miner-client.ts';
-import { detailsInfo, hotTemperatureC, normalizePoll, type NormalizeResult } from './normalize.ts';
+import { readMinerErrors } from './miner-errors.ts';
+import { deriveHealth, detailsInfo, hotTemperatureC, normalizePoll, type NormalizeResult } from './normalize.ts';
 import type { HealthStatus, MinerDetailsInfo, MinerRef, MinerSample } from './samples.ts';
 
 /**
@@ -70,7 +71,7 @@ export async function pollMiner(t: MinerTracker, client: MinerClient, settings: 
     if (!client.knownApiVersion) await client.probe();
     // A status change (stop, start, restart) since the last details read makes its uptimes stale.
     const wantDetails = t.needDetails || t.statusAtDetails !== t.minerStatus || !settings.streamActive || !t.details || started - t.details.fetched_ms >= settings.detailsIntervalMs;
-    const detailsP = wantDetails ? Promise.all([client.unary('MinerService', 'GetMinerDetails', {}), client.unary('ConfigurationService', 'GetMinerConfiguration', {})]) : null;
+    const detailsP = wantDetails ? Promise.all([client.unary('MinerService', 'GetMinerDetails', {}), client.unary('ConfigurationService', 'GetMinerConfiguration', {}), readMinerErrors(client)]) : null;
     const [stats, hashboards, cooling, tuner, pools, det] = await Promise.all([
       client.unary('MinerService', 'GetMinerStats', {}),
       client.unary('MinerService', 'GetHashboards', {}),
@@ -81,9 +82,9 @@ export async function pollMiner(t: MinerTracker, client: MinerClient, settings: 
     ]);
     const timeMs = nowMs();
     if (det) {
-      const [details, config] = det;
+      const [details, config, errors] = det;
       const v = client.knownApiVersion;
-      t.details = detailsInfo(details, v ? `${v.major}.${v.minor}.${v.patch}` : null, timeMs);
+      t.details = { ...detailsInfo(details, v ? `${v.major}.${v.minor}.${v.patch}` : null, timeMs), errors };
       // bosminer's own uptime only: the system's is a different clock (a stopped bosminer has none)
       t.uptimeAtDetailsS = details.bosminer_uptime_s ?? 0;
       t.systemUptimeAtDetailsS = details.system_uptime_s ?? null;
@@ -107,7 +108,12 @@ export async function pollMiner(t: MinerTracker, client: MinerClient, settings: 
         previous: t.lastSample,
       },
     );
-    // Counters going backwards means bosminer restarted: refresh details (uptime, firmware) next time.
+    // Errors the miner reports make it degraded, with their own reason.
+    if (t.details?.errors?.length && !result.sample.degraded_reasons.includes('miner_errors')) {
+      result.sample.degraded_reasons.push('miner_errors');
+      result.sample.status = deriveHealth(result.sample.miner_status, result.sample.degraded_reasons);
+    }
+    // Counters going backwards means bosminer restarted: refresh details (uptime, firmware, errors) next time.
     if (t.lastSample && result.sample.shares_accepted < t.lastSample.shares_accepted) t.needDetails = true;
     return { ok: true, result, detailsRefreshed: det !== null, durationMs: nowMs() - started };
   } catch (err) {

@@ -1,3 +1,4 @@
+import type { StoredMinerError } from './miner-errors.ts';
 /**
  * The one sample model every component shares: what a poll of one miner yields after
  * normalisation. Units are in the field names and each field keeps one type forever
@@ -10,7 +11,7 @@ export const HEALTH_STATUSES = ['online', 'degraded', 'offline', 'paused', 'stop
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 /** Why a miner is degraded; bounded vocabulary. */
-export const DEGRADED_REASONS = ['hashboard_down', 'low_hashrate', 'overheating', 'pool_dead', 'fan_failure'] as const;
+export const DEGRADED_REASONS = ['hashboard_down', 'low_hashrate', 'overheating', 'pool_dead', 'fan_failure', 'miner_errors'] as const;
 export type DegradedReason = (typeof DEGRADED_REASONS)[number];
 
 /** Where a miner is and who owns it: the tags of every point. */
@@ -133,6 +134,8 @@ export interface MinerDetailsInfo {
   platform: string;
   sticker_hashrate_ghs: number | null;
   fetched_ms: number;
+  /** errors the miner reports itself (GetErrors), read with the details; null = its API has none */
+  errors?: StoredMinerError[] | null;
 }
 
 /** Fleet aggregate per tenant (and per tenant+site), refreshed each cycle. */

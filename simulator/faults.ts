@@ -19,7 +19,7 @@ export const FAULT_KINDS = [
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const UPGRADE_FAILURE_MODES = ['never_returns', 'old_version', 'dead_hashboard'] as const;
+export const UPGRADE_FAILURE_MODES = ['never_returns', 'old_version', 'dead_hashboard', 'refuse_upload'] as const;
 export type UpgradeFailureMode = (typeof UPGRADE_FAILURE_MODES)[number];
 
 export const faultSchema = z.discriminatedUnion('kind', [
@@ -119,7 +119,7 @@ export const FAULT_SPEC_HELP = [
   '  dead_pool                all pools dead: no shares, hashrate drops to 0',
   '  low_hashrate=RATIO       real hashrate at RATIO of nominal (default 0.7)',
   '  reboot_loop=SECONDS      reboots every SECONDS once back up (default 60)',
-  '  upgrade_failure=MODE     upgrades fail (until cleared): never_returns | old_version | dead_hashboard',
+  '  upgrade_failure=MODE     upgrades fail (until cleared): never_returns | old_version | dead_hashboard | refuse_upload',
   'Examples: overheat:2,unreachable:1,hashboard_failure:3   slow=5000:10%   overheat@sim-0003+sim-0007',
 ].join('\n');
 

@@ -1,7 +1,8 @@
 // The firmware image format the simulator accepts through UpgradeService.SystemUpgrade.
 //
 //   BOSFLEET-FW1\n                                   magic (13 bytes)
-//   {"version":"2026-06-…-26.06-plus","behaviour":"ok"}\n   JSON header line (UTF-8)
+//   {"version":"2026-06-…-26.06-plus","platform":"PLATFORM_AM3_AML","behaviour":"ok"}\n
+//                                                    JSON header line (UTF-8); platform optional
 //   <payload bytes>                                  filler up to sizeBytes
 //
 // The uploader sends SystemUpgradeMetadata{size, hash = SHA-256 hex of the whole image} and then
@@ -20,6 +21,8 @@ export type FirmwareBehaviour = (typeof FIRMWARE_BEHAVIOURS)[number];
 
 export interface FirmwareImageHeader {
   version: string;
+  /** Platform enum name the image is built for (PLATFORM_…); absent = any platform. */
+  platform?: string;
   behaviour: FirmwareBehaviour;
 }
 
@@ -27,6 +30,8 @@ export interface BuildFirmwareImageOptions {
   /** Firmware version string `YYYY-MM-DD-<n>-<8 hex>-<YY.MM[.x]>-plus`. */
   version: string;
   behaviour?: FirmwareBehaviour;
+  /** Platform enum name (PLATFORM_…) written into the header; omitted = any platform. */
+  platform?: string;
   /** Total image size in bytes (default 256 KiB); must leave room for magic and header. */
   sizeBytes?: number;
 }
@@ -56,8 +61,14 @@ export function buildFirmwareImage(options: BuildFirmwareImageOptions): Buffer {
   if (!(FIRMWARE_BEHAVIOURS as readonly string[]).includes(behaviour)) {
     throw new FirmwareImageError(`unknown behaviour '${behaviour}'`);
   }
+  if (options.platform !== undefined && !/^PLATFORM_[A-Z0-9_]+$/.test(options.platform))
+    throw new FirmwareImageError(`platform '${options.platform}' is not a PLATFORM_… enum name`);
+  const header =
+    options.platform !== undefined
+      ? { version: options.version, platform: options.platform, behaviour }
+      : { version: options.version, behaviour };
   const head = Buffer.from(
-    `${FIRMWARE_MAGIC}${JSON.stringify({ version: options.version, behaviour })}\n`,
+    `${FIRMWARE_MAGIC}${JSON.stringify(header)}\n`,
     'utf8',
   );
   const size = options.sizeBytes ?? 256 * 1024;
@@ -92,7 +103,13 @@ export function parseFirmwareImage(image: Uint8Array): ParsedFirmwareImage {
   }
   if (typeof header !== 'object' || header === null)
     throw new FirmwareImageError('firmware header is not an object');
-  const { version, behaviour = 'ok' } = header as { version?: unknown; behaviour?: unknown };
+  const {
+    version,
+    platform,
+    behaviour = 'ok',
+  } = header as { version?: unknown; platform?: unknown; behaviour?: unknown };
+  if (platform !== undefined && (typeof platform !== 'string' || !/^PLATFORM_[A-Z0-9_]+$/.test(platform)))
+    throw new FirmwareImageError(`firmware header has a bad platform: ${JSON.stringify(platform)}`);
   if (typeof version !== 'string' || !isFirmwareVersion(version)) {
     throw new FirmwareImageError(`firmware header has a bad version: ${JSON.stringify(version)}`);
   }
@@ -101,6 +118,7 @@ export function parseFirmwareImage(image: Uint8Array): ParsedFirmwareImage {
   }
   return {
     version,
+    ...(platform !== undefined ? { platform } : {}),
     behaviour: behaviour as FirmwareBehaviour,
     sizeBytes: buf.length,
     payloadBytes: buf.length - end - 1,

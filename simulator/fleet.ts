@@ -219,18 +219,29 @@ export class SimulatedFleet implements SimulatorRuntime {
     this.scheduler.after(RESPONSE_FLUSH_MS, () => this.rebootNow(miner, reason, now => miner.boot(now)), { keepAlive: true });
   }
 
+  /** Miners whose hashboard_failure came from a dead_hashboard image (undone by the next good one). */
+  private readonly firmwareDeadBoards = new Set<string>();
+
   upgrade(miner: VirtualMiner, image: ParsedFirmwareImage, behaviour: FirmwareBehaviour): void {
     this.logger.info({ miner: miner.id, version: image.version, behaviour }, 'firmware upgrade accepted');
     this.scheduler.after(RESPONSE_FLUSH_MS, () =>
       this.rebootNow(miner, `upgrade to ${image.version}`, now => {
         switch (behaviour) {
           case 'ok':
+            miner.upgradeFailures = [];
+            // A board a bad image killed comes back with a good image (a fault injected by hand stays).
+            if (this.firmwareDeadBoards.delete(miner.id)) miner.removeFault(now, 'hashboard_failure');
             miner.boot(now, { firmware: image.version });
             break;
           case 'old_version':
+            miner.upgradeFailures.push({
+              atMs: now,
+              message: `Upgrade to ${image.version} failed: booted back into ${miner.firmware}`,
+            });
             miner.boot(now);
             break;
           case 'dead_hashboard':
+            if (!miner.fault('hashboard_failure')) this.firmwareDeadBoards.add(miner.id);
             miner.addFault(now, { kind: 'hashboard_failure' });
             miner.boot(now, { firmware: image.version });
             break;

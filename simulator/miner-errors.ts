@@ -11,6 +11,20 @@ export interface MinerErrorRecord {
 
 export function activeErrors(miner: VirtualMiner, view: MinerView, now: number): MinerErrorRecord[] {
   const out: MinerErrorRecord[] = [];
+  for (const f of miner.upgradeFailures) {
+    out.push({
+      atMs: f.atMs,
+      message: f.message,
+      codes: [
+        {
+          code: 'SYSTEM_UPGRADE_FAILED',
+          reason: 'The firmware upgrade did not complete; the miner runs its previous firmware.',
+          hint: 'Check the image is meant for this platform and version, then upgrade again.',
+        },
+      ],
+      components: [{ name: 'system', index: 0 }],
+    });
+  }
   const dead = miner.deadBoardIndex();
   if (dead >= 0) {
     const board = view.boards[dead];

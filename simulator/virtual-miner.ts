@@ -229,6 +229,10 @@ export class VirtualMiner {
   quickRamping: QuickRamping;
   network: NetworkConfig;
   autoUpgrade: AutoUpgradeConfig = { enabled: false };
+  /** Public API version this miner's firmware speaks (older firmware lacks newer RPCs). */
+  apiVersion: { major: number; minor: number; patch: number } = { major: 1, minor: 11, patch: 0 };
+  /** Failed firmware upgrades GetErrors reports (SYSTEM_UPGRADE_FAILED) until an upgrade succeeds. */
+  upgradeFailures: Array<{ atMs: number; message: string }> = [];
   advancedSettings: Record<string, AdvancedSettingValue> = advancedSettingDefaults();
   license: LicenseState = {
     kind: 'valid',

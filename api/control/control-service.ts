@@ -1072,6 +1072,18 @@ export class ControlService {
         `this miner has no hashboard ${unknown.join(', ')} (its hashboards: ${known.join(', ') || 'none reported'})`,
         changes,
       );
+    if (!r.enable && cfg.hashboards.length > 0) {
+      // The firmware refuses to disable its last enabled board; say so before asking it.
+      const left = cfg.hashboards.filter(b => b.enabled && !r.hashboard_ids.includes(b.id));
+      if (left.length === 0)
+        return invalid(
+          `at least one hashboard must stay enabled; this would disable every enabled board (${cfg.hashboards
+            .filter(b => b.enabled)
+            .map(b => b.id)
+            .join(', ')})`,
+          changes,
+        );
+    }
     const s = liveSample(m);
     let effect: Effect = { power_w: null, hashrate_ghs: null };
     const boards = m.snapshot?.sample?.hashboards ?? [];
@@ -1316,8 +1328,14 @@ function sumEffects(request: ControlRequest, effects: Effect[]): FleetEffect {
   else if (request.kind === 'action')
     note =
       'pause/stop remove current output; resume/start add nominal hashrate and the power target; reboot/restart/locate have no lasting effect';
-  else if (request.kind === 'pools' || request.kind === 'cooling')
-    note = 'no direct effect on output (pool changes restart the mining daemon briefly)';
+  else if (request.kind === 'pools')
+    note = 'no direct effect on output; the mining daemon restarts briefly to apply the new pools';
+  else if (request.kind === 'cooling')
+    note =
+      'no direct effect on output estimated; cooling settings change fan speed and the temperatures at which the miner throttles or stops';
+  else if (request.kind === 'hashboards')
+    note =
+      "disabling hashboards removes their current hashrate, enabling adds their nominal hashrate; power scaled by each miner's current efficiency";
   return {
     power_kw: round(p / 1000, 3),
     hashrate_ths: round(h / 1000, 3),

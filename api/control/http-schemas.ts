@@ -139,6 +139,10 @@ export const MinerResult = z.object({
     'rolled_back',
   ]),
   code: z.enum(FLEET_ERROR_CODES).optional(),
+  outcome: z
+    .string()
+    .optional()
+    .describe('Rollouts: the per-miner outcome (upgraded, skipped, upload_refused, wrong_version, …).'),
   message: z.string().optional(),
   changes: z.array(z.object({ field: z.string(), current: scalar, new: scalar })).optional(),
   started_ms: z.number().optional(),
@@ -166,6 +170,10 @@ export const JobSummarySchema = z.object({
       skipped: z.number(),
       cancelled: z.number(),
       phase: z.string().optional(),
+      outcomes: z
+        .record(z.string(), z.number())
+        .optional()
+        .describe('Rollouts: how many miners ended in each outcome so far.'),
     })
     .nullable(),
   message: z.string().nullable(),

@@ -49,6 +49,8 @@ export interface JobProgress {
   cancelled: number;
   /** free-form phase name (rollouts: canary, wave 2/4, rollback ...) */
   phase?: string;
+  /** rollouts: count of each per-miner outcome word (api/rollouts/outcomes.ts) */
+  outcomes?: Record<string, number>;
 }
 
 /** The envelope every job's BullMQ data carries. Secrets never go here (see JobService.enqueue). */
@@ -79,6 +81,8 @@ export interface MinerJobResult {
     | 'cancelled'
     | 'rolled_back';
   code?: FleetErrorCode;
+  /** rollouts: the miner's outcome word (api/rollouts/outcomes.ts); `status` is its generic class */
+  outcome?: string;
   message?: string;
   /** what changed: field -> [before, after] */
   changes?: {

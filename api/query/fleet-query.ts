@@ -1361,6 +1361,7 @@ export class FleetQuery {
             api_version: d.api_version,
             sticker_hashrate_ths: nullable(ths)(d.sticker_hashrate_ghs),
             fetched_at: iso(d.fetched_ms),
+            errors: d.errors ?? null,
           }
         : null,
     };

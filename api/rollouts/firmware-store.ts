@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,30 +8,42 @@ import { z } from 'zod';
 import { FleetError } from '../../collector/errors.ts';
 import type { ApiInfra, Caller } from '../context.ts';
 import { hasRole } from '../context.ts';
+import {
+  FirmwareMetadataError,
+  METADATA_PREFIX_BYTES,
+  readFirmwareMetadata,
+  type FirmwareImageMetadata,
+} from './firmware-image-metadata.ts';
 
 /**
  * Firmware images for rollouts. The bytes live in FIRMWARE_DIR named by their SHA-256
  * (`<sha256>.img`, content-addressed: two tenants uploading the same image share one file);
  * the metadata lives in Redis per tenant (keys.custom('firmware', 'images', tenant): HASH
  * sha256 -> JSON FirmwareImage), so every API replica sharing the directory sees the same
- * images. The expected firmware version is given by the uploader (`version`); the image
- * format itself is never parsed here.
+ * images. The image's own metadata (firmware-image-metadata.ts) is read before it is kept:
+ * a file that cannot be firmware is refused, and a declared version or platform that disagrees
+ * with what the image contains is refused naming both.
  *
  * keys.custom('firmware', 'applied', tenant): HASH miner id -> JSON { sha256, version,
  * applied_ms }: the image a rollout last put on each miner, used to roll back.
  */
 
 export const firmwareUploadSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9._+-]{1,128}$/, {
-      error: 'expected 1-128 characters of letters, digits, ".", "_", "+" or "-"',
-    }),
+  name: z.string().regex(/^[A-Za-z0-9._+-]{1,128}$/, {
+    error: 'expected 1-128 characters of letters, digits, ".", "_", "+" or "-"',
+  }),
+  /** The version the image installs; may be left out when the image states it. */
   version: z
     .string()
     .regex(/^[A-Za-z0-9._+-]{1,128}$/, {
       error: 'expected the firmware version the image installs, e.g. 2026-06-01-0-1a2b3c4d-26.06-plus',
-    }),
+    })
+    .optional(),
+  /** The platform the image is built for (PLATFORM_…); checked against the image when it states one. */
+  platform: z
+    .string()
+    .regex(/^PLATFORM_[A-Z0-9_]{1,64}$/, { error: 'expected a platform enum name, e.g. PLATFORM_AM3_AML' })
+    .optional(),
 });
 
 export type FirmwareUpload = z.output<typeof firmwareUploadSchema>;
@@ -40,6 +52,12 @@ export interface FirmwareImage {
   sha256: string;
   name: string;
   version: string;
+  /** platform the image is built for (PLATFORM_…); null = not stated, any platform */
+  platform: string | null;
+  /** how the image's metadata was read (null for images stored before validation existed) */
+  format: FirmwareImageMetadata['format'] | null;
+  /** where `version` comes from: the image itself, or only the uploader's word */
+  version_source: 'image' | 'declared' | null;
   size_bytes: number;
   uploaded_ms: number;
   uploaded_by: string;
@@ -141,10 +159,11 @@ export class FirmwareStore {
           'invalid_argument',
           'the image is empty; send the firmware file as the request body (application/octet-stream)',
         );
+      const meta = await this.checkMetadata(tmp, parsed.data);
       const sha256 = hash.digest('hex');
       const existing = await this.find(caller.tenant, sha256);
       if (existing) {
-        if (existing.version !== parsed.data.version) {
+        if (existing.version !== meta.version) {
           throw new FleetError(
             'conflict',
             `this image is already stored as version ${existing.version} (${existing.name}); delete it first to change its version`,
@@ -157,7 +176,10 @@ export class FirmwareStore {
       const image: FirmwareImage = {
         sha256,
         name: parsed.data.name,
-        version: parsed.data.version,
+        version: meta.version,
+        platform: meta.platform,
+        format: meta.format,
+        version_source: meta.version_source,
         size_bytes: size,
         uploaded_ms: Date.now(),
         uploaded_by: caller.sub,
@@ -179,15 +201,67 @@ export class FirmwareStore {
     }
   }
 
+  /** The image's own metadata against what the uploader declared; invalid_argument naming both on a mismatch. */
+  private async checkMetadata(
+    file: string,
+    declared: FirmwareUpload,
+  ): Promise<{
+    version: string;
+    platform: string | null;
+    format: FirmwareImageMetadata['format'];
+    version_source: 'image' | 'declared';
+  }> {
+    const fh = await open(file, 'r');
+    let head: Buffer;
+    try {
+      const buf = Buffer.alloc(METADATA_PREFIX_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+    let meta: FirmwareImageMetadata;
+    try {
+      meta = readFirmwareMetadata(head);
+    } catch (err) {
+      if (err instanceof FirmwareMetadataError) throw new FleetError('invalid_argument', err.message);
+      throw err;
+    }
+    if (declared.version !== undefined && meta.version !== null && declared.version !== meta.version)
+      throw new FleetError(
+        'invalid_argument',
+        `declared version ${declared.version} does not match the version the image contains, ${meta.version}`,
+        { details: { declared_version: declared.version, image_version: meta.version } },
+      );
+    if (declared.platform !== undefined && meta.platform !== null && declared.platform !== meta.platform)
+      throw new FleetError(
+        'invalid_argument',
+        `declared platform ${declared.platform} does not match the platform the image is built for, ${meta.platform}`,
+        { details: { declared_platform: declared.platform, image_platform: meta.platform } },
+      );
+    const version = meta.version ?? declared.version;
+    if (version === undefined)
+      throw new FleetError(
+        'invalid_argument',
+        `this ${meta.format} image does not state its version; give the version it installs (version=…)`,
+      );
+    return {
+      version,
+      platform: meta.platform ?? declared.platform ?? null,
+      format: meta.format,
+      version_source: meta.version !== null ? 'image' : 'declared',
+    };
+  }
+
   private async find(tenant: string, sha256: string): Promise<FirmwareImage | null> {
     const raw = await this.infra.redis.hget(this.imagesKey(tenant), sha256);
-    return raw ? (JSON.parse(raw) as FirmwareImage) : null;
+    return raw ? normalizeImage(JSON.parse(raw) as FirmwareImage) : null;
   }
 
   async list(caller: Caller): Promise<FirmwareImage[]> {
     const all = await this.infra.redis.hgetall(this.imagesKey(caller.tenant));
     return Object.values(all)
-      .map(v => JSON.parse(v) as FirmwareImage)
+      .map(v => normalizeImage(JSON.parse(v) as FirmwareImage))
       .sort((a, b) => b.uploaded_ms - a.uploaded_ms);
   }
 
@@ -206,7 +280,7 @@ export class FirmwareStore {
   async findByVersion(tenant: string, version: string): Promise<FirmwareImage | null> {
     const all = await this.infra.redis.hgetall(this.imagesKey(tenant));
     const hits = Object.values(all)
-      .map(v => JSON.parse(v) as FirmwareImage)
+      .map(v => normalizeImage(JSON.parse(v) as FirmwareImage))
       .filter(i => i.version === version)
       .sort((a, b) => b.uploaded_ms - a.uploaded_ms);
     return hits[0] ?? null;
@@ -273,4 +347,14 @@ export class FirmwareStore {
       () => false,
     );
   }
+}
+
+/** Images stored before metadata was read have no platform/format: they read as "not stated". */
+function normalizeImage(i: FirmwareImage): FirmwareImage {
+  return {
+    ...i,
+    platform: i.platform ?? null,
+    format: i.format ?? null,
+    version_source: i.version_source ?? null,
+  };
 }

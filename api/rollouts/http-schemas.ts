@@ -9,7 +9,13 @@ export const FirmwareImageSchema = z.object({
   name: z.string(),
   version: z
     .string()
-    .describe('The firmware version the image installs (given at upload; what the health gate expects).'),
+    .describe('The firmware version the image installs (read from the image, else as declared at upload).'),
+  platform: z
+    .string()
+    .nullable()
+    .describe('Platform the image is built for (PLATFORM_…); null when the image does not say.'),
+  format: z.enum(['bos-fleet', 'tar']).nullable(),
+  version_source: z.enum(['image', 'declared']).nullable(),
   size_bytes: z.number().int(),
   uploaded_ms: z.number(),
   uploaded_by: z.string(),
@@ -44,6 +50,22 @@ export const RolloutPlanSchema = z.object({
   matched: z.number().int(),
   not_found: z.array(z.string()),
   already_current: z.array(z.string()).describe('Miners already on the image version (left alone).'),
+  excluded: z
+    .array(z.object({ id: z.string(), reason: z.string() }))
+    .describe('Miners that cannot take this image (API older than 1.10, another platform); never touched.'),
+  miners: z
+    .array(
+      z.object({
+        id: z.string(),
+        site: z.string(),
+        firmware: z.string().nullable(),
+        api_version: z.string().nullable(),
+        platform: z.string().nullable(),
+        action: z.enum(['upgrade', 'skip', 'exclude']),
+        reason: z.string().nullable(),
+      }),
+    )
+    .describe('Every matched miner with what the rollout does with it, and why.'),
   waves: z.array(
     z.object({
       index: z.number().int(),

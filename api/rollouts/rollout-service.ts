@@ -14,32 +14,38 @@ import {
 } from '../jobs/job-service.ts';
 import type { JobOutcome, JobSummary, MinerJobResult } from '../jobs/types.ts';
 import { sha256Schema, type FirmwareImage, type FirmwareStore } from './firmware-store.ts';
+import {
+  FAILED_OUTCOMES,
+  countOutcomes,
+  describeFailures,
+  isRolloutOutcome,
+  statusOf,
+  type RolloutOutcome,
+} from './outcomes.ts';
 
 /**
- * Firmware rollouts as a durable `firmware-rollout` job.
+ * Firmware rollouts as a durable `firmware-rollout` job. Every step acts on evidence.
  *
- * Plan: the selector's miners (minus those already on the image's version) are split into a
- * canary wave (`canary_size` miners, or `canary_percent` of them) and then waves of
- * `wave_size`; inside a wave at most `parallelism` miners are upgraded at once.
+ * Plan: per selected miner, from its stored snapshot: already on the image's version → skip;
+ * API older than 1.10 (no SystemUpgrade) or another platform than the image's → excluded with
+ * the reason. The rest are split into a canary wave (`canary_size`, or `canary_percent`) and
+ * waves of `wave_size`; inside a wave at most `parallelism` miners run at once.
  *
- * Per miner (each phase is persisted in the job's per-miner results before it starts, so a
- * job resumed after an API restart continues where it was instead of re-uploading blindly):
- *  1. `prepare`: read the firmware version (GetMinerDetails), the pre-upgrade hashrate
- *     (GetMinerStats, live: the collector may lag) and the image to roll back to (the one a
- *     rollout last applied, else any stored image of the current version);
- *  2. `uploading`: SystemUpgrade with progress steps. Resumed in this phase: wait for the miner,
- *     and if it already reports the new version go to the gate, else upload again;
- *  3. `rebooting`: poll until the miner answers again after a reboot (seen down, or its boot
- *     time moved) and check `bos_version.current` equals the image's version;
- *  4. `gate`: hashrate (GetMinerStats last_1m) back to >= `hashrate_gate_pct` % of the
- *     pre-upgrade level within `gate_timeout_ms`.
- * The whole of 1-4 must fit in `miner_timeout_ms` (FIRMWARE_MINER_TIMEOUT_MS by default),
- * counted from the miner's start, across restarts.
+ * Per miner (each phase persisted before it starts, so a job resumed after an API restart
+ * continues where it was):
+ *  1. `prepare`: API version, firmware and platform read from the miner (not touched on
+ *     failure), pre-upgrade hashrate, the image to roll back to;
+ *  2. `uploading`: SystemUpgrade. Resumed in this phase: first watch for a reboot (the miner may
+ *     have taken the image), upload again only if none comes;
+ *  3. `rebooting`: until the miner answers after a reboot; it must report the image's version;
+ *  4. `gate`: hashrate back to `hashrate_gate_pct` % of the pre-upgrade level.
+ * Each miner ends in exactly one outcome word (outcomes.ts), the same in results, progress,
+ * summary and steps.
  *
- * After each wave: if any miner failed, the rollout halts (later waves are not started, their
- * miners are reported `cancelled`), and each failed miner that answers and has a previous
- * image is rolled back to it (upload, wait for the previous version). The job ends `halted`.
- * Pause stops new miners and waves from starting; cancel also aborts uploads and waits in flight.
+ * After a wave with a failed miner the rollout halts (later miners: `not_started`) and each
+ * failed miner is rolled back only if something changed: never took the image → untouched;
+ * already on its previous version → not changed; otherwise the previous image is flashed and
+ * the miner must come back on that version and pass the health gate to be `rolled_back`.
  */
 
 export const rolloutRequestSchema = z
@@ -102,6 +108,18 @@ export interface RolloutPayload {
   options: RolloutOptions;
 }
 
+/** What the plan decided for one selected miner, from its stored snapshot. */
+export interface PlannedMiner {
+  id: string;
+  site: string;
+  firmware: string | null;
+  api_version: string | null;
+  platform: string | null;
+  /** upgrade: in a wave; skip: already on the version; exclude: cannot take this image */
+  action: 'upgrade' | 'skip' | 'exclude';
+  reason: string | null;
+}
+
 export interface RolloutPlan {
   dry_run: boolean;
   image: FirmwareImage;
@@ -109,6 +127,10 @@ export interface RolloutPlan {
   not_found: string[];
   /** miners already on the image's version (not upgraded) */
   already_current: string[];
+  /** miners that cannot take this image, with the reason (never touched) */
+  excluded: { id: string; reason: string }[];
+  /** every matched miner with what the rollout will do with it */
+  miners: PlannedMiner[];
   waves: {
     index: number;
     kind: 'canary' | 'wave';
@@ -120,9 +142,23 @@ export interface RolloutPlan {
 
 type Phase = 'pending' | 'prepare' | 'uploading' | 'rebooting' | 'gate' | 'done' | 'failed';
 
+/** Where a failed miner's rollback stands. */
+type RollbackState =
+  | 'none'
+  | 'disabled'
+  | 'pending'
+  | 'running'
+  | 'untouched'
+  | 'not_changed'
+  | 'unreachable'
+  | 'unavailable'
+  | 'done'
+  | 'failed';
+
 /** What a rollout remembers per miner (MinerJobResult.data). */
 interface MinerRolloutState {
   phase: Phase;
+  failed_phase: Phase | null;
   wave: number;
   previous_version: string | null;
   previous_image: string | null;
@@ -130,20 +166,37 @@ interface MinerRolloutState {
   boot_at_ms: number | null;
   uploaded_ms: number | null;
   back_ms: number | null;
-  rollback: 'none' | 'pending' | 'running' | 'done' | 'failed' | 'unavailable';
+  rollback: RollbackState;
   rollback_note: string | null;
+  rollback_boot_at_ms: number | null;
+  rollback_uploaded_ms: number | null;
 }
 
 class MinerFailure extends Error {
   readonly code: FleetErrorCode;
-  constructor(code: FleetErrorCode, message: string) {
+  readonly outcome: RolloutOutcome;
+  constructor(outcome: RolloutOutcome, code: FleetErrorCode, message: string) {
     super(message);
     this.name = 'MinerFailure';
+    this.outcome = outcome;
     this.code = code;
   }
 }
 
-const FINAL = new Set(['ok', 'skipped', 'failed', 'cancelled', 'rolled_back']);
+/** SystemUpgrade came with API 1.10 (Braiins OS 26.04). */
+const MIN_UPGRADE_API: readonly [number, number] = [1, 10];
+
+function apiTooOld(v: string | null): boolean {
+  if (!v) return false;
+  const [major = 0, minor = 0] = v.split('.').map(Number);
+  return major < MIN_UPGRADE_API[0] || (major === MIN_UPGRADE_API[0] && minor < MIN_UPGRADE_API[1]);
+}
+
+function platformMismatch(image: FirmwareImage, platform: string | null): boolean {
+  return !!image.platform && !!platform && !platform.startsWith('unknown') && platform !== image.platform;
+}
+
+const ROLLBACK_OPEN = new Set<RollbackState>(['pending', 'running']);
 
 export class RolloutService {
   private readonly infra: ApiInfra;
@@ -181,8 +234,33 @@ export class RolloutService {
     const sel = await this.resolver.resolve(caller, r.selector);
     const firmwareOf = (m: TargetMiner): string | null =>
       m.snapshot?.details?.firmware || m.snapshot?.sample?.firmware || null;
-    const already = sel.miners.filter(m => firmwareOf(m) === image.version);
-    const todo = sel.miners.filter(m => firmwareOf(m) !== image.version);
+    // Decide per miner from what the collector last read; facts not known yet are checked again
+    // on the miner before its upload (prepare), still before anything is sent to it.
+    const planned: PlannedMiner[] = sel.miners.map(m => {
+      const firmware = firmwareOf(m);
+      const api = m.snapshot?.details?.api_version ?? null;
+      const platform = m.snapshot?.details?.platform ?? null;
+      const base = { id: m.id, site: m.site, firmware, api_version: api, platform };
+      if (firmware === image.version)
+        return { ...base, action: 'skip', reason: `already on ${image.version}` };
+      if (apiTooOld(api))
+        return {
+          ...base,
+          action: 'exclude',
+          reason: `API ${api} has no SystemUpgrade (needs ${MIN_UPGRADE_API.join('.')}, Braiins OS 26.04 or later)`,
+        };
+      if (platformMismatch(image, platform))
+        return {
+          ...base,
+          action: 'exclude',
+          reason: `the image is built for ${image.platform}; this miner is ${platform}`,
+        };
+      return { ...base, action: 'upgrade', reason: null };
+    });
+    const actionOf = new Map(planned.map(p => [p.id, p.action]));
+    const already = sel.miners.filter(m => actionOf.get(m.id) === 'skip');
+    const todo = sel.miners.filter(m => actionOf.get(m.id) === 'upgrade');
+    const excluded = planned.filter(p => p.action === 'exclude').map(p => ({ id: p.id, reason: p.reason! }));
     const canary = Math.min(
       todo.length,
       r.canary_percent !== undefined
@@ -209,6 +287,8 @@ export class RolloutService {
       matched: sel.matched,
       not_found: sel.not_found,
       already_current: already.map(m => m.id),
+      excluded,
+      miners: planned,
       waves: waves.map((w, i) => ({
         index: i,
         kind: i === 0 ? 'canary' : 'wave',
@@ -221,7 +301,17 @@ export class RolloutService {
     if (todo.length === 0)
       throw new FleetError(
         'precondition_failed',
-        `no miner to upgrade: ${sel.matched === 0 ? 'the selector matched no miner' : `all ${sel.matched} matched miner(s) already run ${image.version}`}`,
+        `no miner to upgrade: ${
+          sel.matched === 0
+            ? 'the selector matched no miner'
+            : [
+                already.length ? `${already.length} already run ${image.version}` : '',
+                ...excluded.map(e => `${e.id}: ${e.reason}`),
+              ]
+                .filter(Boolean)
+                .join('; ')
+        }`,
+        { details: { excluded } },
       );
     const payload: RolloutPayload = { image, waves: waves.map(w => w.map(m => m.id)), options };
     plan.job = await this.jobs.enqueue(caller, 'firmware-rollout', {
@@ -241,26 +331,27 @@ export class RolloutService {
     const all = waves.flat();
     const located = await this.resolver.locate(tenant, all, true);
     const data = await this.store.read(image);
-    const counts = (): Record<'ok' | 'failed' | 'skipped' | 'cancelled' | 'rolled_back', number> => {
-      const c = { ok: 0, failed: 0, skipped: 0, cancelled: 0, rolled_back: 0 };
-      for (const id of all) {
-        const s = results.get(id)?.status;
-        if (s && s in c) c[s as keyof typeof c]++;
-      }
-      return c;
+    const outcomeOf = (id: string): RolloutOutcome | null => {
+      const o = results.get(id)?.outcome;
+      return isRolloutOutcome(o) ? o : null;
     };
+    const counts = (): Record<RolloutOutcome, number> =>
+      countOutcomes(all.map(outcomeOf).filter((o): o is RolloutOutcome => o !== null));
     const progress = async (phase: string, force = false): Promise<void> => {
       const c = counts();
+      let failed = 0;
+      for (const o of FAILED_OUTCOMES) failed += c[o];
       await ctx.progress(
         {
           total: all.length,
-          done: c.ok + c.failed + c.skipped + c.cancelled + c.rolled_back,
-          ok: c.ok,
-          failed: c.failed + c.rolled_back,
+          done: Object.values(c).reduce((x, y) => x + y, 0),
+          ok: c.upgraded,
+          failed,
           invalid: 0,
           skipped: c.skipped,
-          cancelled: c.cancelled,
+          cancelled: c.not_started + c.cancelled,
           phase,
+          outcomes: { ...c },
         },
         { force },
       );
@@ -275,12 +366,28 @@ export class RolloutService {
       waves: waves.length,
       ...counts(),
     });
+    const finish = async (
+      id: string,
+      outcome: RolloutOutcome,
+      message: string,
+      extra: Partial<MinerJobResult> = {},
+    ): Promise<void> => {
+      const r = results.get(id);
+      await save({
+        ...(r ?? { id, site: located.get(id)?.site ?? '' }),
+        ...extra,
+        status: statusOf(outcome),
+        outcome,
+        message,
+        finished_ms: Date.now(),
+      });
+    };
 
     try {
       for (let w = 0; w < waves.length; w++) {
         const wave = waves[w]!;
         const name = w === 0 ? 'canary' : `wave ${w + 1}/${waves.length}`;
-        const open = wave.filter(id => !FINAL.has(results.get(id)?.status ?? 'pending'));
+        const open = wave.filter(id => outcomeOf(id) === null);
         if (open.length > 0) {
           await ctx.checkpoint();
           await progress(name, true);
@@ -296,13 +403,8 @@ export class RolloutService {
             async id => {
               const miner = located.get(id);
               if (!miner) {
-                await save({
-                  id,
-                  site: '',
-                  status: 'failed',
+                await finish(id, 'unreachable', 'no longer in your inventory; not touched', {
                   code: 'not_found',
-                  message: 'no longer in your inventory',
-                  finished_ms: Date.now(),
                 });
                 return;
               }
@@ -313,40 +415,38 @@ export class RolloutService {
           );
         }
         const failed = wave.filter(id => {
-          const r = results.get(id);
-          return r?.status === 'failed' || r?.status === 'rolled_back';
+          const o = outcomeOf(id);
+          return o !== null && FAILED_OUTCOMES.has(o);
         });
         if (failed.length > 0) {
+          const waveCounts = countOutcomes(failed.map(id => outcomeOf(id)!));
           await ctx.step({
             kind: 'gate',
             status: 'failed',
-            message: `${name}: ${failed.length} miner(s) failed the health gate; rollout halted`,
+            message: `${name}: ${failed.length} miner(s) failed (${describeFailures(waveCounts)}); rollout halted`,
             data: { wave: w },
           });
-          if (options.rollback) {
+          const toRollBack = failed.filter(id => {
+            const st = results.get(id)?.data?.rollback as RollbackState | undefined;
+            return st !== undefined && ROLLBACK_OPEN.has(st);
+          });
+          if (toRollBack.length > 0) {
             await progress('rollback', true);
-            await forEachLimit(failed, options.parallelism, async id => {
+            await forEachLimit(toRollBack, options.parallelism, async id => {
               const miner = located.get(id);
               const r = results.get(id);
               if (miner && r) await this.rollbackMiner(ctx, miner, r, save);
             });
           }
           for (const id of waves.slice(w + 1).flat()) {
-            if (!FINAL.has(results.get(id)?.status ?? 'pending')) {
-              await save({
-                id,
-                site: located.get(id)?.site ?? '',
-                status: 'cancelled',
-                message: `not started: the rollout halted after ${name} failed its health gate`,
-                finished_ms: Date.now(),
-              });
-            }
+            if (outcomeOf(id) === null)
+              await finish(id, 'not_started', `not started: the rollout halted after ${name} failed`);
           }
           await progress('halted', true);
           const c = counts();
           return {
             outcome: 'halted',
-            message: `halted after ${name}: ${c.failed + c.rolled_back} miner(s) failed (${c.rolled_back} rolled back), ${c.ok} upgraded, ${c.cancelled} not started`,
+            message: `halted after ${name}: ${describeFailures(c)}; ${c.upgraded} upgraded, ${c.skipped} skipped, ${c.not_started} not_started`,
             summary: summary(),
           };
         }
@@ -360,24 +460,15 @@ export class RolloutService {
     } catch (err) {
       if (err instanceof JobCancelledError) {
         for (const id of all) {
-          const r = results.get(id);
-          if (!FINAL.has(r?.status ?? 'pending')) {
-            const phase = (r?.data?.phase as string | undefined) ?? 'pending';
-            await save({
-              ...(r ?? { id, site: located.get(id)?.site ?? '' }),
-              status: 'cancelled',
-              message:
-                phase === 'pending'
-                  ? 'not started: the rollout was cancelled'
-                  : `cancelled during ${phase}; check the miner's firmware`,
-              finished_ms: Date.now(),
-            });
-          }
+          if (outcomeOf(id) !== null) continue;
+          const phase = (results.get(id)?.data?.phase as string | undefined) ?? 'pending';
+          if (phase === 'pending') await finish(id, 'not_started', 'not started: the rollout was cancelled');
+          else await finish(id, 'cancelled', `cancelled during ${phase}; check the miner's firmware`);
         }
         await progress('cancelled', true);
         return {
           outcome: 'cancelled',
-          message: `cancelled: ${counts().ok} miner(s) upgraded before the cancel`,
+          message: `cancelled: ${counts().upgraded} miner(s) upgraded before the cancel`,
           summary: summary(),
         };
       }
@@ -387,7 +478,7 @@ export class RolloutService {
     const c = counts();
     return {
       outcome: 'succeeded',
-      message: `${c.ok} miner(s) upgraded to ${image.version}${c.skipped ? `, ${c.skipped} already on it` : ''}`,
+      message: `${c.upgraded} miner(s) upgraded to ${image.version}${c.skipped ? `, ${c.skipped} skipped (already on it)` : ''}`,
       summary: summary(),
     };
   }
@@ -396,7 +487,7 @@ export class RolloutService {
     return this.infra.minerPool.get({ id: m.id, host: m.host, port: m.port, credentials: m.credentials });
   }
 
-  /** Runs (or resumes) one miner to a final status; never throws for a miner failure. */
+  /** Runs (or resumes) one miner to an outcome; never throws for a miner failure. */
   private async upgradeMiner(
     ctx: JobContext<RolloutPayload>,
     miner: TargetMiner,
@@ -411,6 +502,7 @@ export class RolloutService {
     const deadline = started + options.miner_timeout_ms;
     const st: MinerRolloutState = {
       phase: 'pending',
+      failed_phase: null,
       wave,
       previous_version: null,
       previous_image: null,
@@ -420,17 +512,20 @@ export class RolloutService {
       back_ms: null,
       rollback: 'none',
       rollback_note: null,
+      rollback_boot_at_ms: null,
+      rollback_uploaded_ms: null,
       ...((previous?.data ?? {}) as Partial<MinerRolloutState>),
     };
     const resumedPhase = previous ? st.phase : null;
     const persist = async (
-      status: MinerJobResult['status'],
+      outcome: RolloutOutcome | null,
       extra: Partial<MinerJobResult> = {},
     ): Promise<void> => {
       await save({
         id: miner.id,
         site: miner.site,
-        status,
+        status: outcome ? statusOf(outcome) : 'running',
+        ...(outcome ? { outcome } : {}),
         started_ms: started,
         changes: [{ field: 'firmware', current: st.previous_version, new: image.version }],
         ...extra,
@@ -444,15 +539,47 @@ export class RolloutService {
     ): Promise<void> =>
       ctx.step({ kind: 'miner', miner: miner.id, site: miner.site, status, message, ...more });
     const signal = ctx.signal;
+    /** Details read before anything is sent: a failure here leaves the miner untouched. */
+    const readBefore = async (): Promise<Awaited<ReturnType<MinerClient['unary']>>> => {
+      try {
+        return await this.withDeadline(deadline, signal, () =>
+          client.unary('MinerService', 'GetMinerDetails', {}, { signal }),
+        );
+      } catch (err) {
+        if (signal.aborted || err instanceof MinerFailure) throw err;
+        throw new MinerFailure(
+          'unreachable',
+          isFleetError(err) ? err.code : 'unavailable',
+          `could not read the miner before the upload (${isFleetError(err) ? err.message : 'error'}); not touched`,
+        );
+      }
+    };
     try {
       if (st.phase === 'pending' || st.phase === 'prepare') {
         st.phase = 'prepare';
-        await persist('running');
-        // SystemUpgrade needs API 1.10 (BOS 26.04); older firmware fails here with a clear `unsupported`.
-        await this.withDeadline(deadline, signal, () => client.probe({ signal }));
-        const details = await this.withDeadline(deadline, signal, () =>
-          client.unary('MinerService', 'GetMinerDetails', {}, { signal }),
-        );
+        await persist(null);
+        let api;
+        try {
+          api = await this.withDeadline(deadline, signal, () => client.probe({ signal }));
+        } catch (err) {
+          if (signal.aborted || err instanceof MinerFailure) throw err;
+          throw new MinerFailure(
+            'unreachable',
+            isFleetError(err) ? err.code : 'unavailable',
+            `does not answer (${isFleetError(err) ? err.message : 'error'}); not touched`,
+          );
+        }
+        const apiText = `${api.major}.${api.minor}.${api.patch}`;
+        if (apiTooOld(apiText))
+          throw new MinerFailure(
+            'unsupported',
+            'unsupported',
+            `API ${apiText} has no SystemUpgrade (needs ${MIN_UPGRADE_API.join('.')}); not touched`,
+          );
+        const details = (await readBefore()) as {
+          bos_version?: { current?: string };
+          platform?: string;
+        };
         const current = details.bos_version?.current || null;
         st.previous_version = current;
         if (current === image.version) {
@@ -461,55 +588,91 @@ export class RolloutService {
           await step('skipped', `already on ${image.version}`);
           return;
         }
+        const platform = typeof details.platform === 'string' ? details.platform : null;
+        if (platformMismatch(image, platform))
+          throw new MinerFailure(
+            'unsupported',
+            'precondition_failed',
+            `the image is built for ${image.platform}; this miner is ${platform}; not touched`,
+          );
         st.pre_hashrate_ghs = await this.hashrate(client, signal, 'last_5m');
         const prev = current ? await this.store.previousImage(ctx.caller.tenant, miner.id, current) : null;
         st.previous_image = prev?.sha256 ?? null;
         st.phase = 'uploading';
-        await persist('running');
+        await persist(null);
       }
       if (st.phase === 'uploading') {
         let needUpload = true;
-        if (resumedPhase === 'uploading') {
-          // The previous worker stopped mid-upload: look before uploading again.
-          const seen = await this.waitReachable(client, deadline, options.poll_interval_ms, signal);
-          if (seen.version === image.version) {
+        if (resumedPhase === 'uploading' && st.boot_at_ms !== null) {
+          // The previous worker stopped during the upload: the miner may have taken the image and
+          // be about to reboot. Watch for a reboot for a short while before sending it again.
+          const grace = Math.min(deadline, Date.now() + Math.max(2_000, options.poll_interval_ms * 4));
+          const back = await this.waitRebooted(
+            client,
+            st.boot_at_ms,
+            grace,
+            options.poll_interval_ms,
+            signal,
+          ).catch((err: unknown) => {
+            if (err instanceof MinerFailure && err.outcome === 'timeout') return null;
+            throw err;
+          });
+          if (back) {
             needUpload = false;
-            st.back_ms = Date.now();
-            st.phase = 'gate';
-            await step('resumed', `already reports ${image.version} after the restart; checking its health`);
+            st.uploaded_ms = st.uploaded_ms ?? Date.now();
+            st.phase = 'rebooting';
+            await step('resumed', `rebooted during the restart; checking its version`);
           }
         }
         if (needUpload) {
-          const before = await this.withDeadline(deadline, signal, () =>
-            client.unary('MinerService', 'GetMinerDetails', {}, { signal }),
-          );
+          const before = await readBefore();
           st.boot_at_ms = Date.now() - before.system_uptime_s * 1000;
+          await persist(null);
           await step('uploading', `uploading ${image.name} (${image.size_bytes} bytes)`);
           let lastPct = 0;
-          const ok = await this.withDeadline(deadline, signal, () =>
-            client.systemUpgrade(data, {
-              signal,
-              timeoutMs: Math.max(1_000, deadline - Date.now()),
-              discardSettings: options.discard_settings,
-              onProgress: p => {
-                const pct = Math.floor((p.bytesSent / p.totalBytes) * 4) * 25;
-                if (pct > lastPct && pct < 100) {
-                  lastPct = pct;
-                  void step('uploading', `upload ${pct}%`, {
-                    data: { bytes_sent: p.bytesSent, total_bytes: p.totalBytes },
-                  }).catch(() => undefined);
-                }
-              },
-            }),
-          );
+          let ok: boolean;
+          try {
+            ok = await this.withDeadline(deadline, signal, () =>
+              client.systemUpgrade(data, {
+                signal,
+                timeoutMs: Math.max(1_000, deadline - Date.now()),
+                discardSettings: options.discard_settings,
+                onProgress: p => {
+                  const pct = Math.floor((p.bytesSent / p.totalBytes) * 4) * 25;
+                  if (pct > lastPct && pct < 100) {
+                    lastPct = pct;
+                    void step('uploading', `upload ${pct}%`, {
+                      data: { bytes_sent: p.bytesSent, total_bytes: p.totalBytes },
+                    }).catch(() => undefined);
+                  }
+                },
+              }),
+            );
+          } catch (err) {
+            if (signal.aborted || err instanceof MinerFailure) throw err;
+            if (isFleetError(err) && err.code === 'unsupported')
+              throw new MinerFailure('unsupported', 'unsupported', `${err.message}; not touched`);
+            if (isFleetError(err) && (err.code === 'invalid_argument' || err.code === 'miner_error'))
+              throw new MinerFailure(
+                'upload_refused',
+                'miner_error',
+                `the miner refused the image: ${err.message}`,
+              );
+            throw new MinerFailure(
+              'unreachable',
+              isFleetError(err) ? err.code : 'unavailable',
+              `the upload did not complete (${isFleetError(err) ? err.message : 'error'})`,
+            );
+          }
           if (!ok)
             throw new MinerFailure(
+              'upload_refused',
               'miner_error',
-              'the miner refused the image (SystemUpgrade returned unsuccessful)',
+              'the miner refused the image (SystemUpgrade returned unsuccessful); not touched',
             );
           st.uploaded_ms = Date.now();
           st.phase = 'rebooting';
-          await persist('running');
+          await persist(null);
           await step('uploaded', 'image accepted; waiting for the miner to reboot into it');
         }
       }
@@ -523,66 +686,96 @@ export class RolloutService {
         );
         if (back.version !== image.version) {
           throw new MinerFailure(
+            'wrong_version',
             'miner_error',
             `came back on ${back.version || 'an unknown version'} instead of ${image.version}`,
           );
         }
         st.back_ms = Date.now();
         st.phase = 'gate';
-        await persist('running');
+        await persist(null);
         await step('back', `back on ${image.version}; waiting for its hashrate`);
         await this.state.forget(miner.id);
       }
       if (st.phase === 'gate') {
         const gateDeadline = Math.min(deadline, (st.back_ms ?? Date.now()) + options.gate_timeout_ms);
-        const want = ((st.pre_hashrate_ghs ?? 0) * options.hashrate_gate_pct) / 100;
-        let last = 0;
-        for (;;) {
-          if (signal.aborted) throw signal.reason;
-          last = await this.hashrate(client, signal, 'last_1m').catch(err => {
-            if (err instanceof JobCancelledError || err instanceof JobShutdownError) throw err;
-            return 0;
-          });
-          if (last >= want) break;
-          if (Date.now() >= gateDeadline) {
-            const timedOut = gateDeadline === deadline;
-            throw new MinerFailure(
-              timedOut ? 'timeout' : 'miner_error',
-              `hashrate ${Math.round(last)} GH/s stayed below ${options.hashrate_gate_pct}% of its pre-upgrade ${Math.round(st.pre_hashrate_ghs ?? 0)} GH/s for ${Math.round((gateDeadline - (st.back_ms ?? Date.now())) / 1000)} s`,
-            );
-          }
-          await sleep(options.poll_interval_ms, signal);
-        }
+        const { ok, last } = await this.healthGate(
+          client,
+          st.pre_hashrate_ghs,
+          gateDeadline,
+          options,
+          signal,
+        );
+        if (!ok)
+          throw new MinerFailure(
+            'unhealthy',
+            gateDeadline === deadline ? 'timeout' : 'miner_error',
+            `hashrate ${Math.round(last)} GH/s stayed below ${options.hashrate_gate_pct}% of its pre-upgrade ${Math.round(st.pre_hashrate_ghs ?? 0)} GH/s for ${Math.round((gateDeadline - (st.back_ms ?? Date.now())) / 1000)} s`,
+          );
         st.phase = 'done';
         await this.store.recordApplied(ctx.caller.tenant, miner.id, image);
-        await persist('ok', {
+        await persist('upgraded', {
           message: `upgraded to ${image.version}; hashrate ${Math.round(last)} GH/s`,
           finished_ms: Date.now(),
         });
         await step(
-          'ok',
+          'upgraded',
           `health gate passed: ${Math.round(last)} GH/s (pre-upgrade ${Math.round(st.pre_hashrate_ghs ?? 0)} GH/s)`,
         );
       }
     } catch (err) {
       if (err instanceof JobCancelledError || err instanceof JobShutdownError) throw err;
       if (signal.aborted) throw signal.reason;
-      const code: FleetErrorCode =
-        err instanceof MinerFailure ? err.code : isFleetError(err) ? err.code : 'internal';
-      const message =
-        err instanceof Error && (err instanceof MinerFailure || isFleetError(err))
-          ? err.message
-          : 'internal error; see the API logs';
+      const failure =
+        err instanceof MinerFailure
+          ? err
+          : new MinerFailure(
+              st.uploaded_ms === null ? 'unreachable' : 'timeout',
+              isFleetError(err) ? err.code : 'internal',
+              isFleetError(err) ? err.message : 'internal error; see the API logs',
+            );
       if (!(err instanceof MinerFailure) && !isFleetError(err))
         this.infra.log.error({ miner: miner.id, err }, 'rollout step crashed');
       const failedIn = st.phase;
+      st.failed_phase = failedIn;
       st.phase = 'failed';
-      st.rollback = ctx.payload.options.rollback ? 'pending' : 'none';
-      await persist('failed', { code, message: `${failedIn}: ${message}`, finished_ms: Date.now() });
-      await step('failed', `${failedIn}: ${message}`, { code });
+      st.rollback = ctx.payload.options.rollback ? 'pending' : 'disabled';
+      await persist(failure.outcome, {
+        code: failure.code,
+        message: `${failedIn}: ${failure.message}`,
+        finished_ms: Date.now(),
+      });
+      await step(failure.outcome, `${failedIn}: ${failure.message}`, { code: failure.code });
     }
   }
 
+  /** Hashrate back to hashrate_gate_pct % of `pre` before `until`? */
+  private async healthGate(
+    client: MinerClient,
+    pre: number | null,
+    until: number,
+    options: RolloutOptions,
+    signal: AbortSignal,
+  ): Promise<{ ok: boolean; last: number }> {
+    const want = ((pre ?? 0) * options.hashrate_gate_pct) / 100;
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      const last = await this.hashrate(client, signal, 'last_1m').catch(err => {
+        if (err instanceof JobCancelledError || err instanceof JobShutdownError) throw err;
+        if (signal.aborted) throw signal.reason;
+        return 0;
+      });
+      if (last >= want) return { ok: true, last };
+      if (Date.now() >= until) return { ok: false, last };
+      await sleep(options.poll_interval_ms, signal);
+    }
+  }
+
+  /**
+   * Undo what a failed miner's upgrade changed, on evidence: where the step failed and what the
+   * miner runs now. Nothing changed → no flash, no reboot. `rolled_back` only when the miner is
+   * back on its previous version and passes the health gate.
+   */
   private async rollbackMiner(
     ctx: JobContext<RolloutPayload>,
     miner: TargetMiner,
@@ -590,26 +783,18 @@ export class RolloutService {
     save: (r: MinerJobResult) => Promise<void>,
   ): Promise<void> {
     const st = { ...(r.data ?? {}) } as unknown as MinerRolloutState;
-    if (
-      st.rollback === 'done' ||
-      st.rollback === 'failed' ||
-      st.rollback === 'unavailable' ||
-      st.rollback === 'none'
-    )
-      return;
+    if (!ROLLBACK_OPEN.has(st.rollback)) return;
+    const failedOutcome = (isRolloutOutcome(r.outcome) ? r.outcome : 'unreachable') as RolloutOutcome;
     const { options } = ctx.payload;
     const signal = ctx.signal;
-    const note = async (
-      rollback: MinerRolloutState['rollback'],
-      text: string,
-      status: MinerJobResult['status'] = 'failed',
-    ): Promise<void> => {
+    const note = async (rollback: RollbackState, text: string, outcome: RolloutOutcome): Promise<void> => {
       st.rollback = rollback;
       st.rollback_note = text;
       await save({
         ...r,
-        status,
-        message: `${r.message ?? 'failed'}; rollback: ${text}`,
+        status: statusOf(outcome),
+        outcome,
+        message: `${r.message ?? failedOutcome}; rollback: ${text}`,
         data: { ...st },
         finished_ms: Date.now(),
       });
@@ -619,71 +804,115 @@ export class RolloutService {
         site: miner.site,
         status: rollback,
         message: `rollback: ${text}`,
+        data: { outcome },
       });
     };
-    if (!st.previous_image || !st.previous_version) {
-      await note(
-        'unavailable',
-        st.previous_version
-          ? `no stored image of its previous version ${st.previous_version}; roll back by hand`
-          : 'its previous version is unknown; roll back by hand',
-      );
-      return;
-    }
-    const image = await this.store.get(ctx.caller, st.previous_image).catch(() => null);
-    if (!image) {
-      await note(
-        'unavailable',
-        `the previous image ${st.previous_image} is no longer stored; roll back by hand`,
-      );
+    // Never sent an image, or the miner refused it: nothing on the miner changed.
+    if (
+      st.uploaded_ms === null &&
+      st.rollback === 'pending' &&
+      (failedOutcome === 'upload_refused' || failedOutcome === 'unsupported' || st.failed_phase === 'prepare')
+    ) {
+      await note('untouched', 'not needed: the miner never took the image', failedOutcome);
       return;
     }
     const client = this.client(miner);
     const deadline = Date.now() + options.miner_timeout_ms;
+    let current: string;
     try {
-      await client.probe({ signal, timeoutMs: 3_000 });
+      const d = await client.unary('MinerService', 'GetMinerDetails', {}, { signal, timeoutMs: 3_000 });
+      current = d.bos_version?.current ?? '';
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       await note(
-        'failed',
-        `the miner does not answer (${isFleetError(err) ? err.code : 'error'}); roll back by hand once it is reachable`,
+        'unreachable',
+        `the miner does not answer (${isFleetError(err) ? err.code : 'error'}); once it is back, check its version and roll back by hand if it does not run ${st.previous_version ?? 'its previous version'}`,
+        failedOutcome,
       );
       return;
     }
-    st.rollback = 'running';
-    await save({ ...r, data: { ...st } });
-    await ctx.step({
-      kind: 'rollback',
-      miner: miner.id,
-      site: miner.site,
-      status: 'running',
-      message: `rolling back to ${image.version} (${image.name})`,
-    });
+    const flashed = st.rollback === 'running' && st.rollback_uploaded_ms !== null;
+    if (current === st.previous_version && !flashed) {
+      await note('not_changed', `not needed: still on its previous version ${current}`, failedOutcome);
+      return;
+    }
+    if (!st.previous_version) {
+      await note('unavailable', 'its previous version is unknown; roll back by hand', failedOutcome);
+      return;
+    }
+    const image = st.previous_image
+      ? await this.store.get(ctx.caller, st.previous_image).catch(() => null)
+      : null;
+    if (!image) {
+      await note(
+        'unavailable',
+        `no stored image of its previous version ${st.previous_version}; roll back by hand`,
+        failedOutcome,
+      );
+      return;
+    }
     try {
-      const before = await client.unary('MinerService', 'GetMinerDetails', {}, { signal });
-      const bootAt = Date.now() - before.system_uptime_s * 1000;
-      const bytes = await this.store.read(image);
-      const ok = await client.systemUpgrade(bytes, {
+      if (current !== st.previous_version && !flashed) {
+        st.rollback = 'running';
+        const before = await client.unary('MinerService', 'GetMinerDetails', {}, { signal });
+        st.rollback_boot_at_ms = Date.now() - before.system_uptime_s * 1000;
+        await save({ ...r, data: { ...st } });
+        await ctx.step({
+          kind: 'rollback',
+          miner: miner.id,
+          site: miner.site,
+          status: 'running',
+          message: `runs ${current || 'an unknown version'}; rolling back to ${image.version} (${image.name})`,
+        });
+        const bytes = await this.store.read(image);
+        const ok = await client.systemUpgrade(bytes, {
+          signal,
+          timeoutMs: Math.max(1_000, deadline - Date.now()),
+          discardSettings: false,
+        });
+        if (!ok)
+          throw new MinerFailure('rollback_failed', 'miner_error', 'the miner refused the previous image');
+        st.rollback_uploaded_ms = Date.now();
+        await save({ ...r, data: { ...st } });
+      }
+      if (current !== st.previous_version) {
+        const back = await this.waitRebooted(
+          client,
+          st.rollback_boot_at_ms,
+          deadline,
+          options.poll_interval_ms,
+          signal,
+        );
+        if (back.version !== image.version)
+          throw new MinerFailure(
+            'rollback_failed',
+            'miner_error',
+            `came back on ${back.version || 'an unknown version'} instead of ${image.version}`,
+          );
+      }
+      await this.state.forget(miner.id);
+      const gate = await this.healthGate(
+        client,
+        st.pre_hashrate_ghs,
+        Math.min(deadline, Date.now() + options.gate_timeout_ms),
+        options,
         signal,
-        timeoutMs: Math.max(1_000, deadline - Date.now()),
-        discardSettings: false,
-      });
-      if (!ok) throw new MinerFailure('miner_error', 'the miner refused the previous image');
-      const back = await this.waitRebooted(client, bootAt, deadline, options.poll_interval_ms, signal);
-      if (back.version !== image.version)
+      );
+      if (!gate.ok)
         throw new MinerFailure(
+          'rollback_failed',
           'miner_error',
-          `came back on ${back.version || 'an unknown version'} instead of ${image.version}`,
+          `back on ${image.version} but its hashrate ${Math.round(gate.last)} GH/s stayed below ${options.hashrate_gate_pct}% of ${Math.round(st.pre_hashrate_ghs ?? 0)} GH/s`,
         );
       await this.store.recordApplied(ctx.caller.tenant, miner.id, image);
-      await this.state.forget(miner.id);
-      await note('done', `back on ${image.version}`, 'rolled_back');
+      await note('done', `back on ${image.version} and healthy`, 'rolled_back');
     } catch (err) {
       if (err instanceof JobCancelledError || err instanceof JobShutdownError) throw err;
       if (signal.aborted) throw signal.reason;
       await note(
         'failed',
         `${err instanceof Error && (err instanceof MinerFailure || isFleetError(err)) ? err.message : 'internal error'}; roll back by hand`,
+        'rollback_failed',
       );
     }
   }
@@ -700,43 +929,13 @@ export class RolloutService {
   }
 
   private async withDeadline<T>(deadline: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-    if (Date.now() >= deadline) throw new MinerFailure('timeout', 'per-miner timeout reached');
+    if (Date.now() >= deadline) throw new MinerFailure('timeout', 'timeout', 'per-miner timeout reached');
     if (signal.aborted) throw signal.reason;
     try {
       return await fn();
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw err;
-    }
-  }
-
-  /** Polls until the miner answers GetMinerDetails; returns its version. */
-  private async waitReachable(
-    client: MinerClient,
-    deadline: number,
-    pollMs: number,
-    signal: AbortSignal,
-  ): Promise<{ version: string; bootAtMs: number }> {
-    for (;;) {
-      if (signal.aborted) throw signal.reason;
-      try {
-        const d = await client.unary(
-          'MinerService',
-          'GetMinerDetails',
-          {},
-          { signal, timeoutMs: Math.min(5_000, Math.max(500, pollMs * 2)) },
-        );
-        return { version: d.bos_version?.current ?? '', bootAtMs: Date.now() - d.system_uptime_s * 1000 };
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        if (isFleetError(err) && err.code === 'auth_rejected') throw err;
-      }
-      if (Date.now() >= deadline)
-        throw new MinerFailure(
-          'timeout',
-          `did not answer again within the per-miner timeout (${Math.round((deadline - Date.now() + 0) / 1000) || 0} s left)`,
-        );
-      await sleep(pollMs, signal);
     }
   }
 
@@ -771,6 +970,7 @@ export class RolloutService {
       }
       if (Date.now() >= deadline) {
         throw new MinerFailure(
+          'timeout',
           'timeout',
           sawDown
             ? 'did not come back within the per-miner timeout after rebooting'

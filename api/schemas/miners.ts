@@ -164,6 +164,18 @@ export const MinerDetail = z.object({
       api_version: z.string().nullable(),
       sticker_hashrate_ths: z.number().nullable(),
       fetched_at: IsoTime,
+      errors: z
+        .array(
+          z.object({
+            time: z.string().nullable(),
+            message: z.string(),
+            codes: z.array(z.string()),
+            hint: z.string().nullable(),
+            component: z.string().nullable(),
+          }),
+        )
+        .nullable()
+        .describe('Errors the miner reports itself (GetErrors), read with the details; null when its API has none.'),
     })
     .nullable(),
 });

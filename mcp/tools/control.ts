@@ -372,6 +372,13 @@ const RolloutOut = z.object({
   matched: z.number(),
   not_found: z.array(z.string()),
   already_current: z.number().describe('Miners already on this version (left alone).'),
+  excluded: z
+    .array(z.object({ id: z.string(), reason: z.string() }))
+    .describe('Miners that cannot take this image (API older than 1.10, another platform), never touched (first 20).'),
+  outcomes: z
+    .record(z.string(), z.number())
+    .nullable()
+    .describe('Per-miner outcomes so far (upgraded, skipped, upload_refused, wrong_version, unhealthy, timeout, rolled_back, rollback_failed, not_started, …).'),
   waves: z
     .array(z.object({ index: z.number(), kind: z.enum(['canary', 'wave']), miners: z.number(), first: z.array(z.string()) }))
     .describe('Canary first, then waves (first miners of each).'),
@@ -458,6 +465,8 @@ export const startFirmwareRollout = defineTool({
       matched: plan.matched,
       not_found: plan.not_found.slice(0, 20),
       already_current: plan.already_current.length,
+      excluded: plan.excluded.slice(0, 20),
+      outcomes: job?.progress?.outcomes ?? null,
       waves: plan.waves.slice(0, 6).map(w => ({ index: w.index, kind: w.kind, miners: w.miners.length, first: w.miners.slice(0, 5).map(m => m.id) })),
       waves_total: plan.waves.length,
       options: { ...plan.options },
@@ -469,9 +478,19 @@ export const startFirmwareRollout = defineTool({
     if (ended === 'cancelled') hints.push('the call was cancelled, so the rollout was cancelled');
     if (plan.waves.length > 6) hints.push(`${plan.waves.length} waves; only the first 6 are listed`);
     if (hints.length > 0) structured.hint = hints.join('; ');
+    const outcomeText = Object.entries(job?.progress?.outcomes ?? {})
+      .filter(([, n]) => n > 0)
+      .map(([o, n]) => `${n} ${o}`)
+      .join(', ');
+    const excludedText = plan.excluded.length
+      ? ` ${plan.excluded.length} excluded (${plan.excluded
+          .slice(0, 3)
+          .map(e => `${e.id}: ${e.reason}`)
+          .join('; ')}${plan.excluded.length > 3 ? '; …' : ''}).`
+      : '';
     const summary = plan.dry_run
-      ? `Dry run: firmware ${plan.image.version} on ${toUpgrade} miner(s) in ${plan.waves.length} wave(s) (canary ${plan.waves[0]?.miners.length ?? 0}), ${plan.already_current.length} already current. Nothing was started.`
-      : `Rollout of ${plan.image.version} to ${toUpgrade} miner(s) in ${plan.waves.length} wave(s): ${view ? jobLine(view) : 'started'}.`;
+      ? `Dry run: firmware ${plan.image.version} on ${toUpgrade} miner(s) in ${plan.waves.length} wave(s) (canary ${plan.waves[0]?.miners.length ?? 0}), ${plan.already_current.length} already current.${excludedText} Nothing was started.`
+      : `Rollout of ${plan.image.version} to ${toUpgrade} miner(s) in ${plan.waves.length} wave(s): ${view ? jobLine(view) : 'started'}${outcomeText ? `; outcomes: ${outcomeText}` : ''}.${excludedText}`;
     return { structured, summary: clip(summary, 600) };
   },
 });

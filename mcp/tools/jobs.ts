@@ -62,7 +62,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const JobDetailOut = JobView.extend({
   outcome: z.string().nullable().describe('succeeded, partially_failed, failed, cancelled or halted once finished.'),
   summary: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullable(),
-  results_by_status: z.record(z.string(), z.number()).describe('Miners per result status.'),
+  results_by_status: z.record(z.string(), z.number()).describe('Miners per result status (rollouts: per outcome word).'),
   results: z
     .array(
       z.object({
@@ -70,6 +70,7 @@ const JobDetailOut = JobView.extend({
         hostname: z.string().nullable(),
         site: z.string(),
         status: z.string(),
+        outcome: z.string().optional().describe('Rollouts: upgraded, skipped, upload_refused, wrong_version, unhealthy, timeout, rolled_back, rollback_failed, not_started, …'),
         code: z.string().optional(),
         message: z.string().optional(),
         finished_at: z.string().nullable(),
@@ -105,7 +106,8 @@ export const getJob = defineTool({
     const limit = args.limit ?? 10;
     const d = await ctx.deps.plane.jobs.get(ctx.caller, args.id, { resultsLimit: 10_000, resultStatus: args.result_status });
     const byStatus: Record<string, number> = {};
-    for (const r of d.results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    // Rollout results are counted by their outcome word, the same words as the job's summary.
+    for (const r of d.results) byStatus[r.outcome ?? r.status] = (byStatus[r.outcome ?? r.status] ?? 0) + 1;
     const sorted = [...d.results].sort(
       (a: MinerJobResult, b: MinerJobResult) => (RESULT_ORDER[a.status] ?? 9) - (RESULT_ORDER[b.status] ?? 9) || (a.id < b.id ? -1 : 1),
     );
@@ -118,6 +120,7 @@ export const getJob = defineTool({
       hostname: names.get(r.id) ?? null,
       site: r.site,
       status: r.status,
+      ...(r.outcome ? { outcome: r.outcome } : {}),
       ...(r.code ? { code: r.code } : {}),
       ...(r.message ? { message: clip(r.message, 200) } : {}),
       finished_at: r.finished_ms ? iso(r.finished_ms) : null,

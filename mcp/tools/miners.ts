@@ -619,8 +619,16 @@ const DiagnoseOut = z.object({
     note: z.string().nullable(),
   }),
   miner_errors: z
-    .array(z.object({ time: z.string().nullable(), message: z.string(), hint: z.string().nullable(), component: z.string().nullable() }))
-    .describe('Active errors the miner reports itself (GetErrors).'),
+    .array(
+      z.object({
+        time: z.string().nullable(),
+        message: z.string(),
+        hint: z.string().nullable(),
+        component: z.string().nullable(),
+        source: z.enum(['live', 'stored']).optional().describe('live: asked now; stored: as the collector last read them'),
+      }),
+    )
+    .describe('Active errors the miner reports itself (GetErrors): live when it answers, else as the collector last stored them.'),
   events: z.array(z.object({ time: z.string(), kind: z.string(), severity: z.string(), message: z.string() })),
   log_tail: z.array(z.string()).describe('Last lines of the bosminer log.'),
   likely_causes: z.array(Cause).describe('Rule-based, most severe first.'),
@@ -819,13 +827,24 @@ export const diagnoseMiner = defineTool({
         const comp = e.components[0];
         minerErrors.push({
           time: e.timestamp || null,
-          message: clip(e.message || code?.reason || 'error', 200),
+          message: clip(`${code?.code ? `${code.code}: ` : ''}${e.message || code?.reason || 'error'}`, 200),
           hint: code?.hint ? clip(code.hint, 200) : null,
           component: comp ? `${comp.name}${comp.index !== undefined ? ` ${comp.index}` : ''}` : null,
+          source: 'live',
         });
       }
       logTail = (log?.lines ?? []).map(l => clip(l, 200));
     }
+    // Not asked live (unreachable, or GetErrors failed): what the collector stored with the snapshot.
+    if (minerErrors.length === 0 && !(liveOut.reachable && client))
+      for (const e of (detail.details?.errors ?? []).slice(0, 8))
+        minerErrors.push({
+          time: e.time,
+          message: clip(`${e.codes.length ? `${e.codes.join(', ')}: ` : ''}${e.message}`, 200),
+          hint: e.hint ? clip(e.hint, 200) : null,
+          component: e.component,
+          source: 'stored',
+        });
     const base: Omit<DiagnoseOut, 'likely_causes'> = {
       miner: detail.id,
       hostname: detail.hostname,

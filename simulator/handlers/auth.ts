@@ -12,7 +12,10 @@ import { unary, type ServiceHandlers } from './types.ts';
 export const API_VERSION = { major: 1, minor: 11, patch: 0, pre: '', build: '' } as const;
 
 export const apiVersionHandlers: ServiceHandlers = {
-  GetApiVersion: unary<unknown, ApiVersionInput>(() => ({ ...API_VERSION }), { auth: false }),
+  GetApiVersion: unary<unknown, ApiVersionInput>(
+    ({ miner }) => ({ ...API_VERSION, ...miner.apiVersion }),
+    { auth: false },
+  ),
 };
 
 export const authenticationHandlers: ServiceHandlers = {

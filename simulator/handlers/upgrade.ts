@@ -12,7 +12,7 @@ import type {
 import { FirmwareImageError, parseFirmwareImage, sha256Hex } from '../firmware-image.ts';
 import type { AutoUpgradeConfig } from '../miner-config.ts';
 import { hash4 } from '../random.ts';
-import { invalidArgument } from '../rpc-error.ts';
+import { invalidArgument, unimplemented } from '../rpc-error.ts';
 import type { VirtualMiner } from '../virtual-miner.ts';
 import { timestamp } from './common.ts';
 import { clientStream, unary, type ServiceHandlers } from './types.ts';
@@ -134,7 +134,14 @@ export const upgradeHandlers: ServiceHandlers = {
   // Metadata {size, sha256 hex} first, then data chunks. The image must match size and hash and
   // carry a valid BOSFLEET-FW1 header; then the miner answers successful=true and reboots into it.
   SystemUpgrade: clientStream<SystemUpgradeRequestOutput, SystemUpgradeResponseInput>(
-    ({ miner, runtime }, call, done) => {
+    ({ miner, runtime, now }, call, done) => {
+      const v = miner.apiVersion;
+      // Firmware before API 1.10 (BOS 26.04) has no SystemUpgrade.
+      if (v.major < 1 || (v.major === 1 && v.minor < 10)) {
+        call.on('data', () => undefined);
+        done(unimplemented(`SystemUpgrade needs API 1.10; this miner speaks ${v.major}.${v.minor}.${v.patch}`));
+        return;
+      }
       let meta: { size: number; hash: string } | undefined;
       const chunks: Buffer[] = [];
       let received = 0;
@@ -185,9 +192,22 @@ export const upgradeHandlers: ServiceHandlers = {
           );
         }
         finished = true;
-        const behaviour = miner.fault('upgrade_failure')?.mode ?? parsed.behaviour;
+        const mode = miner.fault('upgrade_failure')?.mode;
+        const wrongPlatform = parsed.platform !== undefined && parsed.platform !== miner.spec.platform;
+        if (mode === 'refuse_upload' || wrongPlatform) {
+          // The miner keeps running its firmware untouched and records why.
+          miner.upgradeFailures.push({
+            atMs: now,
+            message: wrongPlatform
+              ? `Upgrade to ${parsed.version} refused: the image is for ${parsed.platform}, this miner is ${miner.spec.platform}`
+              : `Upgrade to ${parsed.version} refused: the image failed verification`,
+          });
+          miner.changed();
+          done(null, { successful: false });
+          return;
+        }
         done(null, { successful: true });
-        runtime.upgrade(miner, parsed, behaviour);
+        runtime.upgrade(miner, parsed, mode ?? parsed.behaviour);
       });
     },
   ),

@@ -275,13 +275,32 @@ describe('firmware, schedules and inventory routes', () => {
     });
     expect(plan.statusCode).toBe(200);
     expect(plan.json().waves.map((w: { miners: unknown[] }) => w.miners.length)).toEqual([1, 2, 1]);
+    // The version may be left out when the image states it (same bytes: already stored).
     const noVersion = await app.inject({
       method: 'POST',
       url: '/api/v1/firmware/images?name=fw.img',
       headers: { ...auth('admin.t.x'), 'content-type': 'application/octet-stream' },
       payload: body,
     });
-    expect(noVersion.statusCode).toBe(400);
+    expect(noVersion.statusCode, noVersion.body).toBe(200);
+    const typo = '2026-06-01-0-1a2b3c4d-26.07-plus';
+    const mismatch = await app.inject({
+      method: 'POST',
+      url: `/api/v1/firmware/images?name=fw.img&version=${typo}`,
+      headers: { ...auth('admin.t.x'), 'content-type': 'application/octet-stream' },
+      payload: buildFirmwareImage({ version, sizeBytes: 5_000 }),
+    });
+    expect(mismatch.statusCode).toBe(400);
+    expect(mismatch.body).toContain(typo);
+    expect(mismatch.body).toContain(version);
+    const noise = await app.inject({
+      method: 'POST',
+      url: `/api/v1/firmware/images?name=noise.img&version=${version}`,
+      headers: { ...auth('admin.t.x'), 'content-type': 'application/octet-stream' },
+      payload: Buffer.alloc(100_000, 0x5a),
+    });
+    expect(noise.statusCode).toBe(400);
+    expect(noise.body).toMatch(/not a firmware image/);
   });
 
   it('creates, lists and deletes schedules', async () => {

@@ -68,7 +68,7 @@ describe('firmware images', () => {
         { name: 'x.img', version: '2026-07-01-0-00000000-26.07-plus' },
         buildFirmwareImage({ version: NEW }),
       ),
-    ).rejects.toMatchObject({ code: 'conflict' });
+    ).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(
       h.plane.firmware.upload(h.operator, { name: 'x.img', version: NEW }, Buffer.from('x')),
     ).rejects.toMatchObject({ code: 'forbidden' });
@@ -93,6 +93,8 @@ describe('rollouts', () => {
     for (const id of ids(3, 4, 5, 6, 7)) expect(fw(id)).toBe(FIRMWARE_PREVIOUS);
     const job = await h.plane.jobs.get(h.operator, plan.job!.id);
     expect(job.results.map(r => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(job.results.map(r => r.outcome)).toEqual(['upgraded', 'upgraded', 'upgraded']);
+    expect(job.outcome?.summary).toMatchObject({ upgraded: 3, skipped: 0, rolled_back: 0, not_started: 0 });
     for (const r of job.results)
       expect(r.changes?.[0]).toMatchObject({ field: 'firmware', current: FIRMWARE_PREVIOUS, new: NEW });
     const { steps } = await h.plane.jobs.steps(h.operator, plan.job!.id);
@@ -104,7 +106,7 @@ describe('rollouts', () => {
         'miner:uploading',
         'miner:uploaded',
         'miner:back',
-        'miner:ok',
+        'miner:upgraded',
       ]),
     );
     // The canary's gate passed before the second wave started.
@@ -129,9 +131,10 @@ describe('rollouts', () => {
     expect(dry.job).toBeNull();
   });
 
-  it('an image that brings the canary back on the old version halts the rollout and rolls the canary back', async () => {
+  it('an image that brings the canary back on the old version halts the rollout; nothing to roll back, no second flash', async () => {
     const targets = ids(3, 4);
     const uptimeBefore = h.fleet.truth(targets[1]!).uptime_s;
+    const upgrades = vi.spyOn(MinerClient.prototype, 'systemUpgrade');
     const plan = await h.plane.rollouts.start(h.operator, {
       image: images.oldVersion!.sha256,
       selector: { ids: targets },
@@ -143,15 +146,23 @@ describe('rollouts', () => {
     expect(done.status).toBe('halted');
     const job = await h.plane.jobs.get(h.operator, plan.job!.id);
     const canary = job.results.find(r => r.id === targets[0])!;
-    expect(canary.status).toBe('rolled_back');
+    expect(canary).toMatchObject({ status: 'failed', outcome: 'wrong_version' });
     expect(canary.message).toMatch(/came back on 2026-01-20-0-6f4d2a91-26.01-plus instead of 2026-06-02/);
     expect(canary.data).toMatchObject({
-      rollback: 'done',
+      rollback: 'not_changed',
       previous_image: images.previous!.sha256,
       previous_version: FIRMWARE_PREVIOUS,
     });
+    // One upload: the image itself; the miner already back on its old version is not flashed again.
+    expect((upgrades.mock.contexts as MinerClient[]).map(c => c.minerId)).toEqual([targets[0]]);
     const second = job.results.find(r => r.id === targets[1])!;
-    expect(second).toMatchObject({ status: 'cancelled' });
+    expect(second).toMatchObject({ status: 'cancelled', outcome: 'not_started' });
+    expect(job.outcome?.summary).toMatchObject({ wrong_version: 1, not_started: 1, rolled_back: 0 });
+    expect(job.progress).toMatchObject({
+      failed: 1,
+      cancelled: 1,
+      outcomes: { wrong_version: 1, not_started: 1 },
+    });
     expect(second.message).toMatch(/not started/);
     expect(fw(targets[0]!)).toBe(FIRMWARE_PREVIOUS);
     expect(fw(targets[1]!)).toBe(FIRMWARE_PREVIOUS);
@@ -159,7 +170,7 @@ describe('rollouts', () => {
     expect(h.fleet.truth(targets[1]!).uptime_s).toBeGreaterThanOrEqual(uptimeBefore);
     const { steps } = await h.plane.jobs.steps(h.operator, plan.job!.id);
     expect(steps.map(s => `${s.kind}:${s.status}`)).toEqual(
-      expect.arrayContaining(['gate:failed', 'rollback:running', 'rollback:done']),
+      expect.arrayContaining(['miner:wrong_version', 'gate:failed', 'rollback:not_changed']),
     );
   });
 
@@ -176,9 +187,14 @@ describe('rollouts', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(done.status).toBe('halted');
     const job = await h.plane.jobs.get(h.operator, plan.job!.id);
-    expect(job.results[0]).toMatchObject({ id: target, status: 'failed', code: 'timeout' });
+    expect(job.results[0]).toMatchObject({
+      id: target,
+      status: 'failed',
+      outcome: 'timeout',
+      code: 'timeout',
+    });
     expect(job.results[0]!.message).toMatch(/rebooting: did not come back within the per-miner timeout/);
-    expect(job.results[0]!.data).toMatchObject({ rollback: 'failed' });
+    expect(job.results[0]!.data).toMatchObject({ rollback: 'unreachable' });
     expect(job.results[0]!.message).toMatch(/roll back by hand/);
     h.fleet.clearFault(target, 'unreachable');
   });
@@ -199,7 +215,13 @@ describe('rollouts', () => {
     const done = await h.plane.jobs.waitUntilFinished(h.operator, plan.job!.id, 30_000);
     expect(done.status).toBe('halted');
     const [r] = (await h.plane.jobs.get(h.operator, plan.job!.id)).results;
-    expect(r).toMatchObject({ id: target, status: 'rolled_back', code: 'miner_error' });
+    expect(r).toMatchObject({
+      id: target,
+      status: 'rolled_back',
+      outcome: 'rolled_back',
+      code: 'miner_error',
+    });
+    expect(r!.data).toMatchObject({ rollback: 'done' });
     expect(r!.message).toMatch(/^gate: hashrate \d+ GH\/s stayed below 90% of its pre-upgrade \d+ GH\/s/);
     expect(fw(target)).toBe(FIRMWARE_PREVIOUS);
     h.fleet.clearFault(target, 'hashboard_failure');
