@@ -13,6 +13,8 @@ import type { ApiInfra } from './context.ts';
 import { errorBody, installErrorHandler } from './errors.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { createAuthFailureLimiter, installRateLimits } from './plugins/rate-limit.ts';
+import { clientErrorHandler } from './plugins/client-errors.ts';
+import { installJsonBodyParser } from './plugins/json-body.ts';
 import { installRequestMetrics } from './plugins/request-metrics.ts';
 import { installSwagger } from './plugins/swagger.ts';
 import type { FleetQuery } from './query/fleet-query.ts';
@@ -78,6 +80,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     // Slow clients cannot hold a request open forever; control uploads set their own limits.
     requestTimeout: 120_000,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -88,6 +91,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
   app.decorateRequest('caller', null, []);
 
   installErrorHandler(app);
+  installJsonBodyParser(app);
   installRequestMetrics(app, metrics);
   await installSwagger(app, config, API_VERSION);
   const limiterDeps = { config, redis: o.rateLimitRedis ?? infra.redis, keys: infra.keys, metrics };

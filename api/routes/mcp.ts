@@ -6,13 +6,14 @@ import {
   validateOriginHeader,
   type AuthInfo,
 } from '@modelcontextprotocol/server';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { FleetError, isFleetError } from '../../collector/errors.ts';
 import { AUTH_REALM, bearerToken } from '../auth/authenticate.ts';
 import { noAuthCaller, type AuthFailureReason, type VerifyToken } from '../auth/verifier.ts';
 import type { ControlPlane } from '../control/index.ts';
 import { hasRole, type ApiInfra, type Caller } from '../context.ts';
 import type { ApiMetrics } from '../metrics.ts';
+import { HTTP_STATUS } from '../errors.ts';
 import {
   RedisWindowCounter,
   createAuthFailureLimiter,
@@ -75,11 +76,25 @@ const CHANGING_TOOLS = new Set(ALL_TOOLS.filter(t => t.access !== 'read').map(t 
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-function jsonRpcError(reply: FastifyReply, status: number, message: string): FastifyReply {
+function jsonRpcError(reply: FastifyReply, status: number, message: string, code = -32000): FastifyReply {
   return reply
     .code(status)
     .header('content-type', 'application/json')
-    .send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+    .send({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/**
+ * Errors before the MCP handler runs (the body parser: bad JSON, a forbidden key, too large)
+ * answer as JSON-RPC, not with the REST error body: an MCP client only understands the former.
+ */
+function mcpErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = isFleetError(err) ? HTTP_STATUS[err.code] : typeof err.statusCode === 'number' ? err.statusCode : 500;
+  if (status >= 500) {
+    req.log.error({ err, route: '/mcp' }, 'MCP request failed before its handler');
+    return jsonRpcError(reply, 500, 'internal error; the server log has the details', -32603);
+  }
+  const parseError = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
+  return jsonRpcError(reply, status, err.message, parseError ? -32700 : -32600);
 }
 
 const quoted = (s: string): string => s.replace(/["\\]/g, "'");
@@ -252,6 +267,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
     schema: { hide: true },
     onRequest: [checkHostAndOrigin, authenticateMcp],
     preHandler: limitControl,
+    errorHandler: mcpErrorHandler,
     handler: async (req, reply) => {
       // The SDK writes the answer (JSON or an SSE stream) to the raw response itself.
       reply.hijack();
