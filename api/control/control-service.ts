@@ -61,10 +61,18 @@ export interface FleetEffect {
   note: string;
 }
 
+/**
+ * Whether anything ran (dry run: would run): ok = every miner; partial = some; refused = none,
+ * each refused by its constraints; none_ran = none (failures, or nothing matched); queued = a
+ * batch job that has not run yet (its per-miner outcomes are at /jobs/{id}).
+ */
+export type ControlStatus = 'ok' | 'partial' | 'refused' | 'none_ran' | 'queued';
+
 export interface ControlResponse {
   dry_run: boolean;
   /** inline: done already; job: see `job`; dry_run: nothing was changed */
   mode: 'inline' | 'job' | 'dry_run';
+  status: ControlStatus;
   description: string;
   request: ControlRequest;
   matched: number;
@@ -253,6 +261,11 @@ export class ControlService {
       const resolved = await this.resolver.resolve(caller, sel.data);
       miners = resolved.miners;
       notFound = resolved.not_found;
+      // Only unknown (or another tenant's) ids: say so, as a single unknown id does.
+      if (miners.length === 0 && notFound.length > 0)
+        throw new FleetError('not_found', `no miner of yours matched; unknown ids: ${notFound.join(', ')}`, {
+          details: { not_found: notFound },
+        });
     }
     if (opts.dryRun) return this.dryRun(request, miners, notFound);
     if (miners.length === 0) {
@@ -266,7 +279,21 @@ export class ControlService {
         effect: emptyEffect(),
       });
     }
-    if (miners.length === 1) return this.inline(caller, request, miners[0]!, notFound);
+    if (miners.length === 1) {
+      const r = await this.inline(caller, request, miners[0]!, notFound);
+      const only = r.miners[0];
+      // One named miner that refused the request: the request failed, not "200 with a note".
+      if ('id' in target && only?.status === 'invalid')
+        throw new FleetError('unsupported', `${only.id} refused ${r.description}: ${only.message ?? 'outside its limits'}`, {
+          details: {
+            miner: only.id,
+            status: only.status,
+            ...(only.code ? { reason: only.code } : {}),
+            ...(only.changes ? { changes: only.changes } : {}),
+          },
+        });
+      return r;
+    }
     return this.enqueue(caller, request, miners, notFound);
   }
 
@@ -383,7 +410,7 @@ export class ControlService {
         ...(plan.code ? { code: plan.code } : {}),
         ...(plan.message ? { message: plan.message } : {}),
         changes: plan.changes,
-        data: { effect_power_w: plan.effect.power_w, effect_hashrate_ghs: plan.effect.hashrate_ghs },
+        data: effectFigures(plan.effect),
       };
       effects[i] = plan.status === 'would_apply' ? plan.effect : { power_w: 0, hashrate_ghs: 0 };
     });
@@ -460,6 +487,7 @@ export class ControlService {
     return {
       dry_run: r.dry_run,
       mode: r.mode,
+      status: r.mode === 'job' ? 'queued' : controlStatus(r.miners),
       description: describeRequest(r.request),
       request: redactRequest(r.request),
       matched: r.matched ?? r.miners.length,
@@ -1298,6 +1326,29 @@ async function withFallback<T>(relative: () => Promise<T>, absolute: () => Promi
   }
 }
 
+/** Whether anything ran (or would), from the per-miner outcomes. */
+function controlStatus(miners: MinerJobResult[]): ControlStatus {
+  const ran = miners.filter(m => m.status === 'ok' || m.status === 'would_apply' || m.status === 'skipped').length;
+  if (miners.length > 0 && ran === miners.length) return 'ok';
+  if (ran > 0) return 'partial';
+  if (miners.length > 0 && miners.every(m => m.status === 'invalid')) return 'refused';
+  return 'none_ran';
+}
+
+/**
+ * The one place effects get their units and precision: kW and TH/s to 3 decimals (W and GH/s),
+ * per miner and in totals, so the totals are the sums of what the miners show.
+ */
+const kwOf = (w: number): number => round(w / 1000, 3);
+const thsOf = (ghs: number): number => round(ghs / 1000, 3);
+
+function effectFigures(e: Effect): { effect_power_kw: number | null; effect_hashrate_ths: number | null } {
+  return {
+    effect_power_kw: e.power_w === null ? null : kwOf(e.power_w),
+    effect_hashrate_ths: e.hashrate_ghs === null ? null : thsOf(e.hashrate_ghs),
+  };
+}
+
 function emptyEffect(): FleetEffect {
   return { power_kw: 0, hashrate_ths: 0, miners_estimated: 0, miners_unknown: 0, note: 'no miner matched' };
 }
@@ -1310,13 +1361,13 @@ function sumEffects(request: ControlRequest, effects: Effect[]): FleetEffect {
   for (const e of effects) {
     if (!e || e.power_w === null || e.hashrate_ghs === null) {
       unknown++;
-      if (e?.power_w != null) p += e.power_w;
-      if (e?.hashrate_ghs != null) h += e.hashrate_ghs;
+      if (e?.power_w != null) p += kwOf(e.power_w);
+      if (e?.hashrate_ghs != null) h += thsOf(e.hashrate_ghs);
       continue;
     }
     known++;
-    p += e.power_w;
-    h += e.hashrate_ghs;
+    p += kwOf(e.power_w);
+    h += thsOf(e.hashrate_ghs);
   }
   let note = 'estimate from the latest snapshots; positive = more';
   if (request.kind === 'power_target')
@@ -1337,8 +1388,8 @@ function sumEffects(request: ControlRequest, effects: Effect[]): FleetEffect {
     note =
       "disabling hashboards removes their current hashrate, enabling adds their nominal hashrate; power scaled by each miner's current efficiency";
   return {
-    power_kw: round(p / 1000, 3),
-    hashrate_ths: round(h / 1000, 3),
+    power_kw: round(p, 3),
+    hashrate_ths: round(h, 3),
     miners_estimated: known,
     miners_unknown: unknown,
     note,

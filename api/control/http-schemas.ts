@@ -3,7 +3,10 @@ import { FLEET_ERROR_CODES } from '../../collector/errors.ts';
 import { minerIdSchema } from '../../collector/inventory/schema.ts';
 import { JOB_STATUSES, JOB_TYPES } from '../jobs/types.ts';
 import { MINER_ACTIONS, RELATIVE_REFERENCES, poolGroupInputSchema } from './requests.ts';
+import { dryRunFields, oneDryRun, oneDryRunMsg } from './dry-run.ts';
 import { minerSelectorSchema } from './selector.ts';
+
+export { dryRunOf } from './dry-run.ts';
 
 /**
  * Request and response schemas of the control routes (api/routes/v1/control.ts, jobs.ts);
@@ -19,6 +22,7 @@ export const DryRun = z
     'Only report which miners would change, how, and the expected effect on power and hashrate; nothing is sent to the miners.',
   );
 
+
 /** `selector` or `id`, exactly one. */
 const target = {
   selector: minerSelectorSchema
@@ -30,18 +34,22 @@ const oneTarget = (b: { selector?: unknown; id?: unknown }): boolean =>
   (b.selector === undefined) !== (b.id === undefined);
 const oneTargetMsg = { error: 'give selector or id (exactly one)' };
 
-export const MinerActionBody = z.strictObject({
-  action: z
-    .enum(MINER_ACTIONS)
-    .describe('reboot | restart | pause | resume | stop | start | locate_on | locate_off'),
-  dryRun: DryRun,
-});
+export const MinerActionBody = z
+  .strictObject({
+    action: z
+      .enum(MINER_ACTIONS)
+      .describe('reboot | restart | pause | resume | stop | start | locate_on | locate_off'),
+    ...dryRunFields,
+  })
+  .refine(oneDryRun, oneDryRunMsg);
 
-export const SelectorActionBody = z.strictObject({
-  selector: minerSelectorSchema,
-  action: z.enum(MINER_ACTIONS),
-  dryRun: DryRun,
-});
+export const SelectorActionBody = z
+  .strictObject({
+    selector: minerSelectorSchema,
+    action: z.enum(MINER_ACTIONS),
+    ...dryRunFields,
+  })
+  .refine(oneDryRun, oneDryRunMsg);
 
 export const PowerTargetBody = z
   .strictObject({
@@ -64,9 +72,10 @@ export const PowerTargetBody = z
       .enum(RELATIVE_REFERENCES)
       .optional()
       .describe("The miner's own nominal, current, min or max power target."),
-    dryRun: DryRun,
+    ...dryRunFields,
   })
-  .refine(oneTarget, oneTargetMsg);
+  .refine(oneTarget, oneTargetMsg)
+  .refine(oneDryRun, oneDryRunMsg);
 
 export const HashrateTargetBody = z
   .strictObject({
@@ -75,9 +84,10 @@ export const HashrateTargetBody = z
     delta_ths: z.number().min(-10_000).max(10_000).optional().describe('Change of the current target, TH/s.'),
     percent: z.number().gt(0).max(1_000).optional(),
     reference: z.enum(RELATIVE_REFERENCES).optional(),
-    dryRun: DryRun,
+    ...dryRunFields,
   })
-  .refine(oneTarget, oneTargetMsg);
+  .refine(oneTarget, oneTargetMsg)
+  .refine(oneDryRun, oneDryRunMsg);
 
 export const PoolsBody = z
   .strictObject({
@@ -94,9 +104,10 @@ export const PoolsBody = z
       .describe('op=replace: the new groups (no uid).'),
     group: poolGroupInputSchema.optional().describe('op=create|update: the group (update needs its uid).'),
     uid: z.string().min(1).max(128).optional().describe('op=remove: uid of the group.'),
-    dryRun: DryRun,
+    ...dryRunFields,
   })
-  .refine(oneTarget, oneTargetMsg);
+  .refine(oneTarget, oneTargetMsg)
+  .refine(oneDryRun, oneDryRunMsg);
 
 export const CoolingBody = z
   .strictObject({
@@ -109,18 +120,20 @@ export const CoolingBody = z
     min_fan_speed_pct: z.number().int().min(0).max(100).optional(),
     max_fan_speed_pct: z.number().int().min(0).max(100).optional(),
     minimum_required_fans: z.number().int().min(0).max(16).optional(),
-    dryRun: DryRun,
+    ...dryRunFields,
   })
-  .refine(oneTarget, oneTargetMsg);
+  .refine(oneTarget, oneTargetMsg)
+  .refine(oneDryRun, oneDryRunMsg);
 
 export const HashboardsBody = z
   .strictObject({
     ...target,
     enable: z.boolean(),
     hashboard_ids: z.array(z.string().min(1).max(32)).min(1).max(16),
-    dryRun: DryRun,
+    ...dryRunFields,
   })
-  .refine(oneTarget, oneTargetMsg);
+  .refine(oneTarget, oneTargetMsg)
+  .refine(oneDryRun, oneDryRunMsg);
 
 export const MinerIdParams = z.strictObject({ id: minerIdSchema });
 
@@ -182,6 +195,11 @@ export const JobSummarySchema = z.object({
 export const ControlResponseSchema = z.object({
   dry_run: z.boolean(),
   mode: z.enum(['inline', 'job', 'dry_run']),
+  status: z
+    .enum(['ok', 'partial', 'refused', 'none_ran', 'queued'])
+    .describe(
+      'Whether anything ran (dry run: would run): ok = every miner, partial = some, refused = none (each refused by its limits), none_ran = none (failed, or nothing matched), queued = a batch job; its per-miner outcomes are at /api/v1/jobs/{id}.',
+    ),
   description: z.string(),
   request: z.unknown().describe('The request as understood, with pool passwords replaced by [redacted].'),
   matched: z.number().int(),

@@ -4,6 +4,7 @@ import type { MinerClient } from '../../collector/miner-client.ts';
 import type { ApiInfra, Caller } from '../context.ts';
 import { hasRole } from '../context.ts';
 import { forEachLimit, sleep } from '../control/concurrency.ts';
+import { dryRunFields, dryRunOf, oneDryRun, oneDryRunMsg } from '../control/dry-run.ts';
 import { MinerStateReader } from '../control/miner-state.ts';
 import { MinerResolver, minerSelectorSchema, type TargetMiner } from '../control/selector.ts';
 import {
@@ -82,11 +83,12 @@ export const rolloutRequestSchema = z
     discard_settings: z.boolean().default(false),
     /** How often a miner is polled while waiting, in ms. @defaultValue 5000 */
     poll_interval_ms: z.number().int().min(50).max(60_000).default(5_000),
-    dryRun: z.boolean().default(false),
+    ...dryRunFields,
   })
   .refine(r => !(r.canary_size !== undefined && r.canary_percent !== undefined), {
     error: 'give canary_size or canary_percent, not both',
-  });
+  })
+  .refine(oneDryRun, oneDryRunMsg);
 
 export type RolloutRequest = z.input<typeof rolloutRequestSchema>;
 
@@ -214,7 +216,7 @@ export class RolloutService {
     this.jobs.register<RolloutPayload>('firmware-rollout', ctx => this.run(ctx));
   }
 
-  /** Plan (dryRun) or start a rollout. Needs the operator role; uploading images needs admin. */
+  /** Plan (dry_run) or start a rollout. Needs the operator role; uploading images needs admin. */
   async start(caller: Caller, input: unknown): Promise<RolloutPlan> {
     if (!hasRole(caller, 'operator'))
       throw new FleetError('forbidden', 'firmware rollouts need the operator role');
@@ -282,7 +284,7 @@ export class RolloutService {
       poll_interval_ms: r.poll_interval_ms,
     };
     const plan: RolloutPlan = {
-      dry_run: r.dryRun,
+      dry_run: dryRunOf(r),
       image,
       matched: sel.matched,
       not_found: sel.not_found,
@@ -297,7 +299,7 @@ export class RolloutService {
       options,
       job: null,
     };
-    if (r.dryRun) return plan;
+    if (dryRunOf(r)) return plan;
     if (todo.length === 0)
       throw new FleetError(
         'precondition_failed',

@@ -5,6 +5,7 @@ import { requireRole } from '../../auth/authenticate.ts';
 import type { ControlResponse, ControlService, ControlTarget } from '../../control/control-service.ts';
 import {
   ControlResponseSchema,
+  dryRunOf,
   CoolingBody,
   HashboardsBody,
   HashrateTargetBody,
@@ -29,14 +30,14 @@ function targetOf(b: { selector?: MinerSelector | undefined; id?: string | undef
   return b.id !== undefined ? { id: b.id } : { selector: b.selector! };
 }
 
-/** Strip the routing fields (target, dryRun) from a body, keeping only what was given. */
+/** Strip the routing fields (target, dry_run) from a body, keeping only what was given. */
 function fields<T extends object>(body: T, drop: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) if (!drop.includes(k) && v !== undefined) out[k] = v;
   return out;
 }
 
-const ROUTING = ['selector', 'id', 'dryRun'];
+const ROUTING = ['selector', 'id', 'dry_run', 'dryRun'];
 
 async function send(reply: FastifyReply, r: ControlResponse): Promise<ControlResponse> {
   reply.code(r.mode === 'job' ? 202 : 200);
@@ -46,7 +47,7 @@ async function send(reply: FastifyReply, r: ControlResponse): Promise<ControlRes
 /**
  * Control routes (operator role, control rate limit). One miner runs inline (200 with its
  * result); several become a batch job (202 with the job; follow /api/v1/jobs/{id}/events).
- * `dryRun: true` answers the plan and changes nothing.
+ * `dry_run: true` answers the plan and changes nothing (`dryRun`: deprecated alias, one release).
  */
 export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
   const { control } = deps.services;
@@ -73,7 +74,7 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
             req.caller,
             { id: req.params.id },
             { kind: 'action', action: req.body.action },
-            { dryRun: req.body.dryRun },
+            { dryRun: dryRunOf(req.body) },
           ),
         ),
     );
@@ -96,7 +97,7 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
             req.caller,
             { selector: req.body.selector },
             { kind: 'action', action: req.body.action },
-            { dryRun: req.body.dryRun },
+            { dryRun: dryRunOf(req.body) },
           ),
         ),
     );
@@ -120,7 +121,7 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
             req.caller,
             targetOf(req.body),
             { kind: 'power_target', ...fields(req.body, ROUTING) },
-            { dryRun: req.body.dryRun },
+            { dryRun: dryRunOf(req.body) },
           ),
         ),
     );
@@ -144,7 +145,7 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
             req.caller,
             targetOf(req.body),
             { kind: 'hashrate_target', ...fields(req.body, ROUTING) },
-            { dryRun: req.body.dryRun },
+            { dryRun: dryRunOf(req.body) },
           ),
         ),
     );
@@ -171,15 +172,17 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
           remove: 'uid',
         };
         const want = need[b.op];
-        if (!given(want)) throw new FleetError('invalid_argument', `op=${b.op} needs ${want}`);
-        const extra = (['groups', 'group', 'uid'] as const).filter(k => k !== want && given(k));
-        if (extra.length > 0)
-          throw new FleetError(
-            'invalid_argument',
-            `${extra.join(', ')} ${extra.length > 1 ? 'are' : 'is'} not used with op=${b.op}`,
-          );
+        // Every problem at once, each naming its field (a client fixes them in one round).
+        const fields: { field: string; message: string }[] = [];
+        if (!given(want)) fields.push({ field: `body.${want}`, message: `op=${b.op} needs ${want}` });
+        for (const k of (['groups', 'group', 'uid'] as const).filter(x => x !== want && given(x)))
+          fields.push({ field: `body.${k}`, message: `${k} is not used with op=${b.op} (it needs ${want})` });
+        if (fields.length > 0)
+          throw new FleetError('invalid_argument', fields.map(f => `${f.field}: ${f.message}`).join('; '), {
+            details: { fields },
+          });
         const request = { kind: 'pools', op: b.op, [want]: b[want] };
-        return send(reply, await control.execute(req.caller, targetOf(b), request, { dryRun: b.dryRun }));
+        return send(reply, await control.execute(req.caller, targetOf(b), request, { dryRun: dryRunOf(b) }));
       },
     );
 
@@ -202,7 +205,7 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
             req.caller,
             targetOf(req.body),
             { kind: 'cooling', ...fields(req.body, ROUTING) },
-            { dryRun: req.body.dryRun },
+            { dryRun: dryRunOf(req.body) },
           ),
         ),
     );
@@ -225,7 +228,7 @@ export function controlRoutes(deps: ControlRouteDeps): FastifyPluginAsyncZod {
             req.caller,
             targetOf(req.body),
             { kind: 'hashboards', ...fields(req.body, ROUTING) },
-            { dryRun: req.body.dryRun },
+            { dryRun: dryRunOf(req.body) },
           ),
         ),
     );

@@ -120,7 +120,7 @@ export function firmwareRoutes(deps: FirmwareRouteDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['firmware'],
           summary:
-            'Roll an image out over a selector: canary wave, then waves with a health gate after each; halts and rolls back on failure. dryRun returns the plan.',
+            'Roll an image out over a selector: canary wave, then waves with a health gate after each; halts and rolls back on failure. dry_run returns the plan.',
           body: rolloutRequestSchema,
           response: {
             200: RolloutPlanSchema,
