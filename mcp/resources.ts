@@ -130,7 +130,7 @@ export function registerResources(server: McpServer, env: ToolEnv): void {
       list: undefined,
       complete: {
         id: async (value: string) =>
-          (await deps.plane.jobs.list(caller, { limit: 20 }).catch(() => ({ jobs: [] }))).jobs
+          (await deps.plane.jobs.list(caller, { limit: 20 }).catch(() => ({ items: [] }))).items
             .map(j => j.id)
             .filter(id => id.startsWith(value)),
       },

@@ -256,7 +256,7 @@ export const JobStepSchema = z.object({
 });
 
 export const JobListSchema = z.object({
-  jobs: z.array(JobSummarySchema),
+  items: z.array(JobSummarySchema),
   total: z.number().int(),
   limit: z.number().int(),
   truncated: z.boolean(),

@@ -23,7 +23,7 @@ export const InventoryMinerSchema = z.object({
 });
 
 export const InventoryListSchema = z.object({
-  miners: z.array(InventoryMinerSchema),
+  items: z.array(InventoryMinerSchema),
   total: z.number().int(),
 });
 
@@ -38,7 +38,7 @@ export const CredentialSchema = z.object({
 });
 
 export const CredentialListSchema = z.object({
-  credentials: z.array(CredentialSchema),
+  items: z.array(CredentialSchema),
   total: z.number().int(),
 });
 

@@ -209,7 +209,7 @@ export class InventoryService {
 
   // ---- miners ----
 
-  async listMiners(caller: Caller): Promise<{ miners: InventoryMinerView[]; total: number }> {
+  async listMiners(caller: Caller): Promise<{ items: InventoryMinerView[]; total: number }> {
     this.admin(caller);
     const [resolvedRaw, apiRaw, quarantineRaw] = await Promise.all([
       this.infra.redis.hgetall(this.infra.keys.resolvedInventory()),
@@ -259,12 +259,12 @@ export class InventoryService {
       });
     }
     out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { miners: out, total: out.length };
+    return { items: out, total: out.length };
   }
 
   async getMiner(caller: Caller, id: string): Promise<InventoryMinerView> {
-    const { miners } = await this.listMiners(caller);
-    const m = miners.find(x => x.id === id);
+    const { items } = await this.listMiners(caller);
+    const m = items.find(x => x.id === id);
     if (!m)
       throw new FleetError('not_found', `unknown miner '${id}' in your inventory`, {
         details: { miner: id },

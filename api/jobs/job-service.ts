@@ -607,7 +607,7 @@ export class JobService {
   async list(
     caller: Caller,
     query: JobListQuery = {},
-  ): Promise<{ jobs: JobSummary[]; total: number; limit: number; truncated: boolean; hint?: string }> {
+  ): Promise<{ items: JobSummary[]; total: number; limit: number; truncated: boolean; hint?: string }> {
     const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
     const key = this.indexKey(caller.tenant);
     await this.redis(r => r.zremrangebyscore(key, '-inf', String(Date.now() - this.opts.retentionMs)));
@@ -645,13 +645,13 @@ export class JobService {
     }
     if (!filtered) {
       const total = await this.redis(r => r.zcard(key));
-      return { jobs: out, total, limit, truncated: total > out.length };
+      return { items: out, total, limit, truncated: total > out.length };
     }
     const hint = exhausted
       ? undefined
       : `only the newest ${LIST_SCAN_MAX} jobs were examined; total counts matches among them`;
     return {
-      jobs: out,
+      items: out,
       total: matched,
       limit,
       truncated: matched > out.length || !exhausted,

@@ -28,7 +28,7 @@ export const FirmwareUploadResult = z.object({
   created: z.boolean().describe('false when the same image was already stored'),
 });
 
-export const FirmwareListSchema = z.object({ images: z.array(FirmwareImageSchema), total: z.number().int() });
+export const FirmwareListSchema = z.object({ items: z.array(FirmwareImageSchema), total: z.number().int() });
 
 export const FirmwareShaParams = z.strictObject({ sha256: sha256Schema });
 

@@ -36,7 +36,7 @@ export const ScheduleSchema = z.object({
   recent_windows: z.array(ScheduleWindowSchema),
 });
 
-export const ScheduleListSchema = z.object({ schedules: z.array(ScheduleSchema), total: z.number().int() });
+export const ScheduleListSchema = z.object({ items: z.array(ScheduleSchema), total: z.number().int() });
 
 export const ScheduleIdParams = z.strictObject({ id: z.uuid({ error: 'expected a schedule id (UUID)' }) });
 

@@ -31,7 +31,7 @@ export const listJobs = defineTool({
   async run(args, ctx) {
     const limit = args.limit ?? 10;
     const r = await ctx.deps.plane.jobs.list(ctx.caller, { status: args.status, type: args.type, limit });
-    const jobs = r.jobs.map(jobView);
+    const jobs = r.items.map(jobView);
     const make = (n: number) => {
       const structured: z.output<typeof JobListOut> = {
         jobs: jobs.slice(0, n),

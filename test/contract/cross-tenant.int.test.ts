@@ -16,7 +16,7 @@ import { validOf, type Hints, type JsonSchema } from './schema-arbitrary.ts';
 //
 // Expected: 404 (never 403, which would confirm the object exists; never data), MCP
 // `not_found`, and tenant-1's state unchanged (its objects through the API, and its simulated
-// miners' own state). Writes are real (no dryRun), on simulated miners.
+// miners' own state). Writes are real (no dry run), on simulated miners.
 const SEED = 150_015;
 
 let c: ContractApp;
@@ -110,7 +110,10 @@ function aimAtTenant1(value: unknown, schema: JsonSchema): unknown {
     v.id = t1.miners[0];
     delete v.selector;
   } else if (schema.properties?.selector) v.selector = { ids: [t1.miners[0]] };
-  if ('dryRun' in v) v.dryRun = false;
+  if ('dry_run' in v || 'dryRun' in v) {
+    delete v.dryRun;
+    v.dry_run = false;
+  }
   return v;
 }
 

@@ -94,7 +94,7 @@ describe('fleet API over a collected simulated fleet', () => {
   it('pauses exactly the miners of a site through a batch job, and the collector sees it', async () => {
     const site = fleet.miners.find(m => m.tenant === tenant)!.site;
     const targets = fleet.miners.filter(m => m.tenant === tenant && m.site === site && !fleet.faults(m.id).some(f => f.kind === 'unreachable'));
-    const dry = await call('POST', '/api/v1/control/actions', { selector: { site }, action: 'pause', dryRun: true });
+    const dry = await call('POST', '/api/v1/control/actions', { selector: { site }, action: 'pause', dry_run: true });
     expect(dry.status).toBe(200);
     expect(fleet.miners.every(m => fleet.truth(m.id).status === 'MINER_STATUS_NORMAL' || fleet.faults(m.id).length > 0)).toBe(true);
     const run = await call('POST', '/api/v1/control/actions', { selector: { site }, action: 'pause' });

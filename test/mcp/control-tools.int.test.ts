@@ -240,7 +240,7 @@ describe('firmware rollout', () => {
     expect(notes.some(n => /running/.test(n.message ?? ''))).toBe(true);
 
     const jobs = await h.plane.jobs.list(h.operator, { type: 'firmware-rollout' });
-    const job = jobs.jobs[0]!;
+    const job = jobs.items[0]!;
     const end = await h.plane.jobs.waitUntilFinished(h.operator, job.id, 60_000);
     expect(end.status).toBe('cancelled');
     // The canary was upgraded; the last wave never started.
@@ -300,14 +300,14 @@ describe('admin tools', () => {
     const reg = await call<{ miner: { id: string; state: string } }>(admin, 'register_miner', { address: '10.99.0.7', id: 'new-rig-1', site: 'site-9', credentials: 'rigs' });
     expect(reg.s.miner).toMatchObject({ id: 'new-rig-1', state: 'pending' });
     const inv = await h.plane.inventory.listMiners(h.admin);
-    expect(inv.miners.map(m => m.id)).toContain('new-rig-1');
+    expect(inv.items.map(m => m.id)).toContain('new-rig-1');
     expect(await callError(admin, 'scan_network', { cidr: '10.0.0.0/8' })).toMatch(/at most a \/16/);
     const scan = await call<{ cidr: string; site: string }>(admin, 'scan_network', { cidr: '10.99.1.0/24', site: 'site-9', credentials: 'rigs' });
     expect(scan.s).toMatchObject({ cidr: '10.99.1.0/24', site: 'site-9' });
     const dry = await call<{ removed: boolean }>(admin, 'unregister_miner', { miner: 'new-rig-1', dryRun: true });
     expect(dry.s.removed).toBe(false);
     await call(admin, 'unregister_miner', { miner: 'new-rig-1' });
-    expect((await h.plane.inventory.listMiners(h.admin)).miners.map(m => m.id)).not.toContain('new-rig-1');
+    expect((await h.plane.inventory.listMiners(h.admin)).items.map(m => m.id)).not.toContain('new-rig-1');
     expect(await callError(admin, 'unregister_miner', { miner: ids[0]! })).toMatch(/inventory file/);
   });
 

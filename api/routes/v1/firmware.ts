@@ -91,7 +91,7 @@ export function firmwareRoutes(deps: FirmwareRouteDeps): FastifyPluginAsyncZod {
       },
       async req => {
         const images = await firmware.list(req.caller);
-        return { images, total: images.length };
+        return { items: images, total: images.length };
       },
     );
 

@@ -110,7 +110,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncZod
       },
       async req => {
         const credentials = await inventory.listCredentials(req.caller);
-        return { credentials, total: credentials.length };
+        return { items: credentials, total: credentials.length };
       },
     );
 

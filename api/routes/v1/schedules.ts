@@ -29,7 +29,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): FastifyPluginAsyncZod {
       },
       async req => {
         const list = await schedules.list(req.caller);
-        return { schedules: list, total: list.length };
+        return { items: list, total: list.length };
       },
     );
 

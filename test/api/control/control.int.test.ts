@@ -98,14 +98,19 @@ describe('batch actions', () => {
   });
 
   it("another tenant's ids are reported as not found, one by one", async () => {
-    const r = await h.plane.control.execute(
-      { ...h.operator, tenant: 'someone-else' },
-      { selector: { ids: [h.fleet.miners[0]!.id, 'nope'] } },
-      { kind: 'action', action: 'pause' },
-      { dryRun: true },
-    );
-    expect(r.matched).toBe(0);
-    expect(r.not_found.sort()).toEqual([h.fleet.miners[0]!.id, 'nope'].sort());
+    const r = await h.plane.control
+      .execute(
+        { ...h.operator, tenant: 'someone-else' },
+        { selector: { ids: [h.fleet.miners[0]!.id, 'nope'] } },
+        { kind: 'action', action: 'pause' },
+        { dryRun: true },
+      )
+      .then(
+        () => null,
+        (e: unknown) => e as { code: string; details: { not_found: string[] } },
+      );
+    expect(r?.code).toBe('not_found');
+    expect(r!.details.not_found.sort()).toEqual([h.fleet.miners[0]!.id, 'nope'].sort());
     await expect(
       h.plane.control.execute(
         { ...h.operator, tenant: 'someone-else' },
@@ -161,7 +166,7 @@ describe('dry run', () => {
       expect(h.fleet.miner(id).version).toBe(before.get(id)!.version);
     }
     const jobs = await h.plane.jobs.list(h.operator, {});
-    expect(jobs.jobs.some(j => j.label.includes('2500'))).toBe(false);
+    expect(jobs.items.some(j => j.label.includes('2500'))).toBe(false);
   });
 
   it('a pause dry run estimates minus the current output', async () => {
@@ -222,20 +227,18 @@ describe('constraints', () => {
     });
     expect(unary.mock.calls.map(c => String(c[1]))).toContain('DecrementPowerTarget');
     expect(h.fleet.truth(id).power_target_w).toBe(start - 200);
-    const big = await h.plane.control.execute(h.operator, { id }, { kind: 'power_target', delta_w: 10_000 });
-    expect(big.miners[0]).toMatchObject({ status: 'invalid', code: 'invalid_argument' });
+    // One named miner refusing is the request failing (422), with the miner's reason.
+    await expect(
+      h.plane.control.execute(h.operator, { id }, { kind: 'power_target', delta_w: 10_000 }),
+    ).rejects.toMatchObject({ code: 'unsupported', details: { miner: id, status: 'invalid', reason: 'invalid_argument' } });
     expect(h.fleet.truth(id).power_target_w).toBe(start - 200);
   });
 
   it('validates cooling values against the cooling constraints and hashboard ids against the miner', async () => {
     const id = h.fleet.miners[0]!.id;
-    const bad = await h.plane.control.execute(
-      h.operator,
-      { id },
-      { kind: 'hashboards', enable: false, hashboard_ids: ['99'] },
-    );
-    expect(bad.miners[0]).toMatchObject({ status: 'invalid', code: 'invalid_argument' });
-    expect(bad.miners[0]!.message).toMatch(/no hashboard 99/);
+    await expect(
+      h.plane.control.execute(h.operator, { id }, { kind: 'hashboards', enable: false, hashboard_ids: ['99'] }),
+    ).rejects.toMatchObject({ code: 'unsupported', message: expect.stringMatching(/no hashboard 99/) });
     const ok = await h.plane.control.execute(
       h.operator,
       { id },

@@ -18,13 +18,14 @@ describe('hashboards', () => {
     const boards = h.fleet.truth(id).boards.map(b => b.id);
     expect(boards.length).toBeGreaterThan(1);
     const unary = vi.spyOn(MinerClient.prototype, 'unary');
-    const res = await h.plane.control.execute(
-      h.operator,
-      { id },
-      { kind: 'hashboards', enable: false, hashboard_ids: boards },
-    );
-    expect(res.miners[0]).toMatchObject({ status: 'invalid', code: 'invalid_argument' });
-    expect(res.miners[0]!.message).toMatch(/at least one hashboard must stay enabled/);
+    const res = await h.plane.control
+      .execute(h.operator, { id }, { kind: 'hashboards', enable: false, hashboard_ids: boards })
+      .then(
+        () => null,
+        (e: unknown) => e as { code: string; message: string; details: Record<string, unknown> },
+      );
+    expect(res).toMatchObject({ code: 'unsupported', details: { miner: id, status: 'invalid', reason: 'invalid_argument' } });
+    expect(res!.message).toMatch(/at least one hashboard must stay enabled/);
     expect(unary.mock.calls.map(c => String(c[1]))).not.toContain('DisableHashboards');
     unary.mockRestore();
     // Disabling some of them is still fine.

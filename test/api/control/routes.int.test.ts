@@ -67,7 +67,7 @@ describe('control routes', () => {
       method: 'POST',
       url: '/api/v1/control/power-target',
       headers: auth('operator.t.x'),
-      payload: { selector: { site: 'site-1' }, watt: 3000, wat: 1, dryRun: true },
+      payload: { selector: { site: 'site-1' }, watt: 3000, wat: 1, dry_run: true },
     });
     expect(r.statusCode).toBe(400);
     expect(r.json().error.code).toBe('invalid_argument');
@@ -96,7 +96,7 @@ describe('control routes', () => {
       method: 'POST',
       url: `/api/v1/miners/${id}/actions`,
       headers: auth('operator.t.x'),
-      payload: { action: 'pause', dryRun: true },
+      payload: { action: 'pause', dry_run: true },
     });
     expect(dry.statusCode).toBe(200);
     expect(dry.json()).toMatchObject({ mode: 'dry_run', matched: 1, counts: { would_apply: 1 } });
@@ -158,7 +158,7 @@ describe('control routes', () => {
       url: '/api/v1/jobs?limit=5',
       headers: auth('viewer.t.x'),
     });
-    expect(list.json().jobs.map((j: { id: string }) => j.id)).toContain(jobId);
+    expect(list.json().items.map((j: { id: string }) => j.id)).toContain(jobId);
     const hidden = await app.inject({
       method: 'GET',
       url: `/api/v1/jobs/${jobId}`,
@@ -266,12 +266,12 @@ describe('firmware, schedules and inventory routes', () => {
       url: '/api/v1/firmware/images',
       headers: auth('operator.t.x'),
     });
-    expect(list.json().images.map((i: { sha256: string }) => i.sha256)).toEqual([sha]);
+    expect(list.json().items.map((i: { sha256: string }) => i.sha256)).toEqual([sha]);
     const plan = await app.inject({
       method: 'POST',
       url: '/api/v1/firmware/rollouts',
       headers: auth('operator.t.x'),
-      payload: { image: sha, selector: { all: true }, canary_size: 1, wave_size: 2, dryRun: true },
+      payload: { image: sha, selector: { all: true }, canary_size: 1, wave_size: 2, dry_run: true },
     });
     expect(plan.statusCode).toBe(200);
     expect(plan.json().waves.map((w: { miners: unknown[] }) => w.miners.length)).toEqual([1, 2, 1]);
@@ -368,7 +368,7 @@ describe('firmware, schedules and inventory routes', () => {
       headers: auth('admin.t.x'),
     });
     expect(creds.body).not.toContain('pa55-rack-7');
-    expect(creds.json().credentials).toEqual(
+    expect(creds.json().items).toEqual(
       expect.arrayContaining([{ name: 'rack-7', username: 'root', scope: 'tenant' }]),
     );
     const add = await app.inject({

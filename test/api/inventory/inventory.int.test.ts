@@ -102,7 +102,7 @@ describe('inventory service', () => {
     });
     expect(messages).toContainEqual({ type: 'inventory', op: 'upsert', id: 'rack9-m01', tenant: h.tenant });
     const list = await inv.listMiners(h.admin);
-    expect(list.miners.find(x => x.id === 'rack9-m01')).toMatchObject({
+    expect(list.items.find(x => x.id === 'rack9-m01')).toMatchObject({
       state: 'active',
       credentials: 'rack-9',
     });

@@ -317,7 +317,7 @@ describe('credentials are scoped to a tenant', () => {
     });
     expect(scan.statusCode).toBe(400);
     const listed = await app.inject({ method: 'GET', url: '/api/v1/inventory/credentials', headers: auth('admin2.t.x') });
-    expect(listed.json().credentials.map((c: { name: string }) => c.name)).toEqual(['own']);
+    expect(listed.json().items.map((c: { name: string }) => c.name)).toEqual(['own']);
   });
 
   it('an operator shares an instance-wide credential with named tenants, explicitly', async () => {

@@ -87,12 +87,12 @@ describe('batch-control jobs', () => {
     const other = { ...h.operator, tenant: 'another-tenant' };
     await expect(h.plane.jobs.get(other, r.job!.id)).rejects.toMatchObject({ code: 'not_found' });
     await expect(h.plane.jobs.cancel(other, r.job!.id)).rejects.toMatchObject({ code: 'not_found' });
-    expect((await h.plane.jobs.list(other)).jobs).toEqual([]);
+    expect((await h.plane.jobs.list(other)).items).toEqual([]);
     const mine = await h.plane.jobs.list(h.operator, { type: 'batch-control' });
-    expect(mine.jobs.map(j => j.id)).toContain(r.job!.id);
-    expect(mine.jobs[0]!.created_ms).toBeGreaterThanOrEqual(mine.jobs.at(-1)!.created_ms);
+    expect(mine.items.map(j => j.id)).toContain(r.job!.id);
+    expect(mine.items[0]!.created_ms).toBeGreaterThanOrEqual(mine.items.at(-1)!.created_ms);
     expect(
-      (await h.plane.jobs.list(h.operator, { status: 'cancelled' })).jobs.every(
+      (await h.plane.jobs.list(h.operator, { status: 'cancelled' })).items.every(
         j => j.status === 'cancelled',
       ),
     ).toBe(true);

@@ -105,7 +105,7 @@ describe('planning checks what each miner supports', () => {
     const dry = await h.plane.rollouts.start(h.operator, {
       image: images.next!.sha256,
       selector: { ids: [old!, ok!] },
-      dryRun: true,
+      dry_run: true,
     });
     expect(dry.excluded).toEqual([
       { id: old, reason: expect.stringMatching(/API 1.2.0 has no SystemUpgrade/) },
@@ -121,7 +121,7 @@ describe('planning checks what each miner supports', () => {
     const wrongPlatform = await h.plane.rollouts.start(h.operator, {
       image: images.s9!.sha256,
       selector: { ids: [ok!] },
-      dryRun: true,
+      dry_run: true,
     });
     expect(wrongPlatform.excluded).toEqual([
       { id: ok, reason: expect.stringMatching(/built for PLATFORM_AM1_S9; this miner is PLATFORM_/) },

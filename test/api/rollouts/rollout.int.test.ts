@@ -124,7 +124,7 @@ describe('rollouts', () => {
     const dry = await h.plane.rollouts.start(h.operator, {
       image: images.next!.sha256,
       selector: { ids: ids(0, 1, 2, 3) },
-      dryRun: true,
+      dry_run: true,
     });
     expect(dry.already_current.sort()).toEqual([...targets].sort());
     expect(dry.waves.flatMap(w => w.miners.map(m => m.id))).toEqual(ids(3));

@@ -85,7 +85,7 @@ describe('power schedules', () => {
 
     // Exactly once: one start job and one end job in all, whichever replica ran them.
     await sleep(1_000);
-    const jobs = (await h.plane.jobs.list(h.operator, { type: 'batch-control' })).jobs.filter(j =>
+    const jobs = (await h.plane.jobs.list(h.operator, { type: 'batch-control' })).items.filter(j =>
       j.label.includes('peak-tariff'),
     );
     expect(jobs.map(j => j.label.split(':')[0]).sort()).toEqual([
