@@ -239,6 +239,7 @@ export class ScheduleService {
       created_ms: Date.now(),
     };
     this.checkWindows(schedule);
+    await this.checkIds(caller, schedule.selector);
     await this.redis(r => r.hset(this.key, schedule.id, JSON.stringify(schedule)));
     await this.infra.redis
       .publish(this.channel, JSON.stringify({ id: schedule.id, op: 'created' }))
@@ -255,6 +256,21 @@ export class ScheduleService {
       data: { schedule: schedule.id },
     });
     return this.view(schedule);
+  }
+
+  /**
+   * Named miners must be the caller's, as control requires: an unknown (or another tenant's) id
+   * would otherwise be stored and silently skipped at every window.
+   */
+  private async checkIds(caller: Caller, selector: MinerSelector): Promise<void> {
+    if (!selector.ids) return;
+    const { not_found } = await this.control.resolver.resolve(caller, { ids: selector.ids });
+    if (not_found.length > 0)
+      throw new FleetError(
+        'not_found',
+        `selector.ids: unknown miner${not_found.length > 1 ? 's' : ''} ${not_found.join(', ')}; GET /api/v1/miners lists yours`,
+        { details: { not_found } },
+      );
   }
 
   /** Windows must fire, end after they start, and end before the next one starts. */
