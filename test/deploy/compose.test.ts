@@ -485,6 +485,17 @@ describe('compose.yaml: bos-fleet services', () => {
     }
   });
 
+  it('give the API a writable volume for the secret key it generates without BOSFLEET_SECRET_KEY', () => {
+    // The app tree is not writable in the image: the default ./.data/secret.key cannot be created
+    // there, and jobs with pool passwords would be refused.
+    const [name, s] = serviceRunning('api');
+    const file = envOf(s).BOSFLEET_SECRET_KEY_FILE ?? '';
+    expect(file.startsWith('/'), `${name}: BOSFLEET_SECRET_KEY_FILE is an absolute path`).toBe(true);
+    const m = mountsOf(s).find(x => file.startsWith(`${x.target}/`));
+    expect(m?.type, `${name}: ${file} is on a named volume`).toBe('volume');
+    expect(m?.readOnly, `${name}: ${file} is writable`).toBe(false);
+  });
+
   it('mount named volumes only on directories the image creates for the node user', () => {
     for (const [name, s] of builtServices) {
       for (const m of mountsOf(s).filter(x => x.type === 'volume')) {
