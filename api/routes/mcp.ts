@@ -75,12 +75,15 @@ const CHANGING_TOOLS = new Set(ALL_TOOLS.filter(t => t.access !== 'read').map(t 
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-function jsonRpcError(reply: FastifyReply, status: number, message: string): FastifyReply {
+function jsonRpcError(reply: FastifyReply, status: number, message: string, code = -32000): FastifyReply {
   return reply
     .code(status)
     .header('content-type', 'application/json')
-    .send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+    .send({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
+
+/** JSON-RPC "Invalid Request": the spec's code for a message the server will not take. */
+const INVALID_REQUEST = -32600;
 
 const quoted = (s: string): string => s.replace(/["\\]/g, "'");
 
@@ -223,6 +226,19 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
     req.mcpAuth = { token, clientId: caller.sub, scopes: [...caller.roles], extra: { caller } };
   };
 
+  // A batch would run many calls under one request's count (the api limit saw 1 request, the
+  // control limit saw none). MCP 2025-06-18 dropped batching, so refuse it outright: every
+  // message then arrives in its own POST and is counted by both limits.
+  const refuseBatch = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    if (!Array.isArray(req.body)) return;
+    return jsonRpcError(
+      reply,
+      400,
+      'JSON-RPC batches are not supported: send one JSON-RPC message per POST (MCP 2025-06-18 and later have no batching)',
+      INVALID_REQUEST,
+    );
+  };
+
   const limitControl = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
     const body = req.body as { method?: unknown; params?: { name?: unknown } } | undefined;
     if (body?.method !== 'tools/call' || !CHANGING_TOOLS.has(String(body.params?.name))) return;
@@ -251,7 +267,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
     url: '/mcp',
     schema: { hide: true },
     onRequest: [checkHostAndOrigin, authenticateMcp],
-    preHandler: limitControl,
+    preHandler: [refuseBatch, limitControl],
     handler: async (req, reply) => {
       // The SDK writes the answer (JSON or an SSE stream) to the raw response itself.
       reply.hijack();

@@ -200,6 +200,28 @@ describe('tenant scoping and roles, as REST', () => {
     await c.close();
   });
 
+  it('refuses a JSON-RPC batch (it would escape the per-call limits): nothing in it runs', async () => {
+    const id = h.fleet.miners.find(m => h.fleet.truth(m.id).reachable)!.id;
+    const jwt = await token({ tenant: h.tenant, roles: ['operator'] }, { sub: 'batching-bob' });
+    const headers = { ...mcpHeaders, host: new URL(base).host, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2025-06-18' };
+    const calls = Array.from({ length: 10 }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i + 1,
+      method: 'tools/call',
+      params: { name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } },
+    }));
+    const r = await raw({ path: '/mcp', headers, body: JSON.stringify(calls) });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringMatching(/batch/) } });
+    // A one-element batch too; the caller's control budget (3) is untouched by the refused batches.
+    const one = await raw({ path: '/mcp', headers, body: JSON.stringify(calls.slice(0, 1)) });
+    expect(one.status).toBe(400);
+    const c = await connect(jwt);
+    for (let i = 0; i < 3; i++) await call(c, 'miner_action', { miner: id, action: 'locate_on', dryRun: true });
+    await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } })).rejects.toThrow(/429|rate limit/i);
+    await c.close();
+  });
+
   it('counts tool calls on the API metrics', async () => {
     const r = await fetch(`${base}/metrics`);
     expect(await r.text()).toMatch(/bosfleet_mcp_tool_calls_total\{tool="fleet_overview",outcome="ok"\} \d+/);
