@@ -4,12 +4,13 @@
  * fixed by configuration (MCP_TENANT, MCP_ROLE); the process ends when the client closes stdin
  * or on SIGINT/SIGTERM, after closing its connections.
  */
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createLogger, type Logger } from '../collector/logger.ts';
 import type { Caller } from '../api/context.ts';
 import { hasRole } from '../api/context.ts';
 import { categoriesOf, type LoadedMcpConfig } from './config.ts';
 import { createMcpRuntime } from './runtime.ts';
+import { guardJsonRpcInput } from './stdio-guard.ts';
 import { buildMcpServer, enabledTools } from './server.ts';
 
 export interface StdioOptions {
@@ -32,14 +33,17 @@ export async function runStdio(loaded: LoadedMcpConfig, o: StdioOptions = {}): P
   const worker = mcp.MCP_WORKER && control;
   const runtime = await createMcpRuntime(api, log, { pollIntervalMs: mcp.COLLECTOR_POLL_INTERVAL_MS, worker, control });
   const tools = enabledTools(caller, { readOnly, categories });
+  const input = o.input ?? process.stdin;
+  // Invalid JSON-RPC lines are answered by the guard; the SDK would drop them unanswered.
+  const transport = new StdioServerTransport(guardJsonRpcInput(input, process.stdout), process.stdout);
   const handle = serveStdio(() => buildMcpServer(runtime.deps, caller, { readOnly, categories, log }), {
+    transport,
     onerror: err => log.warn({ err: err.message }, 'MCP stdio transport error'),
   });
   log.info(
     { tenant: caller.tenant, role: mcp.MCP_ROLE, readOnly, tools: tools.length, worker },
     'bos-fleet MCP server on stdio',
   );
-  const input = o.input ?? process.stdin;
   await new Promise<void>(resolve => {
     const done = (): void => resolve();
     input.once('end', done);
