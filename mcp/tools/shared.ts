@@ -243,6 +243,29 @@ export const ControlAnswer = z.object({
 });
 export type ControlAnswer = z.output<typeof ControlAnswer>;
 
+/** Statuses whose reason the model must read in the text, not only in structuredContent. */
+const FAILED_STATUSES = new Set(['failed', 'invalid', 'rolled_back']);
+
+/**
+ * The reasons of failed / refused miners for the text summary: up to 3 distinct reasons, each
+ * with its first miner and how many more share it (clients that show only the text still see
+ * why nothing changed).
+ */
+export function failureText(miners: readonly { id: string; hostname: string | null; status: string; code?: string; message?: string }[]): string {
+  const byReason = new Map<string, { status: string; first: string; n: number }>();
+  for (const m of miners) {
+    if (!FAILED_STATUSES.has(m.status)) continue;
+    const reason = m.message ?? m.code ?? 'no reason given';
+    const seen = byReason.get(reason);
+    if (seen) seen.n++;
+    else byReason.set(reason, { status: m.status, first: `${m.id}${m.hostname ? ` (${m.hostname})` : ''}`, n: 1 });
+  }
+  if (byReason.size === 0) return '';
+  const parts = [...byReason].slice(0, 3).map(([reason, g]) => `${g.status} on ${g.first}${g.n > 1 ? ` and ${g.n - 1} more` : ''}: ${reason}`);
+  const more = byReason.size > 3 ? `; ${byReason.size - 3} other reason(s) in miners` : '';
+  return ` ${parts.join('; ')}${more}.`;
+}
+
 /** Run a control request through the control service, follow its job, and shape the answer. */
 export async function controlAnswer(
   ctx: ToolContext,
@@ -270,6 +293,12 @@ export async function controlAnswer(
     ...(m.changes ? { changes: m.changes.slice(0, 8) } : {}),
   }));
   const view = job ? jobView(job) : null;
+  // A job's per-miner reasons are not in the plan: read the failed ones for the summary.
+  let jobFailures = '';
+  if (view?.progress && view.progress.failed + view.progress.invalid > 0) {
+    const d = await ctx.deps.plane.jobs.get(ctx.caller, view.id, { resultsLimit: 10_000 }).catch(() => null);
+    if (d) jobFailures = failureText(d.results.map(x => ({ ...x, hostname: null })));
+  }
   const make = (n: number): { structured: ControlAnswer; summary: string } => {
     const truncated = n < miners.length || r.miners_truncated;
     const structured: ControlAnswer = {
@@ -304,7 +333,7 @@ export async function controlAnswer(
       : r.mode === 'job'
         ? `"${r.description}" on ${r.matched} miner(s): ${view ? jobLine(view) : 'job queued'}.`
         : `"${r.description}" on ${r.matched} miner(s): ${countText || 'nothing matched'}.`;
-    return { structured, summary: `${head}${eff}${r.dry_run ? ' Nothing was changed.' : ''}` };
+    return { structured, summary: `${head}${failureText(miners)}${jobFailures}${eff}${r.dry_run ? ' Nothing was changed.' : ''}` };
   };
   return fitList(miners.length, make, DEFAULT_ANSWER_BYTES).answer;
 }
