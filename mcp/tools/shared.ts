@@ -15,41 +15,39 @@ import { DEFAULT_ANSWER_BYTES, clip, fitList } from '../size-budget.ts';
 
 // ---- arguments ---------------------------------------------------------------------------------
 
-export const MinerArg = minerIdSchema.describe(
-  'Miner id as list_miners shows it (not the hostname; an unknown id gets suggestions).',
-);
+export const MinerArg = minerIdSchema.describe('Miner id as list_miners shows it.');
 
 export const TimeArg = z
   .string()
   .refine(isTime, { error: `expected ${TIME_FORM}` })
-  .describe(`A time: ${TIME_FORM}.`);
+  .describe('ISO 8601 UTC time, epoch ms, or now / now-6h.');
 
 export const DurationArg = z
   .string()
   .refine(isDuration, { error: `expected ${DURATION_FORM}` })
-  .describe(`A duration: ${DURATION_FORM}.`);
+  .describe('Duration: 30s, 5m, 6h, 7d or 2w.');
 
 export const SiteArg = scopeNameSchema.describe('Site name (fleet_overview lists them).');
 
+// One description for the whole selector (it is in every control tool's schema): per-field
+// descriptions would repeat the same words eleven times in tools/list.
 export const SelectorArg = z
   .strictObject({
-    ids: z.array(minerIdSchema).min(1).max(10_000).optional().describe('These miner ids.'),
-    site: scopeNameSchema.optional().describe('Miners of this site.'),
-    model: z.string().min(1).max(128).optional().describe('Miners of this model.'),
-    labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional().describe('All these labels, e.g. {"rack": "r01"}.'),
-    status: z.enum(HEALTH_STATUSES).optional().describe('Miners in this health status.'),
-    all: z.literal(true).optional().describe('The whole fleet (needed when nothing else is given).'),
+    ids: z.array(minerIdSchema).min(1).max(10_000).optional(),
+    site: scopeNameSchema.optional(),
+    model: z.string().min(1).max(128).optional(),
+    labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional(),
+    status: z.enum(HEALTH_STATUSES).optional(),
+    all: z.literal(true).optional(),
   })
-  .describe('Which miners (criteria are ANDed).');
+  .describe('Which miners (criteria ANDed; labels must all match; all: true = whole fleet).');
 
 export type SelectorInput = z.output<typeof SelectorArg>;
 
 export const DryRunArg = z
   .boolean()
   .default(false)
-  .describe(
-    'true: report what would change per miner and the expected kW / TH/s effect; nothing is sent.',
-  );
+  .describe('true: plan only (current -> new per miner, kW / TH/s effect); nothing is sent.');
 
 export const WaitArg = z.coerce
   .number()
@@ -57,9 +55,7 @@ export const WaitArg = z.coerce
   .min(0)
   .max(1_800)
   .optional()
-  .describe(
-    'Several miners run as a job: seconds to follow it with progress (default 60; 0 = return at once; cancelling the call cancels the job).',
-  );
+  .describe('Seconds to follow a multi-miner job (default 60; 0: return at once).');
 
 /** `{ id }` or `{ selector }` from the tool's `miner` / `selector` arguments (exactly one). */
 export function targetOf(
