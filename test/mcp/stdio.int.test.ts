@@ -123,6 +123,20 @@ describe('bos-fleet mcp over stdio', () => {
     expect(answers.find(m => m.id === 99)).toMatchObject({ jsonrpc: '2.0', result: { serverInfo: { name: 'bos-fleet' } } });
   });
 
+  it('without a configured tenant, names the tenants there are instead of serving an empty one', async () => {
+    const env: Record<string, string> = { ...getDefaultEnvironment(), ...h.env, LOG_LEVEL: 'warn' };
+    delete env.MCP_TENANT;
+    const transport = new StdioClientTransport({ command: process.execPath, args: ['bin/bos-fleet.ts', 'mcp'], env, stderr: 'pipe', cwd: process.cwd() });
+    let err = '';
+    transport.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await expect(client.connect(transport)).rejects.toThrow();
+    const deadline = Date.now() + 10_000;
+    while (!/MCP_TENANT/.test(err) && Date.now() < deadline) await sleep(50);
+    expect(err).toMatch(new RegExp(`no tenant configured.*tenant 'default' has no miners; tenants with miners: .*${h.tenant}`));
+    expect(err).toMatch(/Set MCP_TENANT to one of them/);
+  });
+
   it('reports every configuration problem on stderr and does not start', async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
