@@ -23,7 +23,7 @@ function message(text: string): GetPromptResult {
 export function registerPrompts(server: McpServer, env: ToolEnv, tools: ReadonlySet<string>): void {
   const canControl = tools.has('set_power_target');
   const readOnlyNote = canControl
-    ? 'Before any change, run it with dryRun: true, show me the plan and expected effect, and wait for my go-ahead.'
+    ? 'Before any change, run it with dry_run: true, show me the plan and expected effect, and wait for my go-ahead.'
     : 'You cannot change miners in this session (read-only): propose the changes with the exact tool calls an operator would make.';
   const minerId = completable(
     z.string().describe('Miner id (list_miners shows them).'),
@@ -109,7 +109,7 @@ export function registerPrompts(server: McpServer, env: ToolEnv, tools: Readonly
       message(
         `Improve the energy efficiency of ${site ? `site ${site}` : 'my fleet'}${target_jth ? ` towards ${target_jth} J/TH` : ''}.\n` +
           `1. efficiency_report (window 24h${site ? `, site ${site}` : ''}): fleet J/TH and the least efficient miners.\n` +
-          `2. For the worst 3, run_performance_baseline with dryRun first (it reads the tuned efficiency profile when the firmware has one) ` +
+          `2. For the worst 3, run_performance_baseline with dry_run first (it reads the tuned efficiency profile when the firmware has one) ` +
           `and get_miner_config for their current power target and range.\n` +
           `3. compare_periods before/after any earlier change, if the events show one.\n` +
           `Report: where the waste is (model, site, individual machines), the expected kW and TH/s effect of each proposed ` +
@@ -131,7 +131,7 @@ export function registerPrompts(server: McpServer, env: ToolEnv, tools: Readonly
       message(
         `Plan a firmware upgrade${version ? ` to ${version}` : ''}${site ? ` for site ${site}` : ''}.\n` +
           `1. fleet_overview and list_miners${site ? ` site=${site}` : ''} (firmware filter) to see which versions run where.\n` +
-          `2. start_firmware_rollout with dryRun: true${version ? ` version=${version}` : ''} and a selector${site ? ` {site: "${site}"}` : ''}: ` +
+          `2. start_firmware_rollout with dry_run: true${version ? ` version=${version}` : ''} and a selector${site ? ` {site: "${site}"}` : ''}: ` +
           `the wave plan, miners already current, and the stored images if the version is unknown.\n` +
           `3. find_underperformers and list_miners status=offline: exclude or fix unhealthy miners first, since the health gate ` +
           `compares hashrate before and after.\n` +
@@ -156,9 +156,9 @@ export function registerPrompts(server: McpServer, env: ToolEnv, tools: Readonly
       message(
         `I need to shed ${target_kw} kW${start ? ` starting ${start}` : ''}${duration ? ` for ${duration}` : ''}${site ? ` at site ${site}` : ''}.\n` +
           `1. fleet_overview for current power per site; efficiency_report order=worst to find the miners that give the least TH/s per kW.\n` +
-          `2. Compare options with dryRun: pausing the least efficient miners (miner_action action=pause with a selector) vs lowering ` +
+          `2. Compare options with dry_run: pausing the least efficient miners (miner_action action=pause with a selector) vs lowering ` +
           `power targets (set_power_target percent/reference or delta_w); each dry run returns the expected kW and TH/s change.\n` +
-          `3. For a recurring window, set_power_schedule with dryRun: true shows the next windows and the miners matched; ` +
+          `3. For a recurring window, set_power_schedule with dry_run: true shows the next windows and the miners matched; ` +
           `list_power_schedules shows existing ones.\n` +
           `Report: the option that meets ${target_kw} kW with the least lost TH/s, the miners involved (count, sites), the expected ` +
           `kW and TH/s, and how the miners come back at the end. ${readOnlyNote}`,

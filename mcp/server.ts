@@ -70,7 +70,7 @@ function instructions(tools: readonly McpTool[], caller: Caller, readOnly: boole
     'Units are in the key names (hashrate_ths, power_kw, power_w, temp_chip_max_c, efficiency_jth); times are ISO 8601 UTC. Answers are bounded: when truncated is true, narrow the question or raise limit.',
   ];
   if (tools.some(t => t.access !== 'read'))
-    lines.push('Changes go through dryRun first: every control tool accepts dryRun: true and reports what would change and the expected kW / TH/s effect.');
+    lines.push('Changes go through dry_run first: every control tool accepts dry_run: true and reports what would change and the expected kW / TH/s effect.');
   else lines.push(readOnly ? 'This server is read-only: no tool changes miners.' : 'Your role cannot change miners; propose changes instead.');
   lines.push(`Tools by category: ${[...byCat].map(([c, n]) => `${c}: ${n.join(', ')}`).join('; ')}.`);
   return lines.join('\n');

@@ -243,7 +243,7 @@ export class ControlService {
     if (!parsed.success) {
       throw new FleetError(
         'invalid_argument',
-        `invalid control request: ${parsed.error.issues.map(i => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+        `invalid control request: ${parsed.error.issues.map(i => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
       );
     }
     const request = parsed.data as ControlRequest;
@@ -256,7 +256,7 @@ export class ControlService {
       if (!sel.success)
         throw new FleetError(
           'invalid_argument',
-          `invalid selector: ${sel.error.issues.map(i => `${i.path.join('.') || '(selector)'}: ${i.message}`).join('; ')}`,
+          `invalid selector: ${sel.error.issues.map(i => `selector${i.path.length > 0 ? `.${i.path.join('.')}` : ''}: ${i.message}`).join('; ')}`,
         );
       const resolved = await this.resolver.resolve(caller, sel.data);
       miners = resolved.miners;

@@ -131,7 +131,7 @@ function parseJson<T>(raw: string | null | undefined): T | null {
 }
 
 function issues(err: z.ZodError): string {
-  return err.issues.map(i => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+  return err.issues.map(i => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
 export class InventoryService {

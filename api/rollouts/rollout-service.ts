@@ -224,7 +224,7 @@ export class RolloutService {
     if (!parsed.success)
       throw new FleetError(
         'invalid_argument',
-        `invalid rollout: ${parsed.error.issues.map(i => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+        `invalid rollout: ${parsed.error.issues.map(i => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
       );
     const r = parsed.data;
     const image = await this.store.get(caller, r.image);

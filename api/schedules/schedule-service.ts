@@ -221,7 +221,7 @@ export class ScheduleService {
     if (!parsed.success)
       throw new FleetError(
         'invalid_argument',
-        `invalid schedule: ${parsed.error.issues.map(i => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+        `invalid schedule: ${parsed.error.issues.map(i => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
       );
     const s = parsed.data;
     const schedule: Schedule = {

@@ -65,19 +65,19 @@ export const unregisterMiner = defineTool({
   name: 'unregister_miner',
   title: 'Unregister miner',
   description:
-    'Remove a miner that was added through the API from the inventory (its stored state disappears from fleet answers); miners from the inventory file or scans are refused with where to change them. dryRun: true only checks.',
+    'Remove a miner that was added through the API from the inventory (its stored state disappears from fleet answers); miners from the inventory file or scans are refused with where to change them. dry_run: true only checks.',
   access: 'admin',
   category: 'admin',
   idempotent: true,
-  input: z.strictObject({ miner: MinerArg, dryRun: DryRunArg }),
+  input: z.strictObject({ miner: MinerArg, dry_run: DryRunArg }),
   output: UnregisterOut,
   async run(args, ctx) {
-    if (args.dryRun) {
+    if (args.dry_run) {
       const m = await ctx.deps.plane.inventory.getMiner(ctx.caller, args.miner);
       if (m.source !== 'api')
         throw new FleetError('conflict', `miner '${m.id}' comes from the ${m.source === 'file' ? 'inventory file; remove it there' : 'network scan'}`);
       return {
-        structured: { miner: m.id, removed: false, dry_run: true, hint: 'dry run: call again with dryRun: false to remove it' },
+        structured: { miner: m.id, removed: false, dry_run: true, hint: 'dry run: call again with dry_run: false to remove it' },
         summary: `Dry run: miner ${m.id} (${m.address}) would be removed from the inventory. Nothing was changed.`,
       };
     }
@@ -139,14 +139,14 @@ export const factoryReset = defineTool({
   name: 'factory_reset',
   title: 'Factory reset',
   description:
-    'Erase one miner\'s configuration (pools, tuning, cooling, password) back to factory defaults and reboot it; needs confirm set to the miner id. dryRun: true only checks that it would work.',
+    'Erase one miner\'s configuration (pools, tuning, cooling, password) back to factory defaults and reboot it; needs confirm set to the miner id. dry_run: true only checks that it would work.',
   access: 'admin',
   category: 'admin',
   live: true,
   input: z.strictObject({
     miner: MinerArg,
     confirm: z.string().describe('Must equal the miner id: the explicit confirmation of this irreversible action.'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
   }),
   output: ResetOut,
   async run(args, ctx) {
@@ -157,7 +157,7 @@ export const factoryReset = defineTool({
     const v = await client.probe({ signal: ctx.signal });
     if (v.major === 1 && v.minor < 9)
       throw new FleetError('unsupported', `miner ${miner.id} runs API ${v.major}.${v.minor}.${v.patch}; factory reset needs 1.9 or newer`);
-    if (args.dryRun)
+    if (args.dry_run)
       return {
         structured: { miner: miner.id, hostname, dry_run: true, done: false, message: 'the miner answers and supports a factory reset; nothing was changed' },
         summary: `Dry run: ${miner.id} can be factory reset (API ${v.major}.${v.minor}). Nothing was changed.`,

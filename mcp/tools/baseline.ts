@@ -123,7 +123,7 @@ export const runPerformanceBaseline = defineTool({
   name: 'run_performance_baseline',
   title: 'Run performance baseline',
   description:
-    "Measure one miner's hashrate, power and J/TH across power targets: reads the miner's tuned efficiency profile when its API offers it (no change), else steps it through targets (long: progress notifications, cancellable) and restores the original target. dryRun: true gives the method, targets and duration.",
+    "Measure one miner's hashrate, power and J/TH across power targets: reads the miner's tuned efficiency profile when its API offers it (no change), else steps it through targets (long: progress notifications, cancellable) and restores the original target. dry_run: true gives the method, targets and duration.",
   access: 'control',
   category: 'control',
   live: true,
@@ -142,7 +142,7 @@ export const runPerformanceBaseline = defineTool({
     steps: z.coerce.number().int().min(2).max(8).default(4).describe('Stepping: number of targets when targets_w is not given (default 4).'),
     settle_s: z.coerce.number().int().min(1).max(1_800).default(120).describe('Stepping: wait after each change before measuring, s (default 120).'),
     sample_s: z.coerce.number().int().min(2).max(600).default(20).describe('Stepping: measuring time per step, s (default 20).'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
   }),
   output: BaselineOut,
   async run(args, ctx) {
@@ -155,7 +155,7 @@ export const runPerformanceBaseline = defineTool({
     const out = (o: Partial<BaselineOut> & Pick<BaselineOut, 'method' | 'points' | 'plan'>): BaselineOut => ({
       miner: miner.id,
       hostname,
-      dry_run: args.dryRun,
+      dry_run: args.dry_run,
       api_version: apiVersion,
       best: best(o.points),
       original_target: null,
@@ -225,7 +225,7 @@ export const runPerformanceBaseline = defineTool({
     const plan = `set the power target to ${targets.join(', ')} W in turn, wait ${args.settle_s} s, measure ${args.sample_s} s each, then restore ${
       original ? `the original ${original.kind} target ${original.value}${original.kind === 'power' ? ' W' : ' TH/s'}` : 'nothing (no original target reported)'
     }`;
-    if (args.dryRun) {
+    if (args.dry_run) {
       return {
         structured: out({ method: 'stepping', points: [], plan, original_target: original, estimated_s: estimated }),
         summary: `Dry run: ${miner.id} would be stepped through ${targets.length} power targets (${targets.join(', ')} W), about ${Math.ceil(estimated / 60)} min, then restored. Nothing was changed.`,

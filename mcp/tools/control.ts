@@ -1,7 +1,7 @@
 /**
  * Changes to miners, all through the API's control service (constraints checked against each
  * miner, dry run, batch jobs for several miners, audit events with the caller). Every tool takes
- * `dryRun`; a request on several miners becomes a durable job that the tool follows for
+ * `dry_run`; a request on several miners becomes a durable job that the tool follows for
  * `wait_s` seconds with progress notifications (cancelling the call cancels the job).
  */
 import { Cron } from 'croner';
@@ -47,12 +47,12 @@ export const minerAction = defineTool({
   input: z.strictObject({
     action: z.enum(MINER_ACTIONS).describe('reboot | restart (mining daemon) | pause | resume | stop | start | locate_on | locate_off.'),
     ...target,
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: WaitArg,
   }),
   output: ControlAnswer,
   async run(args, ctx) {
-    const r = await ctx.deps.plane.control.action(ctx.caller, targetOf(args), args.action, { dryRun: args.dryRun });
+    const r = await ctx.deps.plane.control.action(ctx.caller, targetOf(args), args.action, { dryRun: args.dry_run });
     return await controlAnswer(ctx, r, args.wait_s);
   },
 });
@@ -73,7 +73,7 @@ export const setPowerTarget = defineTool({
     delta_w: z.coerce.number().int().min(-100_000).max(100_000).optional().describe('Change of the current target, W (negative lowers it).'),
     percent: z.coerce.number().gt(0).max(1_000).optional().describe('Percentage of reference.'),
     reference: z.enum(RELATIVE_REFERENCES).optional().describe("With percent: the miner's nominal, current, min or max target."),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: WaitArg,
   }),
   output: ControlAnswer,
@@ -84,7 +84,7 @@ export const setPowerTarget = defineTool({
       ...(args.percent !== undefined ? { percent: args.percent } : {}),
       ...(args.reference !== undefined ? { reference: args.reference } : {}),
     };
-    const r = await ctx.deps.plane.control.setPowerTarget(ctx.caller, targetOf(args), spec, { dryRun: args.dryRun });
+    const r = await ctx.deps.plane.control.setPowerTarget(ctx.caller, targetOf(args), spec, { dryRun: args.dry_run });
     return await controlAnswer(ctx, r, args.wait_s);
   },
 });
@@ -103,7 +103,7 @@ export const setHashrateTarget = defineTool({
     delta_ths: z.coerce.number().min(-10_000).max(10_000).optional().describe('Change of the current target, TH/s.'),
     percent: z.coerce.number().gt(0).max(1_000).optional().describe('Percentage of reference.'),
     reference: z.enum(RELATIVE_REFERENCES).optional().describe("With percent: the miner's nominal, current, min or max target."),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: WaitArg,
   }),
   output: ControlAnswer,
@@ -114,7 +114,7 @@ export const setHashrateTarget = defineTool({
       ...(args.percent !== undefined ? { percent: args.percent } : {}),
       ...(args.reference !== undefined ? { reference: args.reference } : {}),
     };
-    const r = await ctx.deps.plane.control.setHashrateTarget(ctx.caller, targetOf(args), spec, { dryRun: args.dryRun });
+    const r = await ctx.deps.plane.control.setHashrateTarget(ctx.caller, targetOf(args), spec, { dryRun: args.dry_run });
     return await controlAnswer(ctx, r, args.wait_s);
   },
 });
@@ -135,7 +135,7 @@ export const setPools = defineTool({
     groups: z.array(poolGroupInputSchema).min(1).max(8).optional().describe('op=replace: the new groups in priority order, each {name, pools: [{url, user, password?}]}.'),
     group: poolGroupInputSchema.optional().describe('op=create|update: the group (update needs its uid).'),
     uid: z.string().min(1).max(128).optional().describe('op=remove: uid of the group to remove.'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: WaitArg,
   }),
   output: ControlAnswer,
@@ -151,7 +151,7 @@ export const setPools = defineTool({
       if (!args.group) throw badArgument('group', `op=${args.op} needs group`);
       request = { kind: 'pools', op: args.op, group: args.group } as ControlRequest;
     }
-    const r = await ctx.deps.plane.control.execute(ctx.caller, targetOf(args), request, { dryRun: args.dryRun });
+    const r = await ctx.deps.plane.control.execute(ctx.caller, targetOf(args), request, { dryRun: args.dry_run });
     return await controlAnswer(ctx, r, args.wait_s);
   },
 });
@@ -178,14 +178,14 @@ export const setCoolingMode = defineTool({
     min_fan_speed_pct: z.coerce.number().int().min(0).max(100).optional().describe('auto: lowest fan speed, %.'),
     max_fan_speed_pct: z.coerce.number().int().min(0).max(100).optional().describe('auto: highest fan speed, %.'),
     minimum_required_fans: z.coerce.number().int().min(0).max(16).optional().describe('Fans that must spin for mining to run.'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: WaitArg,
   }),
   output: ControlAnswer,
   async run(args, ctx) {
-    const { miner: _m, selector: _s, dryRun: _d, wait_s: _w, ...rest } = args;
+    const { miner: _m, selector: _s, dry_run: _d, wait_s: _w, ...rest } = args;
     const request = { kind: 'cooling', ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
-    const r = await ctx.deps.plane.control.execute(ctx.caller, targetOf(args), request, { dryRun: args.dryRun });
+    const r = await ctx.deps.plane.control.execute(ctx.caller, targetOf(args), request, { dryRun: args.dry_run });
     return await controlAnswer(ctx, r, args.wait_s);
   },
 });
@@ -204,7 +204,7 @@ export const setHashboards = defineTool({
     ...target,
     enable: z.boolean().describe('true enables, false disables the boards.'),
     hashboard_ids: z.array(z.string().min(1).max(32)).min(1).max(16).describe('Board ids, e.g. ["1", "2"].'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: WaitArg,
   }),
   output: ControlAnswer,
@@ -213,7 +213,7 @@ export const setHashboards = defineTool({
       ctx.caller,
       targetOf(args),
       { enable: args.enable, hashboard_ids: args.hashboard_ids },
-      { dryRun: args.dryRun },
+      { dryRun: args.dry_run },
     );
     return await controlAnswer(ctx, r, args.wait_s);
   },
@@ -258,7 +258,7 @@ export const setPowerSchedule = defineTool({
   name: 'set_power_schedule',
   title: 'Set power schedule',
   description:
-    'Create a recurring curtailment window (cron in a time zone, lasting duration or until end_cron) that pauses the selected miners or sets a power target, and puts them back at the end. dryRun: true shows the next windows, miners and kW effect.',
+    'Create a recurring curtailment window (cron in a time zone, lasting duration or until end_cron) that pauses the selected miners or sets a power target, and puts them back at the end. dry_run: true shows the next windows, miners and kW effect.',
   access: 'control',
   category: 'control',
   input: z.strictObject({
@@ -271,7 +271,7 @@ export const setPowerSchedule = defineTool({
     action: z.enum(['pause', 'power_target']).describe('pause the miners, or set power_target to watt.'),
     watt: z.coerce.number().int().min(1).max(100_000).optional().describe('action=power_target: the target during the window, W.'),
     enabled: z.boolean().default(true).describe('false creates it switched off.'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
   }),
   output: ScheduleOut,
   async run(args, ctx) {
@@ -288,7 +288,7 @@ export const setPowerSchedule = defineTool({
       enabled: args.enabled,
     };
     const actionText = args.action === 'pause' ? 'pause' : `power_target ${args.watt} W`;
-    if (args.dryRun) {
+    if (args.dry_run) {
       const parsed = scheduleInputSchema.safeParse(input);
       if (!parsed.success)
         throw new FleetError(
@@ -305,7 +305,7 @@ export const setPowerSchedule = defineTool({
         next_windows: windows,
         matched: plan.matched,
         effect: { power_kw: plan.effect.power_kw, hashrate_ths: plan.effect.hashrate_ths, note: plan.effect.note },
-        hint: `dry run: nothing was created; call again with dryRun: false${plan.counts.invalid ? `; ${plan.counts.invalid} miner(s) would refuse the target (outside their range)` : ''}`,
+        hint: `dry run: nothing was created; call again with dry_run: false${plan.counts.invalid ? `; ${plan.counts.invalid} miner(s) would refuse the target (outside their range)` : ''}`,
       };
       return {
         structured,
@@ -339,7 +339,7 @@ export const removePowerSchedule = defineTool({
   idempotent: true,
   input: z.strictObject({
     id: z.string().min(1).max(64).describe('Schedule id (list_power_schedules shows them).'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
   }),
   output: ScheduleOut,
   async run(args, ctx) {
@@ -351,9 +351,9 @@ export const removePowerSchedule = defineTool({
       matched: 0,
       effect: null,
     };
-    if (args.dryRun)
+    if (args.dry_run)
       return {
-        structured: { dry_run: true, ...base, hint: 'dry run: nothing was removed; call again with dryRun: false' },
+        structured: { dry_run: true, ...base, hint: 'dry run: nothing was removed; call again with dry_run: false' },
         summary: `Dry run: would remove schedule "${s.name}" (${actionText} at ${s.cron} ${s.timezone}). Nothing was changed.`,
       };
     const r = await ctx.deps.plane.schedules.remove(ctx.caller, args.id);
@@ -392,7 +392,7 @@ export const startFirmwareRollout = defineTool({
   name: 'start_firmware_rollout',
   title: 'Start firmware rollout',
   description:
-    'Upgrade the selected miners to a stored firmware image in waves (canary first) with a health gate after each wave, halting and rolling back on failure. dryRun: true returns the wave plan.',
+    'Upgrade the selected miners to a stored firmware image in waves (canary first) with a health gate after each wave, halting and rolling back on failure. dry_run: true returns the wave plan.',
   access: 'control',
   category: 'control',
   input: z.strictObject({
@@ -408,7 +408,7 @@ export const startFirmwareRollout = defineTool({
     miner_timeout_s: z.coerce.number().int().min(1).max(86_400).optional().describe('Per-miner limit for upload, reboot and gate, s.'),
     poll_interval_s: z.coerce.number().min(0.05).max(60).default(5).describe('How often a miner is polled while waiting, s (default 5).'),
     rollback: z.boolean().default(true).describe('Roll failed miners back to their previous image (default true).'),
-    dryRun: DryRunArg,
+    dry_run: DryRunArg,
     wait_s: z.coerce
       .number()
       .int()
@@ -448,7 +448,7 @@ export const startFirmwareRollout = defineTool({
       ...(args.miner_timeout_s !== undefined ? { miner_timeout_ms: args.miner_timeout_s * 1_000 } : {}),
       poll_interval_ms: Math.max(50, Math.round(args.poll_interval_s * 1_000)),
       rollback: args.rollback,
-      dryRun: args.dryRun,
+      dry_run: args.dry_run,
     });
     let job = plan.job;
     let ended: string | null = null;
@@ -473,7 +473,7 @@ export const startFirmwareRollout = defineTool({
       job: view,
     };
     const hints: string[] = [];
-    if (plan.dry_run) hints.push('dry run: nothing was started; call again with dryRun: false');
+    if (plan.dry_run) hints.push('dry run: nothing was started; call again with dry_run: false');
     if (ended === 'waiting') hints.push(`the rollout continues; follow it with get_job id=${view!.id}, stop it with cancel_job`);
     if (ended === 'cancelled') hints.push('the call was cancelled, so the rollout was cancelled');
     if (plan.waves.length > 6) hints.push(`${plan.waves.length} waves; only the first 6 are listed`);

@@ -13,7 +13,7 @@ const JobIdArg = z.uuid({ error: 'expected a job id (UUID) as list_jobs shows it
 
 // ---- list_jobs ---------------------------------------------------------------------------------
 
-const JobListOut = z.object({ jobs: z.array(JobView).describe('Newest first.'), ...ListFields });
+const JobListOut = z.object({ items: z.array(JobView).describe('Newest first.'), ...ListFields });
 
 export const listJobs = defineTool({
   name: 'list_jobs',
@@ -34,7 +34,7 @@ export const listJobs = defineTool({
     const jobs = r.items.map(jobView);
     const make = (n: number) => {
       const structured: z.output<typeof JobListOut> = {
-        jobs: jobs.slice(0, n),
+        items: jobs.slice(0, n),
         total: r.total,
         limit,
         truncated: r.truncated || n < jobs.length,
@@ -206,7 +206,7 @@ const ScheduleRow = z.object({
     .describe('Latest windows first (at most 3).'),
 });
 
-const SchedulesOut = z.object({ schedules: z.array(ScheduleRow), ...ListFields });
+const SchedulesOut = z.object({ items: z.array(ScheduleRow), ...ListFields });
 
 export const listPowerSchedules = defineTool({
   name: 'list_power_schedules',
@@ -244,7 +244,7 @@ export const listPowerSchedules = defineTool({
     const make = (n: number) => {
       const shown = Math.min(n, limit);
       const structured: z.output<typeof SchedulesOut> = {
-        schedules: rows.slice(0, shown),
+        items: rows.slice(0, shown),
         total: rows.length,
         limit,
         truncated: rows.length > shown,

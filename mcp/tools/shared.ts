@@ -221,6 +221,9 @@ export const ControlMinerView = z.object({
 export const ControlAnswer = z.object({
   dry_run: z.boolean(),
   mode: z.enum(['inline', 'job', 'dry_run']).describe('inline: one miner, done now; job: several miners, see job; dry_run: nothing changed.'),
+  status: z
+    .enum(['ok', 'partial', 'refused', 'none_ran', 'queued'])
+    .describe('Whether anything ran (dry run: would run): ok, partial, refused (by the miners\' limits), none_ran, queued (job still running).'),
   description: z.string(),
   matched: z.number().describe('Miners the target matched.'),
   not_found: z.array(z.string()).describe('Requested ids that are not your miners (first 20).'),
@@ -301,6 +304,7 @@ export async function controlAnswer(
     const structured: ControlAnswer = {
       dry_run: r.dry_run,
       mode: r.mode,
+      status: r.status,
       description: r.description,
       matched: r.matched,
       not_found: r.not_found.slice(0, 20),
@@ -312,7 +316,7 @@ export async function controlAnswer(
       job: view,
     };
     const hints: string[] = [];
-    if (r.dry_run) hints.push('dry run: nothing was changed; call again with dryRun: false to apply');
+    if (r.dry_run) hints.push('dry run: nothing was changed; call again with dry_run: false to apply');
     if (ended === 'waiting') hints.push(`the job is still running; follow it with get_job id=${view!.id}`);
     if (ended === 'cancelled') hints.push('the call was cancelled, so the job was cancelled too');
     if (truncated) hints.push('only the first miners are listed; counts cover all');

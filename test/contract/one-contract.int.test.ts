@@ -195,3 +195,29 @@ describe('schedules check their selector like control does', () => {
     expect((r.json as ErrorBody).error.details.not_found).toEqual([foreign]);
   });
 });
+
+describe('MCP speaks the same contract', () => {
+  it('set_hashrate_target errors name its arguments, not the REST "(body)"', async () => {
+    const mcp = await c.mcp(T1(), 'operator');
+    const r = (await mcp.callTool({
+      name: 'set_hashrate_target',
+      arguments: { miner: c.tenants[0]!.miners[0], ths: 100, delta_ths: 1, dry_run: true },
+    })) as { isError?: boolean; content: { text?: string }[] };
+    const text = r.content.map(x => x.text ?? '').join('\n');
+    expect(r.isError).toBe(true);
+    expect(text).not.toContain('(body)');
+    expect(text).toMatch(/^invalid_argument: .*ths, delta_ths or percent/);
+  });
+
+  it('dry_run, status and items: the same names as REST', async () => {
+    const mcp = await c.mcp(T1(), 'operator');
+    const dry = (await mcp.callTool({
+      name: 'miner_action',
+      arguments: { selector: { ids: c.tenants[0]!.miners.slice(0, 2) }, action: 'pause', dry_run: true },
+    })) as { isError?: boolean; structuredContent?: Record<string, unknown> };
+    expect(dry.isError, JSON.stringify(dry)).toBeFalsy();
+    expect(dry.structuredContent).toMatchObject({ dry_run: true, mode: 'dry_run', status: 'ok' });
+    const jobs = (await mcp.callTool({ name: 'list_jobs', arguments: {} })) as { structuredContent?: Record<string, unknown> };
+    expect(jobs.structuredContent).toHaveProperty('items');
+  });
+});
