@@ -263,7 +263,7 @@ function argsFor(t: ToolInfo): Record<string, unknown>[] {
     const aim = ids.includes('miner') ? ids.filter(x => x !== 'selector') : ids;
     if (ids.includes('miner')) delete a.selector;
     for (const arg of aim) a[arg] = tenant1Arg(t.name, arg);
-    if ('dryRun' in props) a.dryRun = false;
+    if ('dry_run' in props) a.dry_run = false;
     if ('wait_s' in props) a.wait_s = 0;
     if ('settle_s' in props) a.settle_s = 1;
     if ('sample_s' in props) a.sample_s = 2;

@@ -56,7 +56,7 @@ function hintsFor(tool: string): Hints {
 function heldShort(tool: string, args: Record<string, unknown>): Record<string, unknown> {
   const out = { ...args };
   if (typeof out.wait_s === 'number' && out.wait_s > 1) out.wait_s = 1;
-  if (tool === 'run_performance_baseline') out.dryRun = true;
+  if (tool === 'run_performance_baseline') out.dry_run = true;
   return out;
 }
 

@@ -43,7 +43,7 @@ describe('targets, actions, pools', () => {
     const dry = await call<{ dry_run: boolean; miners: { status: string; changes: { field: string; current: unknown; new: unknown }[] }[]; effect: { power_kw: number } }>(
       op,
       'set_power_target',
-      { miner: id, watt: target, dryRun: true },
+      { miner: id, watt: target, dry_run: true },
     );
     expect(dry.s.dry_run).toBe(true);
     expect(dry.s.miners[0]!.status).toBe('would_apply');
@@ -61,13 +61,12 @@ describe('targets, actions, pools', () => {
   it("a target outside the miner's own range is refused for that miner, naming the range", async () => {
     const id = ids[1]!;
     const before = minerState(h.fleet, id);
-    const r = await call<{ miners: { status: string; message: string }[] }>(op, 'set_power_target', { miner: id, watt: 99_000 });
-    expect(r.s.miners[0]!.status).toBe('invalid');
-    expect(r.s.miners[0]!.message).toMatch(/\d+.*W/);
-    // The text summary (what many clients show the model) carries the reason too.
-    expect(r.text).toContain(r.s.miners[0]!.message);
-    expect(r.text).toContain(id);
-    const dry = await call<{ miners: { status: string; message: string }[] }>(op, 'set_power_target', { miner: id, watt: 99_000, dryRun: true });
+    // One named miner refusing is a tool error (REST: 422) carrying the miner and its reason.
+    const refused = await callError(op, 'set_power_target', { miner: id, watt: 99_000 });
+    expect(refused).toMatch(/^unsupported: /);
+    expect(refused).toContain(id);
+    expect(refused).toMatch(/\d+.*W/);
+    const dry = await call<{ miners: { status: string; message: string }[] }>(op, 'set_power_target', { miner: id, watt: 99_000, dry_run: true });
     expect(dry.s.miners[0]!.status).toBe('invalid');
     expect(dry.text).toContain(dry.s.miners[0]!.message);
     expect(minerState(h.fleet, id)).toEqual(before);
@@ -101,8 +100,8 @@ describe('targets, actions, pools', () => {
     for (const id of inSite) expect(h.fleet.truth(id).status).toBe('MINER_STATUS_PAUSED');
     const job = await call<{ results_by_status: Record<string, number>; results_total: number }>(op, 'get_job', { id: paused.s.job.id });
     expect(job.s.results_by_status.ok).toBe(paused.s.matched);
-    const jobs = await call<{ jobs: { id: string }[] }>(op, 'list_jobs');
-    expect(jobs.s.jobs.map(j => j.id)).toContain(paused.s.job.id);
+    const jobs = await call<{ items: { id: string }[] }>(op, 'list_jobs');
+    expect(jobs.s.items.map(j => j.id)).toContain(paused.s.job.id);
     expect(await callError(op, 'cancel_job', { id: paused.s.job.id })).toMatch(/already ended/);
 
     await call(op, 'miner_action', { action: 'resume', selector: { ids: inSite }, wait_s: 30 });
@@ -112,7 +111,7 @@ describe('targets, actions, pools', () => {
   it('set_pools sends the password to the miner and never echoes it', async () => {
     const id = ids[3]!;
     const groups = [{ name: 'main', pools: [{ url: 'stratum+tcp://pool.test.example:3333', user: 'acme.worker1', password: 'hunter2-secret' }] }];
-    const dry = await call(op, 'set_pools', { miner: id, groups, dryRun: true });
+    const dry = await call(op, 'set_pools', { miner: id, groups, dry_run: true });
     expect(JSON.stringify(dry.s) + dry.text).not.toContain('hunter2-secret');
     expect(h.fleet.truth(id).pools.map(p => p.url)).not.toContain('stratum+tcp://pool.test.example:3333');
     const done = await call<{ miners: { status: string }[] }>(op, 'set_pools', { miner: id, groups });
@@ -128,9 +127,9 @@ describe('targets, actions, pools', () => {
   it('cooling and hashboards dry runs plan without changes; a missing target says what to give', async () => {
     const id = ids[4]!;
     const before = fleetState(h.fleet);
-    const cool = await call<{ miners: { status: string }[] }>(op, 'set_cooling_mode', { miner: id, mode: 'manual', fan_speed_ratio: 0.8, dryRun: true });
+    const cool = await call<{ miners: { status: string }[] }>(op, 'set_cooling_mode', { miner: id, mode: 'manual', fan_speed_ratio: 0.8, dry_run: true });
     expect(cool.s.miners[0]!.status).toBe('would_apply');
-    const boards = await call<{ miners: { status: string }[] }>(op, 'set_hashboards', { miner: id, enable: false, hashboard_ids: ['1'], dryRun: true });
+    const boards = await call<{ miners: { status: string }[] }>(op, 'set_hashboards', { miner: id, enable: false, hashboard_ids: ['1'], dry_run: true });
     expect(boards.s.miners[0]!.status).toBe('would_apply');
     expect(await callError(op, 'miner_action', { action: 'reboot' })).toMatch(/give miner .* or selector/);
     expect(await callError(op, 'miner_action', { action: 'reboot', selector: {} })).toMatch(/all: true/);
@@ -147,7 +146,7 @@ describe('schedules', () => {
     const dry = await call<{ dry_run: boolean; next_windows: { start: string; end: string }[]; matched: number; effect: { power_kw: number } }>(
       op,
       'set_power_schedule',
-      { ...args, dryRun: true },
+      { ...args, dry_run: true },
     );
     expect(dry.s.next_windows).toHaveLength(3);
     expect(Date.parse(dry.s.next_windows[0]!.end) - Date.parse(dry.s.next_windows[0]!.start)).toBe(3 * 3_600_000);
@@ -155,8 +154,8 @@ describe('schedules', () => {
     expect(dry.s.effect.power_kw).toBeLessThan(0);
     expect((await call<{ total: number }>(op, 'list_power_schedules')).s.total).toBe(0);
     const made = await call<{ schedule: { id: string } }>(op, 'set_power_schedule', args);
-    const list = await call<{ schedules: { id: string; name: string; next_start: string }[] }>(op, 'list_power_schedules');
-    expect(list.s.schedules.map(s => s.id)).toEqual([made.s.schedule.id]);
+    const list = await call<{ items: { id: string; name: string; next_start: string }[] }>(op, 'list_power_schedules');
+    expect(list.s.items.map(s => s.id)).toEqual([made.s.schedule.id]);
     expect(await callError(op, 'set_power_schedule', { ...args, cron: '99 * * * *' })).toMatch(/cron/);
     const removed = await call<{ removed: boolean }>(op, 'remove_power_schedule', { id: made.s.schedule.id });
     expect(removed.s.removed).toBe(true);
@@ -186,7 +185,7 @@ describe('performance baseline', () => {
     const dry = await call<{ method: string; plan: string; estimated_s: number }>(op, 'run_performance_baseline', {
       miner: id,
       method: 'stepping',
-      dryRun: true,
+      dry_run: true,
     });
     expect(dry.s.method).toBe('stepping');
     expect(dry.s.plan).toMatch(/restore the original power target/);
@@ -233,7 +232,7 @@ describe('firmware rollout', () => {
     };
     const dry = await call<{ dry_run: boolean; waves_total: number; waves: { kind: string; miners: number }[] }>(op, 'start_firmware_rollout', {
       ...args,
-      dryRun: true,
+      dry_run: true,
     });
     expect(dry.s).toMatchObject({ dry_run: true, waves_total: 3 });
     expect(dry.s.waves[0]!.kind).toBe('canary');
@@ -302,7 +301,7 @@ describe('job commands', () => {
       miner: id,
       percent: 90,
       reference: 'nominal',
-      dryRun: true,
+      dry_run: true,
     });
     expect(dry.s.miners[0]!.status).toBe('would_apply');
     expect(minerState(h.fleet, id)).toEqual(before);
@@ -325,7 +324,7 @@ describe('admin tools', () => {
     expect(await callError(admin, 'scan_network', { cidr: '10.0.0.0/8' })).toMatch(/at most a \/16/);
     const scan = await call<{ cidr: string; site: string }>(admin, 'scan_network', { cidr: '10.99.1.0/24', site: 'site-9', credentials: 'rigs' });
     expect(scan.s).toMatchObject({ cidr: '10.99.1.0/24', site: 'site-9' });
-    const dry = await call<{ removed: boolean }>(admin, 'unregister_miner', { miner: 'new-rig-1', dryRun: true });
+    const dry = await call<{ removed: boolean }>(admin, 'unregister_miner', { miner: 'new-rig-1', dry_run: true });
     expect(dry.s.removed).toBe(false);
     await call(admin, 'unregister_miner', { miner: 'new-rig-1' });
     expect((await h.plane.inventory.listMiners(h.admin)).items.map(m => m.id)).not.toContain('new-rig-1');
@@ -337,7 +336,7 @@ describe('admin tools', () => {
     await call(op, 'set_power_target', { miner: id, watt: h.fleet.truth(id).power_target_w - 200 });
     const before = minerState(h.fleet, id);
     expect(await callError(admin, 'factory_reset', { miner: id, confirm: 'yes' })).toMatch(/confirm: must equal the miner id/);
-    const dry = await call<{ dry_run: boolean; done: boolean }>(admin, 'factory_reset', { miner: id, confirm: id, dryRun: true });
+    const dry = await call<{ dry_run: boolean; done: boolean }>(admin, 'factory_reset', { miner: id, confirm: id, dry_run: true });
     expect(dry.s).toMatchObject({ dry_run: true, done: false });
     expect(minerState(h.fleet, id)).toEqual(before);
     const uptimeBefore_s = h.fleet.truth(id).uptime_s;

@@ -179,7 +179,7 @@ describe('tenant scoping and roles, as REST', () => {
     const dry = await call<{ dry_run: boolean; miners: { status: string }[] }>(operator, 'set_power_target', {
       miner: id,
       watt: h.fleet.truth(id).power_target_w - 100,
-      dryRun: true,
+      dry_run: true,
     });
     expect(dry.s.dry_run).toBe(true);
     expect(dry.s.miners[0]!.status).toBe('would_apply');
@@ -196,8 +196,8 @@ describe('tenant scoping and roles, as REST', () => {
     const id = h.fleet.miners.find(m => h.fleet.truth(m.id).reachable)!.id;
     const c = await connect(await token({ tenant: h.tenant, roles: ['operator'] }, { sub: 'rate-limited-rita' }));
     for (let i = 0; i < 5; i++) await call(c, 'get_miner', { miner: id });
-    for (let i = 0; i < 3; i++) await call(c, 'miner_action', { miner: id, action: 'locate_on', dryRun: true });
-    await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } })).rejects.toThrow(/429|rate limit/i);
+    for (let i = 0; i < 3; i++) await call(c, 'miner_action', { miner: id, action: 'locate_on', dry_run: true });
+    await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dry_run: true } })).rejects.toThrow(/429|rate limit/i);
     await call(c, 'get_miner', { miner: id });
     await c.close();
   });
@@ -210,7 +210,7 @@ describe('tenant scoping and roles, as REST', () => {
       jsonrpc: '2.0',
       id: i + 1,
       method: 'tools/call',
-      params: { name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } },
+      params: { name: 'miner_action', arguments: { miner: id, action: 'locate_on', dry_run: true } },
     }));
     const r = await raw({ path: '/mcp', headers, body: JSON.stringify(calls) });
     expect(r.status).toBe(400);
@@ -219,8 +219,8 @@ describe('tenant scoping and roles, as REST', () => {
     const one = await raw({ path: '/mcp', headers, body: JSON.stringify(calls.slice(0, 1)) });
     expect(one.status).toBe(400);
     const c = await connect(jwt);
-    for (let i = 0; i < 3; i++) await call(c, 'miner_action', { miner: id, action: 'locate_on', dryRun: true });
-    await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } })).rejects.toThrow(/429|rate limit/i);
+    for (let i = 0; i < 3; i++) await call(c, 'miner_action', { miner: id, action: 'locate_on', dry_run: true });
+    await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dry_run: true } })).rejects.toThrow(/429|rate limit/i);
     await c.close();
   });
 

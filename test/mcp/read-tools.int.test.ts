@@ -310,7 +310,7 @@ describe('resources, prompts and completions', () => {
     const v = await viewer.getPrompt({ name: 'curtailment_plan', arguments: { target_kw: '5' } });
     expect((v.messages[0]!.content as { text: string }).text).toMatch(/cannot change miners/);
     const o = await operator.getPrompt({ name: 'curtailment_plan', arguments: { target_kw: '5' } });
-    expect((o.messages[0]!.content as { text: string }).text).toMatch(/dryRun: true/);
+    expect((o.messages[0]!.content as { text: string }).text).toMatch(/dry_run: true/);
   });
 });
 

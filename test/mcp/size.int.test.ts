@@ -80,7 +80,7 @@ describe(`default answers at ${N} miners`, () => {
       ['fleet_overview', {}, 'sites'],
       ['compare_periods', { a_from: 'now-48h', a_to: 'now-24h', b_from: 'now-24h', b_to: 'now' }, 'groups'],
       ['get_job', { id: jobId }, 'results'],
-      ['list_power_schedules', {}, 'schedules'],
+      ['list_power_schedules', {}, 'items'],
     ];
     for (const [name, args, list] of cases) {
       const r = (await client.callTool({ name, arguments: args })) as ToolResult;

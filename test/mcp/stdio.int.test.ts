@@ -55,7 +55,7 @@ describe('bos-fleet mcp over stdio', () => {
     expect(await callError(p.client, 'get_miner', { miner: `${id}x` })).toContain(`did you mean '${id}'`);
     const summary = await p.client.readResource({ uri: 'bosfleet://fleet/summary' });
     expect(JSON.parse((summary.contents[0] as { text: string }).text).tenant).toBe(h.tenant);
-    const dry = await call<{ dry_run: boolean }>(p.client, 'miner_action', { miner: id, action: 'reboot', dryRun: true });
+    const dry = await call<{ dry_run: boolean }>(p.client, 'miner_action', { miner: id, action: 'reboot', dry_run: true });
     expect(dry.s.dry_run).toBe(true);
     expect(fleetState(h.fleet)).toEqual(before);
 
