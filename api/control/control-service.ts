@@ -16,11 +16,11 @@ import { AuditBuffer, recordSafely, type AuditLog } from './audit.ts';
 import { forEachLimit, notStartedOf } from './concurrency.ts';
 import { MinerStateReader, type MinerConfigView, type MinerConstraints, type Range } from './miner-state.ts';
 import {
-  controlRequestSchema,
   describeRequest,
   extractPoolSecrets,
   isIdempotent,
   redactRequest,
+  requestSchemaFor,
   restorePoolSecrets,
   type ControlRequest,
   type CoolingRequest,
@@ -239,7 +239,7 @@ export class ControlService {
   ): Promise<ControlResponse> {
     if (!hasRole(caller, 'operator'))
       throw new FleetError('forbidden', 'control actions need the operator role');
-    const parsed = controlRequestSchema.safeParse(input);
+    const parsed = requestSchemaFor(input).safeParse(input);
     if (!parsed.success) {
       throw new FleetError(
         'invalid_argument',

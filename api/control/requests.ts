@@ -180,6 +180,30 @@ export const controlRequestSchema = z.union([
   hashboardsRequestSchema,
 ]);
 
+/**
+ * The schema of one request kind: parsing with it names the field that is wrong ("target_c:
+ * expected number"), where the union of every kind can only say "Invalid input".
+ */
+export function requestSchemaFor(input: unknown): z.ZodType<unknown> {
+  const kind = input && typeof input === 'object' ? (input as { kind?: unknown }).kind : undefined;
+  switch (kind) {
+    case 'action':
+      return actionRequestSchema;
+    case 'power_target':
+      return powerTargetRequestSchema;
+    case 'hashrate_target':
+      return hashrateTargetRequestSchema;
+    case 'pools':
+      return poolsRequestSchema;
+    case 'cooling':
+      return coolingRequestSchema;
+    case 'hashboards':
+      return hashboardsRequestSchema;
+    default:
+      return controlRequestSchema;
+  }
+}
+
 export type ActionRequest = z.output<typeof actionRequestSchema>;
 export type PowerTargetRequest = z.output<typeof powerTargetRequestSchema>;
 export type HashrateTargetRequest = z.output<typeof hashrateTargetRequestSchema>;

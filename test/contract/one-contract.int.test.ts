@@ -209,6 +209,17 @@ describe('MCP speaks the same contract', () => {
     expect(text).toMatch(/^invalid_argument: .*ths, delta_ths or percent/);
   });
 
+  it('a control request of the wrong form names the field, not "Invalid input"', async () => {
+    const mcp = await c.mcp(T1(), 'operator');
+    const r = (await mcp.callTool({
+      name: 'set_cooling_mode',
+      arguments: { miner: c.tenants[0]!.miners[0], mode: 'auto', dry_run: true },
+    })) as { isError?: boolean; content: { text?: string }[] };
+    const text = r.content.map(x => x.text ?? '').join('\n');
+    expect(r.isError).toBe(true);
+    expect(text).toMatch(/target_c/);
+  });
+
   it('dry_run, status and items: the same names as REST', async () => {
     const mcp = await c.mcp(T1(), 'operator');
     const dry = (await mcp.callTool({
