@@ -17,12 +17,19 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       if (key === null) return done(null, value);
       const name = key.endsWith('.constructor.prototype') ? 'constructor.prototype' : '__proto__';
       const why = `the key '${name}' is refused (it could alter object prototypes); remove it`;
-      done(
-        new FleetError('invalid_argument', `${key}: ${why}`, { details: { fields: [{ field: key, message: why }] } }),
-        undefined,
-      );
+      const refused = new FleetError('invalid_argument', `${key}: ${why}`, { details: { fields: [{ field: key, message: why }] } });
+      // Kept off the error's enumerable fields (never echoed): /mcp answers a tool call with its id.
+      Object.defineProperty(refused, PARSED_BODY, { value, enumerable: false });
+      done(refused, undefined);
     });
   });
+}
+
+const PARSED_BODY = Symbol('parsedBody');
+
+/** The body a refused-key error was parsed from (undefined for any other error). */
+export function refusedBody(err: unknown): unknown {
+  return err && typeof err === 'object' ? (err as Record<symbol, unknown>)[PARSED_BODY] : undefined;
 }
 
 /** The path of the first `__proto__` or `constructor.prototype` key, or null. */

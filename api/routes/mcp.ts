@@ -14,6 +14,7 @@ import type { ControlPlane } from '../control/index.ts';
 import { hasRole, type ApiInfra, type Caller } from '../context.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { HTTP_STATUS } from '../errors.ts';
+import { refusedBody } from '../plugins/json-body.ts';
 import {
   RedisWindowCounter,
   createAuthFailureLimiter,
@@ -96,6 +97,15 @@ function mcpErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyR
   if (status >= 500) {
     req.log.error({ err, route: '/mcp' }, 'MCP request failed before its handler');
     return jsonRpcError(reply, 500, 'internal error; the server log has the details', -32603);
+  }
+  // A tool call refused for a key in its arguments is a tool error, as any other argument error.
+  const call = refusedBody(err) as { method?: unknown; id?: unknown } | undefined;
+  if (call && call.method === 'tools/call' && (typeof call.id === 'string' || typeof call.id === 'number')) {
+    const text = `invalid_argument: ${err.message.replace(/^body\.params\.arguments\./, '')}`;
+    return reply
+      .code(200)
+      .header('content-type', 'application/json')
+      .send({ jsonrpc: '2.0', id: call.id, result: { content: [{ type: 'text', text }], isError: true } });
   }
   const parseError = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
   return jsonRpcError(reply, status, err.message, parseError ? -32700 : INVALID_REQUEST);

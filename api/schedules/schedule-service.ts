@@ -290,7 +290,7 @@ export class ScheduleService {
       if (next !== undefined && end > next) {
         throw new FleetError(
           'invalid_argument',
-          `windows would overlap: the window starting ${new Date(start).toISOString()} ends ${new Date(end).toISOString()}, after the next one starts (${new Date(next).toISOString()}); shorten the window or start less often`,
+          `cron: windows would overlap: the window starting ${new Date(start).toISOString()} ends ${new Date(end).toISOString()}, after the next one starts (${new Date(next).toISOString()}); shorten the window or start less often`,
         );
       }
     }

@@ -55,11 +55,24 @@ describe('transport errors keep the API error body', () => {
     });
   }
 
-  it('on /mcp a __proto__ key comes back as a JSON-RPC error naming it', async () => {
+  it('on /mcp a __proto__ key in tool arguments is a tool error naming the argument', async () => {
     const r = await raw('/mcp', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"list_miners","arguments":{"__proto__":{"a":1}}}}',
+      body: '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"list_miners","arguments":{"site":{"__proto__":{"a":1}}}}}',
+    });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { id: unknown; result: { isError: boolean; content: { text: string }[] } };
+    expect(body.id).toBe(7);
+    expect(body.result.isError).toBe(true);
+    expect(body.result.content[0]!.text).toMatch(/^invalid_argument: site\.__proto__: /);
+  });
+
+  it('on /mcp a __proto__ key elsewhere comes back as a JSON-RPC error naming it', async () => {
+    const r = await raw('/mcp', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"__proto__":{"a":1}}}',
     });
     expect(r.status).toBe(400);
     const body = (await r.json()) as { jsonrpc: string; error: { code: number; message: string }; id: unknown };
