@@ -105,7 +105,7 @@ function mcpErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyR
     return reply
       .code(200)
       .header('content-type', 'application/json')
-      .send({ jsonrpc: '2.0', id: call.id, result: { content: [{ type: 'text', text }], isError: true } });
+      .send({ jsonrpc: '2.0', id: call.id, result: { resultType: 'complete', content: [{ type: 'text', text }], isError: true } });
   }
   const parseError = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
   return jsonRpcError(reply, status, err.message, parseError ? -32700 : INVALID_REQUEST);
