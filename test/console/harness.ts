@@ -1,0 +1,125 @@
+/**
+ * The console's test bed: a simulated fleet of two tenants with faults injected on chosen miners
+ * of the first tenant, the real collector polling it, the real API (with the console) on a free
+ * loopback port, and Debian's headless Chromium driven by playwright-core.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import { generateKeyFiles, mintToken, parsePrivateKey } from '../../api/auth/keys.ts';
+import { apiConfigSchema } from '../../api/config.ts';
+import type { Role } from '../../api/context.ts';
+import { startApiServer, type ApiServer } from '../../api/server.ts';
+import { fullApiExtension } from '../../api/wiring.ts';
+import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
+import { parseConfig } from '../../collector/config-loader.ts';
+import { collectorConfigSchema } from '../../collector/config.ts';
+import { silentLogger } from '../../collector/logger.ts';
+import { ConsoleSessions } from '../../console/sessions.ts';
+import { startSimulator, type SimulatedFleet, type SimulatedMiner } from '../../simulator/index.ts';
+import { waitForFirstPolls } from '../collector/first-polls.ts';
+
+export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+
+export interface ConsoleHarness {
+  fleet: SimulatedFleet;
+  collector: CollectorHandle;
+  api: ApiServer;
+  browser: Browser;
+  tenant: string;
+  /** tenant-1 miners by the fault injected on them */
+  deadBoard: SimulatedMiner;
+  overheat: SimulatedMiner;
+  unreachable: SimulatedMiner;
+  deadPool: SimulatedMiner;
+  /** a healthy miner of tenant-1 (for pausing) */
+  healthy: SimulatedMiner;
+  /** a miner of the other tenant */
+  foreign: SimulatedMiner;
+  token(role: Role, tenant?: string): Promise<string>;
+  /** a one-time console login link for a token of `role` */
+  loginLink(role: Role): Promise<string>;
+  newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function startConsoleHarness(): Promise<ConsoleHarness> {
+  const fleet = await startSimulator({ miners: 16, seed: 17, sites: 2, tenants: 2, baseAddress: `127.${100 + (process.pid % 50)}.3.1`, warmupMs: 200, rebootMs: 1_000, thermalTauMs: 300 });
+  const tenant = fleet.miners[0]!.tenant;
+  const mine = fleet.miners.filter(m => m.tenant === tenant);
+  const [deadBoard, overheat, unreachable, deadPool, healthy] = mine as [SimulatedMiner, SimulatedMiner, SimulatedMiner, SimulatedMiner, SimulatedMiner];
+  fleet.injectFault(deadBoard.id, 'hashboard_failure');
+  fleet.injectFault(overheat.id, 'overheat');
+  fleet.injectFault(unreachable.id, 'unreachable');
+  fleet.injectFault(deadPool.id, 'dead_pool');
+  const foreign = fleet.miners.find(m => m.tenant !== tenant)!;
+
+  const dir = mkdtempSync(join(tmpdir(), 'console-e2e-'));
+  const inventory = join(dir, 'inventory.yaml');
+  await fleet.writeInventory(inventory);
+  process.env.MINER_PASSWORD ??= 'root';
+  const shared = { INFLUX_URL: inject('influxUrl'), INFLUX_DB: `c_${randomUUID().slice(0, 8)}`, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `c-${randomUUID().slice(0, 8)}`, COLLECTOR_INVENTORY_FILE: inventory };
+  const collector = await startCollector(
+    parseConfig(collectorConfigSchema, { ...shared, COLLECTOR_POLL_INTERVAL_MS: '1000', COLLECTOR_RPC_TIMEOUT_MS: '2000', COLLECTOR_OFFLINE_AFTER_MISSES: '2', COLLECTOR_HTTP_PORT: '0' }),
+    { log: silentLogger(), env: process.env },
+  );
+  const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
+  const privateKey = parsePrivateKey(readFileSync(keys.privatePath, 'utf8'), 'k');
+  const api = await startApiServer(parseConfig(apiConfigSchema, { ...shared, API_HOST: '127.0.0.1', API_PORT: '0', AUTH_PUBLIC_KEY_FILE: keys.publicPath, FIRMWARE_DIR: join(dir, 'fw') }), {
+    log: silentLogger(),
+    handleSignals: false,
+    env: { COLLECTOR_POLL_INTERVAL_MS: '1000' },
+    extension: fullApiExtension(),
+  });
+  await waitForFirstPolls(collector, 30_000);
+  // Faults show once the collector has seen them: wait until the snapshots say so.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await collector.flushSnapshots();
+    const caller = { sub: 't', tenant, roles: ['viewer' as Role] };
+    const s = await api.fleetQuery.summary(caller);
+    if (s.totals.by_status.offline >= 1 && s.totals.by_status.degraded >= 3) break;
+    if (Date.now() > deadline) throw new Error(`faults not visible after 30 s: ${JSON.stringify(s.totals.by_status)}`);
+    await new Promise(r => setTimeout(r, 250));
+  }
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const sessions = new ConsoleSessions(api.infra.redis, api.infra.keys);
+  const token = (role: Role, t = tenant): Promise<string> =>
+    mintToken({ privateKey, sub: `${role}@example.com`, tenant: t, roles: [role], ttlMs: 600_000, issuer: 'bos-fleet', audience: 'bos-fleet' });
+
+  return {
+    fleet,
+    collector,
+    api,
+    browser,
+    tenant,
+    deadBoard,
+    overheat,
+    unreachable,
+    deadPool,
+    healthy,
+    foreign,
+    token,
+    async loginLink(role) {
+      return `${api.url}/login?code=${await sessions.mintLoginCode(await token(role))}`;
+    },
+    async newPage(viewport = { width: 1280, height: 900 }) {
+      const context = await browser.newContext({ viewport });
+      return await context.newPage();
+    },
+    async close() {
+      await browser.close().catch(() => undefined);
+      await api.close();
+      await collector.stop();
+      await fleet.stop();
+    },
+  };
+}
