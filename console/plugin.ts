@@ -7,7 +7,11 @@ import type { FleetQuery } from '../api/query/fleet-query.ts';
 import { registerAssets } from './assets.ts';
 import { installSessionHooks, registerLoginRoutes } from './auth.ts';
 import { errorPage } from './layout.ts';
+import { registerActionRoutes } from './pages/actions.ts';
+import { registerEventsPage } from './pages/events.ts';
 import { registerFleetPage } from './pages/fleet.ts';
+import { registerMinerPage } from './pages/miner.ts';
+import { registerMinersPage } from './pages/miners.ts';
 import { ConsoleSessions } from './sessions.ts';
 
 export interface ConsoleOptions {
@@ -61,4 +65,8 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerAssets(app);
   registerLoginRoutes(app, deps);
   registerFleetPage(app, o.fleetQuery);
+  registerMinersPage(app, o.fleetQuery);
+  registerMinerPage(app, o.fleetQuery);
+  registerActionRoutes(app, o.plane);
+  registerEventsPage(app, o.fleetQuery);
 };

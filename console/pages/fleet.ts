@@ -46,7 +46,7 @@ export function registerFleetPage(app: FastifyInstance, fleetQuery: FleetQuery):
 ${
   problems.length === 0
     ? html`<p class="ok" data-testid="no-problems">No problems: every miner is hashing.</p>`
-    : html`<ul class="problems" data-testid="problems">${problems.map(problemItem)}</ul>
+    : html`<ul class="problems" data-testid="problems" tabindex="0" aria-label="Problem miners">${problems.map(problemItem)}</ul>
 ${degraded.truncated || offline.truncated ? html`<p class="muted">Showing the first ${PROBLEMS_PER_KIND} of each kind; <a href="/miners?status=degraded">all degraded</a>, <a href="/miners?status=offline">all offline</a>.</p>` : ''}`
 }
 </section>
@@ -63,7 +63,7 @@ ${rangePicker('/', range)}
 </section>
 
 <section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2>
-<div class="scroll"><table>
+<div class="scroll" tabindex="0" role="region" aria-label="Table (scrolls sideways)"><table>
 <thead><tr><th scope="col">Site</th><th scope="col">Miners</th><th scope="col">Hashing</th><th scope="col">Degraded</th><th scope="col">Offline</th><th scope="col">Hashrate (TH/s)</th><th scope="col">% expected</th><th scope="col">Power (kW)</th><th scope="col">J/TH</th></tr></thead>
 <tbody>${summary.by_site.map(
       s => html`<tr><th scope="row"><a href="/miners?site=${s.site}">${s.site}</a></th><td>${s.miners}</td><td>${s.by_status.online}</td><td>${s.by_status.degraded}</td><td>${s.by_status.offline}</td><td>${num(s.hashrate_ths)}</td><td>${num(s.pct_nominal, 0)}</td><td>${num(s.power_kw, 2)}</td><td>${num(s.efficiency_jth)}</td></tr>`,

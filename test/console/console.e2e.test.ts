@@ -28,10 +28,8 @@ async function loginAs(role: 'viewer' | 'operator', viewport?: { width: number; 
 /** axe-core in the page: no serious or critical violations. */
 async function expectAccessible(page: Page): Promise<void> {
   await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run({ resultTypes: ['violations'] });
-    return r.violations.map(v => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
-  });
+  // a string: the function runs in the page, where `axe` is a global
+  const result = (await page.evaluate(`axe.run({ resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map(n => n.target.join(' ')) })))`)) as { id: string; impact: string; targets: string[] }[];
   expect(result.filter(v => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
 }
 
@@ -46,7 +44,7 @@ describe('console: login and the fleet screen', () => {
     const cookies = await page.context().cookies();
     const session = cookies.find(c => c.name === 'bosfleet_session')!;
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
-    expect(await page.evaluate(() => document.cookie)).not.toContain('bosfleet_session');
+    expect(await page.evaluate('document.cookie')).not.toContain('bosfleet_session');
 
     const mine = h.fleet.miners.filter(m => m.tenant === h.tenant);
     const count = async (cls: string): Promise<number> => Number(await page.textContent(`[data-testid="count-${cls}"] .n`));
@@ -96,13 +94,112 @@ describe('console: login and the fleet screen', () => {
 
   it('refuses a state-changing request without the session CSRF token or from another origin', async () => {
     const page = await loginAs('operator');
-    const status = await page.evaluate(async id => {
-      const r = await fetch(`/miners/${id}/actions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=pause' });
-      return r.status;
-    }, h.healthy.id);
+    const status = await page.evaluate(`fetch('/miners/${h.healthy.id}/actions', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=pause' }).then(r => r.status)`);
     expect(status).toBe(403);
     const cookie = (await page.context().cookies()).find(c => c.name === 'bosfleet_session')!;
     const r = await fetch(`${h.api.url}/logout`, { method: 'POST', headers: { cookie: `bosfleet_session=${cookie.value}`, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: '_csrf=x', redirect: 'manual' });
     expect(r.status).toBe(403);
+  });
+});
+
+describe('console: miners table and miner page', () => {
+  it('filters the table by status and site, and sorts it by a column', async () => {
+    const page = await loginAs('viewer');
+    await page.goto(`${h.api.url}/miners`);
+    const ids = async (): Promise<string[]> => await page.locator('table[data-testid="miners"] tbody th a').allTextContents();
+    const mine = h.fleet.miners.filter(m => m.tenant === h.tenant);
+    expect((await ids()).sort()).toEqual(mine.map(m => m.id).sort());
+    await page.selectOption('select[name="status"]', 'offline');
+    await Promise.all([page.waitForURL(/status=offline/), page.click('button:text("Filter")')]);
+    expect(await ids()).toEqual([h.unreachable.id]);
+    const site = h.deadBoard.site;
+    await page.goto(`${h.api.url}/miners`);
+    await page.selectOption('select[name="site"]', site);
+    await Promise.all([page.waitForURL(/site=/), page.click('button:text("Filter")')]);
+    expect((await ids()).sort()).toEqual(mine.filter(m => m.site === site).map(m => m.id).sort());
+    await page.fill('input[name="q"]', h.overheat.id);
+    await page.selectOption('select[name="site"]', '');
+    await Promise.all([page.waitForURL(/q=/), page.click('button:text("Filter")')]);
+    expect(await ids()).toEqual([h.overheat.id]);
+    // sort by max chip temperature, hottest first: the overheating miner leads
+    await page.goto(`${h.api.url}/miners`);
+    await Promise.all([page.waitForURL(/sort=temperature/), page.click('thead a:has-text("Max chip")')]);
+    expect((await ids())[0]).toBe(h.overheat.id);
+    await Promise.all([page.waitForURL(/order=asc/), page.click('thead a:has-text("Max chip")')]);
+    const temps = (await page.locator('td[data-label="Max chip °C"]').allTextContents()).map(Number).filter(Number.isFinite);
+    expect(temps).toEqual([...temps].sort((a, b) => a - b));
+    expect(await page.locator('input[name="ids"]').count()).toBe(0); // a viewer has no batch selection
+    await page.goto(`${h.api.url}/miners`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'miners.png'), fullPage: true });
+  });
+
+  it('shows a miner with a dead hashboard', async () => {
+    const page = await loginAs('operator');
+    await page.goto(`${h.api.url}/miners/${h.deadBoard.id}`);
+    await page.waitForSelector('table[data-testid="boards"]');
+    const deadBoards = h.fleet.truth(h.deadBoard.id).boards.filter(b => !b.hashing).map(b => b.id);
+    expect(deadBoards.length).toBeGreaterThan(0);
+    for (const b of deadBoards) expect(await page.textContent(`table[data-testid="boards"] tr:has(th:text-is("${b}"))`)).toContain('dead');
+    expect(await page.locator('table[data-testid="boards"] .badge.offline').count()).toBe(deadBoards.length);
+    expect(await page.textContent('main')).toContain('dead hashboard');
+    const truth = h.fleet.truth(h.deadBoard.id);
+    expect(await page.textContent('main')).toContain(truth.firmware);
+    await page.waitForSelector('.chart[data-state]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'miner.png'), fullPage: true });
+    await expectAccessible(page);
+    // the same screen on a phone
+    const phone = await loginAs('operator', { width: 390, height: 844 });
+    await phone.goto(`${h.api.url}/miners/${h.deadBoard.id}`);
+    await phone.waitForSelector('.chart[data-state]');
+    const overflow = await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBeLessThanOrEqual(1);
+    await phone.screenshot({ path: join(SCREENSHOTS, 'miner-phone.png'), fullPage: true });
+  });
+
+  it('pauses a miner: dry run first, then confirm, and the miner is paused', async () => {
+    const page = await loginAs('operator');
+    const id = h.healthy.id;
+    await page.goto(`${h.api.url}/miners/${id}`);
+    await page.click('[data-testid="actions"] button:text("Pause…")');
+    await page.waitForSelector('[data-testid="dry-run"]');
+    expect(await page.textContent('[data-testid="dry-run"]')).toContain(id);
+    // the dry run changed nothing
+    expect(h.fleet.truth(id).status).toBe('MINER_STATUS_NORMAL');
+    await page.screenshot({ path: join(SCREENSHOTS, 'dry-run.png'), fullPage: true });
+    await page.click('button:text("Confirm")');
+    await page.waitForSelector('[data-testid="done"]');
+    expect(h.fleet.truth(id).status).toBe('MINER_STATUS_PAUSED');
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return await page.textContent('[data-testid="status"]');
+      }, { timeout: 20_000, interval: 500 })
+      .toBe('paused');
+    // the audit trail names who did it
+    await page.goto(`${h.api.url}/events?miner=${id}&kind=control_action`);
+    await page.waitForSelector('table[data-testid="events"]');
+    expect(await page.textContent('table[data-testid="events"]')).toContain('operator@example.com');
+    await page.screenshot({ path: join(SCREENSHOTS, 'events.png'), fullPage: true });
+    await h.api.app.inject({ method: 'GET', url: '/health/live' }); // keep the API warm; resume below
+    h.fleet.miner(id);
+  });
+
+  it('shows a viewer no action buttons, and the server refuses a viewer action anyway', async () => {
+    const page = await loginAs('viewer');
+    await page.goto(`${h.api.url}/miners/${h.healthy.id}`);
+    await page.waitForSelector('table[data-testid="boards"]');
+    expect(await page.locator('[data-testid="actions"]').count()).toBe(0);
+    expect(await page.locator('form[action*="/actions"]').count()).toBe(0);
+    const csrf = await page.getAttribute('meta[name="csrf-token"]', 'content');
+    const status = await page.evaluate(`fetch('/miners/${h.healthy.id}/actions', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'action=reboot&_csrf=${csrf}' }).then(r => r.status)`);
+    expect(status).toBe(403);
+  });
+
+  it("answers another tenant's miner with a not-found page", async () => {
+    const page = await loginAs('operator');
+    const r = await page.goto(`${h.api.url}/miners/${h.foreign.id}`);
+    expect(r!.status()).toBe(404);
+    await page.waitForSelector('h1:text("Not found")');
+    expect(await page.textContent('main')).not.toContain(h.foreign.address);
   });
 });

@@ -47,7 +47,7 @@ export interface ConsoleHarness {
 }
 
 export async function startConsoleHarness(): Promise<ConsoleHarness> {
-  const fleet = await startSimulator({ miners: 16, seed: 17, sites: 2, tenants: 2, baseAddress: `127.${100 + (process.pid % 50)}.3.1`, warmupMs: 200, rebootMs: 1_000, thermalTauMs: 300 });
+  const fleet = await startSimulator({ miners: 24, seed: 17, sites: 2, tenants: 2, rackSize: 4, baseAddress: `127.${100 + (process.pid % 50)}.3.1`, warmupMs: 200, rebootMs: 1_000, thermalTauMs: 300 });
   const tenant = fleet.miners[0]!.tenant;
   const mine = fleet.miners.filter(m => m.tenant === tenant);
   const [deadBoard, overheat, unreachable, deadPool, healthy] = mine as [SimulatedMiner, SimulatedMiner, SimulatedMiner, SimulatedMiner, SimulatedMiner];
