@@ -10,6 +10,7 @@ import { errorPage } from './layout.ts';
 import { registerActionRoutes } from './pages/actions.ts';
 import { registerEventsPage } from './pages/events.ts';
 import { registerFleetPage } from './pages/fleet.ts';
+import { registerJobPages } from './pages/jobs.ts';
 import { registerMinerPage } from './pages/miner.ts';
 import { registerMinersPage } from './pages/miners.ts';
 import { ConsoleSessions } from './sessions.ts';
@@ -69,4 +70,5 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerMinerPage(app, o.fleetQuery);
   registerActionRoutes(app, o.plane);
   registerEventsPage(app, o.fleetQuery);
+  registerJobPages(app, o.plane);
 };

@@ -7,7 +7,6 @@ import { age, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';
 import { canControl, csrfField, page } from '../layout.ts';
 import { BATCH_ACTIONS } from './actions.ts';
 
-const FILTERS = ['q', 'site', 'model', 'status', 'label', 'firmware'] as const;
 
 /** Sortable columns: header text and the list service's sort key. */
 const COLUMNS: { label: string; sort?: string; num?: boolean }[] = [

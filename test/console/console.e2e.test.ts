@@ -135,7 +135,7 @@ describe('console: miners table and miner page', () => {
 
   it('shows a miner with a dead hashboard', async () => {
     const page = await loginAs('operator');
-    await page.goto(`${h.api.url}/miners/${h.deadBoard.id}`);
+    await page.goto(`${h.api.url}/miners/${h.deadBoard.id}?range=1h`);
     await page.waitForSelector('table[data-testid="boards"]');
     const deadBoards = h.fleet.truth(h.deadBoard.id).boards.filter(b => !b.hashing).map(b => b.id);
     expect(deadBoards.length).toBeGreaterThan(0);
@@ -180,8 +180,27 @@ describe('console: miners table and miner page', () => {
     await page.waitForSelector('table[data-testid="events"]');
     expect(await page.textContent('table[data-testid="events"]')).toContain('operator@example.com');
     await page.screenshot({ path: join(SCREENSHOTS, 'events.png'), fullPage: true });
-    await h.api.app.inject({ method: 'GET', url: '/health/live' }); // keep the API warm; resume below
-    h.fleet.miner(id);
+  });
+
+  it('runs a batch action from the table selection and shows the job progress live', async () => {
+    const page = await loginAs('operator');
+    const ids = [h.healthy.id, h.deadPool.id];
+    await page.goto(`${h.api.url}/miners`);
+    for (const id of ids) await page.check(`input[name="ids"][value="${id}"]`);
+    await page.selectOption('select[name="action"]', 'resume');
+    await page.click('button:text("Preview (dry run)")');
+    await page.waitForSelector('[data-testid="dry-run"]');
+    expect(await page.textContent('[data-testid="dry-run"]')).toContain('2 miners matched');
+    await page.click('button:text("Confirm")');
+    await page.waitForURL(/\/jobs\//);
+    // the progress fragment refreshes itself (htmx) until the job is final
+    await page.waitForSelector('[data-testid="job-progress"][data-status="succeeded"], [data-testid="job-progress"][data-status="partially_failed"]', { timeout: 30_000 });
+    const results = await page.textContent('table[data-testid="job-results"]');
+    for (const id of ids) expect(results).toContain(id);
+    expect(h.fleet.truth(h.healthy.id).status).toBe('MINER_STATUS_NORMAL');
+    await page.screenshot({ path: join(SCREENSHOTS, 'job.png'), fullPage: true });
+    await page.goto(`${h.api.url}/jobs`);
+    await page.waitForSelector('table[data-testid="jobs"]');
   });
 
   it('shows a viewer no action buttons, and the server refuses a viewer action anyway', async () => {
