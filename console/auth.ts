@@ -167,7 +167,7 @@ export function registerLoginRoutes(app: FastifyInstance, d: AuthDeps): void {
       const token = await d.sessions.redeemLoginCode(q.code);
       if (token === null) {
         reply.code(401).type('text/html');
-        return loginPage(req, reply, d, next, 'That login link has been used or has expired; ask for a new one (bos-fleet token --login-link) or paste a token.');
+        return loginPage(req, reply, d, next, 'That login link has been used or has expired; ask for a new one (bos-fleet token … --login-link) or paste a token.');
       }
       return await fromToken(req, reply, token, next);
     }

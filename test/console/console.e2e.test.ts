@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -73,6 +75,16 @@ describe('console: login and the fleet screen', () => {
     const r = await again.goto(link);
     expect(r!.status()).toBe(401);
     await again.waitForSelector('text=has been used or has expired');
+  });
+
+  it('logs in by the link `bos-fleet token --login-link` prints', async () => {
+    const { stderr } = await promisify(execFile)(process.execPath, ['bin/bos-fleet.ts', 'token', '--key', h.privateKeyPath, '--sub', 'cli-viewer', '--tenant', h.tenant, '--roles', 'viewer', '--ttl', '10m', '--login-link'], { env: { ...process.env, ...h.redisEnv } });
+    const link = /(http:\/\/\S+\/login\?code=\S+)/.exec(stderr)?.[1];
+    expect(link, stderr).toBeDefined();
+    const page = await h.newPage();
+    await page.goto(link!);
+    await page.waitForSelector('h1:text("Fleet")');
+    expect(await page.textContent('header')).toContain('cli-viewer');
   });
 
   it('logs in by pasting a token, and out again', async () => {
@@ -220,5 +232,12 @@ describe('console: miners table and miner page', () => {
     expect(r!.status()).toBe(404);
     await page.waitForSelector('h1:text("Not found")');
     expect(await page.textContent('main')).not.toContain(h.foreign.address);
+  });
+});
+
+describe('console: scripts', () => {
+  // last in the file, so it sees every page the tests above opened
+  it('ran every page without script or Content-Security-Policy errors', () => {
+    expect(h.pageErrors).toEqual([]);
   });
 });

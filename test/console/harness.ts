@@ -40,9 +40,14 @@ export interface ConsoleHarness {
   /** a miner of the other tenant */
   foreign: SimulatedMiner;
   token(role: Role, tenant?: string): Promise<string>;
+  /** the signing key file and the API's Redis settings, for `bos-fleet token` in a child process */
+  privateKeyPath: string;
+  redisEnv: Record<string, string>;
   /** a one-time console login link for a token of `role` */
   loginLink(role: Role): Promise<string>;
   newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  /** script errors and console errors of every page opened (CSP violations show here too) */
+  pageErrors: string[];
   close(): Promise<void>;
 }
 
@@ -95,7 +100,9 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
   const token = (role: Role, t = tenant): Promise<string> =>
     mintToken({ privateKey, sub: `${role}@example.com`, tenant: t, roles: [role], ttlMs: 600_000, issuer: 'bos-fleet', audience: 'bos-fleet' });
 
+  const pageErrors: string[] = [];
   return {
+    pageErrors,
     fleet,
     collector,
     api,
@@ -108,12 +115,20 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
     healthy,
     foreign,
     token,
+    privateKeyPath: keys.privatePath,
+    redisEnv: { REDIS_URL: shared.REDIS_URL, REDIS_PREFIX: shared.REDIS_PREFIX, API_PUBLIC_URL: api.url },
     async loginLink(role) {
       return `${api.url}/login?code=${await sessions.mintLoginCode(await token(role))}`;
     },
     async newPage(viewport = { width: 1280, height: 900 }) {
       const context = await browser.newContext({ viewport });
-      return await context.newPage();
+      const page = await context.newPage();
+      page.on('pageerror', err => pageErrors.push(`${page.url()}: ${err.message}`));
+      // 401/403/404 answers the tests provoke on purpose are logged by Chromium as resource errors
+      page.on('console', m => {
+        if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`${page.url()}: ${m.text()}`);
+      });
+      return page;
     },
     async close() {
       await browser.close().catch(() => undefined);
