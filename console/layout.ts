@@ -12,7 +12,9 @@ export interface PageContext {
 const NAV: [string, string][] = [
   ['/', 'Fleet'],
   ['/miners', 'Miners'],
+  ['/racks', 'Racks'],
   ['/jobs', 'Jobs'],
+  ['/schedules', 'Schedules'],
   ['/events', 'Events'],
 ];
 

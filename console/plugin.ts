@@ -13,6 +13,8 @@ import { registerFleetPage } from './pages/fleet.ts';
 import { registerJobPages } from './pages/jobs.ts';
 import { registerMinerPage } from './pages/miner.ts';
 import { registerMinersPage } from './pages/miners.ts';
+import { registerRackMap } from './pages/racks.ts';
+import { registerSchedulesPage } from './pages/schedules.ts';
 import { ConsoleSessions } from './sessions.ts';
 
 export interface ConsoleOptions {
@@ -71,4 +73,6 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerActionRoutes(app, o.plane);
   registerEventsPage(app, o.fleetQuery);
   registerJobPages(app, o.plane);
+  registerRackMap(app, o.fleetQuery);
+  registerSchedulesPage(app, o.plane);
 };

@@ -235,6 +235,43 @@ describe('console: miners table and miner page', () => {
   });
 });
 
+describe('console: rack map, schedules and the phone layout', () => {
+  it('lays miners out by site and rack, coloured by the chosen metric', async () => {
+    const page = await loginAs('viewer');
+    await page.goto(`${h.api.url}/racks?metric=status`);
+    await page.waitForSelector('[data-testid="racks"]');
+    const cls = async (id: string): Promise<string> => (await page.getAttribute(`a.cell[href="/miners/${id}"]`, 'class')) ?? '';
+    expect(await cls(h.unreachable.id)).toContain('st-offline');
+    expect(await cls(h.deadBoard.id)).toContain('st-degraded');
+    expect(await page.locator('a.cell').count()).toBe(h.fleet.miners.filter(m => m.tenant === h.tenant).length);
+    // each miner sits in the rack its inventory labels name
+    const rackOf = await page.locator(`.rack:has(a.cell[href="/miners/${h.overheat.id}"]) h3`).textContent();
+    expect(rackOf).toBe(h.overheat.rack);
+    await page.selectOption('select[name="metric"]', 'temp');
+    await Promise.all([page.waitForURL(/metric=temp/), page.click('button:text("Show")')]);
+    expect(await cls(h.overheat.id)).toMatch(/lvl-[34]/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'racks.png'), fullPage: true });
+    await expectAccessible(page);
+  });
+
+  it('lists curtailment schedules', async () => {
+    await h.plane().schedules.create({ sub: 'otto@example.com', tenant: h.tenant, roles: ['operator'] }, { name: 'evening peak', selector: { site: h.deadBoard.site }, cron: '0 17 * * 1-5', duration_ms: 3_600_000, action: { type: 'pause' } });
+    const page = await loginAs('viewer');
+    await page.goto(`${h.api.url}/schedules`);
+    await page.waitForSelector('table[data-testid="schedules"]');
+    const text = await page.textContent('table[data-testid="schedules"]');
+    expect(text).toContain('evening peak');
+    expect(text).toContain('0 17 * * 1-5');
+  });
+
+  it('fits the fleet screen on a phone', async () => {
+    const phone = await loginAs('operator', { width: 390, height: 844 });
+    await phone.waitForSelector('.chart[data-state]');
+    expect(await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(1);
+    await phone.screenshot({ path: join(SCREENSHOTS, 'fleet-phone.png'), fullPage: true });
+  });
+});
+
 describe('console: scripts', () => {
   // last in the file, so it sees every page the tests above opened
   it('ran every page without script or Content-Security-Policy errors', () => {

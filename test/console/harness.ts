@@ -14,6 +14,7 @@ import { apiConfigSchema } from '../../api/config.ts';
 import type { Role } from '../../api/context.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { fullApiExtension } from '../../api/wiring.ts';
+import type { ControlPlane } from '../../api/control/index.ts';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
 import { parseConfig } from '../../collector/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
@@ -48,6 +49,8 @@ export interface ConsoleHarness {
   newPage(viewport?: { width: number; height: number }): Promise<Page>;
   /** script errors and console errors of every page opened (CSP violations show here too) */
   pageErrors: string[];
+  /** the API's control plane (schedules, jobs), as the console sees it */
+  plane(): ControlPlane;
   close(): Promise<void>;
 }
 
@@ -73,11 +76,12 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
   );
   const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
   const privateKey = parsePrivateKey(readFileSync(keys.privatePath, 'utf8'), 'k');
+  let plane: ControlPlane | undefined;
   const api = await startApiServer(parseConfig(apiConfigSchema, { ...shared, API_HOST: '127.0.0.1', API_PORT: '0', AUTH_PUBLIC_KEY_FILE: keys.publicPath, FIRMWARE_DIR: join(dir, 'fw') }), {
     log: silentLogger(),
     handleSignals: false,
     env: { COLLECTOR_POLL_INTERVAL_MS: '1000' },
-    extension: fullApiExtension(),
+    extension: fullApiExtension(handles => (plane = handles.plane)),
   });
   await waitForFirstPolls(collector, 30_000);
   // Faults show once the collector has seen them: wait until the snapshots say so.
@@ -103,6 +107,7 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
   const pageErrors: string[] = [];
   return {
     pageErrors,
+    plane: () => plane!,
     fleet,
     collector,
     api,
