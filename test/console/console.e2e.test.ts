@@ -203,12 +203,16 @@ describe('console: miners table and miner page', () => {
     await page.click('button:text("Preview (dry run)")');
     await page.waitForSelector('[data-testid="dry-run"]');
     expect(await page.textContent('[data-testid="dry-run"]')).toContain('2 miners matched');
+    // a slow miner keeps the job running long enough to watch it
+    h.fleet.injectFault(h.healthy.id, { kind: 'slow', delay_ms: 1_500 });
     await page.click('button:text("Confirm")');
     await page.waitForURL(/\/jobs\//);
+    expect(['queued', 'running']).toContain(await page.getAttribute('[data-testid="job-progress"]', 'data-status'));
     // the progress fragment refreshes itself (htmx) until the job is final
     await page.waitForSelector('[data-testid="job-progress"][data-status="succeeded"], [data-testid="job-progress"][data-status="partially_failed"]', { timeout: 30_000 });
     const results = await page.textContent('table[data-testid="job-results"]');
     for (const id of ids) expect(results).toContain(id);
+    h.fleet.clearFault(h.healthy.id, 'slow');
     expect(h.fleet.truth(h.healthy.id).status).toBe('MINER_STATUS_NORMAL');
     await page.screenshot({ path: join(SCREENSHOTS, 'job.png'), fullPage: true });
     await page.goto(`${h.api.url}/jobs`);
