@@ -66,7 +66,7 @@ describe('console: login and the fleet screen', () => {
     await page.click(`[data-testid="problems"] a:text-is("${h.deadBoard.id}")`);
     await page.waitForSelector(`h1:has-text("${h.deadBoard.id}")`);
     await page.goBack();
-    await page.waitForSelector('.chart[data-state]');
+    await page.waitForSelector('.chart[data-state="drawn"]');
     await page.screenshot({ path: join(SCREENSHOTS, 'fleet.png'), fullPage: true });
     await expectAccessible(page);
 
@@ -147,7 +147,7 @@ describe('console: miners table and miner page', () => {
 
   it('shows a miner with a dead hashboard', async () => {
     const page = await loginAs('operator');
-    await page.goto(`${h.api.url}/miners/${h.deadBoard.id}?range=1h`);
+    await page.goto(`${h.api.url}/miners/${h.deadBoard.id}`);
     await page.waitForSelector('table[data-testid="boards"]');
     const deadBoards = h.fleet.truth(h.deadBoard.id).boards.filter(b => !b.hashing).map(b => b.id);
     expect(deadBoards.length).toBeGreaterThan(0);

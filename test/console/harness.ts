@@ -22,6 +22,9 @@ import { silentLogger } from '../../collector/logger.ts';
 import { ConsoleSessions } from '../../console/sessions.ts';
 import { startSimulator, type SimulatedFleet, type SimulatedMiner } from '../../simulator/index.ts';
 import { waitForFirstPolls } from '../collector/first-polls.ts';
+import { FieldSet, line, tagSet } from '../../collector/points.ts';
+import { MEASUREMENTS } from '../../collector/samples.ts';
+import { LineWriter, rollupLine } from '../mcp/seed.ts';
 
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 
@@ -84,6 +87,7 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
     extension: fullApiExtension(handles => (plane = handles.plane)),
   });
   await waitForFirstPolls(collector, 30_000);
+  await seedHistory(fleet, tenant, deadBoard, inject('influxUrl'), shared.INFLUX_DB);
   // Faults show once the collector has seen them: wait until the snapshots say so.
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -142,4 +146,35 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
       await fleet.stop();
     },
   };
+}
+
+/**
+ * 24 h of history before the collector started, so the charts have something to draw: fleet
+ * rollups of the tenant's sites (as collector/fleet-rollups.ts writes them) and the 1-minute
+ * rollups of one miner, from the simulator's ground truth with a gentle daily swing.
+ */
+async function seedHistory(fleet: SimulatedFleet, tenant: string, miner: SimulatedMiner, influxUrl: string, db: string): Promise<void> {
+  const w = new LineWriter(influxUrl, db);
+  const end = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000;
+  const swing = (t: number): number => 0.96 + 0.03 * Math.sin((t / 86_400_000) * 2 * Math.PI);
+  const bySite = new Map<string, SimulatedMiner[]>();
+  for (const m of fleet.miners.filter(x => x.tenant === tenant)) bySite.set(m.site, [...(bySite.get(m.site) ?? []), m]);
+  for (let t = end - 86_400_000; t < end; t += 60_000) {
+    for (const [site, ms] of bySite) {
+      const truths = ms.map(m => fleet.truth(m.id));
+      const f = new FieldSet()
+        .int('miners', ms.length)
+        .float('online', ms.length)
+        .float('hashrate_ghs', truths.reduce((a, x) => a + x.hashrate_nominal_ghs, 0) * swing(t))
+        .float('hashrate_nominal_ghs', truths.reduce((a, x) => a + x.hashrate_nominal_ghs, 0))
+        .float('power_w', truths.reduce((a, x) => a + x.power_w, 0) * (0.5 + swing(t) / 2))
+        .float('temp_chip_max_c', 70 + 10 * swing(t))
+        .int('samples', ms.length * 60);
+      await w.add(line(MEASUREMENTS.fleet1m, tagSet([['collector', 'history'], ['site', site], ['tenant', tenant]]), f, t)!);
+    }
+    const truth = fleet.truth(miner.id);
+    const ref = { id: miner.id, tenant, site: miner.site, address: miner.address, credentials: 'default', labels: {} };
+    await w.add(rollupLine(MEASUREMENTS.miner1m, ref, truth.model, t, { hashrate_ghs: truth.hashrate_nominal_ghs * swing(t), hashrate_nominal_ghs: truth.hashrate_nominal_ghs, power_w: truth.power_w * (0.5 + swing(t) / 2), temp_chip_max_c: 68 + 10 * swing(t), up: 1 }, 60));
+  }
+  await w.flush();
 }
