@@ -194,6 +194,21 @@ describe('console: miners table and miner page', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'events.png'), fullPage: true });
   });
 
+  it('previews a power target with its dry run, and cancelling changes nothing', async () => {
+    const page = await loginAs('operator');
+    const id = h.overheat.id;
+    const before = h.fleet.truth(id).power_target_w;
+    await page.goto(`${h.api.url}/miners/${id}`);
+    await page.fill('input[name="watt"]', '2500');
+    await page.click('[data-testid="actions"] button:text("Set…")');
+    await page.waitForSelector('[data-testid="dry-run"]');
+    expect(await page.textContent('h1')).toContain('2500 W');
+    expect(await page.textContent('[data-testid="dry-run"]')).toContain('2500');
+    await page.click('a:text("Cancel")');
+    await page.waitForSelector(`h1:text-is("${id}")`);
+    expect(h.fleet.truth(id).power_target_w).toBe(before);
+  });
+
   it('runs a batch action from the table selection and shows the job progress live', async () => {
     const page = await loginAs('operator');
     const ids = [h.healthy.id, h.deadPool.id];
