@@ -270,6 +270,18 @@ export interface PoolHealthOptions {
 
 /** Explicit steps that would produce more buckets than this are refused (with the smallest step that fits). */
 export const MAX_SERIES_POINTS = 5_000;
+
+/** The tenant an inventory entry (JSON) names; null for an unreadable entry, which the collector reports itself. */
+function tenantOfEntry(json: string): string | null {
+  try {
+    const t = (JSON.parse(json) as { tenant?: unknown }).tenant;
+    return typeof t === 'string' ? t : null;
+  } catch {
+    return null;
+  }
+}
+/** Points a series answers without a step: enough for a chart, few nulls, cheap to read. */
+export const DEFAULT_SERIES_POINTS = 120;
 /** Per-board telemetry reads raw hashboard points; longer ranges are refused. */
 export const MAX_BOARD_RANGE_MS = 7 * DAY_MS;
 
@@ -1190,10 +1202,17 @@ export class FleetQuery {
     if (member !== 1) throw this.unknownMiner(tenant, id);
   }
 
-  /** The step for a range on a source: explicit (checked) or the default (≤ ~500 buckets). */
+  /**
+   * The step for a range on a source: explicit (checked) or the default, a chart's worth of
+   * points (≤ DEFAULT_SERIES_POINTS). On raw polls a default bucket spans two poll intervals, so
+   * a late poll does not leave every other bucket null.
+   */
   private stepFor(range: TimeRange, source: Source, requested: string | undefined): number {
     const rangeMs = range.toMs - range.fromMs;
-    if (requested === undefined) return defaultStep(rangeMs, source.resolutionMs);
+    if (requested === undefined) {
+      const floor = source.name === 'raw' ? 2 * source.resolutionMs : source.resolutionMs;
+      return defaultStep(rangeMs, floor, DEFAULT_SERIES_POINTS);
+    }
     const requestedMs = parseDuration('step', requested);
     // A step longer than the range would align the first bucket far before `from` (down to
     // 1970 for huge steps) and read the whole history; one bucket is the most a range holds.
@@ -1242,6 +1261,7 @@ export class FleetQuery {
     const models = [...new Set(table.model.map(modelName))].sort();
     const body: Omit<FleetSummary, 'stale'> = {
       tenant,
+      state: 'ok',
       updated_at: agg ? iso(agg.updated_ms) : null,
       totals: totalsOf(aggregateRows(table, null)),
       by_site: [...new Set(table.site)].sort().map(site => ({ site, ...totalsOf(aggregateRows(table, site)) })),
@@ -1249,12 +1269,42 @@ export class FleetQuery {
         .map(model => ({ model, ...totalsOf(aggregateRows(table, null, i => modelName(table.model[i]!) === model)) }))
         .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model)),
     };
-    if (!agg)
-      body.hint =
-        table.size === 0
-          ? `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector`
-          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots';
+    if (table.size === 0) Object.assign(body, await this.beforeFirstPoll(tenant));
+    else if (!agg) body.hint = 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots';
     return { body, updatedMs: agg?.updated_ms ?? null };
+  }
+
+  /**
+   * A tenant without polled miners: registered ones (the collector's resolved inventory, or
+   * entries added through the API it has not read yet) are awaiting their first poll, due one
+   * poll interval after the collector's last heartbeat. Only read while nothing was polled.
+   */
+  private async beforeFirstPoll(tenant: string): Promise<Pick<FleetSummary, 'state' | 'registered_miners' | 'first_poll_due' | 'hint'>> {
+    const [resolved, added, beat] = await redisRead(() =>
+      Promise.all([
+        this.redis.hgetall(this.keys.resolvedInventory()),
+        this.redis.hgetall(this.keys.inventory()),
+        this.redis.get(this.keys.collectorHeartbeat()),
+      ]),
+    );
+    const ids = new Set<string>();
+    for (const [id, json] of [...Object.entries(resolved), ...Object.entries(added)]) {
+      if (tenantOfEntry(json) === tenant) ids.add(id);
+    }
+    if (ids.size === 0)
+      return { state: 'no_miners', hint: `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector` };
+    const beatMs = beat === null ? NaN : Number(beat);
+    const running = Number.isFinite(beatMs) && this.now() - beatMs <= 3 * this.pollMs;
+    const due = running ? iso(Math.max(beatMs + this.pollMs, this.now())) : null;
+    const n = ids.size === 1 ? '1 miner is' : `${ids.size} miners are`;
+    return {
+      state: 'awaiting_first_poll',
+      registered_miners: ids.size,
+      first_poll_due: due,
+      hint: due
+        ? `${n} registered; the first poll is due by ${due}`
+        : `${n} registered; the first poll is due once the collector runs (no collector heartbeat; GET /health/ready shows it)`,
+    };
   }
 
   private listItem(r: MinerRow, now: number): MinerListItem {
