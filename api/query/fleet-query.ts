@@ -52,6 +52,7 @@ import {
   expectedHashrateGhs,
   expectedOverWindowGhs,
 } from './miner-figures.ts';
+import { findMinerRow, matchModels, suggestModels, unknownMinerError } from './miner-ref.ts';
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
@@ -477,8 +478,10 @@ export class FleetQuery {
       firmware: o.firmware,
       q: o.q,
     };
-    const fp = queryFingerprint(filter, order);
     const table = await this.table(tenant);
+    // `model` is what the user typed: the full name or its key (s21), any case
+    if (o.model !== undefined) filter.models = matchModels(table, o.model);
+    const fp = queryFingerprint(filter, order);
     const sorted = await this.lists.get(`${tenant}\u0000${table.version}\u0000${fp}`, async () =>
       filterAndSort(table, filter, order),
     );
@@ -491,9 +494,26 @@ export class FleetQuery {
     let staleFlags = '';
     for (const i of page) staleFlags += this.isStale(orNull(table.last_seen_ms[i]!)) ? '1' : '0';
     const key = `${tenant}\u0000${table.version}\u0000${fp}\u0000${start}\u0000${limit}\u0000${staleFlags}`;
-    return await this.pages.get(key, async () =>
-      shareAnswer(this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now)),
-    );
+    return await this.pages.get(key, async () => {
+      const list = this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now);
+      if (list.total === 0 && o.model !== undefined && filter.models?.length === 0) {
+        const close = suggestModels(table, o.model);
+        list.hint = `model '${o.model}' matches no model of this fleet; ${
+          close.length ? `did you mean ${close.map(c => `'${c}'`).join(', ')}?` : `its models: ${[...new Set(table.model.filter(m => m !== null))].sort().join(', ') || 'none yet'}`
+        } (give the full name or its key, e.g. s21)`;
+      }
+      return shareAnswer(list);
+    });
+  }
+
+  /**
+   * The id of the miner `ref` names: an id, hostname or address in any case (miner-ref.ts). An
+   * unknown ref comes back as is, for the caller's own not-found check; an ambiguous one is refused.
+   */
+  async resolveMinerId(caller: Caller, ref: string, field = 'miner'): Promise<string> {
+    const table = await this.table(this.tenantOf(caller));
+    const row = findMinerRow(table, field, ref);
+    return row >= 0 ? table.id[row]! : ref;
   }
 
   private listPage(
@@ -527,8 +547,9 @@ export class FleetQuery {
     return out;
   }
 
-  async getMiner(caller: Caller, id: string): Promise<MinerDetail> {
+  async getMiner(caller: Caller, ref: string): Promise<MinerDetail> {
     const tenant = this.tenantOf(caller);
+    const id = await this.resolveMinerId(caller, ref);
     const snap = await this.store.getSnapshot(id);
     if (!snap || snap.ref.tenant !== tenant) throw this.unknownMiner(tenant, id);
     return this.detail(snap);
@@ -544,8 +565,9 @@ export class FleetQuery {
 
   // ---- one miner's series (InfluxDB) ---------------------------------------------------------
 
-  async telemetry(caller: Caller, id: string, o: TelemetryOptions = {}): Promise<Telemetry> {
+  async telemetry(caller: Caller, ref: string, o: TelemetryOptions = {}): Promise<Telemetry> {
     const tenant = this.tenantOf(caller);
+    const id = await this.resolveMinerId(caller, ref);
     await this.assertMiner(tenant, id);
     const metrics = parseMetrics(o.metrics);
     const aggregate = o.aggregate ?? 'mean';
@@ -1189,12 +1211,7 @@ export class FleetQuery {
   }
 
   private unknownMiner(tenant: string, id: string): FleetError {
-    const known = this.tables.peek(tenant);
-    const like = known?.id.find(k => k.toLowerCase() === id.toLowerCase());
-    const hint = like ? `did you mean '${like}'? ` : '';
-    return new FleetError('not_found', `unknown miner '${id}'; ${hint}GET /api/v1/miners lists your miners`, {
-      details: { miner: id },
-    });
+    return unknownMinerError(this.tables.peek(tenant), id, 'GET /api/v1/miners lists your miners');
   }
 
   private async assertMiner(tenant: string, id: string): Promise<void> {
