@@ -683,7 +683,10 @@ export class FleetQuery {
     let source = pickFleetSource(rangeMs);
     const step = this.stepFor(range, source, o.step);
     const fromMs = Math.floor(range.fromMs / step) * step;
-    const scope = { tenant, site: o.site, model: o.model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
+    // the series are tagged with the full model name; accept its key (s21) or another case too
+    const models = o.model === undefined ? [] : matchModels(await this.table(tenant), o.model);
+    const model = models.length === 1 ? models[0]! : o.model;
+    const scope = { tenant, site: o.site, model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
     const run = async (sq: SeriesQuery): Promise<FleetSeries['series']> =>
       seriesRows(await this.influx.query(sq.q))
         .map(s => ({

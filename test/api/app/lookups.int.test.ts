@@ -61,6 +61,14 @@ describe('REST', () => {
     expect(upper.body.total).toBe(s21s());
   });
 
+  it('fleet series model=s21 is the series of the full name', async () => {
+    type S = { series: { points: { value: number | null }[] }[] };
+    const full = await get<S>('/api/v1/fleet/series?metric=hashrate_ths&from=now-1h&model=Antminer%20S21');
+    const key = await get<S>('/api/v1/fleet/series?metric=hashrate_ths&from=now-1h&model=s21');
+    expect(full.body.series[0]!.points.some(p => p.value !== null)).toBe(true);
+    expect(key.body).toEqual(full.body);
+  });
+
   it('an unknown model answers with close matches', async () => {
     const r = await get<{ total: number; hint: string }>('/api/v1/miners?model=s2l');
     expect(r.body.total).toBe(0);
