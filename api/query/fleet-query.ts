@@ -1112,7 +1112,8 @@ export class FleetQuery {
     const f: EventFilter = {
       fromMs: o.from !== undefined ? parseTime('from', o.from, now) : undefined,
       toMs: o.to !== undefined ? parseTime('to', o.to, now) : undefined,
-      miner: o.miner,
+      // a hostname or address names its miner; an unknown ref stays as given (a removed miner's events)
+      miner: o.miner === undefined ? undefined : await this.resolveMinerId(caller, o.miner),
       kind: o.kind,
       severity: o.severity,
     };

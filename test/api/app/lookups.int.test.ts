@@ -92,6 +92,16 @@ describe('REST', () => {
     });
   }
 
+  it('events?miner= takes a hostname like an id', async () => {
+    const id = fx.events.find(e => e.tenant === 'acme')!.miner!;
+    const host = fx.miner(id).hostname;
+    type E = { items: { miner: string }[] };
+    const byId = await get<E>(`/api/v1/events?miner=${id}&from=now-2h`);
+    const byHost = await get<E>(`/api/v1/events?miner=${host.toUpperCase()}&from=now-2h`);
+    expect(byId.body.items.length).toBeGreaterThan(0);
+    expect(byHost.body).toEqual(byId.body);
+  });
+
   it('an unknown miner is 404 with close matches', async () => {
     const r = await get<{ error: { message: string } }>('/api/v1/miners/acme-dc1-0x');
     expect(r.status).toBe(404);
