@@ -127,8 +127,10 @@ describe('MCP', () => {
 
   it('query_telemetry takes a hostname', async () => {
     const m = fx.tenantMiners('acme')[0]!;
-    const r = await call('query_telemetry', { miners: [m.hostname], metrics: ['hashrate_ths'] });
+    const r = await call('query_telemetry', { miners: [m.hostname.toUpperCase()], metrics: ['hashrate_ths'] });
     expect(r.isError, r.text).toBe(false);
     expect(r.text).toContain(m.id);
+    const series = (r.s as { series: { miner: string; hostname: string | null }[] }).series;
+    expect(series[0]).toMatchObject({ miner: m.id, hostname: m.hostname });
   });
 });
