@@ -7,7 +7,6 @@
 import { SnapshotStore } from '../collector/snapshot-store.ts';
 import type { ApiInfra, Caller } from '../api/context.ts';
 import type { FleetQuery } from '../api/query/fleet-query.ts';
-import { closeMatches } from '../api/query/miner-ref.ts';
 
 // One matcher for every surface: the REST resolver (api/query/miner-ref.ts) and these suggestions.
 export { closeMatches, editDistance } from '../api/query/miner-ref.ts';
@@ -46,7 +45,7 @@ export class MinerLookup {
 
   /**
    * Miners `query` may have meant: ids, hostnames or addresses containing it (the query
-   * service's free-text search), then ids close to it by edit distance. At most k, with the
+   * service's free-text search), then ids and hostnames close to it by edit distance. At most k, with the
    * hostname when known.
    */
   async suggest(caller: Caller, query: string, k = 3): Promise<{ id: string; hostname: string | null }[]> {
@@ -58,13 +57,9 @@ export class MinerLookup {
       // suggestions are best effort
     }
     if (out.size < k) {
-      const ids = await this.tenantIds(caller).catch(() => [] as string[]);
-      const close = closeMatches(query, ids, k);
-      const names = await this.hostnames(
-        caller,
-        close.filter(id => !out.has(id)),
-      );
-      for (const id of close) if (out.size < k && !out.has(id)) out.set(id, names.get(id) ?? null);
+      // ids and hostnames close to the query, by the matcher REST uses (api/query/miner-ref.ts)
+      const close = await this.fleetQuery.suggestMiners(caller, query, k).catch(() => []);
+      for (const c of close) if (out.size < k && !out.has(c.id)) out.set(c.id, c.hostname);
     }
     return [...out].map(([id, hostname]) => ({ id, hostname }));
   }

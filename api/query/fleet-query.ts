@@ -52,7 +52,7 @@ import {
   expectedHashrateGhs,
   expectedOverWindowGhs,
 } from './miner-figures.ts';
-import { findMinerRow, matchModels, suggestModels, unknownMinerError } from './miner-ref.ts';
+import { findMinerRow, matchModels, suggestMiners, suggestModels, unknownMinerError } from './miner-ref.ts';
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
@@ -510,6 +510,11 @@ export class FleetQuery {
    * The id of the miner `ref` names: an id, hostname or address in any case (miner-ref.ts). An
    * unknown ref comes back as is, for the caller's own not-found check; an ambiguous one is refused.
    */
+  /** Miners close to `ref` by id or hostname (miner-ref.ts), for "did you mean". */
+  async suggestMiners(caller: Caller, ref: string, k = 3): Promise<{ id: string; hostname: string | null }[]> {
+    return suggestMiners(await this.table(this.tenantOf(caller)), ref, k);
+  }
+
   async resolveMinerId(caller: Caller, ref: string, field = 'miner'): Promise<string> {
     const table = await this.table(this.tenantOf(caller));
     const row = findMinerRow(table, field, ref);
