@@ -124,7 +124,7 @@ export const queryTelemetry = defineTool({
       .describe(
         'Up to 4. Per miner only: power_w, temp_*, fan_rpm_min; aggregates only: power_kw, online_miners. Default: hashrate and power (+ temp_chip_max_c per miner).',
       ),
-    miners: z.array(minerIdSchema).min(1).max(10).optional().describe('Up to 10 miner ids, one series per miner and metric.'),
+    miners: z.array(minerIdSchema).min(1).max(10).optional().describe('Up to 10 miners (id, hostname or IP), one series per miner and metric.'),
     site: SiteArg.optional().describe('Aggregate over this site (without miners).'),
     model: TagFilter.optional().describe('Aggregate over this model (without miners).'),
     window: DurationArg.optional().describe('Length of the window ending at to (default 1h per miner, 24h for aggregates; at most 90d).'),
