@@ -305,6 +305,7 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     await page.fill('[data-testid="pools-form"] input[name="url"]', 'stratum+tcp://pool.example.com:3333');
     await page.fill('[data-testid="pools-form"] input[name="user"]', 'console.worker');
     await page.fill('[data-testid="pools-form"] input[name="password"]', 'pool-secret');
+    await expectAccessible(page);
     await page.click('button:text("Set pools…")');
     await page.waitForSelector('[data-testid="dry-run"]');
     expect(await page.textContent('h1')).toContain('stratum+tcp://pool.example.com:3333');
@@ -379,6 +380,7 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     const page = await loginAs('operator');
     await page.goto(`${h.api.url}/schedules`);
     const form = '[data-testid="schedule-form"]';
+    await expectAccessible(page);
     await page.fill(`${form} input[name="name"]`, 'night cap');
     await page.fill(`${form} input[name="site"]`, h.deadBoard.site);
     await page.fill(`${form} input[name="cron"]`, 'not a cron');
@@ -413,6 +415,7 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     await page.goto(`${h.api.url}/jobs`);
     await page.click('[data-testid="new-rollout"]');
     await page.waitForSelector('[data-testid="rollout-form"]');
+    await expectAccessible(page);
     // an image for another platform: every miner is excluded, with the reason, and nothing can start
     await page.selectOption('select[name="image"]', { label: '2026-07-02-0-5e6f7081-26.07-plus · console-s9.img · PLATFORM_AM1_S9' });
     await page.fill('input[name="ids"]', ids.join(', '));
@@ -431,6 +434,8 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     expect(plan).toContain('2 can upgrade');
     expect(plan).toContain('2 waves (canary of 1');
     expect(plan).toContain('hashrate back to 80 %');
+    await page.screenshot({ path: join(SCREENSHOTS, 'rollout-plan.png'), fullPage: true });
+    await expectAccessible(page);
     for (const id of ids) expect(h.fleet.truth(id).firmware).not.toBe(next);
     await page.click('button:text("Start rollout")');
     await page.waitForURL(/\/jobs\//);
