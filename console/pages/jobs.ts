@@ -47,8 +47,8 @@ export function registerJobPages(app: FastifyInstance, plane: ControlPlane | und
     const session = req.consoleSession!;
     const list = await jobs().list(session.caller, { limit: 100 });
     const body = html`<p class="asof">${list.total} jobs, newest first${canControl(session.caller) && plane ? html` · <a href="/rollouts/new" data-testid="new-rollout">Start a firmware rollout</a>` : ''}</p>
-${list.jobs.length === 0 ? html`<p class="muted">No jobs yet. Batch actions from the miners table and rollouts appear here.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Jobs"><table data-testid="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col">Created</th></tr></thead>
-<tbody>${list.jobs.map(j => html`<tr><th scope="row"><a href="/jobs/${encodeURIComponent(j.id)}">${j.label}</a></th><td>${j.status.replace('_', ' ')}</td><td>${j.progress ? `${j.progress.done}/${j.progress.total}` : '—'}</td><td>${j.created_by}</td><td>${age(iso(j.created_ms))}</td></tr>`)}</tbody></table></div>`}`;
+${list.items.length === 0 ? html`<p class="muted">No jobs yet. Batch actions from the miners table and rollouts appear here.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Jobs"><table data-testid="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col">Created</th></tr></thead>
+<tbody>${list.items.map(j => html`<tr><th scope="row"><a href="/jobs/${encodeURIComponent(j.id)}">${j.label}</a></th><td>${j.status.replace('_', ' ')}</td><td>${j.progress ? `${j.progress.done}/${j.progress.total}` : '—'}</td><td>${j.created_by}</td><td>${age(iso(j.created_ms))}</td></tr>`)}</tbody></table></div>`}`;
     reply.type('text/html');
     return page('Jobs', { session, path: '/jobs' }, body).text;
   });

@@ -459,7 +459,7 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     const r = await page.goto(`${h.api.url}/rollouts/new`);
     expect(r!.status()).toBe(403);
     const jobs = await h.plane().jobs.list({ sub: 'v', tenant: h.tenant, roles: ['viewer'] }, { limit: 1 });
-    await page.goto(`${h.api.url}/jobs/${jobs.jobs[0]!.id}`);
+    await page.goto(`${h.api.url}/jobs/${jobs.items[0]!.id}`);
     expect(await page.locator('[data-testid="job-actions"]').count()).toBe(0);
     await page.goto(`${h.api.url}/miners/${spare(0)}`);
     const csrf = await page.getAttribute('meta[name="csrf-token"]', 'content');
@@ -468,7 +468,7 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     expect(await post(`/miners/${spare(0)}/pools`, 'url=stratum%2Btcp%3A%2F%2Fx.example%3A3333&user=u')).toBe(403);
     expect(await post(`/miners/${spare(0)}/cooling`, 'mode=immersion')).toBe(403);
     expect(await post(`/miners/${spare(0)}/hashboards`, 'op=disable&boards=0')).toBe(403);
-    expect(await post(`/jobs/${jobs.jobs[0]!.id}/pause`, 'x=1')).toBe(403);
+    expect(await post(`/jobs/${jobs.items[0]!.id}/pause`, 'x=1')).toBe(403);
     expect(await post('/schedules', 'name=x&cron=0%2022%20*%20*%20*&minutes=60&action=pause')).toBe(403);
     expect(await post('/rollouts', 'image=x&ids=a')).toBe(403);
   });
