@@ -190,10 +190,9 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
 
 /** Looks until every view agrees or the deadline passes; returns the last disagreements. */
 async function agreeBy(deadlineMs: number, recent: ReadonlySet<string>): Promise<string[]> {
-  let last: string[] = [];
   for (;;) {
     const startedMs = Date.now();
-    last = await disagreements(recent);
+    const last = await disagreements(recent);
     if (last.length === 0 || startedMs > deadlineMs) return last;
     await new Promise(r => setTimeout(r, 250));
   }
