@@ -202,11 +202,11 @@ export const efficiencyReport = defineTool({
       else if (structured.truncated && !structured.hint) structured.hint = `${r.total} match; the worst ${items.length} are shown: raise limit (up to 100) or filter by site`;
       const summary =
         items.length === 0
-          ? `No miner had power and hashrate data between ${r.window.from} and ${r.window.to}.`
+          ? `No miner had power and hashrate data between ${r.window.from} and ${r.window.to}${r.hint ? `; ${r.hint}` : ''}.`
           : `Fleet efficiency ${r.fleet_efficiency_jth ?? '?'} J/TH over ${r.total} miners (${r.excluded} excluded); ${r.order}: ${items
               .slice(0, 5)
               .map(i => `${name(i)} ${i.efficiency_jth} J/TH`)
-              .join(', ')}.`;
+              .join(', ')}${r.hint ? `; ${r.hint}` : ''}.`;
       return { structured, summary };
     };
     return fitList(items.length, make, budgetFor(args.limit)).answer;

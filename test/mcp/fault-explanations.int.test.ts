@@ -116,6 +116,23 @@ describe('fault explanations over MCP', () => {
     expect(p.map(c => c.cause).join('|')).not.toMatch(/rebooted|bosminer \(mining\) restarted|repeated/);
   });
 
+  it('efficiency_report leaves the paused miner out with a note and ranks the dead-board miner by its real J/TH', async () => {
+    type Eff = { items: { miner: string; efficiency_jth: number }[]; excluded: number; hint?: string };
+    const t = h.fleet.truth(dead);
+    const realGhs = t.boards.filter(b => b.hashing && b.chips > 0).reduce((a, b) => a + b.hashrate_ghs, 0);
+    const realJth = t.power_w / (realGhs / 1_000);
+    const eff = await call<Eff>(viewer, 'efficiency_report', { window: '1m', limit: 100 });
+    expect(eff.s.items.map(i => i.miner)).not.toContain(paused);
+    expect(eff.s.hint).toContain(`${paused} paused`);
+    expect(eff.text).toContain(`${paused} paused`);
+    const row = eff.s.items.find(i => i.miner === dead);
+    expect(row, eff.text).toBeDefined();
+    expect(Math.abs(row!.efficiency_jth - realJth)).toBeLessThan(realJth * 0.05);
+    // the miner list agrees: a paused miner has no efficiency
+    const list = await h.deps.fleetQuery.listMiners(h.viewer, { limit: 100 });
+    expect(list.items.find(i => i.id === paused)!.efficiency_jth).toBeNull();
+  });
+
   it('fleet_health_report tells the model how to name dead boards, paused miners and restarts', async () => {
     const prompt = await viewer.getPrompt({ name: 'fleet_health_report', arguments: { window: '1h' } });
     const text = prompt.messages.map(m => (m.content.type === 'text' ? m.content.text : '')).join('\n');
