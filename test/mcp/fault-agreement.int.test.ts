@@ -27,7 +27,7 @@ let h: McpHarness;
 let viewer: Client;
 
 beforeAll(async () => {
-  h = await startMcpHarness({ sim: { miners: 14, faults: '' }, collectSeconds: 3 });
+  h = await startMcpHarness({ sim: { miners: 18, faults: '' }, collectSeconds: 3 });
   viewer = await h.connect(h.viewer);
 }, 60_000);
 
@@ -89,7 +89,10 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
   const [summary, list, overview, under, hot, avail] = await Promise.all([
     h.deps.fleetQuery.summary(h.viewer),
     h.deps.fleetQuery.listMiners(h.viewer, { limit: 500 }),
-    call<{ totals: { miners: number; by_status: Record<string, number>; hashrate_ths: number } }>(viewer, 'fleet_overview'),
+    call<{ totals: { miners: number; by_status: Record<string, number>; hashrate_ths: number }; models: { model: string; miners: number; hashrate_ths: number }[] }>(
+      viewer,
+      'fleet_overview',
+    ),
     call<{ items: { miner: string; pct_nominal: number }[] }>(viewer, 'find_underperformers', { window: '5s', threshold_pct: LOW_PCT, limit: 100 }),
     call<{ items: { miner: string; temp_max_c: number }[] }>(viewer, 'find_hot_spots', { window: '5s', limit: 100 }),
     call<{ items: { miner: string; availability_pct: number }[] }>(viewer, 'availability_report', { window: '5s', limit: 100 }),
@@ -143,6 +146,13 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
     if (Math.abs(totals.hashrate_ths - truthThs) > truthThs * 0.03)
       out.push(`${name}: ${totals.hashrate_ths} TH/s, truth ${truthThs.toFixed(1)} (paused, stopped and dead boards give 0)`);
   }
+  // by_model: every miner under its model (an offline one keeps it), hashrate adding up to the total.
+  const models = overview.s.models;
+  if (models.reduce((a, m) => a + m.miners, 0) !== ids.length) out.push(`fleet_overview: models count ${models.map(m => `${m.model}=${m.miners}`).join(',')}, truth ${ids.length} miners`);
+  if (models.some(m => m.model === 'unknown')) out.push(`fleet_overview: a miner of unknown model`);
+  const modelThs = models.reduce((a, m) => a + m.hashrate_ths, 0);
+  if (Math.abs(modelThs - overview.s.totals.hashrate_ths) > 0.01 * overview.s.totals.hashrate_ths + 1)
+    out.push(`fleet_overview: models add up to ${modelThs} TH/s, totals ${overview.s.totals.hashrate_ths}`);
   const listed = (list.items as unknown as Row[]).reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
   const counted: Record<string, number> = summary.totals.by_status;
   for (const s of Object.keys({ ...listed, ...counted }))
@@ -203,16 +213,29 @@ describe('fleet views agree with the simulator for any set of faults', () => {
     // Before any fault: a healthy fleet agrees at once (also checks the harness).
     expect(await agreeBy(Date.now() + 15_000, new Set())).toEqual([]);
     const fresh = h.fleet.miners.map(m => m.id);
+    const runs: string[] = [];
     const plan = fc.uniqueArray(fc.constantFrom(...FAULTS), { minLength: 1, maxLength: 3 });
     await fc.assert(
       fc.asyncProperty(plan, async kinds => {
+        fc.pre(fresh.length >= kinds.length);
         const picked = fresh.splice(0, kinds.length);
+        runs.push(kinds.map((k, i) => `${k}@${picked[i]}`).join(' '));
         kinds.forEach((k, i) => inject(picked[i]!, k));
         const deadline = Date.now() + AGREE_WITHIN_MS;
         const bad = await agreeBy(deadline, new Set(picked));
         expect(bad, `after ${kinds.map((k, i) => `${k}@${picked[i]}`).join(', ')}`).toEqual([]);
       }),
-      { seed: 1414, numRuns: 4, endOnFailure: true, interruptAfterTimeLimit: 45_000 },
+      {
+        seed: 1414,
+        numRuns: 6,
+        endOnFailure: true,
+        interruptAfterTimeLimit: 50_000,
+        // every kind at least once, then random sets
+        examples: [[['hashboard_failure', 'pause', 'low_hashrate']], [['stop', 'overheat', 'dead_pool']], [['unreachable']]],
+      },
     );
+    // a property that ran no case checked nothing
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    console.info(`fault sets checked: ${runs.join(' | ')}`);
   }, 90_000);
 });
