@@ -59,6 +59,9 @@ export const apiConfigSchema = z.object({
   MCP_ENABLED: cfg.bool(true),
   MCP_ALLOWED_HOSTS: cfg.list('127.0.0.1,localhost'),
   MCP_ALLOWED_ORIGINS: cfg.list(''),
+  /** /mcp requests of one tenant running at once in this process; more wait (MCP_TENANT_QUEUE), then 429. */
+  MCP_TENANT_CONCURRENCY: cfg.int(8, 1, 1_000),
+  MCP_TENANT_QUEUE: cfg.int(32, 0, 10_000),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

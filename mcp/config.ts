@@ -54,6 +54,8 @@ export interface LoadedMcpConfig {
   mcp: McpConfig;
   /** The same values as the API services expect them (stdio acts as AUTH_MODE=none with MCP_TENANT/MCP_ROLE). */
   api: ApiConfig;
+  /** MCP_TENANT (or --tenant) was given, rather than defaulted. */
+  tenantGiven: boolean;
 }
 
 /** Categories from MCP_TOOLS ('all' wins). */
@@ -78,5 +80,5 @@ export function loadMcpConfig(env: NodeJS.ProcessEnv = process.env, overrides: R
     AUTH_NONE_TENANT: mcp.MCP_TENANT,
     AUTH_NONE_ROLE: mcp.MCP_ROLE,
   });
-  return { mcp, api };
+  return { mcp, api, tenantGiven: typeof raw.MCP_TENANT === 'string' && raw.MCP_TENANT !== '' };
 }

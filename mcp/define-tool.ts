@@ -30,6 +30,7 @@ import type { ControlPlane } from '../api/control/index.ts';
 import type { FleetQuery } from '../api/query/fleet-query.ts';
 import type { MinerLookup } from './lookup.ts';
 import type { McpMetrics } from './metrics.ts';
+import { advertised } from './wire-schema.ts';
 
 export const ACCESS_LEVELS = ['read', 'control', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
@@ -146,6 +147,20 @@ function annotationsOf(def: ToolDefinition<z.ZodObject, z.ZodObject>): ToolAnnot
   };
 }
 
+/**
+ * The hints as sent: only those that differ from the spec's defaults (readOnly false,
+ * destructive true, idempotent false, openWorld true), which a client assumes when a hint is
+ * absent; the title is the tool's own (not repeated here). Same meaning, fewer bytes per tool.
+ */
+function wireHints(a: ToolAnnotations): ToolAnnotations {
+  const out: ToolAnnotations = {};
+  if (a.readOnlyHint) out.readOnlyHint = true;
+  else if (a.destructiveHint === false) out.destructiveHint = false;
+  if (a.idempotentHint) out.idempotentHint = true;
+  if (a.openWorldHint === false) out.openWorldHint = false;
+  return out;
+}
+
 /** Messages of the services name REST routes; over MCP the tool to use is the better hint. */
 const REST_HINTS: [RegExp, string][] = [
   [/GET \/api\/v1\/miners\/[^\s)]+/g, 'get_miner'],
@@ -243,6 +258,11 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
         : undefined,
   });
   const role = ROLE_FOR_ACCESS[def.access];
+  // What tools/list sends: compact JSON Schemas (mcp/wire-schema.ts), and the title once (it is
+  // the tool's own title; repeating it in the annotations costs every tool its length again).
+  const wireInput = advertised(input, 'input');
+  const wireOutput = advertised(def.output, 'output');
+  const wireAnnotations = wireHints(annotations);
   return {
     name: def.name,
     access: def.access,
@@ -258,9 +278,9 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
         {
           title: def.title,
           description: def.description,
-          inputSchema: input as z.ZodObject,
-          outputSchema: def.output as z.ZodObject,
-          annotations,
+          inputSchema: wireInput as z.ZodObject,
+          outputSchema: wireOutput as z.ZodObject,
+          annotations: wireAnnotations,
         },
         (async (args: unknown, sdk: ServerContext): Promise<CallToolResult> => {
           const started = performance.now();

@@ -90,9 +90,7 @@ export function limitArg(def: number, max: number, what: string): z.ZodOptional<
     .min(1, { error: msg })
     .max(max, { error: msg })
     .optional()
-    .describe(
-      `Most ${what} to return (default ${def}, at most ${max}); the answer says when more matched (truncated).`,
-    );
+    .describe(`Most ${what} to return (default ${def}, at most ${max}).`);
 }
 
 /** Common list fields of an answer. */

@@ -4,12 +4,13 @@
  * fixed by configuration (MCP_TENANT, MCP_ROLE); the process ends when the client closes stdin
  * or on SIGINT/SIGTERM, after closing its connections.
  */
-import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createLogger, type Logger } from '../collector/logger.ts';
 import type { Caller } from '../api/context.ts';
 import { hasRole } from '../api/context.ts';
 import { categoriesOf, type LoadedMcpConfig } from './config.ts';
-import { createMcpRuntime } from './runtime.ts';
+import { createMcpRuntime, type McpRuntime } from './runtime.ts';
+import { guardJsonRpcInput } from './stdio-guard.ts';
 import { buildMcpServer, enabledTools } from './server.ts';
 
 export interface StdioOptions {
@@ -19,6 +20,20 @@ export interface StdioOptions {
 
 export function stdioCaller(c: LoadedMcpConfig['mcp']): Caller {
   return { sub: 'mcp-stdio', tenant: c.MCP_TENANT, roles: [c.MCP_ROLE] };
+}
+
+/**
+ * No tenant was configured and the default one has no miners while others do: serving would
+ * answer every question about an empty fleet. Returns the message naming the tenants there are,
+ * or null when the default is right (it has miners, or no tenant has any yet). A store that
+ * cannot be read is not a reason to refuse: the tools report it.
+ */
+async function unconfiguredTenant(runtime: McpRuntime, tenant: string): Promise<string | null> {
+  const { redis, keys } = runtime.deps.infra;
+  const tenants = await redis.smembers(keys.tenants()).catch(() => [] as string[]);
+  if (tenants.length === 0 || tenants.includes(tenant)) return null;
+  const listed = [...tenants].sort().slice(0, 20);
+  return `no tenant configured: MCP_TENANT (or --tenant) is not set and tenant '${tenant}' has no miners; tenants with miners: ${listed.join(', ')}${tenants.length > listed.length ? ', …' : ''}. Set MCP_TENANT to one of them (or to '${tenant}' to serve it anyway).`;
 }
 
 /** Serve until the client goes away; resolves with the exit code. */
@@ -31,15 +46,24 @@ export async function runStdio(loaded: LoadedMcpConfig, o: StdioOptions = {}): P
   const control = !readOnly && hasRole(caller, 'operator');
   const worker = mcp.MCP_WORKER && control;
   const runtime = await createMcpRuntime(api, log, { pollIntervalMs: mcp.COLLECTOR_POLL_INTERVAL_MS, worker, control });
+  const wrongTenant = loaded.tenantGiven ? null : await unconfiguredTenant(runtime, caller.tenant);
+  if (wrongTenant) {
+    process.stderr.write(`${wrongTenant}\n`);
+    await runtime.close();
+    return 2;
+  }
   const tools = enabledTools(caller, { readOnly, categories });
+  const input = o.input ?? process.stdin;
+  // Invalid JSON-RPC lines are answered by the guard; the SDK would drop them unanswered.
+  const transport = new StdioServerTransport(guardJsonRpcInput(input, process.stdout), process.stdout);
   const handle = serveStdio(() => buildMcpServer(runtime.deps, caller, { readOnly, categories, log }), {
+    transport,
     onerror: err => log.warn({ err: err.message }, 'MCP stdio transport error'),
   });
   log.info(
     { tenant: caller.tenant, role: mcp.MCP_ROLE, readOnly, tools: tools.length, worker },
     'bos-fleet MCP server on stdio',
   );
-  const input = o.input ?? process.stdin;
   await new Promise<void>(resolve => {
     const done = (): void => resolve();
     input.once('end', done);

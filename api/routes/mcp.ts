@@ -20,6 +20,7 @@ import {
   type AuthFailureLimiter,
 } from '../plugins/rate-limit.ts';
 import type { FleetQuery } from '../query/fleet-query.ts';
+import { TenantGate } from '../plugins/tenant-gate.ts';
 import type { ToolCategory } from '../../mcp/define-tool.ts';
 import { createMcpMetrics } from '../../mcp/metrics.ts';
 import { ALL_TOOLS, buildMcpServer } from '../../mcp/server.ts';
@@ -45,7 +46,10 @@ import { ALL_TOOLS, buildMcpServer } from '../../mcp/server.ts';
  *  4. Rate limits: the app's per-caller limit counts every /mcp request; a tools/call of a
  *     control or admin tool also counts against RATE_LIMIT_CONTROL_MAX, in the same Redis
  *     window as the REST control routes (one budget per caller), failing closed (503) when the
- *     limiter's Redis is unreachable.
+ *     limiter's Redis is unreachable. A JSON-RPC batch is refused (-32600), so every call is
+ *     counted. Each tenant runs at most MCP_TENANT_CONCURRENCY POSTs at once in this process,
+ *     MCP_TENANT_QUEUE more wait their turn, and the rest get 429 (fair share: one tenant's burst
+ *     queues behind itself, not in front of other tenants).
  */
 export interface McpRouteOptions {
   fleetQuery: FleetQuery;
@@ -75,12 +79,15 @@ const CHANGING_TOOLS = new Set(ALL_TOOLS.filter(t => t.access !== 'read').map(t 
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-function jsonRpcError(reply: FastifyReply, status: number, message: string): FastifyReply {
+function jsonRpcError(reply: FastifyReply, status: number, message: string, code = -32000): FastifyReply {
   return reply
     .code(status)
     .header('content-type', 'application/json')
-    .send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+    .send({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
+
+/** JSON-RPC "Invalid Request": the spec's code for a message the server will not take. */
+const INVALID_REQUEST = -32600;
 
 const quoted = (s: string): string => s.replace(/["\\]/g, "'");
 
@@ -110,6 +117,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
   ];
   const issuerIsUrl = /^https?:\/\//.test(config.AUTH_ISSUER);
   const controlCounter = new RedisWindowCounter(infra.redis, infra.keys);
+  const gate = new TenantGate(config.MCP_TENANT_CONCURRENCY, config.MCP_TENANT_QUEUE);
   app.decorateRequest('mcpAuth', null);
   const fixedCaller = config.AUTH_MODE === 'none' ? noAuthCaller(config) : null;
 
@@ -223,6 +231,19 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
     req.mcpAuth = { token, clientId: caller.sub, scopes: [...caller.roles], extra: { caller } };
   };
 
+  // A batch would run many calls under one request's count (the api limit saw 1 request, the
+  // control limit saw none). MCP 2025-06-18 dropped batching, so refuse it outright: every
+  // message then arrives in its own POST and is counted by both limits.
+  const refuseBatch = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    if (!Array.isArray(req.body)) return;
+    return jsonRpcError(
+      reply,
+      400,
+      'JSON-RPC batches are not supported: send one JSON-RPC message per POST (MCP 2025-06-18 and later have no batching)',
+      INVALID_REQUEST,
+    );
+  };
+
   const limitControl = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
     const body = req.body as { method?: unknown; params?: { name?: unknown } } | undefined;
     if (body?.method !== 'tools/call' || !CHANGING_TOOLS.has(String(body.params?.name))) return;
@@ -251,11 +272,36 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
     url: '/mcp',
     schema: { hide: true },
     onRequest: [checkHostAndOrigin, authenticateMcp],
-    preHandler: limitControl,
+    preHandler: [refuseBatch, limitControl],
     handler: async (req, reply) => {
+      let release: (() => void) | null = null;
+      if (req.method === 'POST') {
+        const tenant = req.caller?.tenant ?? '';
+        const gone = new AbortController();
+        const onClose = (): void => gone.abort();
+        // The response closing before it was written means the client went away while waiting.
+        reply.raw.once('close', onClose);
+        release = await gate.acquire(tenant, gone.signal);
+        reply.raw.off('close', onClose);
+        if (!release) {
+          if (gone.signal.aborted) return reply.hijack();
+          metrics.rateLimited.inc({ limit: 'mcp_tenant_concurrency' });
+          reply.header('retry-after', '1');
+          return jsonRpcError(
+            reply,
+            429,
+            `too many MCP requests of tenant '${tenant}' at once: ${gate.maxActive} run and ${gate.maxQueued} wait (MCP_TENANT_CONCURRENCY, MCP_TENANT_QUEUE); retry in 1 s`,
+          );
+        }
+        reply.raw.once('close', release);
+      }
       // The SDK writes the answer (JSON or an SSE stream) to the raw response itself.
       reply.hijack();
-      await node(Object.assign(req.raw, { auth: req.mcpAuth ?? undefined }), reply.raw, req.body);
+      try {
+        await node(Object.assign(req.raw, { auth: req.mcpAuth ?? undefined }), reply.raw, req.body);
+      } finally {
+        release?.();
+      }
     },
   });
 };

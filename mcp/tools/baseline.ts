@@ -123,7 +123,7 @@ export const runPerformanceBaseline = defineTool({
   name: 'run_performance_baseline',
   title: 'Run performance baseline',
   description:
-    "Measure one miner's hashrate, power and J/TH across power targets: reads the miner's tuned efficiency profile when its API offers it (no change), else steps it through targets (long: progress notifications, cancellable) and restores the original target. dryRun: true says which method and targets would be used and how long it would take.",
+    "Measure one miner's hashrate, power and J/TH across power targets: reads the miner's tuned efficiency profile when its API offers it (no change), else steps it through targets (long: progress notifications, cancellable) and restores the original target. dryRun: true gives the method, targets and duration.",
   access: 'control',
   category: 'control',
   live: true,

@@ -41,7 +41,7 @@ export const minerAction = defineTool({
   name: 'miner_action',
   title: 'Miner action',
   description:
-    'Reboot, restart mining, pause, resume, stop, start, or switch the locate LED on one miner or a selector; dryRun: true shows which miners would act and the expected kW / TH/s change without doing anything.',
+    'Reboot, restart mining, pause, resume, stop, start, or switch the locate LED on one miner or a selector.',
   access: 'control',
   category: 'control',
   input: z.strictObject({
@@ -63,7 +63,7 @@ export const setPowerTarget = defineTool({
   name: 'set_power_target',
   title: 'Set power target',
   description:
-    "Set the autotuner's power target: absolute watt, a delta_w, or percent of the miner's own nominal/current/min/max; values outside a miner's allowed range are refused for that miner. dryRun: true reports per miner current -> new and the expected kW / TH/s change without sending anything.",
+    "Set the autotuner's power target: absolute watt, a delta_w, or percent of the miner's own nominal/current/min/max; values outside a miner's allowed range are refused for that miner.",
   access: 'control',
   category: 'control',
   idempotent: true,
@@ -93,7 +93,7 @@ export const setHashrateTarget = defineTool({
   name: 'set_hashrate_target',
   title: 'Set hashrate target',
   description:
-    "Set the autotuner's hashrate target: absolute ths, a delta_ths, or percent of the miner's own nominal/current/min/max, checked against each miner's allowed range. dryRun: true reports the plan and expected effect without sending anything.",
+    "Set the autotuner's hashrate target: absolute ths, a delta_ths, or percent of the miner's own nominal/current/min/max, checked against each miner's allowed range.",
   access: 'control',
   category: 'control',
   idempotent: true,
@@ -125,7 +125,7 @@ export const setPools = defineTool({
   name: 'set_pools',
   title: 'Set pools',
   description:
-    'Change pool groups: replace all groups, or create / update (by uid, see get_miner_config) / remove one group; pool passwords are sent to the miners and never echoed. dryRun: true shows current -> new per miner without sending anything.',
+    'Change pool groups: replace all groups, or create / update (by uid, see get_miner_config) / remove one group; pool passwords are sent to the miners and never echoed.',
   access: 'control',
   category: 'control',
   idempotent: true,
@@ -164,7 +164,7 @@ export const setCoolingMode = defineTool({
   name: 'set_cooling_mode',
   title: 'Set cooling mode',
   description:
-    'Set fan control: auto (target/hot/dangerous °C, optional fan speed bounds), manual (fixed fan_speed_ratio) or immersion (no fans), checked against each miner\'s limits. dryRun: true shows the change without sending it.',
+    'Set fan control: auto (target/hot/dangerous °C, optional fan speed bounds), manual (fixed fan_speed_ratio) or immersion (no fans), checked against each miner\'s limits.',
   access: 'control',
   category: 'control',
   idempotent: true,
@@ -196,7 +196,7 @@ export const setHashboards = defineTool({
   name: 'set_hashboards',
   title: 'Enable or disable hashboards',
   description:
-    'Enable or disable hashboards by id (get_miner_config lists them), e.g. to take a failing board out of service. dryRun: true shows the change without sending it.',
+    'Enable or disable hashboards by id (get_miner_config lists them), e.g. to take a failing board out of service.',
   access: 'control',
   category: 'control',
   idempotent: true,
@@ -258,7 +258,7 @@ export const setPowerSchedule = defineTool({
   name: 'set_power_schedule',
   title: 'Set power schedule',
   description:
-    'Create a recurring curtailment window (cron in a time zone, lasting duration or until end_cron) that pauses the selected miners or sets a power target, and puts them back at the end. dryRun: true validates it and shows the next windows, the miners matched and the expected kW change without creating it.',
+    'Create a recurring curtailment window (cron in a time zone, lasting duration or until end_cron) that pauses the selected miners or sets a power target, and puts them back at the end. dryRun: true shows the next windows, miners and kW effect.',
   access: 'control',
   category: 'control',
   input: z.strictObject({
@@ -333,7 +333,7 @@ export const removePowerSchedule = defineTool({
   name: 'remove_power_schedule',
   title: 'Remove power schedule',
   description:
-    'Delete a power schedule; a window in progress is ended first, so its miners are put back. dryRun: true shows the schedule that would be removed.',
+    'Delete a power schedule; a window in progress is ended first, so its miners are put back.',
   access: 'control',
   category: 'control',
   idempotent: true,
@@ -392,7 +392,7 @@ export const startFirmwareRollout = defineTool({
   name: 'start_firmware_rollout',
   title: 'Start firmware rollout',
   description:
-    'Upgrade the selected miners to a stored firmware image in waves (canary first) with a health gate after each wave, halting and rolling back on failure; follows the job with progress notifications for wait_s. dryRun: true returns the wave plan without starting anything.',
+    'Upgrade the selected miners to a stored firmware image in waves (canary first) with a health gate after each wave, halting and rolling back on failure. dryRun: true returns the wave plan.',
   access: 'control',
   category: 'control',
   input: z.strictObject({
@@ -415,7 +415,7 @@ export const startFirmwareRollout = defineTool({
       .min(0)
       .max(3_600)
       .optional()
-      .describe('Seconds to follow the job with progress notifications (default 120, 0 = return at once; cancelling the call cancels the rollout).'),
+      .describe('Seconds to follow the rollout (default 120; 0: return at once).'),
   }),
   output: RolloutOut,
   async run(args, ctx) {

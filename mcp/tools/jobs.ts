@@ -7,7 +7,7 @@ import { JOB_STATUSES, JOB_TYPES, type MinerJobResult } from '../../api/jobs/typ
 import { iso } from '../../api/query/time.ts';
 import { defineTool } from '../define-tool.ts';
 import { ListFields, budgetFor, clip, fitList, limitArg } from '../size-budget.ts';
-import { JobView, jobLine, jobView } from './shared.ts';
+import { JobView, failureText, jobLine, jobView } from './shared.ts';
 
 const JobIdArg = z.uuid({ error: 'expected a job id (UUID) as list_jobs shows it' }).describe('Job id (list_jobs shows them).');
 
@@ -145,7 +145,7 @@ export const getJob = defineTool({
       if (structured.truncated) structured.hint = 'more per-miner results exist: filter with result_status or raise limit';
       const summary = `${view.label}: ${jobLine(view)}${d.outcome ? ` (outcome ${d.outcome.outcome})` : ''}; results ${Object.entries(byStatus)
         .map(([k, v]) => `${v} ${k}`)
-        .join(', ') || 'none yet'}.`;
+        .join(', ') || 'none yet'}.${failureText(results)}`;
       return { structured, summary };
     };
     return fitList(results.length, make, budgetFor(args.limit)).answer;

@@ -16,41 +16,39 @@ import { DEFAULT_ANSWER_BYTES, clip, fitList } from '../size-budget.ts';
 
 // ---- arguments ---------------------------------------------------------------------------------
 
-export const MinerArg = minerIdSchema.describe(
-  'Miner id as list_miners shows it (not the hostname; an unknown id gets suggestions).',
-);
+export const MinerArg = minerIdSchema.describe('Miner id as list_miners shows it.');
 
 export const TimeArg = z
   .string()
   .refine(isTime, { error: `expected ${TIME_FORM}` })
-  .describe(`A time: ${TIME_FORM}.`);
+  .describe('ISO 8601 UTC time, epoch ms, or now / now-6h.');
 
 export const DurationArg = z
   .string()
   .refine(isDuration, { error: `expected ${DURATION_FORM}` })
-  .describe(`A duration: ${DURATION_FORM}.`);
+  .describe('Duration: 30s, 5m, 6h, 7d or 2w.');
 
 export const SiteArg = scopeNameSchema.describe('Site name (fleet_overview lists them).');
 
+// One description for the whole selector (it is in every control tool's schema): per-field
+// descriptions would repeat the same words eleven times in tools/list.
 export const SelectorArg = z
   .strictObject({
-    ids: z.array(minerIdSchema).min(1).max(10_000).optional().describe('These miner ids.'),
-    site: scopeNameSchema.optional().describe('Miners of this site.'),
-    model: TagFilter.optional().describe('Miners of this model.'),
-    labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional().describe('All these labels, e.g. {"rack": "r01"}.'),
-    status: z.enum(HEALTH_STATUSES).optional().describe('Miners in this health status.'),
-    all: z.literal(true).optional().describe('The whole fleet (needed when nothing else is given).'),
+    ids: z.array(minerIdSchema).min(1).max(10_000).optional(),
+    site: scopeNameSchema.optional(),
+    model: TagFilter.optional(),
+    labels: z.record(z.string().min(1).max(64), z.string().max(256)).optional(),
+    status: z.enum(HEALTH_STATUSES).optional(),
+    all: z.literal(true).optional(),
   })
-  .describe('Which miners (criteria are ANDed).');
+  .describe('Which miners (criteria ANDed; labels must all match; all: true = whole fleet).');
 
 export type SelectorInput = z.output<typeof SelectorArg>;
 
 export const DryRunArg = z
   .boolean()
   .default(false)
-  .describe(
-    'true: report what would change per miner and the expected kW / TH/s effect; nothing is sent.',
-  );
+  .describe('true: plan only (current -> new per miner, kW / TH/s effect); nothing is sent.');
 
 export const WaitArg = z.coerce
   .number()
@@ -58,9 +56,7 @@ export const WaitArg = z.coerce
   .min(0)
   .max(1_800)
   .optional()
-  .describe(
-    'Several miners run as a job: seconds to follow it with progress (default 60; 0 = return at once; cancelling the call cancels the job).',
-  );
+  .describe('Seconds to follow a multi-miner job (default 60; 0: return at once).');
 
 /** `{ id }` or `{ selector }` from the tool's `miner` / `selector` arguments (exactly one). */
 export function targetOf(
@@ -244,6 +240,29 @@ export const ControlAnswer = z.object({
 });
 export type ControlAnswer = z.output<typeof ControlAnswer>;
 
+/** Statuses whose reason the model must read in the text, not only in structuredContent. */
+const FAILED_STATUSES = new Set(['failed', 'invalid', 'rolled_back']);
+
+/**
+ * The reasons of failed / refused miners for the text summary: up to 3 distinct reasons, each
+ * with its first miner and how many more share it (clients that show only the text still see
+ * why nothing changed).
+ */
+export function failureText(miners: readonly { id: string; hostname: string | null; status: string; code?: string; message?: string }[]): string {
+  const byReason = new Map<string, { status: string; first: string; n: number }>();
+  for (const m of miners) {
+    if (!FAILED_STATUSES.has(m.status)) continue;
+    const reason = m.message ?? m.code ?? 'no reason given';
+    const seen = byReason.get(reason);
+    if (seen) seen.n++;
+    else byReason.set(reason, { status: m.status, first: `${m.id}${m.hostname ? ` (${m.hostname})` : ''}`, n: 1 });
+  }
+  if (byReason.size === 0) return '';
+  const parts = [...byReason].slice(0, 3).map(([reason, g]) => `${g.status} on ${g.first}${g.n > 1 ? ` and ${g.n - 1} more` : ''}: ${reason}`);
+  const more = byReason.size > 3 ? `; ${byReason.size - 3} other reason(s) in miners` : '';
+  return ` ${parts.join('; ')}${more}.`;
+}
+
 /** Run a control request through the control service, follow its job, and shape the answer. */
 export async function controlAnswer(
   ctx: ToolContext,
@@ -271,6 +290,12 @@ export async function controlAnswer(
     ...(m.changes ? { changes: m.changes.slice(0, 8) } : {}),
   }));
   const view = job ? jobView(job) : null;
+  // A job's per-miner reasons are not in the plan: read the failed ones for the summary.
+  let jobFailures = '';
+  if (view?.progress && view.progress.failed + view.progress.invalid > 0) {
+    const d = await ctx.deps.plane.jobs.get(ctx.caller, view.id, { resultsLimit: 10_000 }).catch(() => null);
+    if (d) jobFailures = failureText(d.results.map(x => ({ ...x, hostname: null })));
+  }
   const make = (n: number): { structured: ControlAnswer; summary: string } => {
     const truncated = n < miners.length || r.miners_truncated;
     const structured: ControlAnswer = {
@@ -305,7 +330,7 @@ export async function controlAnswer(
       : r.mode === 'job'
         ? `"${r.description}" on ${r.matched} miner(s): ${view ? jobLine(view) : 'job queued'}.`
         : `"${r.description}" on ${r.matched} miner(s): ${countText || 'nothing matched'}.`;
-    return { structured, summary: `${head}${eff}${r.dry_run ? ' Nothing was changed.' : ''}` };
+    return { structured, summary: `${head}${failureText(miners)}${jobFailures}${eff}${r.dry_run ? ' Nothing was changed.' : ''}` };
   };
   return fitList(miners.length, make, DEFAULT_ANSWER_BYTES).answer;
 }

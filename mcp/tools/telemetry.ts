@@ -122,7 +122,7 @@ export const queryTelemetry = defineTool({
       .max(4)
       .optional()
       .describe(
-        'Up to 4 of: hashrate_ths, hashrate_nominal_ths, power_w (per miner) or power_kw (aggregate), efficiency_jth, temp_chip_max_c, temp_board_max_c and fan_rpm_min (per miner), up_pct / availability_pct, online_miners (aggregate). Default: hashrate and power (+ temp_chip_max_c per miner).',
+        'Up to 4. Per miner only: power_w, temp_*, fan_rpm_min; aggregates only: power_kw, online_miners. Default: hashrate and power (+ temp_chip_max_c per miner).',
       ),
     miners: z.array(minerIdSchema).min(1).max(10).optional().describe('Up to 10 miner ids, one series per miner and metric.'),
     site: SiteArg.optional().describe('Aggregate over this site (without miners).'),

@@ -64,7 +64,28 @@ describe('targets, actions, pools', () => {
     const r = await call<{ miners: { status: string; message: string }[] }>(op, 'set_power_target', { miner: id, watt: 99_000 });
     expect(r.s.miners[0]!.status).toBe('invalid');
     expect(r.s.miners[0]!.message).toMatch(/\d+.*W/);
+    // The text summary (what many clients show the model) carries the reason too.
+    expect(r.text).toContain(r.s.miners[0]!.message);
+    expect(r.text).toContain(id);
+    const dry = await call<{ miners: { status: string; message: string }[] }>(op, 'set_power_target', { miner: id, watt: 99_000, dryRun: true });
+    expect(dry.s.miners[0]!.status).toBe('invalid');
+    expect(dry.text).toContain(dry.s.miners[0]!.message);
     expect(minerState(h.fleet, id)).toEqual(before);
+  });
+
+  it('a job whose miners refuse the change says why in its text summary, and get_job does too', async () => {
+    const pair = [ids[0]!, ids[1]!];
+    const before = pair.map(id => minerState(h.fleet, id));
+    const r = await call<{ mode: string; job: { id: string; status: string } }>(op, 'set_power_target', {
+      selector: { ids: pair },
+      watt: 99_000,
+      wait_s: 30,
+    });
+    expect(r.s.mode).toBe('job');
+    expect(r.text).toMatch(/invalid on \S+.*: power target 99000 W is outside/);
+    const job = await call(op, 'get_job', { id: r.s.job.id });
+    expect(job.text).toMatch(/invalid on \S+ .*and 1 more: power target 99000 W is outside/);
+    expect(pair.map(id => minerState(h.fleet, id))).toEqual(before);
   });
 
   it('miner_action on a selector runs as a job that the tool follows, then resume puts them back', async () => {

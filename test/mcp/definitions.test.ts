@@ -90,25 +90,54 @@ describe('registration', () => {
     expect(names({ sub: 's', tenant: 't', roles: [] })).toEqual([]);
   });
 
-  // Every tool definition is sent to the model on every request: keep the list small.
-  it('keeps tools/list within its byte budget', async () => {
-    const deps = { fleetQuery: {}, plane: {}, infra: { redis: {}, keys: redisKeys('x'), log: silentLogger() } } as unknown as McpDeps;
-    const sizes: Record<string, { all: number; model: number }> = {};
-    for (const role of ['viewer', 'admin'] as const) {
-      const handler = createMcpHandler(() => buildMcpServer(deps, caller(role)));
-      const client = new Client({ name: 'budget', version: '1' });
-      await client.connect(new StreamableHTTPClientTransport(new URL('http://x/mcp'), { fetch: (u, i) => handler.fetch(new Request(u, i)) }));
-      const { tools } = await client.listTools();
-      sizes[role] = {
-        all: JSON.stringify(tools).length,
-        model: JSON.stringify(tools.map(t => ({ name: t.name, description: t.description, input_schema: t.inputSchema }))).length,
-      };
-      await client.close();
+  // Every tool definition is sent to the model on every request: keep the list small, without
+  // losing what the model needs to call a tool right.
+  const deps = { fleetQuery: {}, plane: {}, infra: { redis: {}, keys: redisKeys('x'), log: silentLogger() } } as unknown as McpDeps;
+  async function listed(role: 'viewer' | 'admin'): Promise<Record<string, unknown>[]> {
+    const handler = createMcpHandler(() => buildMcpServer(deps, caller(role)));
+    const client = new Client({ name: 'budget', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL('http://x/mcp'), { fetch: (u, i) => handler.fetch(new Request(u, i)) }));
+    const { tools } = await client.listTools();
+    await client.close();
+    return tools as unknown as Record<string, unknown>[];
+  }
+
+  it('keeps tools/list within its byte budget: < 40 KB at admin, < 2.6 KB per tool', async () => {
+    const admin = await listed('admin');
+    const viewer = await listed('viewer');
+    const bytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v));
+    expect(bytes(admin)).toBeLessThan(40_000);
+    expect(bytes(viewer)).toBeLessThan(18_000);
+    for (const t of admin) expect(bytes(t), String(t.name)).toBeLessThan(2_600);
+  });
+
+  it('the compact schemas keep every argument, its description, enum, default, range and required', async () => {
+    const admin = await listed('admin');
+    for (const tool of ALL_TOOLS) {
+      const wire = admin.find(t => t.name === tool.name)!;
+      const schema = wire.inputSchema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+      const full = z.toJSONSchema(tool.input, { io: 'input' }) as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+      expect(Object.keys(schema.properties), tool.name).toEqual(Object.keys(full.properties));
+      expect(schema.required ?? [], tool.name).toEqual(full.required ?? []);
+      for (const [name, f] of Object.entries(full.properties)) {
+        const w = schema.properties[name]!;
+        const where = `${tool.name}.${name}`;
+        expect(typeof w.description, where).toBe('string');
+        for (const k of ['enum', 'const', 'minimum', 'maximum', 'exclusiveMinimum'] as const) if (k in f) expect(w[k], `${where} ${k}`).toEqual(f[k]);
+        if ('default' in f) expect(w.default, `${where} default`).toEqual(f.default);
+      }
+      // The output schema names every top-level field of the answer (looser than the answer).
+      const out = wire.outputSchema as { properties: Record<string, unknown> };
+      expect(Object.keys(out.properties).sort(), tool.name).toEqual(Object.keys(tool.output.shape).sort());
+      expect(wire.annotations, tool.name).not.toHaveProperty('title');
     }
-    // What the model reads (names, descriptions, input schemas) and the whole list.
-    expect(sizes.viewer!.model).toBeLessThan(17_000);
-    expect(sizes.admin!.model).toBeLessThan(47_000);
-    expect(sizes.admin!.all).toBeLessThan(125_000);
+    // Hints differ from the spec defaults only where they say something.
+    expect(admin.find(t => t.name === 'fleet_overview')!.annotations).toEqual({ readOnlyHint: true, idempotentHint: true, openWorldHint: false });
+    expect(admin.find(t => t.name === 'miner_action')!.annotations).toEqual({});
+    // set_pools' group schema is written once and referenced from groups and group.
+    const pools = admin.find(t => t.name === 'set_pools')!.inputSchema as { $defs?: Record<string, unknown>; properties: Record<string, Record<string, unknown>> };
+    expect(Object.keys(pools.$defs ?? {})).toHaveLength(1);
+    expect(pools.properties.group!.$ref).toBe('#/$defs/shared1');
   });
 });
 

@@ -78,6 +78,8 @@ beforeAll(async () => {
     RATE_LIMIT_MAX: '100000',
     RATE_LIMIT_AUTH_FAILURES_MAX: '100000',
     RATE_LIMIT_CONTROL_MAX: '3',
+    MCP_TENANT_CONCURRENCY: '2',
+    MCP_TENANT_QUEUE: '2',
     MCP_ALLOWED_HOSTS: '127.0.0.1,localhost',
     MCP_ALLOWED_ORIGINS: 'app.example.com',
   });
@@ -198,6 +200,53 @@ describe('tenant scoping and roles, as REST', () => {
     await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } })).rejects.toThrow(/429|rate limit/i);
     await call(c, 'get_miner', { miner: id });
     await c.close();
+  });
+
+  it('refuses a JSON-RPC batch (it would escape the per-call limits): nothing in it runs', async () => {
+    const id = h.fleet.miners.find(m => h.fleet.truth(m.id).reachable)!.id;
+    const jwt = await token({ tenant: h.tenant, roles: ['operator'] }, { sub: 'batching-bob' });
+    const headers = { ...mcpHeaders, host: new URL(base).host, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2025-06-18' };
+    const calls = Array.from({ length: 10 }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i + 1,
+      method: 'tools/call',
+      params: { name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } },
+    }));
+    const r = await raw({ path: '/mcp', headers, body: JSON.stringify(calls) });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringMatching(/batch/) } });
+    // A one-element batch too; the caller's control budget (3) is untouched by the refused batches.
+    const one = await raw({ path: '/mcp', headers, body: JSON.stringify(calls.slice(0, 1)) });
+    expect(one.status).toBe(400);
+    const c = await connect(jwt);
+    for (let i = 0; i < 3; i++) await call(c, 'miner_action', { miner: id, action: 'locate_on', dryRun: true });
+    await expect(c.callTool({ name: 'miner_action', arguments: { miner: id, action: 'locate_on', dryRun: true } })).rejects.toThrow(/429|rate limit/i);
+    await c.close();
+  });
+
+  it("a tenant's burst is held to its share (2 running, 2 waiting, the rest 429) while another tenant is served", async () => {
+    const flooder = await token({ tenant: h.tenant, roles: ['viewer'] }, { sub: 'flooding-fred' });
+    const headers = { ...mcpHeaders, host: new URL(base).host, authorization: `Bearer ${flooder}`, 'mcp-protocol-version': '2025-06-18' };
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'query_telemetry', arguments: { window: '6h' } },
+    });
+    const other = await connect(await token({ tenant: 'someone-else', roles: ['viewer'] }));
+    const [burst, calm] = await Promise.all([
+      Promise.all(Array.from({ length: 30 }, () => raw({ path: '/mcp', headers, body }))),
+      call<{ totals: { miners: number } }>(other, 'fleet_overview'),
+    ]);
+    expect(calm.s.totals.miners).toBe(0);
+    const refused = burst.filter(r => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(burst.filter(r => r.status !== 429).every(r => r.status === 200)).toBe(true);
+    expect(refused[0]!.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused[0]!.body)).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/MCP_TENANT_CONCURRENCY/) } });
+    // The burst is over: the tenant is served again.
+    expect(burst.some(r => r.status === 200 && r.body.includes('"result"'))).toBe(true);
+    await other.close();
   });
 
   it('counts tool calls on the API metrics', async () => {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,55 @@ describe('bos-fleet mcp over stdio', () => {
     expect(names.sort()).toEqual(ALL_TOOLS.filter(t => ['fleet', 'analytics'].includes(t.category)).map(t => t.name).sort());
     await expect(some.client.callTool({ name: 'set_power_target', arguments: { miner: 'x', watt: 1 } })).rejects.toThrow();
     await some.client.close();
+  });
+
+  it('answers every invalid line with the JSON-RPC error the spec names, and keeps serving', async () => {
+    const child = spawn(process.execPath, ['bin/bos-fleet.ts', 'mcp'], {
+      env: { ...getDefaultEnvironment(), ...h.env, MCP_TENANT: h.tenant, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: process.cwd(),
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.resume();
+    const lines = (): Record<string, unknown>[] =>
+      out.split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l) as Record<string, unknown>);
+    const cases: [string, number, unknown][] = [
+      ['{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}', -32600, 1],
+      ['{"jsonrpc":"1.0","id":2,"method":"ping"}', -32600, 2],
+      ['{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', -32600, null],
+      ['{"jsonrpc":"2.0","id":1e400,"method":"ping"}', -32600, null],
+      ['{"jsonrpc":"2.0","id":5,"method":7}', -32600, 5],
+      ['{"jsonrpc":"2.0","id":6,"method":"tools/list","params":[1]}', -32602, 6],
+      ['[{"jsonrpc":"2.0","id":7,"method":"ping"}]', -32600, null],
+      ['{"jsonrpc":"2.0","id":8,', -32700, null],
+    ];
+    for (const [line] of cases) child.stdin.write(`${line}\n`);
+    child.stdin.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`,
+    );
+    const deadline = Date.now() + 30_000;
+    while (!lines().some(m => m.id === 99) && Date.now() < deadline) await sleep(50);
+    child.stdin.end();
+    const answers = lines();
+    const errors = answers.filter(m => m.id !== 99);
+    expect(errors.map(m => [(m.error as { code: number } | undefined)?.code, m.id])).toEqual(cases.map(([, code, id]) => [code, id]));
+    for (const e of errors) expect((e.error as { message: string }).message.length).toBeGreaterThan(10);
+    expect(answers.find(m => m.id === 99)).toMatchObject({ jsonrpc: '2.0', result: { serverInfo: { name: 'bos-fleet' } } });
+  });
+
+  it('without a configured tenant, names the tenants there are instead of serving an empty one', async () => {
+    const env: Record<string, string> = { ...getDefaultEnvironment(), ...h.env, LOG_LEVEL: 'warn' };
+    delete env.MCP_TENANT;
+    const transport = new StdioClientTransport({ command: process.execPath, args: ['bin/bos-fleet.ts', 'mcp'], env, stderr: 'pipe', cwd: process.cwd() });
+    let err = '';
+    transport.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await expect(client.connect(transport)).rejects.toThrow();
+    const deadline = Date.now() + 10_000;
+    while (!/MCP_TENANT/.test(err) && Date.now() < deadline) await sleep(50);
+    expect(err).toMatch(new RegExp(`no tenant configured.*tenant 'default' has no miners; tenants with miners: .*${h.tenant}`));
+    expect(err).toMatch(/Set MCP_TENANT to one of them/);
   });
 
   it('reports every configuration problem on stderr and does not start', async () => {
