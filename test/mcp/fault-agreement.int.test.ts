@@ -27,7 +27,7 @@ let h: McpHarness;
 let viewer: Client;
 
 beforeAll(async () => {
-  h = await startMcpHarness({ sim: { miners: 18, faults: '' }, collectSeconds: 3 });
+  h = await startMcpHarness({ sim: { miners: 20, faults: '' }, collectSeconds: 3 });
   viewer = await h.connect(h.viewer);
 }, 60_000);
 
@@ -61,7 +61,10 @@ function expectOf(id: string): Expect {
     t.pools.filter(p => p.enabled).every(p => !p.alive) ||
     t.temp_chip_max_c > hotC + 1.5 ||
     pct < LOW_PCT - 3;
-  const maybe = t.temp_chip_max_c > hotC - 1.5 || pct < LOW_PCT + 3;
+  // The miner's own errors (GetErrors, read at the details cadence) may say degraded before the
+  // 1-minute window does: the simulator reports HASHRATE_LOW as soon as the fault starts.
+  const reportsErrors = t.faults.some(f => ['low_hashrate', 'overheat', 'dead_pool', 'hashboard_failure'].includes(f.kind));
+  const maybe = t.temp_chip_max_c > hotC - 1.5 || pct < LOW_PCT + 3 || reportsErrors;
   return { ...base, status: new Set(sure ? ['degraded'] : maybe ? ['degraded', 'online'] : ['online']), hashing: true };
 }
 
@@ -86,6 +89,7 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
   const out: string[] = [];
   const ids = h.fleet.miners.map(m => m.id);
   const exp = new Map(ids.map(id => [id, expectOf(id)]));
+  const beforeMs = Date.now();
   const [summary, list, overview, under, hot, avail] = await Promise.all([
     h.deps.fleetQuery.summary(h.viewer),
     h.deps.fleetQuery.listMiners(h.viewer, { limit: 500 }),
@@ -97,6 +101,16 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
     call<{ items: { miner: string; temp_max_c: number }[] }>(viewer, 'find_hot_spots', { window: '5s', limit: 100 }),
     call<{ items: { miner: string; availability_pct: number }[] }>(viewer, 'availability_report', { window: '5s', limit: 100 }),
   ]);
+  // A window sliding down (a dead pool, low hashrate) moves while the views are read, and the
+  // stored value is up to a poll older than the truth read before them: accept the truth from a
+  // poll before the first read to the last read.
+  const spanMs = Date.now() - beforeMs + POLL_MS;
+  const band = (id: string, before: number): [number, number] => {
+    const after = hashingGhs(h.fleet.truth(id));
+    const drift = (Math.abs(after - before) / Math.max(1, Date.now() - beforeMs)) * spanMs;
+    return [Math.min(before, after) - drift, Math.max(before, after) + drift];
+  };
+  const bands = new Map([...exp].filter(([, e]) => e.hashing).map(([id, e]) => [id, band(id, hashingGhs(e.truth))]));
 
   // Miner list: each miner's status, and what it hashes now.
   const rows = new Map((list.items as unknown as Row[]).map(r => [r.id, r]));
@@ -110,13 +124,14 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
     if (e.status.has('paused') || e.status.has('stopped')) {
       if ((r.hashrate_ths ?? 0) !== 0) out.push(`list: ${id} ${r.status} still hashes ${r.hashrate_ths} TH/s`);
       if (r.efficiency_jth !== null) out.push(`list: ${id} ${r.status} has efficiency ${r.efficiency_jth}`);
-      const wrong = r.degraded_reasons.filter(x => x !== 'hashboard_down');
+      // a fault of its own may still be reported (a dead board, its errors); nothing else
+      const wrong = r.degraded_reasons.filter(x => x !== 'hashboard_down' && !(x === 'miner_errors' && e.truth.faults.length > 0));
       if (wrong.length > 0) out.push(`list: ${id} ${r.status} has reasons ${wrong.join(',')}`);
     }
     if (e.hashing && r.status !== 'offline') {
-      const truthThs = hashingGhs(e.truth) / 1_000;
-      if (Math.abs((r.hashrate_ths ?? 0) - truthThs) > truthThs * 0.05 + 0.5)
-        out.push(`list: ${id} hashes ${r.hashrate_ths} TH/s, truth ${truthThs.toFixed(1)}`);
+      const [lo, hi] = bands.get(id)!.map(v => v / 1_000) as [number, number];
+      const got = r.hashrate_ths ?? 0;
+      if (got < lo * 0.95 - 0.5 || got > hi * 1.05 + 0.5) out.push(`list: ${id} hashes ${got} TH/s, truth ${lo.toFixed(1)}..${hi.toFixed(1)}`);
       const nominal = expectedGhs(e.truth) / 1_000;
       if (Math.abs((r.hashrate_nominal_ths ?? 0) - nominal) > nominal * 0.03)
         out.push(`list: ${id} expected ${r.hashrate_nominal_ths} TH/s, truth ${nominal.toFixed(1)} (every board)`);
@@ -133,7 +148,8 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
       lo[s] = (lo[s] ?? 0) + 1;
     }
   }
-  const truthThs = [...exp.values()].filter(e => e.hashing).reduce((a, e) => a + hashingGhs(e.truth), 0) / 1_000;
+  const truthLo = [...bands.values()].reduce((a, b) => a + b[0], 0) / 1_000;
+  const truthHi = [...bands.values()].reduce((a, b) => a + b[1], 0) / 1_000;
   for (const [name, totals] of [
     ['summary', summary.totals],
     ['fleet_overview', overview.s.totals],
@@ -143,8 +159,8 @@ async function disagreements(recent: ReadonlySet<string>): Promise<string[]> {
       const n = (totals.by_status as Record<string, number>)[s] ?? 0;
       if (n < (lo[s] ?? 0) || n > (hi[s] ?? 0)) out.push(`${name}: ${n} ${s}, truth ${lo[s] ?? 0}..${hi[s] ?? 0}`);
     }
-    if (Math.abs(totals.hashrate_ths - truthThs) > truthThs * 0.03)
-      out.push(`${name}: ${totals.hashrate_ths} TH/s, truth ${truthThs.toFixed(1)} (paused, stopped and dead boards give 0)`);
+    if (totals.hashrate_ths < truthLo * 0.97 || totals.hashrate_ths > truthHi * 1.03)
+      out.push(`${name}: ${totals.hashrate_ths} TH/s, truth ${truthLo.toFixed(1)}..${truthHi.toFixed(1)} (paused, stopped and dead boards give 0)`);
   }
   // by_model: every miner under its model (an offline one keeps it), hashrate adding up to the total.
   const models = overview.s.models;
@@ -214,16 +230,18 @@ describe('fleet views agree with the simulator for any set of faults', () => {
     expect(await agreeBy(Date.now() + 15_000, new Set())).toEqual([]);
     const fresh = h.fleet.miners.map(m => m.id);
     const runs: string[] = [];
-    const plan = fc.uniqueArray(fc.constantFrom(...FAULTS), { minLength: 1, maxLength: 3 });
+    // 1-3 miners, each with one or two faults at once (a paused miner with a dead board, ...)
+    const plan = fc.array(fc.uniqueArray(fc.constantFrom(...FAULTS), { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 });
     await fc.assert(
       fc.asyncProperty(plan, async kinds => {
         fc.pre(fresh.length >= kinds.length);
         const picked = fresh.splice(0, kinds.length);
-        runs.push(kinds.map((k, i) => `${k}@${picked[i]}`).join(' '));
-        kinds.forEach((k, i) => inject(picked[i]!, k));
+        const what = kinds.map((k, i) => `${k.join('+')}@${picked[i]}`).join(' ');
+        runs.push(what);
+        kinds.forEach((ks, i) => ks.forEach(k => inject(picked[i]!, k)));
         const deadline = Date.now() + AGREE_WITHIN_MS;
         const bad = await agreeBy(deadline, new Set(picked));
-        expect(bad, `after ${kinds.map((k, i) => `${k}@${picked[i]}`).join(', ')}`).toEqual([]);
+        expect(bad, `after ${what}`).toEqual([]);
       }),
       {
         seed: 1414,
@@ -231,7 +249,7 @@ describe('fleet views agree with the simulator for any set of faults', () => {
         endOnFailure: true,
         interruptAfterTimeLimit: 50_000,
         // every kind at least once, then random sets
-        examples: [[['hashboard_failure', 'pause', 'low_hashrate']], [['stop', 'overheat', 'dead_pool']], [['unreachable']]],
+        examples: [[[['hashboard_failure'], ['pause'], ['low_hashrate']]], [[['stop'], ['overheat'], ['dead_pool']]], [[['unreachable']]]],
       },
     );
     // a property that ran no case checked nothing
