@@ -8,6 +8,7 @@ import type { ApiExtension } from './server.ts';
 import type { FleetQuery } from './query/fleet-query.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { consoleRoutes } from '../console/plugin.ts';
 
 export interface FullApiHandles {
   plane: ControlPlane;
@@ -39,6 +40,7 @@ export function fullApiExtension(onReady?: (h: FullApiHandles & { fleetQuery: Fl
       routes,
       async mount(app) {
         await app.register(mcpRoutes, { fleetQuery: shared.fleetQuery, plane });
+        await app.register(consoleRoutes, { fleetQuery: shared.fleetQuery, plane });
       },
       async start() {
         await writer.start().catch(err => infra.log.warn({ err: (err as Error).message }, 'audit writer: InfluxDB not ready; events are buffered'));

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { apiConfigSchema } from '../api/config.ts';
 import { generateKeyFiles, mintToken, parsePrivateKey } from '../api/auth/keys.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
+import { ConsoleSessions } from '../console/sessions.ts';
 import { fullApiExtension } from '../api/wiring.ts';
 import { startCollector, type CollectorHandle } from '../collector/collector-service.ts';
 import { parseConfig, readRawConfig } from '../collector/config-loader.ts';
@@ -34,6 +35,8 @@ export interface Demo {
   collectorMetricsUrl: string;
   apiMetricsUrl: string;
   token: string;
+  /** one-time link that logs a browser into the console (valid 15 min, once) */
+  consoleLoginUrl: string;
   tenant: string;
   miners: number;
   influxUrl: string;
@@ -121,8 +124,10 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       issuer: apiConfig.AUTH_ISSUER,
       audience: apiConfig.AUTH_AUDIENCE,
     });
+    const loginCode = await new ConsoleSessions(api.infra.redis, api.infra.keys).mintLoginCode(token);
     return {
       apiUrl: api.url,
+      consoleLoginUrl: `${api.url}/login?code=${loginCode}`,
       docsUrl: `${api.url}/docs`,
       mcpUrl: `${api.url}/mcp`,
       apiMetricsUrl: `${api.url}/metrics`,

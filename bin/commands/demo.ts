@@ -33,12 +33,13 @@ export const demoCommand: CliCommand = {
       throw err;
     }
     if (values.json === true) {
-      process.stdout.write(JSON.stringify({ event: 'ready', api: demo.apiUrl, docs: demo.docsUrl, mcp: demo.mcpUrl, metrics: demo.collectorMetricsUrl, api_metrics: demo.apiMetricsUrl, token: demo.token, tenant: demo.tenant, miners: demo.miners, influx: demo.influxUrl, redis: demo.redisUrl }) + '\n');
+      process.stdout.write(JSON.stringify({ event: 'ready', api: demo.apiUrl, docs: demo.docsUrl, console_login: demo.consoleLoginUrl, mcp: demo.mcpUrl, metrics: demo.collectorMetricsUrl, api_metrics: demo.apiMetricsUrl, token: demo.token, tenant: demo.tenant, miners: demo.miners, influx: demo.influxUrl, redis: demo.redisUrl }) + '\n');
     } else {
       process.stdout.write(
         [
           '',
           `bos-fleet demo: ${demo.miners} simulated miners (tenant ${demo.tenant}), collector, API and MCP on loopback`,
+          `  web console (one-time login link, 15 min)  ${demo.consoleLoginUrl}`,
           `  API docs (Swagger UI)  ${demo.docsUrl}`,
           `  fleet summary          ${demo.apiUrl}/api/v1/fleet/summary`,
           `  MCP (Streamable HTTP)  ${demo.mcpUrl}`,

@@ -13,6 +13,9 @@ import { formatDuration, parseDuration } from '../../api/query/time.ts';
 import { parseConfig, readRawConfig } from '../../collector/config-loader.ts';
 import { isFleetError } from '../../collector/errors.ts';
 import { scopeNameSchema } from '../../collector/inventory/schema.ts';
+import { createRedis, redactRedisUrl } from '../../collector/redis-connection.ts';
+import { redisKeys } from '../../collector/redis-keys.ts';
+import { ConsoleSessions } from '../../console/sessions.ts';
 import { UsageError, type CliCommand } from '../command.ts';
 
 const MAX_TTL_MS = 366 * 86_400_000;
@@ -59,6 +62,11 @@ export const tokenCommand: CliCommand = {
       description: 'Key id put in the token header (when the verifier has several keys).',
     },
     issuer: { type: 'string', description: 'iss claim (default: AUTH_ISSUER).' },
+    'login-link': {
+      type: 'boolean',
+      description:
+        'Also print a one-time web console login link for this token (on stderr; needs the API\'s REDIS_URL, REDIS_PREFIX and API_PUBLIC_URL). Valid 15 min, usable once.',
+    },
     audience: { type: 'string', description: 'aud claim (default: AUTH_AUDIENCE).' },
   },
   async run(values) {
@@ -147,5 +155,21 @@ async function run(values: Record<string, string | boolean | string[] | undefine
     kid: str(values.kid),
   });
   process.stdout.write(`${token}\n`);
+  if (values['login-link'] === true) process.stderr.write(`web console (one-time login link, 15 min): ${await consoleLoginLink(token)}\n`);
   return 0;
+}
+
+/** Store a one-time code for `token` in the API's Redis; the link carries the code, not the token. */
+async function consoleLoginLink(token: string): Promise<string> {
+  const c = parseConfig(apiConfigSchema.pick({ REDIS_URL: true, REDIS_PREFIX: true, API_PUBLIC_URL: true }), readRawConfig());
+  const redis = createRedis(c.REDIS_URL, { name: 'bosfleet-token', lazyConnect: true });
+  try {
+    await redis.connect().catch((err: unknown) => {
+      throw new UsageError(`--login-link: cannot reach Redis at ${redactRedisUrl(c.REDIS_URL)} (${(err as Error).message}); set REDIS_URL to the API's Redis`);
+    });
+    const code = await new ConsoleSessions(redis, redisKeys(c.REDIS_PREFIX)).mintLoginCode(token);
+    return `${c.API_PUBLIC_URL.replace(/\/+$/, '')}/login?code=${code}`;
+  } finally {
+    redis.disconnect();
+  }
 }

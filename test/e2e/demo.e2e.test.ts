@@ -44,6 +44,12 @@ describe('bos-fleet demo', () => {
       const summary = (await (await fetch(`${ready.api}/api/v1/fleet/summary`, { headers })).json()) as { totals: { miners: number } };
       expect(summary.totals.miners).toBeGreaterThan(0);
       expect((await fetch(ready.metrics)).status).toBe(200);
+      // the printed console link logs in once (a session cookie), then is spent
+      const link = (ready as unknown as { console_login: string }).console_login;
+      const login = await fetch(link, { redirect: 'manual' });
+      expect(login.status).toBe(303);
+      expect(login.headers.get('set-cookie')).toMatch(/bosfleet_session=[\w-]+; Path=\/; HttpOnly; SameSite=Strict/);
+      expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
 
       const client = new Client({ name: 'demo-test', version: '1.0.0' });
       await client.connect(new StreamableHTTPClientTransport(new URL(ready.mcp), { requestInit: { headers } }));

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { FleetError } from '../../collector/errors.ts';
+import type { ControlPlane } from '../../api/control/index.ts';
+import { FINAL_STATUSES, type JobDetail, type JobSummary } from '../../api/jobs/types.ts';
+import { html, type Html } from '../html.ts';
+import { age } from '../format.ts';
+import { canControl, csrfField, page } from '../layout.ts';
+import type { ConsoleSession } from '../sessions.ts';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const isFinal = (j: JobSummary): boolean => FINAL_STATUSES.includes(j.status);
+
+/**
+ * The live part of a job page. While the job runs, htmx fetches it again every second and
+ * swaps it in place (the jobs service keeps progress in Redis; polling one small fragment is
+ * simpler than holding an SSE stream per open tab, and stops by itself once the job is final).
+ */
+function progressView(j: JobDetail, session: ConsoleSession): Html {
+  const p = j.progress;
+  const live = !isFinal(j);
+  return html`<div id="job-progress" data-testid="job-progress" data-status="${j.status}"${live ? html` hx-get="/jobs/${encodeURIComponent(j.id)}/progress" hx-trigger="every 1s" hx-swap="outerHTML"` : ''}>
+<p>Status <span class="badge ${j.status === 'succeeded' ? 'online' : live ? 'paused' : 'offline'}" data-testid="job-status">${j.status.replace('_', ' ')}</span>
+${p ? html` · ${p.done} of ${p.total} done (${p.ok} ok, ${p.failed} failed${p.skipped ? `, ${p.skipped} skipped` : ''}${p.cancelled ? `, ${p.cancelled} cancelled` : ''})${p.phase ? ` · ${p.phase}` : ''}` : ''}</p>
+${p ? html`<progress max="${p.total}" value="${p.done}" aria-label="Job progress">${p.done}/${p.total}</progress>` : ''}
+${j.message ? html`<p>${j.message}</p>` : ''}
+${live && canControl(session.caller) ? html`<form method="post" action="/jobs/${encodeURIComponent(j.id)}/cancel">${csrfField(session)}<button type="submit" class="danger">Cancel job</button></form>` : ''}
+<h2>Per miner</h2>
+<div class="scroll" tabindex="0" role="region" aria-label="Per-miner results"><table data-testid="job-results"><thead><tr><th scope="col">Miner</th><th scope="col">Site</th><th scope="col">Result</th><th scope="col">Message</th></tr></thead>
+<tbody>${j.results.map(r => html`<tr><th scope="row"><a href="/miners/${encodeURIComponent(r.id)}">${r.id}</a></th><td>${r.site}</td><td>${r.status}</td><td>${r.message ?? ''}</td></tr>`)}</tbody></table></div>
+${j.results_truncated ? html`<p class="muted">Showing ${j.results.length} of ${j.results_total} miners.</p>` : ''}
+</div>`;
+}
+
+export function registerJobPages(app: FastifyInstance, plane: ControlPlane | undefined): void {
+  const jobs = (): NonNullable<ControlPlane>['jobs'] => {
+    if (!plane) throw new FleetError('unavailable', 'this API runs without the jobs service');
+    return plane.jobs;
+  };
+
+  app.get('/jobs', async (req, reply) => {
+    const session = req.consoleSession!;
+    const list = await jobs().list(session.caller, { limit: 100 });
+    const body = html`<p class="asof">${list.total} jobs, newest first</p>
+${list.jobs.length === 0 ? html`<p class="muted">No jobs yet. Batch actions from the miners table and rollouts appear here.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Jobs"><table data-testid="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col">Created</th></tr></thead>
+<tbody>${list.jobs.map(j => html`<tr><th scope="row"><a href="/jobs/${encodeURIComponent(j.id)}">${j.label}</a></th><td>${j.status.replace('_', ' ')}</td><td>${j.progress ? `${j.progress.done}/${j.progress.total}` : '—'}</td><td>${j.created_by}</td><td>${age(iso(j.created_ms))}</td></tr>`)}</tbody></table></div>`}`;
+    reply.type('text/html');
+    return page('Jobs', { session, path: '/jobs' }, body).text;
+  });
+
+  app.get('/jobs/:id', async (req, reply) => {
+    const session = req.consoleSession!;
+    const { id } = req.params as { id: string };
+    const j = await jobs().get(session.caller, id, { resultsLimit: 500 });
+    const body = html`<p class="asof">${j.type} · by ${j.created_by} · created ${age(iso(j.created_ms))}${j.finished_ms ? ` · finished ${age(iso(j.finished_ms))}` : ''}</p>
+${progressView(j, session)}`;
+    reply.type('text/html');
+    return page(j.label, { session, path: '/jobs' }, body).text;
+  });
+
+  app.get('/jobs/:id/progress', async (req, reply) => {
+    const session = req.consoleSession!;
+    const { id } = req.params as { id: string };
+    const j = await jobs().get(session.caller, id, { resultsLimit: 500 });
+    reply.type('text/html');
+    return progressView(j, session).text;
+  });
+
+  app.post('/jobs/:id/cancel', async (req, reply) => {
+    const session = req.consoleSession!;
+    const { id } = req.params as { id: string };
+    if (!canControl(session.caller)) throw new FleetError('forbidden', 'cancelling a job needs the operator role');
+    await jobs().cancel(session.caller, id);
+    return reply.redirect(`/jobs/${encodeURIComponent(id)}`, 303);
+  });
+}

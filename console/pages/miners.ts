@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { HEALTH_STATUSES } from '../../collector/samples.ts';
+import type { FleetQuery } from '../../api/query/fleet-query.ts';
+import { MinerListQuery, type MinerListItem } from '../../api/schemas/miners.ts';
+import { html, type Html } from '../html.ts';
+import { age, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';
+import { canControl, csrfField, page } from '../layout.ts';
+import { BATCH_ACTIONS } from './actions.ts';
+
+
+/** Sortable columns: header text and the list service's sort key. */
+const COLUMNS: { label: string; sort?: string; num?: boolean }[] = [
+  { label: 'Miner', sort: 'id' },
+  { label: 'Site' },
+  { label: 'Model' },
+  { label: 'Status' },
+  { label: 'Hashrate (TH/s)', sort: 'hashrate', num: true },
+  { label: '% expected', sort: 'pct_nominal', num: true },
+  { label: 'Power (W)', sort: 'power', num: true },
+  { label: 'J/TH', sort: 'efficiency', num: true },
+  { label: 'Max chip °C', sort: 'temperature', num: true },
+  { label: 'Boards', num: true },
+  { label: 'Firmware' },
+  { label: 'Last seen', sort: 'last_seen' },
+];
+
+/** The query string without empty fields (an empty filter box means no filter). */
+function cleanQuery(query: unknown): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (typeof v === 'string' && v.trim() !== '') out[k] = v.trim();
+    else if (Array.isArray(v)) {
+      const vs = v.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+      if (vs.length > 0) out[k] = vs;
+    }
+  }
+  return out;
+}
+
+function hrefWith(q: Record<string, string | string[]>, change: Record<string, string | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...q, ...change })) {
+    if (v === undefined) continue;
+    for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
+  }
+  const s = p.toString();
+  return s ? `/miners?${s}` : '/miners';
+}
+
+export function registerMinersPage(app: FastifyInstance, fleetQuery: FleetQuery): void {
+  app.get('/miners', async (req, reply) => {
+    const session = req.consoleSession!;
+    const caller = session.caller;
+    const q = cleanQuery(req.query);
+    const { cursor: _c, ...filters } = q;
+    const parsed = MinerListQuery.safeParse(q);
+    const summary = await fleetQuery.summary(caller);
+    let problem: string | null = null;
+    let list = null;
+    if (parsed.success) list = await fleetQuery.listMiners(caller, parsed.data);
+    else problem = parsed.error.issues.map(i => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+    const sort = parsed.success ? parsed.data.sort : 'id';
+    const order = parsed.success ? (parsed.data.order ?? (sort === 'id' ? 'asc' : 'desc')) : 'asc';
+    const control = canControl(caller);
+    const one = (k: string): string => (typeof q[k] === 'string' ? (q[k] as string) : '');
+
+    const header = (c: (typeof COLUMNS)[number]): Html => {
+      if (!c.sort) return html`<th scope="col"${c.num ? html` class="num"` : ''}>${c.label}</th>`;
+      const active = sort === c.sort;
+      const nextOrder = active && order === 'desc' ? 'asc' : active ? 'desc' : c.sort === 'id' ? 'asc' : 'desc';
+      return html`<th scope="col"${c.num ? html` class="num"` : ''}${active ? html` aria-sort="${order === 'asc' ? 'ascending' : 'descending'}"` : ''}><a href="${hrefWith(filters, { sort: c.sort, order: nextOrder })}">${c.label}${active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
+    };
+
+    const body = html`
+<form class="filters" method="get" action="/miners" role="search" aria-label="Filter miners">
+  <label>Search<input type="search" name="q" value="${one('q')}" placeholder="id, hostname or IP"></label>
+  <label>Site<select name="site"><option value="">any</option>${summary.by_site.map(s => html`<option${one('site') === s.site ? html` selected` : ''}>${s.site}</option>`)}</select></label>
+  <label>Model<select name="model"><option value="">any</option>${summary.by_model.map(m => html`<option${one('model') === m.model ? html` selected` : ''}>${m.model}</option>`)}</select></label>
+  <label>Status<select name="status"><option value="">any</option>${HEALTH_STATUSES.map(s => html`<option value="${s}"${one('status') === s ? html` selected` : ''}>${STATUS_LABELS[s] ?? s}</option>`)}</select></label>
+  <label>Label<input name="label" value="${one('label')}" placeholder="rack=r1" size="10"></label>
+  <label>Firmware<input name="firmware" value="${one('firmware')}" size="10"></label>
+  <input type="hidden" name="sort" value="${sort}"><input type="hidden" name="order" value="${order}">
+  <button type="submit">Filter</button> <a href="/miners">Clear</a>
+</form>
+${problem ? html`<p class="error" role="alert">${problem}</p>` : ''}
+${
+  list
+    ? html`<p class="asof">${list.total} miners match · showing ${list.items.length} · as of ${age(summary.updated_at)}</p>
+<form method="post" action="/miners/batch" id="batch">
+${control ? html`${csrfField(session)}<div class="actions"><label>With the selected miners <select name="action">${BATCH_ACTIONS.map(a => html`<option value="${a}">${a.replace('_', ' ')}</option>`)}</select></label><button type="submit">Preview (dry run)</button></div>` : ''}
+<div class="scroll" tabindex="0" role="region" aria-label="Table (scrolls sideways)"><table class="miners collapse" data-testid="miners">
+<thead><tr>${control ? html`<th scope="col"><input type="checkbox" aria-label="Select all on this page" data-select-all="ids"></th>` : ''}${COLUMNS.map(header)}</tr></thead>
+<tbody>${list.items.map(m => row(m, control))}</tbody></table></div>
+</form>
+<nav class="pager" aria-label="Pages">${_c ? html`<a href="${hrefWith(filters, {})}">First page</a>` : ''}${list.next_cursor ? html`<a href="${hrefWith(filters, { cursor: list.next_cursor })}" rel="next">Next page</a>` : ''}</nav>`
+    : ''
+}`;
+    reply.type('text/html');
+    return page('Miners', { session, path: '/miners' }, body).text;
+  });
+}
+
+function row(m: MinerListItem, control: boolean): Html {
+  const reasons = m.degraded_reasons.map(r => REASON_LABELS[r] ?? r).join(', ');
+  return html`<tr>
+${control ? html`<td><input type="checkbox" name="ids" value="${m.id}" aria-label="Select ${m.id}"></td>` : ''}
+<th scope="row" data-label="Miner"><a href="/miners/${encodeURIComponent(m.id)}">${m.id}</a>${m.hostname ? html` <span class="muted">${m.hostname}</span>` : ''}</th>
+<td data-label="Site">${m.site}</td><td data-label="Model">${m.model ?? '—'}</td>
+<td data-label="Status"><span class="badge ${m.status}">${STATUS_LABELS[m.status] ?? m.status}</span>${reasons ? html` <span class="muted">${reasons}</span>` : ''}${m.stale && m.status !== 'offline' ? html` <span class="warn">stale</span>` : ''}</td>
+<td class="num" data-label="Hashrate (TH/s)">${num(m.hashrate_ths)} <span class="muted">/ ${num(m.hashrate_nominal_ths)}</span></td>
+<td class="num" data-label="% expected">${num(m.pct_nominal, 0)}</td>
+<td class="num" data-label="Power (W)">${num(m.power_w, 0)}</td>
+<td class="num" data-label="J/TH">${num(m.efficiency_jth)}</td>
+<td class="num" data-label="Max chip °C">${num(m.temp_chip_max_c, 0)}</td>
+<td class="num" data-label="Boards">${m.boards_hashing ?? '—'}/${m.boards_total ?? '—'}</td>
+<td data-label="Firmware">${m.firmware ?? '—'}</td>
+<td data-label="Last seen">${age(m.last_seen)}</td></tr>`;
+}
