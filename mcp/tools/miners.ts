@@ -647,8 +647,8 @@ export function likelyCauses(
 ): z.output<typeof Cause>[] {
   const out: z.output<typeof Cause>[] = [];
   const s = d.state;
-  // A paused or stopped miner hashes nothing by intent: its boards and hashrate say nothing
-  // about faults (all at 0), so the pause itself is named instead.
+  // A paused or stopped miner hashes nothing by intent: its hashrate (all boards at 0) says
+  // nothing about faults, so the pause itself is named instead.
   const idle = d.status === 'paused' || d.status === 'stopped';
   if (!d.live.reachable) {
     if (errorCode === 'auth_rejected')
@@ -697,7 +697,9 @@ export function likelyCauses(
       next_step: 'the mining daemon restarted while the system kept running (crash, watchdog, a board failing to initialise); read the bosminer log with get_miner_logs',
       severity: 'warning',
     });
-  for (const b of idle ? [] : d.boards) {
+  for (const b of d.boards) {
+    // idle, every board gives 0: only a board without chips is still a fault
+    if (idle && b.chips !== 0) continue;
     const expected = boardExpectedThs.get(b.board);
     if (b.enabled && (b.hashrate_ths === 0 || b.chips === 0))
       out.push({
