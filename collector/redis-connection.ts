@@ -36,6 +36,8 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export function createRedis(url: string, opts: RedisConnectionOptions = {}): Redis {
   const log = opts.logger;
   const maxDelay = opts.maxReconnectDelayMs ?? 5_000;
@@ -44,13 +46,14 @@ export function createRedis(url: string, opts: RedisConnectionOptions = {}): Red
     lazyConnect: opts.lazyConnect ?? false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 5_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     ...(commandTimeout > 0 ? { commandTimeout } : {}),
     ...(opts.name ? { connectionName: opts.name } : {}),
     retryStrategy: times =>
       Math.min(maxDelay, 100 * 2 ** Math.min(times, 16)) * (0.75 + Math.random() * 0.25),
     ...opts.overrides,
   });
+  if (commandTimeout > 0) boundHandshakeSeparately(redis, commandTimeout);
   const where = redactRedisUrl(url);
   let down = false;
   // An 'error' listener must exist or ioredis reports every failure as an unhandled error event.
@@ -66,6 +69,22 @@ export function createRedis(url: string, opts: RedisConnectionOptions = {}): Red
     down = false;
   });
   return redis;
+}
+
+/**
+ * ioredis applies `commandTimeout` to the connection's own setup too (HELLO, CLIENT SETNAME, the
+ * INFO ready check), and a timeout there is fatal to the connection: with a short timeout (the
+ * API's 500 ms rate-limit connection) a Redis that is merely slow, as on a loaded machine, was
+ * reported as a connection error and the client reconnected forever without becoming ready.
+ * The setup gets the connect timeout instead; commands once ready keep the short one.
+ */
+function boundHandshakeSeparately(redis: Redis, commandTimeoutMs: number): void {
+  const handshakeMs = Math.max(commandTimeoutMs, CONNECT_TIMEOUT_MS);
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    redis.options.commandTimeout = redis.status === 'ready' ? commandTimeoutMs : handshakeMs;
+    return send(...args);
+  }) as Redis['sendCommand'];
 }
 
 /** Wait until the client is ready (e.g. at startup with the offline queue disabled). */

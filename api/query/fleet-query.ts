@@ -488,12 +488,14 @@ export class FleetQuery {
     );
     const start = o.cursor ? indexAfter(table, sorted, decodeCursor(o.cursor, fp), order) : 0;
     const page = sorted.subarray(start, start + limit);
-    const now = this.now();
+    // A row is stale when the collector had not refreshed it by the time the table was read: a
+    // table served from cache (up to 15 s) must not make fresh miners look stale at short polls.
+    const now = Math.min(this.now(), table.loadedMs);
     // A page depends on the table version, the query, its position and, through `now`, only on
     // which of its miners are stale: those make the key, so a cached page is exactly the page
     // this request would build, and identical requests share one (serialized once).
     let staleFlags = '';
-    for (const i of page) staleFlags += this.isStale(orNull(table.last_seen_ms[i]!)) ? '1' : '0';
+    for (const i of page) staleFlags += this.isStale(orNull(table.last_seen_ms[i]!), now) ? '1' : '0';
     const key = `${tenant}\u0000${table.version}\u0000${fp}\u0000${start}\u0000${limit}\u0000${staleFlags}`;
     return await this.pages.get(key, async () =>
       shareAnswer(this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now)),
@@ -1186,8 +1188,8 @@ export class FleetQuery {
     return caller.tenant;
   }
 
-  private isStale(lastMs: number | null): boolean {
-    return lastMs === null || this.now() - lastMs > 3 * this.pollMs;
+  private isStale(lastMs: number | null, at = this.now()): boolean {
+    return lastMs === null || at - lastMs > 3 * this.pollMs;
   }
 
   private async table(tenant: string): Promise<MinerTable> {
@@ -1306,7 +1308,7 @@ export class FleetQuery {
       boards_total: r.boards_total,
       labels: r.labels,
       last_seen: r.last_seen_ms === null ? null : iso(r.last_seen_ms),
-      stale: r.last_seen_ms === null || now - r.last_seen_ms > 3 * this.pollMs,
+      stale: this.isStale(r.last_seen_ms, now),
     };
   }
 

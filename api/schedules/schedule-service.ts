@@ -262,19 +262,29 @@ export class ScheduleService {
     const a = this.crons(s);
     const starts = a.start.nextRuns(8).map(d => d.getTime());
     if (starts.length === 0)
-      throw new FleetError('invalid_argument', `cron '${s.cron}' never fires from now on`);
+      throw new FleetError('invalid_argument', `cron '${s.cron}' never fires from now on`, {
+        details: { field: 'cron' },
+      });
     for (let i = 0; i < starts.length; i++) {
       const start = starts[i]!;
       const end = this.endOf(a, start);
       if (!(end > start))
-        throw new FleetError('invalid_argument', 'end_cron must fire after each window start');
+        throw new FleetError('invalid_argument', 'end_cron must fire after each window start', {
+          details: { field: 'end_cron' },
+        });
       if (end - start > 7 * 24 * 3_600_000)
-        throw new FleetError('invalid_argument', 'a window may last at most 7 days; check end_cron');
+        throw new FleetError('invalid_argument', 'end_cron: a window may last at most 7 days', {
+          details: { field: 'end_cron' },
+        });
       const next = starts[i + 1];
       if (next !== undefined && end > next) {
+        // Named after the window length's own argument, with `cron` for the other remedy, so a
+        // REST or MCP client can point at what to change.
+        const field = s.duration_ms !== null ? 'duration_ms' : 'end_cron';
         throw new FleetError(
           'invalid_argument',
-          `windows would overlap: the window starting ${new Date(start).toISOString()} ends ${new Date(end).toISOString()}, after the next one starts (${new Date(next).toISOString()}); shorten the window or start less often`,
+          `${field}: windows would overlap: the window starting ${new Date(start).toISOString()} ends ${new Date(end).toISOString()}, after the next one starts (${new Date(next).toISOString()}); shorten the window or start less often (cron)`,
+          { details: { field } },
         );
       }
     }

@@ -27,7 +27,14 @@ const LAST_CLOSED = Math.floor(NOW / FIVE) * FIVE;
 const START = LAST_CLOSED - 60 * MIN;
 const caller: Caller = { sub: 'ops', tenant: 't-truth', roles: ['viewer'] };
 
-const ref = (id: string): MinerRef => ({ id, tenant: 't-truth', site: 's1', address: `${id}:50051`, credentials: 'default', labels: {} });
+const ref = (id: string): MinerRef => ({
+  id,
+  tenant: 't-truth',
+  site: 's1',
+  address: `${id}:50051`,
+  credentials: 'default',
+  labels: {},
+});
 const board = (id: string, ghs: number, nominal: number): HashboardSample => ({
   board: id,
   enabled: true,
@@ -51,7 +58,11 @@ function poll(id: 'ok' | 'dead' | 'late', t: number): MinerSample {
   const hashrate = dead ? 10_000 : low ? 100_000 * (LATE_PCT / 100) : 100_000;
   const boards = dead
     ? [board('6', 5_000, 4_737.5), board('7', 5_000, 4_737.5), board('8', 0, 0)]
-    : [board('1', hashrate / 3, 100_000 / 3), board('2', hashrate / 3, 100_000 / 3), board('3', hashrate / 3, 100_000 / 3)];
+    : [
+        board('1', hashrate / 3, 100_000 / 3),
+        board('2', hashrate / 3, 100_000 / 3),
+        board('3', hashrate / 3, 100_000 / 3),
+      ];
   return {
     time_ms: t,
     ref: ref(id),
@@ -123,8 +134,21 @@ beforeAll(async () => {
     rollups.flushDue(t + POLL_MS, 2 * POLL_MS); // as the collector does every cycle: closed windows only
   }
   await writer.flush();
-  const res = await fetch(`${inject('influxUrl')}/write?db=${db}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  const res = await fetch(`${inject('influxUrl')}/write?db=${db}&precision=ms`, {
+    method: 'POST',
+    body: lines.join('\n'),
+  });
   expect(res.status).toBe(204);
+  // The fixture reads back before anything is asserted over it: a store that lost it must fail
+  // here, naming the store, not later as "no data" from the analytics.
+  const stored = async (): Promise<number[]> =>
+    (
+      await influx.queryMulti(
+        `SELECT count(hashrate_ghs) FROM miner; SELECT count(hashrate_ghs) FROM hashboard`,
+      )
+    ).map(r => Number(r[0]?.values[0]?.[1] ?? 0));
+  const expected = [3 * ((NOW - START) / POLL_MS), 9 * ((NOW - START) / POLL_MS)];
+  expect(await stored(), `InfluxDB ${inject('influxUrl')} db ${db}`).toEqual(expected);
   const snaps: MinerSnapshot[] = [...last.values()].map(s => ({
     ref: s.ref,
     last_seen_ms: s.time_ms,
@@ -143,7 +167,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fq?.close();
-  await fetch(`${inject('influxUrl')}/query`, { method: 'POST', body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }) }).catch(() => undefined);
+  await fetch(`${inject('influxUrl')}/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }),
+  }).catch(() => undefined);
   let cursor = '0';
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
@@ -180,7 +207,10 @@ describe('analytics tell the truth', () => {
   });
 
   it('compare_periods keeps two adjacent 5-minute periods apart', async () => {
-    const c = await fq.comparePeriods(caller, { a: { from: 'now-10m', to: 'now-5m' }, b: { from: 'now-5m', to: 'now' } });
+    const c = await fq.comparePeriods(caller, {
+      a: { from: 'now-10m', to: 'now-5m' },
+      b: { from: 'now-5m', to: 'now' },
+    });
     expect([c.a.from, c.a.to, c.b.from, c.b.to]).toEqual(
       [NOW - 2 * FIVE, NOW - FIVE, NOW - FIVE, NOW].map(t => new Date(t).toISOString()),
     );

@@ -179,6 +179,18 @@ describe('power schedules', () => {
     await expect(bad({ cron: '0 * * * *', duration_ms: 2 * 3_600_000 })).rejects.toThrow(
       /windows would overlap/,
     );
+    // The overlap error names the arguments to change (the MCP tool's and the REST body's names
+    // alike: `cron`, and the window length), so a client can point at the field.
+    await expect(bad({ cron: '0 17 * * 1-5', duration_ms: 7 * 24 * 3_600_000 })).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/^duration_ms: .*windows would overlap.*start less often \(cron\)/),
+      details: { field: 'duration_ms' },
+    });
+    await expect(bad({ cron: '0 17 * * *', end_cron: '0 16 * * 1' })).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/^end_cron: .*windows would overlap.*start less often \(cron\)/),
+      details: { field: 'end_cron' },
+    });
     await expect(bad({ cron: '0 17 * * 1-5', duration_ms: 1_000, extra: 1 })).rejects.toMatchObject({
       code: 'invalid_argument',
     });
