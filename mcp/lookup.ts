@@ -1,61 +1,15 @@
 /**
  * Small lookups the MCP layer needs beside the query and control services: hostnames next to
- * miner ids, "did you mean" suggestions for an unknown id (a bounded edit-distance / prefix
- * matcher over the tenant's ids, plus a free-text match on hostname and address), and id
+ * miner ids, "did you mean" suggestions for an unknown id (the matcher of api/query/miner-ref.ts
+ * over the tenant's ids, plus a free-text match on hostname and address), and id
  * completion for resource templates and prompts. All tenant-scoped; nothing here talks to a miner.
  */
 import { SnapshotStore } from '../collector/snapshot-store.ts';
 import type { ApiInfra, Caller } from '../api/context.ts';
 import type { FleetQuery } from '../api/query/fleet-query.ts';
 
-/** Levenshtein distance of a and b, or max + 1 as soon as it must exceed max. */
-export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      cur.push(v);
-      if (v < rowMin) rowMin = v;
-    }
-    if (rowMin > max) return max + 1;
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/**
- * The candidates closest to `query`, best first: case-insensitive equality, then prefix (either
- * way), then substring, then edit distance up to max(2, a third of the query's length).
- */
-export function closeMatches(query: string, candidates: readonly string[], k = 3): string[] {
-  const q = query.toLowerCase();
-  const maxDist = Math.max(2, Math.floor(q.length / 3));
-  const scored: { id: string; score: number }[] = [];
-  for (const id of candidates) {
-    const c = id.toLowerCase();
-    let score: number;
-    if (c === q) score = 0;
-    else if (c.startsWith(q) || q.startsWith(c)) score = 1 + Math.abs(c.length - q.length) / 100;
-    else if (c.includes(q) || q.includes(c)) score = 2 + Math.abs(c.length - q.length) / 100;
-    else {
-      const d = editDistance(q, c, maxDist);
-      if (d > maxDist) continue;
-      score = 2 + d;
-    }
-    scored.push({ id, score });
-  }
-  scored.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : 1));
-  // Only the best tier (and near ties): a distance-1 match beats any distance-2 one.
-  const best = scored[0]?.score ?? 0;
-  return scored
-    .filter(s => s.score < Math.floor(best) + 1)
-    .slice(0, k)
-    .map(s => s.id);
-}
+// One matcher for every surface: the REST resolver (api/query/miner-ref.ts) and these suggestions.
+export { closeMatches, editDistance } from '../api/query/miner-ref.ts';
 
 export class MinerLookup {
   private readonly infra: ApiInfra;
@@ -91,7 +45,7 @@ export class MinerLookup {
 
   /**
    * Miners `query` may have meant: ids, hostnames or addresses containing it (the query
-   * service's free-text search), then ids close to it by edit distance. At most k, with the
+   * service's free-text search), then ids and hostnames close to it by edit distance. At most k, with the
    * hostname when known.
    */
   async suggest(caller: Caller, query: string, k = 3): Promise<{ id: string; hostname: string | null }[]> {
@@ -103,13 +57,9 @@ export class MinerLookup {
       // suggestions are best effort
     }
     if (out.size < k) {
-      const ids = await this.tenantIds(caller).catch(() => [] as string[]);
-      const close = closeMatches(query, ids, k);
-      const names = await this.hostnames(
-        caller,
-        close.filter(id => !out.has(id)),
-      );
-      for (const id of close) if (out.size < k && !out.has(id)) out.set(id, names.get(id) ?? null);
+      // ids and hostnames close to the query, by the matcher REST uses (api/query/miner-ref.ts)
+      const close = await this.fleetQuery.suggestMiners(caller, query, k).catch(() => []);
+      for (const c of close) if (out.size < k && !out.has(c.id)) out.set(c.id, c.hostname);
     }
     return [...out].map(([id, hostname]) => ({ id, hostname }));
   }

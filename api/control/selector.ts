@@ -4,6 +4,7 @@ import { minerIdSchema, scopeNameSchema, type InventoryMiner } from '../../colle
 import { HEALTH_STATUSES, type HealthStatus, type MinerSnapshot } from '../../collector/samples.ts';
 import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { ApiInfra, Caller } from '../context.ts';
+import { findMinerRow, matchModels, unknownMinerError, type MinerRefColumns } from '../query/miner-ref.ts';
 
 /**
  * Which miners a control request, schedule or rollout targets. Criteria are ANDed; `ids` not in
@@ -114,11 +115,27 @@ export class MinerResolver {
       const ids = [...new Set(selector.ids)];
       const raws = await redisCall(() => redis.hmget(keys.resolvedInventory(), ...ids));
       inventory = [];
+      const unmatched: string[] = [];
       ids.forEach((id, i) => {
         const inv = parseInventory(raws[i]);
         if (inv && inv.tenant === caller.tenant) inventory.push(inv);
-        else notFound.push(id);
+        else unmatched.push(id);
       });
+      // not an exact id: a hostname, an address or an id in another case (miner-ref.ts)
+      if (unmatched.length > 0) {
+        const refs = await this.refColumns(caller.tenant);
+        const have = new Set(inventory.map(m => m.id));
+        for (const ref of unmatched) {
+          const row = findMinerRow(refs.columns, 'ids', ref);
+          if (row < 0) {
+            notFound.push(ref);
+            continue;
+          }
+          const inv = refs.inventory[row]!;
+          if (!have.has(inv.id)) inventory.push(inv);
+          have.add(inv.id);
+        }
+      }
     } else {
       const all = await redisCall(() => redis.hgetall(keys.resolvedInventory()));
       inventory = [];
@@ -135,23 +152,42 @@ export class MinerResolver {
     const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
     let miners = inventory.map((m, i) => toTarget(m, snaps[i] ?? null));
     if (selector.model !== undefined) {
-      const want = selector.model.toLowerCase();
-      miners = miners.filter(m => m.model?.toLowerCase() === want);
+      // the full name or its key (s21), any case, as on the read side
+      const models = miners.map(m => m.model);
+      const names = new Set(matchModels({ size: miners.length, id: [], hostname: [], address: [], model: models }, selector.model));
+      miners = miners.filter(m => m.model !== null && names.has(m.model));
     }
     if (selector.status !== undefined) miners = miners.filter(m => m.status === selector.status);
     miners.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { miners, not_found: notFound.sort(), matched: miners.length };
   }
 
-  /** One miner of the caller's tenant, or FleetError not_found. */
+  /** One miner of the caller's tenant by id, hostname or address, or FleetError not_found with close matches. */
   async one(caller: Caller, id: string): Promise<TargetMiner> {
     const sel = await this.resolve(caller, { ids: [id] });
     const m = sel.miners[0];
-    if (!m)
-      throw new FleetError('not_found', `unknown miner '${id}'; GET /api/v1/miners lists your miners`, {
-        details: { miner: id },
-      });
+    if (!m) throw unknownMinerError((await this.refColumns(caller.tenant)).columns, id, 'GET /api/v1/miners lists your miners');
     return m;
+  }
+
+  /** The tenant's inventory as miner-ref columns (hostnames from snapshots); read only when an id is not exact. */
+  private async refColumns(tenant: string): Promise<{ columns: MinerRefColumns; inventory: InventoryMiner[] }> {
+    const all = await redisCall(() => this.infra.redis.hgetall(this.infra.keys.resolvedInventory()));
+    const inventory: InventoryMiner[] = [];
+    for (const json of Object.values(all)) {
+      const inv = parseInventory(json);
+      if (inv && inv.tenant === tenant) inventory.push(inv);
+    }
+    inventory.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
+    const columns: MinerRefColumns = {
+      size: inventory.length,
+      id: inventory.map(m => m.id),
+      hostname: snaps.map(s => s?.sample?.hostname || s?.details?.hostname || null),
+      address: inventory.map(m => (m.host.includes(':') ? `[${m.host}]:${m.port}` : `${m.host}:${m.port}`)),
+      model: snaps.map(s => modelOf(s ?? null)),
+    };
+    return { columns, inventory };
   }
 
   /** Current location of miners by id (for jobs re-reading addresses when they run); other tenants' ids are absent. */

@@ -52,6 +52,7 @@ import {
   expectedHashrateGhs,
   expectedOverWindowGhs,
 } from './miner-figures.ts';
+import { findMinerRow, matchModels, suggestMiners, suggestModels, unknownMinerError } from './miner-ref.ts';
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
@@ -270,6 +271,18 @@ export interface PoolHealthOptions {
 
 /** Explicit steps that would produce more buckets than this are refused (with the smallest step that fits). */
 export const MAX_SERIES_POINTS = 5_000;
+
+/** The tenant an inventory entry (JSON) names; null for an unreadable entry, which the collector reports itself. */
+function tenantOfEntry(json: string): string | null {
+  try {
+    const t = (JSON.parse(json) as { tenant?: unknown }).tenant;
+    return typeof t === 'string' ? t : null;
+  } catch {
+    return null;
+  }
+}
+/** Points a series answers without a step: enough for a chart, few nulls, cheap to read. */
+export const DEFAULT_SERIES_POINTS = 120;
 /** Per-board telemetry reads raw hashboard points; longer ranges are refused. */
 export const MAX_BOARD_RANGE_MS = 7 * DAY_MS;
 
@@ -481,8 +494,10 @@ export class FleetQuery {
       firmware: o.firmware,
       q: o.q,
     };
-    const fp = queryFingerprint(filter, order);
     const table = await this.table(tenant);
+    // `model` is what the user typed: the full name or its key (s21), any case
+    if (o.model !== undefined) filter.models = matchModels(table, o.model);
+    const fp = queryFingerprint(filter, order);
     const sorted = await this.lists.get(`${tenant}\u0000${table.version}\u0000${fp}`, async () =>
       filterAndSort(table, filter, order),
     );
@@ -497,9 +512,31 @@ export class FleetQuery {
     let staleFlags = '';
     for (const i of page) staleFlags += this.isStale(orNull(table.last_seen_ms[i]!), now) ? '1' : '0';
     const key = `${tenant}\u0000${table.version}\u0000${fp}\u0000${start}\u0000${limit}\u0000${staleFlags}`;
-    return await this.pages.get(key, async () =>
-      shareAnswer(this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now)),
-    );
+    return await this.pages.get(key, async () => {
+      const list = this.listPage(tenant, table, sorted, page, start, limit, fp, sort, now);
+      if (list.total === 0 && o.model !== undefined && filter.models?.length === 0) {
+        const close = suggestModels(table, o.model);
+        list.hint = `model '${o.model}' matches no model of this fleet; ${
+          close.length ? `did you mean ${close.map(c => `'${c}'`).join(', ')}?` : `its models: ${[...new Set(table.model.filter(m => m !== null))].sort().join(', ') || 'none yet'}`
+        } (give the full name or its key, e.g. s21)`;
+      }
+      return shareAnswer(list);
+    });
+  }
+
+  /**
+   * The id of the miner `ref` names: an id, hostname or address in any case (miner-ref.ts). An
+   * unknown ref comes back as is, for the caller's own not-found check; an ambiguous one is refused.
+   */
+  /** Miners close to `ref` by id or hostname (miner-ref.ts), for "did you mean". */
+  async suggestMiners(caller: Caller, ref: string, k = 3): Promise<{ id: string; hostname: string | null }[]> {
+    return suggestMiners(await this.table(this.tenantOf(caller)), ref, k);
+  }
+
+  async resolveMinerId(caller: Caller, ref: string, field = 'miner'): Promise<string> {
+    const table = await this.table(this.tenantOf(caller));
+    const row = findMinerRow(table, field, ref);
+    return row >= 0 ? table.id[row]! : ref;
   }
 
   private listPage(
@@ -533,8 +570,9 @@ export class FleetQuery {
     return out;
   }
 
-  async getMiner(caller: Caller, id: string): Promise<MinerDetail> {
+  async getMiner(caller: Caller, ref: string): Promise<MinerDetail> {
     const tenant = this.tenantOf(caller);
+    const id = await this.resolveMinerId(caller, ref);
     const snap = await this.store.getSnapshot(id);
     if (!snap || snap.ref.tenant !== tenant) throw this.unknownMiner(tenant, id);
     return this.detail(snap);
@@ -550,8 +588,9 @@ export class FleetQuery {
 
   // ---- one miner's series (InfluxDB) ---------------------------------------------------------
 
-  async telemetry(caller: Caller, id: string, o: TelemetryOptions = {}): Promise<Telemetry> {
+  async telemetry(caller: Caller, ref: string, o: TelemetryOptions = {}): Promise<Telemetry> {
     const tenant = this.tenantOf(caller);
+    const id = await this.resolveMinerId(caller, ref);
     await this.assertMiner(tenant, id);
     const metrics = parseMetrics(o.metrics);
     const aggregate = o.aggregate ?? 'mean';
@@ -667,7 +706,10 @@ export class FleetQuery {
     let source = pickFleetSource(rangeMs);
     const step = this.stepFor(range, source, o.step);
     const fromMs = Math.floor(range.fromMs / step) * step;
-    const scope = { tenant, site: o.site, model: o.model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
+    // the series are tagged with the full model name; accept its key (s21) or another case too
+    const models = o.model === undefined ? [] : matchModels(await this.table(tenant), o.model);
+    const model = models.length === 1 ? models[0]! : o.model;
+    const scope = { tenant, site: o.site, model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
     const run = async (sq: SeriesQuery): Promise<FleetSeries['series']> =>
       seriesRows(await this.influx.query(sq.q))
         .map(s => ({
@@ -1106,7 +1148,8 @@ export class FleetQuery {
     const f: EventFilter = {
       fromMs: o.from !== undefined ? parseTime('from', o.from, now) : undefined,
       toMs: o.to !== undefined ? parseTime('to', o.to, now) : undefined,
-      miner: o.miner,
+      // a hostname or address names its miner; an unknown ref stays as given (a removed miner's events)
+      miner: o.miner === undefined ? undefined : await this.resolveMinerId(caller, o.miner),
       kind: o.kind,
       severity: o.severity,
     };
@@ -1208,12 +1251,7 @@ export class FleetQuery {
   }
 
   private unknownMiner(tenant: string, id: string): FleetError {
-    const known = this.tables.peek(tenant);
-    const like = known?.id.find(k => k.toLowerCase() === id.toLowerCase());
-    const hint = like ? `did you mean '${like}'? ` : '';
-    return new FleetError('not_found', `unknown miner '${id}'; ${hint}GET /api/v1/miners lists your miners`, {
-      details: { miner: id },
-    });
+    return unknownMinerError(this.tables.peek(tenant), id, 'GET /api/v1/miners lists your miners');
   }
 
   private async assertMiner(tenant: string, id: string): Promise<void> {
@@ -1221,10 +1259,17 @@ export class FleetQuery {
     if (member !== 1) throw this.unknownMiner(tenant, id);
   }
 
-  /** The step for a range on a source: explicit (checked) or the default (≤ ~500 buckets). */
+  /**
+   * The step for a range on a source: explicit (checked) or the default, a chart's worth of
+   * points (≤ DEFAULT_SERIES_POINTS). On raw polls a default bucket spans two poll intervals, so
+   * a late poll does not leave every other bucket null.
+   */
   private stepFor(range: TimeRange, source: Source, requested: string | undefined): number {
     const rangeMs = range.toMs - range.fromMs;
-    if (requested === undefined) return defaultStep(rangeMs, source.resolutionMs);
+    if (requested === undefined) {
+      const floor = source.name === 'raw' ? 2 * source.resolutionMs : source.resolutionMs;
+      return defaultStep(rangeMs, floor, DEFAULT_SERIES_POINTS);
+    }
     const requestedMs = parseDuration('step', requested);
     // A step longer than the range would align the first bucket far before `from` (down to
     // 1970 for huge steps) and read the whole history; one bucket is the most a range holds.
@@ -1273,6 +1318,7 @@ export class FleetQuery {
     const models = [...new Set(table.model.map(modelName))].sort();
     const body: Omit<FleetSummary, 'stale'> = {
       tenant,
+      state: 'ok',
       updated_at: agg ? iso(agg.updated_ms) : null,
       totals: totalsOf(aggregateRows(table, null)),
       by_site: [...new Set(table.site)].sort().map(site => ({ site, ...totalsOf(aggregateRows(table, site)) })),
@@ -1280,12 +1326,42 @@ export class FleetQuery {
         .map(model => ({ model, ...totalsOf(aggregateRows(table, null, i => modelName(table.model[i]!) === model)) }))
         .sort((a, b) => b.miners - a.miners || a.model.localeCompare(b.model)),
     };
-    if (!agg)
-      body.hint =
-        table.size === 0
-          ? `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector`
-          : 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots';
+    if (table.size === 0) Object.assign(body, await this.beforeFirstPoll(tenant));
+    else if (!agg) body.hint = 'the collector has not written fleet aggregates yet; figures were computed from the latest snapshots';
     return { body, updatedMs: agg?.updated_ms ?? null };
+  }
+
+  /**
+   * A tenant without polled miners: registered ones (the collector's resolved inventory, or
+   * entries added through the API it has not read yet) are awaiting their first poll, due one
+   * poll interval after the collector's last heartbeat. Only read while nothing was polled.
+   */
+  private async beforeFirstPoll(tenant: string): Promise<Pick<FleetSummary, 'state' | 'registered_miners' | 'first_poll_due' | 'hint'>> {
+    const [resolved, added, beat] = await redisRead(() =>
+      Promise.all([
+        this.redis.hgetall(this.keys.resolvedInventory()),
+        this.redis.hgetall(this.keys.inventory()),
+        this.redis.get(this.keys.collectorHeartbeat()),
+      ]),
+    );
+    const ids = new Set<string>();
+    for (const [id, json] of [...Object.entries(resolved), ...Object.entries(added)]) {
+      if (tenantOfEntry(json) === tenant) ids.add(id);
+    }
+    if (ids.size === 0)
+      return { state: 'no_miners', hint: `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector` };
+    const beatMs = beat === null ? NaN : Number(beat);
+    const running = Number.isFinite(beatMs) && this.now() - beatMs <= 3 * this.pollMs;
+    const due = running ? iso(Math.max(beatMs + this.pollMs, this.now())) : null;
+    const n = ids.size === 1 ? '1 miner is' : `${ids.size} miners are`;
+    return {
+      state: 'awaiting_first_poll',
+      registered_miners: ids.size,
+      first_poll_due: due,
+      hint: due
+        ? `${n} registered; the first poll is due by ${due}`
+        : `${n} registered; the first poll is due once the collector runs (no collector heartbeat; GET /health/ready shows it)`,
+    };
   }
 
   private listItem(r: MinerRow, now: number): MinerListItem {

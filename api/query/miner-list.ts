@@ -10,6 +10,8 @@ export interface MinerFilter {
   status?: HealthStatus | undefined;
   site?: string | undefined;
   model?: string | undefined;
+  /** model names a `model` filter resolved to (miner-ref.ts matchModels); checked instead of model */
+  models?: readonly string[] | undefined;
   labels?: [string, string][] | undefined;
   firmware?: string | undefined;
   q?: string | undefined;
@@ -30,7 +32,9 @@ function matchingRows(t: MinerTable, f: MinerFilter): Int32Array {
   for (let i = 0; i < t.size; i++) {
     if (f.status !== undefined && t.status[i] !== f.status) continue;
     if (f.site !== undefined && t.site[i] !== f.site) continue;
-    if (f.model !== undefined && t.model[i] !== f.model) continue;
+    if (f.models !== undefined) {
+      if (!f.models.includes(t.model[i]!)) continue;
+    } else if (f.model !== undefined && t.model[i] !== f.model) continue;
     if (f.labels && !f.labels.every(([k, v]) => t.labels[i]![k] === v)) continue;
     if (firmware !== undefined) {
       const fw = t.firmware[i]!;
@@ -91,6 +95,7 @@ export function queryFingerprint(f: MinerFilter, o: MinerOrder): string {
     f.status ?? null,
     f.site ?? null,
     f.model ?? null,
+    f.models ?? null,
     [...(f.labels ?? [])].sort(),
     f.firmware ?? null,
     f.q ?? null,

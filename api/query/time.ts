@@ -17,6 +17,14 @@ export const TIME_FORM = 'an ISO 8601 time such as 2025-01-31T12:00:00Z, epoch m
 export const DURATION_FORM = 'a duration such as 30s, 5m, 6h, 7d or 2w';
 
 export const MINUTE_MS = 60_000;
+
+/**
+ * Times outside these bounds are refused where they are parsed: nothing bos-fleet stores is older
+ * than the first bitcoin block, and InfluxDB refuses times far outside its range (a 500 otherwise).
+ */
+export const EARLIEST_TIME_MS = Date.UTC(2009, 0, 3);
+export const LATEST_AHEAD_MS = 86_400_000;
+export const TIME_BOUNDS = '2009-01-03 .. now+1d';
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
@@ -43,8 +51,17 @@ export function parseDuration(field: string, value: string): number {
   return ms;
 }
 
-/** A time input (string forms above, or epoch ms as a number) -> epoch ms. */
+/** A time input (string forms above, or epoch ms as a number) -> epoch ms, within TIME_BOUNDS. */
 export function parseTime(field: string, value: string | number, nowMs: number): number {
+  const ms = parseTimeForm(field, value, nowMs);
+  if (ms < EARLIEST_TIME_MS || ms > nowMs + LATEST_AHEAD_MS)
+    throw new FleetError('invalid_argument', `${field}: ${String(value)} is outside ${TIME_BOUNDS}; expected a time in that range`, {
+      details: { field, value, min: iso(EARLIEST_TIME_MS), max: 'now+1d' },
+    });
+  return ms;
+}
+
+function parseTimeForm(field: string, value: string | number, nowMs: number): number {
   if (typeof value === 'number') {
     if (Number.isFinite(value) && value >= 0) return Math.floor(value);
   } else {

@@ -37,6 +37,11 @@ export const FleetSummary = z.object({
   by_model: z
     .array(FleetTotals.extend({ model: z.string() }))
     .describe("Per model, from the same miner state as totals and the miner list; 'unknown' when nothing names a miner's model."),
+  state: z
+    .enum(['ok', 'awaiting_first_poll', 'no_miners'])
+    .describe("'awaiting_first_poll' while registered miners have not been polled yet (see first_poll_due); 'no_miners' when none is registered."),
+  registered_miners: z.number().int().optional().describe('Miners registered for the tenant, when none has been polled yet.'),
+  first_poll_due: IsoTime.nullable().optional().describe('When the first poll is due (null when the collector has not reported).'),
   hint: z.string().optional(),
 });
 export type FleetSummary = z.output<typeof FleetSummary>;

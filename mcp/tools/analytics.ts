@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import type { PeriodStats } from '../../api/schemas/analytics.ts';
-import { parseTime } from '../../api/query/time.ts';
+import { MAX_RANGE_MS } from '../../api/query/influxql.ts';
+import { resolveWindow } from '../../api/query/time.ts';
 import { defineTool, type ToolContext } from '../define-tool.ts';
 import { ListFields, budgetFor, fitList, limitArg } from '../size-budget.ts';
-import { DurationArg, SiteArg, TimeArg, durationMs } from './shared.ts';
+import { DurationArg, SiteArg, TimeArg } from './shared.ts';
 
 const Window = z.object({ from: z.string(), to: z.string() });
 const windowArg = DurationArg.optional().describe('Length of the window ending at to (default 1h, at most 90d).');
@@ -343,8 +344,8 @@ export const availabilityReport = defineTool({
   async run(args, ctx) {
     const limit = args.limit ?? 10;
     const now = Date.now();
-    const toMs = args.to === undefined ? now : parseTime('to', args.to, now);
-    const fromMs = toMs - durationMs('window', args.window ?? '24h');
+    // the shared window resolver: names `window` / `to` and caps the window like every analytics tool
+    const { fromMs, toMs } = resolveWindow(args.window ?? '24h', args.to, now, MAX_RANGE_MS);
     const r = await ctx.deps.fleetQuery.availability(ctx.caller, { from: fromMs, to: toMs, level: args.level, site: args.site, limit });
     const items = await withHostnames(ctx, r.items);
     const make = (n: number) => {

@@ -61,6 +61,9 @@ const FleetOverview = z.object({
   ),
   models_total: z.number(),
   truncated: z.boolean().describe('True when sites or models were left out; pass limit for more.'),
+  state: z.enum(['ok', 'awaiting_first_poll', 'no_miners']),
+  registered_miners: z.number().optional(),
+  first_poll_due: z.string().nullable().optional(),
   hint: z.string().optional(),
 });
 type FleetOverview = z.output<typeof FleetOverview>;
@@ -96,16 +99,23 @@ export function overviewOf(s: FleetSummary, limit: number): FleetOverview {
     })),
     models_total: models.length,
     truncated: sites.length > limit || models.length > limit,
+    state: s.state,
   };
+  if (s.registered_miners !== undefined) out.registered_miners = s.registered_miners;
+  if (s.first_poll_due !== undefined) out.first_poll_due = s.first_poll_due;
   const hints: string[] = [];
   if (s.hint) hints.push(s.hint);
-  if (s.stale) hints.push('figures are stale: check that the collector is running');
+  // before the first poll there are no figures to be stale; the hint says when they are due
+  if (s.stale && s.state === 'ok') hints.push('figures are stale: check that the collector is running');
   if (out.truncated) hints.push('more sites or models exist: raise limit, or use list_miners with site/model');
   if (hints.length > 0) out.hint = hints.join('; ');
   return out;
 }
 
 export function overviewSummary(o: FleetOverview): string {
+  if (o.state === 'awaiting_first_poll')
+    return `Fleet '${o.tenant}': ${o.registered_miners ?? '?'} miners registered, first poll due by ${o.first_poll_due ?? 'the time the collector runs (it has not reported)'}; no figures yet.`;
+  if (o.state === 'no_miners') return `Fleet '${o.tenant}': no miners registered yet. ${o.hint ?? ''}`.trim();
   const t = o.totals;
   const st = t.by_status;
   return (

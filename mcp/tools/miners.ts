@@ -66,7 +66,7 @@ export const listMiners = defineTool({
   input: z.strictObject({
     status: z.enum(HEALTH_STATUSES).optional().describe('Only miners in this health status.'),
     site: SiteArg.optional(),
-    model: TagFilter.optional().describe('Exact model name.'),
+    model: TagFilter.optional().describe('Model name or key (s21).'),
     label: z
       .array(z.string().regex(/^[^=]{1,64}=[^=]{0,256}$/, { error: 'expected key=value such as rack=r1' }))
       .max(16)

@@ -16,7 +16,7 @@ import { DEFAULT_ANSWER_BYTES, clip, fitList } from '../size-budget.ts';
 
 // ---- arguments ---------------------------------------------------------------------------------
 
-export const MinerArg = minerIdSchema.describe('Miner id as list_miners shows it.');
+export const MinerArg = minerIdSchema.describe('Miner id, hostname or IP.');
 
 export const TimeArg = z
   .string()

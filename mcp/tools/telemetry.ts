@@ -124,7 +124,7 @@ export const queryTelemetry = defineTool({
       .describe(
         'Up to 4. Per miner only: power_w, temp_*, fan_rpm_min; aggregates only: power_kw, online_miners. Default: hashrate and power (+ temp_chip_max_c per miner).',
       ),
-    miners: z.array(minerIdSchema).min(1).max(10).optional().describe('Up to 10 miner ids, one series per miner and metric.'),
+    miners: z.array(minerIdSchema).min(1).max(10).optional().describe('Up to 10 miners (id, hostname or IP), one series per miner and metric.'),
     site: SiteArg.optional().describe('Aggregate over this site (without miners).'),
     model: TagFilter.optional().describe('Aggregate over this model (without miners).'),
     window: DurationArg.optional().describe('Length of the window ending at to (default 1h per miner, 24h for aggregates; at most 90d).'),
@@ -178,12 +178,13 @@ export const queryTelemetry = defineTool({
     if (mode === 'miners') {
       const ids = [...new Set(args.miners!)];
       const metrics = [...new Set(requested.map(m => MINER_NAME[m]!))];
-      const names = await ctx.lookup.hostnames(ctx.caller, ids);
       const results = await Promise.all(
         ids.map(id =>
           ctx.deps.fleetQuery.telemetry(ctx.caller, id, { metrics, from: fromMs, to: toMs, step, aggregate: args.aggregate }),
         ),
       );
+      // by the resolved id: a miner may have been named by hostname or address
+      const names = await ctx.lookup.hostnames(ctx.caller, results.map(t => t.miner));
       results.forEach((t, i) => {
         if (i === 0) head = { from: t.from, to: t.to, step_s: t.step_s, source: t.source };
         if (t.hint) hints.push(t.hint.replace(/\(GET [^)]*\)/, '(get_miner shows last_seen)'));
@@ -191,7 +192,7 @@ export const queryTelemetry = defineTool({
           const values = t.points.map(p => (p[m] ?? null) as number | null);
           series.push({
             miner: t.miner,
-            hostname: names.get(ids[i]!) ?? null,
+            hostname: names.get(t.miner) ?? null,
             scope: t.miner,
             metric: m,
             unit: TELEMETRY_METRICS[m].unit,

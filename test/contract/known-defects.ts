@@ -34,23 +34,6 @@ const keysDeep = (v: unknown): string[] =>
 
 export const KNOWN_DEFECTS: KnownDefect[] = [
   {
-    // TODO(contract fuzz finding, reported to the lead): MCP availability_report does not cap
-    // `window` (the REST route and the other analytics tools do, at 90d); window=9999999h ends as
-    // "invalid_argument: from: expected an ISO 8601 time …", naming `from`, which the tool does not
-    // take. The fix is resolveWindow (with its 90d cap) in mcp/tools/analytics.ts.
-    item: 'finding: MCP availability_report window=9999999h names `from`, an argument it does not take',
-    matches: o => o.op === 'mcp availability_report' && /^invalid_argument: from:/.test(o.text ?? ''),
-  },
-  {
-    // TODO(contract fuzz finding, same class as #15 item 3, reported to the lead): a time before
-    // InfluxDB's range, e.g. GET /api/v1/analytics/efficiency?window=1h&to=now-9999999d&order=worst,
-    // answers 500 (api/query/time.ts parseTime accepts now-<9 digits><unit>, 27,000 years back).
-    // Found with FUZZ_SEED=7 FUZZ_RUNS=100.
-    item: 'finding: to/from far before InfluxDB\'s time range (now-9999999d) answers 500',
-    matches: o =>
-      (o.outcome === 500 || o.outcome === 'internal') && texts(o.input).some(t => /^now-\d{5,}[smhdw]$/.test(t.trim())),
-  },
-  {
     // TODO(contract fuzz finding, reported to the lead with #15): fastify's JSON parser refuses a
     // body with a `__proto__` or `constructor.prototype` key (prototype poisoning; refusing is
     // right) as "Body is not valid JSON but content-type is set to 'application/json'", which is

@@ -321,8 +321,11 @@ describe('errors say what to change', () => {
     expect(text).toContain(`unknown miner '${typo}'`);
     expect(text).toContain(`'${healthy}'`);
     expect(text).toContain('list_miners');
-    const byHost = await callError(viewer, 'diagnose_miner', { miner: h.fleet.truth(healthy).hostname.slice(0, 40) });
-    expect(byHost).toContain(`'${healthy}'`);
+    // a hostname is a miner reference of its own now (issue 15): it names the miner, in any case
+    const byHost = await call<{ miner: string }>(viewer, 'get_miner', { miner: h.fleet.truth(healthy).hostname.toUpperCase() });
+    expect(byHost.text).toContain(healthy);
+    const nearHost = await callError(viewer, 'get_miner', { miner: `${h.fleet.truth(healthy).hostname}x` });
+    expect(nearHost).toContain(`'${healthy}'`);
   });
 
   it('invalid arguments: unknown names with the valid ones, limits, ranges', async () => {

@@ -257,8 +257,10 @@ describe('errors', () => {
     expect(m.body).toEqual({
       error: {
         code: 'not_found',
-        message: "unknown miner 'acme-dc9-99'; GET /api/v1/miners lists your miners",
-        details: { miner: 'acme-dc9-99' },
+        // close matches by id or hostname (issue 15: an unknown value answers with close matches)
+        message:
+          "unknown miner 'acme-dc9-99'; did you mean 'acme-dc1-09' (acme-dc1-09.lan), 'acme-dc2-09' (acme-dc2-09.lan)? GET /api/v1/miners lists your miners",
+        details: { miner: 'acme-dc9-99', candidates: ['acme-dc1-09', 'acme-dc2-09'] },
       },
     });
     const route = await get('/api/v1/nothing-here');
