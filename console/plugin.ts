@@ -14,6 +14,7 @@ import { registerJobPages } from './pages/jobs.ts';
 import { registerMinerPage } from './pages/miner.ts';
 import { registerMinersPage } from './pages/miners.ts';
 import { registerRackMap } from './pages/racks.ts';
+import { registerRolloutPages } from './pages/rollouts.ts';
 import { registerSchedulesPage } from './pages/schedules.ts';
 import { ConsoleSessions } from './sessions.ts';
 
@@ -75,4 +76,5 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerJobPages(app, o.plane);
   registerRackMap(app, o.fleetQuery);
   registerSchedulesPage(app, o.plane);
+  registerRolloutPages(app, o.plane);
 };

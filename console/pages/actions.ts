@@ -16,6 +16,11 @@ const ACTION_LABELS: Record<string, string> = {
   reboot: 'Reboot',
   locate_on: 'Locate (LED on)',
   locate_off: 'Locate off',
+  power_target: 'Power target',
+  pools: 'Pools',
+  cooling: 'Cooling',
+  hashboards_enable: 'Enable hashboards',
+  hashboards_disable: 'Disable hashboards',
 };
 export const actionLabel = (a: string): string => ACTION_LABELS[a] ?? a;
 
@@ -101,6 +106,69 @@ ${planView(r)}
       back,
       resend: { watt: raw },
       after: r => `${back}?done=power_target&result=${encodeURIComponent(r.miners[0]?.status ?? r.mode)}`,
+    });
+  });
+
+  app.post('/miners/:id/pools', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const f = fieldsOf(req.body, ['group', 'url', 'user', 'password']);
+    if (!f.url || !f.user) throw new FleetError('invalid_argument', 'a pool needs its URL (e.g. stratum+tcp://pool.example.com:3333) and user');
+    const pool: Record<string, string> = { url: f.url, user: f.user };
+    // sent to the miner only; the dry-run page carries it to the confirm step in a hidden field and never shows it
+    if (f.password) pool.password = f.password;
+    const back = `/miners/${encodeURIComponent(id)}`;
+    return await run(req, reply, {
+      target: { id },
+      request: { kind: 'pools', op: 'replace', groups: [{ name: f.group || 'Default', pools: [pool] }] },
+      title: `Replace the pools of ${id} with ${f.url}?`,
+      back,
+      resend: f,
+      after: r => `${back}?done=pools&result=${encodeURIComponent(r.miners[0]?.status ?? r.mode)}`,
+    });
+  });
+
+  app.post('/miners/:id/cooling', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const f = fieldsOf(req.body, ['mode', 'target_c', 'hot_c', 'dangerous_c', 'fan_pct']);
+    const request: Record<string, unknown> = { kind: 'cooling', mode: f.mode };
+    if (!['auto', 'manual', 'immersion'].includes(f.mode ?? '')) throw new FleetError('invalid_argument', `cooling mode "${f.mode ?? ''}": expected auto, manual or immersion`);
+    for (const k of ['target_c', 'hot_c', 'dangerous_c'] as const) {
+      const v = f[k];
+      if (v === undefined || v === '') continue;
+      if (!/^\d{1,3}(\.\d+)?$/.test(v)) throw new FleetError('invalid_argument', `${k.replace('_c', '')} temperature "${v}": expected degrees Celsius, e.g. 75`);
+      request[k] = Number(v);
+    }
+    if (f.mode === 'manual') {
+      if (!f.fan_pct || !/^\d{1,3}$/.test(f.fan_pct) || Number(f.fan_pct) > 100) throw new FleetError('invalid_argument', `fan speed "${f.fan_pct ?? ''}": expected a whole percentage 0–100 for manual cooling`);
+      request.fan_speed_ratio = Number(f.fan_pct) / 100;
+      delete request.target_c;
+    }
+    const back = `/miners/${encodeURIComponent(id)}`;
+    return await run(req, reply, {
+      target: { id },
+      request,
+      title: `Set the cooling of ${id} to ${f.mode}?`,
+      back,
+      resend: f,
+      after: r => `${back}?done=cooling&result=${encodeURIComponent(r.miners[0]?.status ?? r.mode)}`,
+    });
+  });
+
+  app.post('/miners/:id/hashboards', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const body = req.body as Record<string, unknown>;
+    const boards = (Array.isArray(body.boards) ? body.boards : typeof body.boards === 'string' ? [body.boards] : []).filter((x): x is string => typeof x === 'string');
+    if (boards.length === 0) throw new FleetError('invalid_argument', 'tick at least one hashboard first');
+    const op = field(req.body, 'op');
+    if (op !== 'enable' && op !== 'disable') throw new FleetError('invalid_argument', `hashboard operation "${op ?? ''}": expected enable or disable`);
+    const back = `/miners/${encodeURIComponent(id)}`;
+    return await run(req, reply, {
+      target: { id },
+      request: { kind: 'hashboards', enable: op === 'enable', hashboard_ids: boards },
+      title: `${op === 'enable' ? 'Enable' : 'Disable'} hashboard${boards.length === 1 ? '' : 's'} ${boards.join(', ')} of ${id}?`,
+      back,
+      resend: { op, boards },
+      after: r => `${back}?done=hashboards_${op}&result=${encodeURIComponent(r.miners[0]?.status ?? r.mode)}`,
     });
   });
 

@@ -23,7 +23,13 @@ function progressView(j: JobDetail, session: ConsoleSession): Html {
 ${p ? html` · ${p.done} of ${p.total} done (${p.ok} ok, ${p.failed} failed${p.skipped ? `, ${p.skipped} skipped` : ''}${p.cancelled ? `, ${p.cancelled} cancelled` : ''})${p.phase ? ` · ${p.phase}` : ''}` : ''}</p>
 ${p ? html`<progress max="${p.total}" value="${p.done}" aria-label="Job progress">${p.done}/${p.total}</progress>` : ''}
 ${j.message ? html`<p>${j.message}</p>` : ''}
-${live && canControl(session.caller) ? html`<form method="post" action="/jobs/${encodeURIComponent(j.id)}/cancel">${csrfField(session)}<button type="submit" class="danger">Cancel job</button></form>` : ''}
+${live && canControl(session.caller) ? html`<div class="actions" data-testid="job-actions">${
+  j.status === 'paused'
+    ? html`<form method="post" action="/jobs/${encodeURIComponent(j.id)}/resume">${csrfField(session)}<button type="submit" class="secondary">Resume job</button></form>`
+    : j.status === 'queued' || j.status === 'running'
+      ? html`<form method="post" action="/jobs/${encodeURIComponent(j.id)}/pause">${csrfField(session)}<button type="submit" class="secondary">Pause job</button></form>`
+      : ''
+}<form method="post" action="/jobs/${encodeURIComponent(j.id)}/cancel">${csrfField(session)}<button type="submit" class="danger">Cancel job</button></form></div>` : ''}
 <h2>Per miner</h2>
 <div class="scroll" tabindex="0" role="region" aria-label="Per-miner results"><table data-testid="job-results"><thead><tr><th scope="col">Miner</th><th scope="col">Site</th><th scope="col">Result</th><th scope="col">Message</th></tr></thead>
 <tbody>${j.results.map(r => html`<tr><th scope="row"><a href="/miners/${encodeURIComponent(r.id)}">${r.id}</a></th><td>${r.site}</td><td>${r.status}</td><td>${r.message ?? ''}</td></tr>`)}</tbody></table></div>
@@ -40,7 +46,7 @@ export function registerJobPages(app: FastifyInstance, plane: ControlPlane | und
   app.get('/jobs', async (req, reply) => {
     const session = req.consoleSession!;
     const list = await jobs().list(session.caller, { limit: 100 });
-    const body = html`<p class="asof">${list.total} jobs, newest first</p>
+    const body = html`<p class="asof">${list.total} jobs, newest first${canControl(session.caller) && plane ? html` · <a href="/rollouts/new" data-testid="new-rollout">Start a firmware rollout</a>` : ''}</p>
 ${list.jobs.length === 0 ? html`<p class="muted">No jobs yet. Batch actions from the miners table and rollouts appear here.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Jobs"><table data-testid="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col">Created</th></tr></thead>
 <tbody>${list.jobs.map(j => html`<tr><th scope="row"><a href="/jobs/${encodeURIComponent(j.id)}">${j.label}</a></th><td>${j.status.replace('_', ' ')}</td><td>${j.progress ? `${j.progress.done}/${j.progress.total}` : '—'}</td><td>${j.created_by}</td><td>${age(iso(j.created_ms))}</td></tr>`)}</tbody></table></div>`}`;
     reply.type('text/html');
@@ -65,11 +71,13 @@ ${progressView(j, session)}`;
     return progressView(j, session).text;
   });
 
-  app.post('/jobs/:id/cancel', async (req, reply) => {
-    const session = req.consoleSession!;
-    const { id } = req.params as { id: string };
-    if (!canControl(session.caller)) throw new FleetError('forbidden', 'cancelling a job needs the operator role');
-    await jobs().cancel(session.caller, id);
-    return reply.redirect(`/jobs/${encodeURIComponent(id)}`, 303);
-  });
+  for (const op of ['cancel', 'pause', 'resume'] as const) {
+    app.post(`/jobs/:id/${op}`, async (req, reply) => {
+      const session = req.consoleSession!;
+      const { id } = req.params as { id: string };
+      if (!canControl(session.caller)) throw new FleetError('forbidden', `${op === 'cancel' ? 'cancelling' : op === 'pause' ? 'pausing' : 'resuming'} a job needs the operator role`);
+      await jobs()[op](session.caller, id);
+      return reply.redirect(`/jobs/${encodeURIComponent(id)}`, 303);
+    });
+  }
 }

@@ -105,5 +105,23 @@ function actions(m: MinerDetail, session: ConsoleSession): Html {
 <div class="actions">
 ${offered.map(a => html`<form method="post" action="${path}/actions">${csrfField(session)}<input type="hidden" name="action" value="${a}"><button type="submit" class="secondary">${actionLabel(a)}…</button></form>`)}
 <form method="post" action="${path}/power-target">${csrfField(session)}<label>Power target (W)<input name="watt" inputmode="numeric" pattern="[0-9]+" required size="6" value="${m.power_target_w ?? ''}"></label><button type="submit" class="secondary">Set…</button></form>
-</div></section>`;
+</div>
+<details data-testid="more-actions"><summary>Pools, cooling, hashboards</summary>
+<form method="post" action="${path}/pools" class="actions" data-testid="pools-form">${csrfField(session)}<fieldset><legend>Replace pools (one group)</legend>
+<label>Group<input name="group" value="${m.pools[0]?.group ?? 'Default'}" size="10"></label>
+<label>URL<input name="url" required size="34" placeholder="stratum+tcp://pool.example.com:3333" value="${m.pools[0]?.url ?? ''}"></label>
+<label>User<input name="user" required size="16" value="${m.pools[0]?.user ?? ''}"></label>
+<label>Password<input name="password" type="password" size="10" autocomplete="off"></label>
+<button type="submit" class="secondary">Set pools…</button></fieldset></form>
+<form method="post" action="${path}/cooling" class="actions" data-testid="cooling-form">${csrfField(session)}<fieldset><legend>Cooling</legend>
+<label>Mode<select name="mode"><option value="auto">auto</option><option value="manual">manual</option><option value="immersion">immersion</option></select></label>
+<label>Target °C<input name="target_c" inputmode="numeric" size="4" value="75"></label>
+<label>Hot °C<input name="hot_c" inputmode="numeric" size="4" value="90"></label>
+<label>Dangerous °C<input name="dangerous_c" inputmode="numeric" size="4" value="100"></label>
+<label>Fan % (manual)<input name="fan_pct" inputmode="numeric" size="4"></label>
+<button type="submit" class="secondary">Set cooling…</button></fieldset></form>
+<form method="post" action="${path}/hashboards" class="actions" data-testid="hashboards-form">${csrfField(session)}<fieldset><legend>Hashboards</legend>
+${m.boards.map(b => html`<label><input type="checkbox" name="boards" value="${b.board}"> ${b.board}${b.enabled ? '' : ' (disabled)'}</label>`)}
+<button type="submit" name="op" value="disable" class="secondary">Disable…</button> <button type="submit" name="op" value="enable" class="secondary">Enable…</button></fieldset></form>
+</details></section>`;
 }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFirmwareImage } from '../../simulator/index.ts';
 import { SCREENSHOTS, startConsoleHarness, type ConsoleHarness } from './harness.ts';
 
 // The console in a real browser (Debian's Chromium) over a simulated fleet with faults, the
@@ -288,6 +289,188 @@ describe('console: rack map, schedules and the phone layout', () => {
     await phone.waitForSelector('.chart[data-state]');
     expect(await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(1);
     await phone.screenshot({ path: join(SCREENSHOTS, 'fleet-phone.png'), fullPage: true });
+  });
+});
+
+describe('console: more actions (pools, cooling, hashboards, jobs, schedules, rollouts)', () => {
+  // tenant miners the tests above leave alone
+  const spare = (i: number): string => h.fleet.miners.filter(m => m.tenant === h.tenant)[5 + i]!.id;
+
+  it('replaces the pools of a miner: dry run first, then confirm', async () => {
+    const page = await loginAs('operator');
+    const id = spare(0);
+    const before = h.fleet.truth(id).pools.map(p => p.url);
+    await page.goto(`${h.api.url}/miners/${id}`);
+    await page.click('[data-testid="more-actions"] summary');
+    await page.fill('[data-testid="pools-form"] input[name="url"]', 'stratum+tcp://pool.example.com:3333');
+    await page.fill('[data-testid="pools-form"] input[name="user"]', 'console.worker');
+    await page.fill('[data-testid="pools-form"] input[name="password"]', 'pool-secret');
+    await expectAccessible(page);
+    await page.click('button:text("Set pools…")');
+    await page.waitForSelector('[data-testid="dry-run"]');
+    expect(await page.textContent('h1')).toContain('stratum+tcp://pool.example.com:3333');
+    expect(await page.textContent('main')).not.toContain('pool-secret');
+    expect(h.fleet.truth(id).pools.map(p => p.url)).toEqual(before);
+    await page.click('button:text("Confirm")');
+    await page.waitForSelector('[data-testid="done"]');
+    expect(h.fleet.truth(id).pools.map(p => `${p.url} ${p.user}`)).toEqual(['stratum+tcp://pool.example.com:3333 console.worker']);
+  });
+
+  it('sets manual cooling with its dry run, and refuses a bad fan speed with a message', async () => {
+    const page = await loginAs('operator');
+    const id = spare(1);
+    await page.goto(`${h.api.url}/miners/${id}`);
+    await page.click('[data-testid="more-actions"] summary');
+    await page.selectOption('[data-testid="cooling-form"] select[name="mode"]', 'manual');
+    await page.fill('[data-testid="cooling-form"] input[name="fan_pct"]', '250');
+    const bad = await Promise.all([page.waitForResponse(r => r.url().endsWith('/cooling')), page.click('button:text("Set cooling…")')]);
+    expect(bad[0].status()).toBe(400);
+    expect(await page.textContent('main')).toContain('expected a whole percentage 0–100');
+    await page.goto(`${h.api.url}/miners/${id}`);
+    await page.click('[data-testid="more-actions"] summary');
+    await page.selectOption('[data-testid="cooling-form"] select[name="mode"]', 'manual');
+    await page.fill('[data-testid="cooling-form"] input[name="fan_pct"]', '60');
+    await page.click('button:text("Set cooling…")');
+    await page.waitForSelector('[data-testid="dry-run"]');
+    expect(h.fleet.truth(id).cooling_mode).not.toMatch(/manual/i);
+    await page.click('button:text("Confirm")');
+    await page.waitForSelector('[data-testid="done"]');
+    expect(h.fleet.truth(id).cooling_mode).toMatch(/manual/i);
+  });
+
+  it('disables a hashboard with its dry run, and enables it again', async () => {
+    const page = await loginAs('operator');
+    const id = spare(2);
+    const board = h.fleet.truth(id).boards[0]!.id;
+    for (const op of ['Disable', 'Enable'] as const) {
+      await page.goto(`${h.api.url}/miners/${id}`);
+      await page.click('[data-testid="more-actions"] summary');
+      await page.check(`[data-testid="hashboards-form"] input[name="boards"][value="${board}"]`);
+      await page.click(`[data-testid="hashboards-form"] button:text("${op}…")`);
+      await page.waitForSelector('[data-testid="dry-run"]');
+      expect(await page.textContent('h1')).toContain(`${op} hashboard ${board}`);
+      expect(h.fleet.truth(id).boards.find(b => b.id === board)!.enabled).toBe(op === 'Enable' ? false : true);
+      await page.click('button:text("Confirm")');
+      await page.waitForSelector('[data-testid="done"]');
+      expect(h.fleet.truth(id).boards.find(b => b.id === board)!.enabled).toBe(op === 'Enable');
+    }
+  });
+
+  it('pauses and resumes a running job from its page', async () => {
+    const ids = [3, 4, 5, 6].map(spare);
+    const page = await loginAs('operator');
+    // the jobs service runs up to 32 miners at once: slow miners keep this job running long enough to pause it
+    for (const id of ids) h.fleet.injectFault(id, { kind: 'slow', delay_ms: 6_000 });
+    try {
+      const operator = { sub: 'operator@example.com', tenant: h.tenant, roles: ['operator' as const] };
+      const r = await h.plane().control.execute(operator, { selector: { ids } }, { kind: 'action', action: 'locate_on' });
+      await page.goto(`${h.api.url}/jobs/${r.job!.id}`);
+      await page.click('button:text("Pause job")');
+      await page.waitForSelector('[data-testid="job-progress"][data-status="paused"]');
+      await page.click('button:text("Resume job")');
+      await page.waitForSelector('[data-testid="job-progress"]:is([data-status="succeeded"], [data-status="partially_failed"], [data-status="failed"])', { timeout: 60_000 });
+      const { steps } = await h.plane().jobs.steps(operator, r.job!.id);
+      expect(steps.map(s => s.status)).toEqual(expect.arrayContaining(['pause_requested', 'resume_requested']));
+    } finally {
+      for (const id of ids) h.fleet.clearFault(id, 'slow');
+    }
+  });
+
+  it('creates a curtailment schedule from the form and removes it', async () => {
+    const page = await loginAs('operator');
+    await page.goto(`${h.api.url}/schedules`);
+    const form = '[data-testid="schedule-form"]';
+    await expectAccessible(page);
+    await page.fill(`${form} input[name="name"]`, 'night cap');
+    await page.fill(`${form} input[name="site"]`, h.deadBoard.site);
+    await page.fill(`${form} input[name="cron"]`, 'not a cron');
+    await page.click('button:text("Create schedule")');
+    await page.waitForSelector('h1:text("Cannot do that")');
+    expect(await page.textContent('main')).toContain('cron');
+    await page.goto(`${h.api.url}/schedules`);
+    await page.fill(`${form} input[name="name"]`, 'night cap');
+    await page.fill(`${form} input[name="site"]`, h.deadBoard.site);
+    await page.fill(`${form} input[name="cron"]`, '0 22 * * *');
+    await page.fill(`${form} input[name="minutes"]`, '90');
+    await page.selectOption(`${form} select[name="action"]`, 'power_target');
+    await page.fill(`${form} input[name="watt"]`, '2000');
+    await Promise.all([page.waitForURL(/\/schedules$/), page.click('button:text("Create schedule")')]);
+    const row = page.locator('table[data-testid="schedules"] tr', { hasText: 'night cap' });
+    expect(await row.textContent()).toContain('power target 2000 W');
+    const caller = { sub: 'v', tenant: h.tenant, roles: ['viewer' as const] };
+    const created = (await h.plane().schedules.list(caller)).find(x => x.name === 'night cap')!;
+    expect(created).toMatchObject({ cron: '0 22 * * *', duration_ms: 5_400_000, selector: { site: h.deadBoard.site }, created_by: 'operator@example.com' });
+    await Promise.all([page.waitForURL(/\/schedules$/), row.locator('button:text("Remove")').click()]);
+    expect(await page.locator('table[data-testid="schedules"] tr', { hasText: 'night cap' }).count()).toBe(0);
+    expect((await h.plane().schedules.list(caller)).some(x => x.name === 'night cap')).toBe(false);
+  });
+
+  it('starts a firmware rollout after a dry-run plan that says which miners can upgrade and why not', async () => {
+    const admin = { sub: 'admin@example.com', tenant: h.tenant, roles: ['admin' as const] };
+    const next = '2026-07-01-0-0badc0de-26.07-plus';
+    await h.plane().firmware.upload(admin, { name: 'console-next.img' }, buildFirmwareImage({ version: next }));
+    await h.plane().firmware.upload(admin, { name: 'console-s9.img' }, buildFirmwareImage({ version: '2026-07-02-0-5e6f7081-26.07-plus', platform: 'PLATFORM_AM1_S9' }));
+    const ids = [spare(5), spare(6)];
+    const page = await loginAs('operator');
+    await page.goto(`${h.api.url}/jobs`);
+    await page.click('[data-testid="new-rollout"]');
+    await page.waitForSelector('[data-testid="rollout-form"]');
+    await expectAccessible(page);
+    // an image for another platform: every miner is excluded, with the reason, and nothing can start
+    await page.selectOption('select[name="image"]', { label: '2026-07-02-0-5e6f7081-26.07-plus · console-s9.img · PLATFORM_AM1_S9' });
+    await page.fill('input[name="ids"]', ids.join(', '));
+    await page.click('button:text("Preview (dry run)")');
+    await page.waitForSelector('[data-testid="rollout-plan"]');
+    for (const id of ids) expect(await page.textContent(`[data-testid="rollout-miners"] tr:has(th:text-is("${id}"))`)).toMatch(/cannot upgrade.*built for PLATFORM_AM1_S9/);
+    expect(await page.locator('button:text("Start rollout")').count()).toBe(0);
+    await page.goto(`${h.api.url}/rollouts/new`);
+    await page.selectOption('select[name="image"]', { label: `${next} · console-next.img` });
+    await page.fill('input[name="ids"]', ids.join(', '));
+    await page.fill('input[name="canary_size"]', '1');
+    await page.fill('input[name="hashrate_gate_pct"]', '80');
+    await page.click('button:text("Preview (dry run)")');
+    await page.waitForSelector('[data-testid="rollout-plan"]');
+    const plan = await page.textContent('[data-testid="rollout-plan"]');
+    expect(plan).toContain('2 can upgrade');
+    expect(plan).toContain('2 waves (canary of 1');
+    expect(plan).toContain('hashrate back to 80 %');
+    await page.screenshot({ path: join(SCREENSHOTS, 'rollout-plan.png'), fullPage: true });
+    await expectAccessible(page);
+    for (const id of ids) expect(h.fleet.truth(id).firmware).not.toBe(next);
+    await page.click('button:text("Start rollout")');
+    await page.waitForURL(/\/jobs\//);
+    await page.waitForSelector('[data-testid="job-progress"]');
+    expect(await page.textContent('h1')).toContain(next);
+    // stop it here: the other tests need these miners hashing, not rebooting into new firmware
+    if (await page.locator('button:text("Cancel job")').count()) await page.click('button:text("Cancel job")');
+  });
+
+  it('shows a viewer none of the new action forms, and the server refuses them anyway', async () => {
+    const page = await loginAs('viewer');
+    await page.goto(`${h.api.url}/miners/${spare(0)}`);
+    await page.waitForSelector('table[data-testid="boards"]');
+    for (const t of ['more-actions', 'pools-form', 'cooling-form', 'hashboards-form']) expect(await page.locator(`[data-testid="${t}"]`).count(), t).toBe(0);
+    await page.goto(`${h.api.url}/schedules`);
+    await page.waitForSelector('h1:text("Schedules")');
+    expect(await page.locator('[data-testid="schedule-form"]').count()).toBe(0);
+    expect(await page.locator('button:text("Remove")').count()).toBe(0);
+    await page.goto(`${h.api.url}/jobs`);
+    expect(await page.locator('[data-testid="new-rollout"]').count()).toBe(0);
+    const r = await page.goto(`${h.api.url}/rollouts/new`);
+    expect(r!.status()).toBe(403);
+    const jobs = await h.plane().jobs.list({ sub: 'v', tenant: h.tenant, roles: ['viewer'] }, { limit: 1 });
+    await page.goto(`${h.api.url}/jobs/${jobs.jobs[0]!.id}`);
+    expect(await page.locator('[data-testid="job-actions"]').count()).toBe(0);
+    await page.goto(`${h.api.url}/miners/${spare(0)}`);
+    const csrf = await page.getAttribute('meta[name="csrf-token"]', 'content');
+    const post = (path: string, body: string): Promise<unknown> =>
+      page.evaluate(`fetch('${path}', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '${body}&_csrf=${csrf}' }).then(r => r.status)`);
+    expect(await post(`/miners/${spare(0)}/pools`, 'url=stratum%2Btcp%3A%2F%2Fx.example%3A3333&user=u')).toBe(403);
+    expect(await post(`/miners/${spare(0)}/cooling`, 'mode=immersion')).toBe(403);
+    expect(await post(`/miners/${spare(0)}/hashboards`, 'op=disable&boards=0')).toBe(403);
+    expect(await post(`/jobs/${jobs.jobs[0]!.id}/pause`, 'x=1')).toBe(403);
+    expect(await post('/schedules', 'name=x&cron=0%2022%20*%20*%20*&minutes=60&action=pause')).toBe(403);
+    expect(await post('/rollouts', 'image=x&ids=a')).toBe(403);
   });
 });
 

@@ -1,0 +1,269 @@
+// bench/console: the web console at 10,000 miners in Debian's headless Chromium (playwright-core).
+//
+//   node bench/console/run.ts --miners 10000 --history-days 30
+//
+// Measures, per screen, with a cold browser cache: first contentful paint (Paint Timing), the
+// time until the screen's content is there ("meaningful": the fleet status counts, the first page
+// of the miner table, a chart drawn), and the bytes transferred (Resource Timing transferSize of
+// the document and every sub-resource). Then the latency of filter / sort / next page in the
+// miner table (click to the new table rendered: the console is server-rendered, so each is a
+// navigation), and the 30-day charts of one miner and of the fleet: time to drawn and the long
+// tasks (> 50 ms main-thread tasks, Long Tasks API) while they load and draw.
+//
+// The fleet is seeded the way bench/api --synthetic does it, with the same modules: snapshots,
+// indexes and events (test/mcp/seed.ts), --history-days of fleet rollups and window statistics
+// (bench/api/history.ts), plus --history-days of 1-hour and 24 h of 1-minute rollups of the one
+// miner whose page is charted (the collector's line builder). The API runs in its own process.
+// The bench refuses to report when an input failed: login refused, an empty table, a chart
+// without data.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { generateKeyFiles, mintToken, parsePrivateKey } from '../../api/auth/keys.ts';
+import { collectorIdOf } from '../../collector/config.ts';
+import { InfluxClient } from '../../collector/influx-client.ts';
+import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
+import { redisKeys } from '../../collector/redis-keys.ts';
+import { MEASUREMENTS } from '../../collector/samples.ts';
+import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
+import { LineWriter, rollupLine, seedSynthetic, syntheticFleet, type SyntheticMiner } from '../../test/mcp/seed.ts';
+import { stopChild } from '../lib/process-stats.ts';
+import { writeHistory } from '../api/history.ts';
+
+const { values } = parseArgs({
+  options: {
+    miners: { type: 'string', default: '10000' },
+    'history-days': { type: 'string', default: '30' },
+    // how many times each interaction is repeated (the median is reported)
+    repeat: { type: 'string', default: '5' },
+  },
+});
+const N = Number(values.miners);
+const DAYS = Number(values['history-days']);
+const REPEAT = Number(values.repeat);
+const HOUR_MS = 3_600_000;
+const load = (): string => loadavg().map(l => l.toFixed(2)).join(' ');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** An input of the bench failed: nothing is reported, because the figures would be of the wrong thing. */
+class BenchInputError extends Error {}
+
+process.stdout.write(`bench/console: ${N} miners, ${DAYS} d of history; load average at start ${load()}\n`);
+
+const services: LocalService[] = [];
+const children: ReturnType<typeof spawn>[] = [];
+let browser: Browser | undefined;
+
+/** Long tasks and paint entries, collected from the start of every document. */
+const OBSERVER = `(() => {
+  window.__longTasks = [];
+  try { new PerformanceObserver(l => { for (const e of l.getEntries()) window.__longTasks.push({ start: e.startTime, ms: e.duration }); }).observe({ type: 'longtask', buffered: true }); } catch {}
+})();`;
+
+interface ScreenFigures {
+  screen: string;
+  'FCP ms': number;
+  'content ms': number;
+  'KiB transferred': number;
+  requests: number;
+  'long tasks': number;
+  'longest task ms': number;
+  'main thread ms': number;
+  'script ms': number;
+}
+
+async function seed(influxUrl: string, redisUrl: string, db: string): Promise<{ fleet: SyntheticMiner[]; charted: SyntheticMiner }> {
+  const t0 = Date.now();
+  const fleet = syntheticFleet(N);
+  const influx = new InfluxClient({ url: influxUrl, db, auth: 'none', flavour: '1' });
+  await influx.ensureDatabase();
+  const redis = createRedis(redisUrl, { name: 'bench-console-seed' });
+  try {
+    if (!(await waitForRedis(redis, 10_000))) throw new BenchInputError(`Redis at ${redisUrl} is not reachable`);
+    const nowMs = Date.now();
+    const { lines } = await seedSynthetic({ redis, keys: redisKeys(db), influxUrl, db, miners: fleet, nowMs, rawMinutes: 0, rollup1mMinutes: 0, rollup1hHours: 0 });
+    process.stdout.write(`snapshots: ${N} miners, ${lines} lines in ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${load()}\n`);
+    const h = await writeHistory({
+      influxUrl,
+      db,
+      redis,
+      keys: redisKeys(db),
+      miners: fleet.map(m => ({ ref: m.ref, model: m.model, nominalGhs: m.nominal_ghs })),
+      days: DAYS,
+      endMs: nowMs,
+      collectorId: collectorIdOf(process.env),
+    });
+    process.stdout.write(`fleet history: ${Object.values(h.points).reduce((a, b) => a + b, 0)} InfluxDB points in ${(h.ms / 1000).toFixed(1)} s; load average ${load()}\n`);
+    // The charted miner: its own rollups (1 h over the whole history, 1 min over the last day).
+    const charted = fleet[Math.floor(N / 2)]!;
+    const w = new LineWriter(influxUrl, db);
+    const swing = (t: number): number => 0.96 + 0.03 * Math.sin((t / 86_400_000) * 2 * Math.PI);
+    const values = (t: number): Parameters<typeof rollupLine>[4] => ({ hashrate_ghs: charted.nominal_ghs * swing(t), hashrate_nominal_ghs: charted.nominal_ghs, power_w: charted.power_w * swing(t), temp_chip_max_c: 68 + 10 * swing(t), up: 1 });
+    const end = Math.floor(nowMs / 60_000) * 60_000;
+    for (let t = Math.floor((nowMs - DAYS * 86_400_000) / HOUR_MS) * HOUR_MS; t < end; t += HOUR_MS) await w.add(rollupLine(MEASUREMENTS.miner1h, charted.ref, charted.model, t, values(t), 360));
+    for (let t = end - 86_400_000; t < end; t += 60_000) await w.add(rollupLine(MEASUREMENTS.miner1m, charted.ref, charted.model, t, values(t), 6));
+    await w.flush();
+    return { fleet, charted };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Open `url` in a fresh context (cold cache) and measure it until `ready` resolves. */
+async function measureScreen(b: Browser, cookie: { name: string; value: string; url: string }, screen: string, url: string, ready: (p: Page) => Promise<void>): Promise<{ figures: ScreenFigures; page: Page }> {
+  const context = await b.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addCookies([cookie]);
+  await context.addInitScript(OBSERVER);
+  const page = await context.newPage();
+  // main-thread time of the page's renderer from before the navigation (CDP Performance domain)
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const t = Date.now();
+  const r = await page.goto(url);
+  if (!r || r.status() !== 200) throw new BenchInputError(`${screen}: ${url} answered ${r?.status()}`);
+  await ready(page);
+  const content = Date.now() - t;
+  const m = (await page.evaluate(`(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const res = performance.getEntriesByType('resource');
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    const bytes = nav.transferSize + res.reduce((a, e) => a + e.transferSize, 0);
+    return { fcp: fcp ? fcp.startTime : -1, bytes, requests: 1 + res.length, long: window.__longTasks };
+  })()`)) as { fcp: number; bytes: number; requests: number; long: { ms: number }[] };
+  const metrics = (await cdp.send('Performance.getMetrics')).metrics;
+  const metric = (n: string): number => Math.round((metrics.find(x => x.name === n)?.value ?? 0) * 1000);
+  return {
+    page,
+    figures: {
+      screen,
+      'FCP ms': Math.round(m.fcp),
+      'content ms': content,
+      'KiB transferred': Math.round(m.bytes / 102.4) / 10,
+      requests: m.requests,
+      'long tasks': m.long.length,
+      'longest task ms': Math.round(Math.max(0, ...m.long.map(x => x.ms))),
+      'main thread ms': metric('TaskDuration'),
+      'script ms': metric('ScriptDuration'),
+    },
+  };
+}
+
+const tableRows = async (p: Page): Promise<number> => await p.locator('table[data-testid="miners"] tbody tr').count();
+
+/** The table must show miners; an empty table measures nothing. */
+async function tableReady(p: Page): Promise<void> {
+  await p.waitForSelector('table[data-testid="miners"] tbody tr', { timeout: 30_000 }).catch(() => undefined);
+  if ((await tableRows(p)) === 0) throw new BenchInputError(`the miner table at ${p.url()} is empty`);
+}
+
+/** A chart must draw data; "No data" or an error is a failed input. */
+async function chartReady(p: Page): Promise<void> {
+  await p.waitForSelector('.chart[data-state]', { timeout: 60_000 });
+  const state = await p.getAttribute('.chart', 'data-state');
+  if (state !== 'drawn') throw new BenchInputError(`the chart at ${p.url()} was not drawn: ${state} (${await p.textContent('.chart')})`);
+}
+
+try {
+  const influx = await startLocalInflux();
+  services.push(influx);
+  const redis = await startLocalRedis();
+  services.push(redis);
+  const db = `bench_console_${Date.now()}`;
+  const { fleet, charted } = await seed(influx.url, redis.url, db);
+  const tenant = fleet[0]!.ref.tenant;
+
+  const dir = mkdtempSync(join(tmpdir(), 'bench-console-'));
+  const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
+  const port = await freePort();
+  const api = spawn(process.execPath, ['bin/bos-fleet.ts', 'api', '--port', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influx.url, INFLUX_DB: db, REDIS_URL: redis.url, REDIS_PREFIX: db, AUTH_PUBLIC_KEY_FILE: keys.publicPath, RATE_LIMIT_MAX: '1000000' },
+  });
+  children.push(api);
+  const base = `http://127.0.0.1:${port}`;
+  const readyBy = Date.now() + 60_000;
+  while (!(await fetch(`${base}/health/ready`).then(r => r.ok, () => false))) {
+    if (Date.now() > readyBy) throw new BenchInputError('the API was not ready within 60 s');
+    await new Promise(r => setTimeout(r, 250));
+  }
+
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  // Log in once by pasting a token, as a person would; every measured screen reuses the session cookie.
+  const token = await mintToken({ privateKey: parsePrivateKey(readFileSync(keys.privatePath, 'utf8'), 'bench'), sub: 'bench', tenant, roles: ['viewer'], ttlMs: 3_600_000, issuer: 'bos-fleet', audience: 'bos-fleet' });
+  const loginPage = await (await browser.newContext()).newPage();
+  await loginPage.goto(`${base}/login`);
+  await loginPage.fill('#token', token);
+  await loginPage.click('button:text("Log in")');
+  await loginPage.waitForSelector('h1', { timeout: 30_000 });
+  if ((await loginPage.textContent('h1')) !== 'Fleet') throw new BenchInputError(`login refused: ${await loginPage.textContent('main')}`);
+  const session = (await loginPage.context().cookies()).find(c => c.name === 'bosfleet_session');
+  if (!session) throw new BenchInputError('login set no session cookie');
+  const cookie = { name: session.name, value: session.value, url: base };
+
+  const screens: ScreenFigures[] = [];
+  // Fleet: the status counts must add up to the fleet.
+  const fleetScreen = await measureScreen(browser, cookie, 'fleet (counts)', `${base}/`, async p => {
+    await p.waitForSelector('[data-testid="count-online"] .n');
+  });
+  const counted = await fleetScreen.page.$$eval('[data-testid^="count-"] .n', els => els.map(e => Number(e.textContent)));
+  screens.push(fleetScreen.figures);
+  process.stdout.write(`fleet status counts: ${counted.join(' / ')}\n`);
+  if (Math.max(0, ...counted) === 0) throw new BenchInputError('the fleet screen counts no miners');
+  await fleetScreen.page.context().close();
+  const fleetChart = await measureScreen(browser, cookie, 'fleet + 24 h chart drawn', `${base}/`, chartReady);
+  screens.push(fleetChart.figures);
+  await fleetChart.page.context().close();
+  const table = await measureScreen(browser, cookie, 'miner table (first page)', `${base}/miners`, tableReady);
+  screens.push(table.figures);
+  const rows = await tableRows(table.page);
+  process.stdout.write(`miner table: ${rows} rows on the first page of ${N}\n`);
+
+  // Interactions in the table: each is a server round trip and a new document.
+  const p = table.page;
+  const timed = async (what: string, act: () => Promise<void>): Promise<number> => {
+    const t = Date.now();
+    await act();
+    await tableReady(p);
+    return Date.now() - t;
+  };
+  const site = fleet[0]!.ref.site;
+  const interactions: Record<string, number | string>[] = [];
+  const runs: Record<string, number[]> = { 'filter (site)': [], 'sort (max chip °C)': [], 'next page': [] };
+  for (let i = 0; i < REPEAT; i++) {
+    await p.goto(`${base}/miners`);
+    await tableReady(p);
+    await p.selectOption('select[name="site"]', site);
+    runs['filter (site)']!.push(await timed('filter', async () => void (await Promise.all([p.waitForURL(/site=/), p.click('button:text("Filter")')]))));
+    runs['sort (max chip °C)']!.push(await timed('sort', async () => void (await Promise.all([p.waitForURL(/sort=temperature/), p.click('thead a:has-text("Max chip")')]))));
+    runs['next page']!.push(await timed('page', async () => void (await Promise.all([p.waitForURL(/cursor=/), p.click('a[rel="next"]')]))));
+  }
+  for (const [what, xs] of Object.entries(runs)) interactions.push({ interaction: what, 'median ms': median(xs), 'max ms': Math.max(...xs), runs: xs.length });
+  await p.context().close();
+
+  // 30-day charts: time to drawn, and whether the main thread stalled (long tasks) meanwhile.
+  const fleet30 = await measureScreen(browser, cookie, `fleet chart ${DAYS} d`, `${base}/?range=30d`, chartReady);
+  screens.push(fleet30.figures);
+  await fleet30.page.context().close();
+  const miner30 = await measureScreen(browser, cookie, `miner chart ${DAYS} d`, `${base}/miners/${encodeURIComponent(charted.ref.id)}?range=30d`, chartReady);
+  screens.push(miner30.figures);
+  const points = await miner30.page.evaluate(`fetch('/miners/${encodeURIComponent(charted.ref.id)}/telemetry.json?range=30d').then(r => r.json()).then(d => d.x.length)`);
+  await miner30.page.context().close();
+
+  process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium ${browser.version()}, ${new Date().toISOString()}; ${N} miners (synthetic), ${DAYS} d history; load average at end ${load()}\n`);
+  console.table(screens);
+  console.table(interactions);
+  process.stdout.write(`miner ${DAYS} d chart: ${String(points)} points\n`);
+} catch (err) {
+  if (err instanceof BenchInputError) {
+    process.stderr.write(`bench/console: NOT REPORTING, an input failed: ${err.message}\n`);
+    process.exitCode = 2;
+  } else throw err;
+} finally {
+  await browser?.close().catch(() => undefined);
+  for (const c of children.reverse()) await stopChild(c);
+  for (const s of services) await s.destroy();
+}
