@@ -42,9 +42,13 @@ export function registerPrompts(server: McpServer, env: ToolEnv, tools: Readonly
       return message(
         `Write a health report of my mining fleet for the last ${w}.\n` +
           `1. fleet_overview: miners by status, hashrate vs nominal, power, J/TH; note stale data.\n` +
-          `2. find_underperformers (window ${w}) and find_hot_spots (window ${w}): the worst machines with hostnames.\n` +
+          `2. find_underperformers (window ${w}) and find_hot_spots (window ${w}): the worst machines with hostnames. ` +
+          `For a miner with a dead board, find_underperformers level=board names the board: report it as "board N: 0 of its expected X TH/s", not as a lower nominal.\n` +
           `3. availability_report (window ${w}) and pool_health: flaky machines and dead or rejecting pools.\n` +
-          `4. get_events (severity warning, then critical) for what happened.\n` +
+          `4. get_events (severity warning, then critical) for what happened. Name restarts by kind: reboot_detected = the system rebooted, ` +
+          `mining_restarted = bosminer restarted while the system ran, planned_restart = after our own control action (not a fault).\n` +
+          `A miner paused or stopped (fleet_overview paused/stopped, list_miners status=paused) is paused or stopped, not an underperformer or "low hashrate": ` +
+          `list it separately with who paused it (control_action events) if that is known.\n` +
           `Report: a 3-line summary with the fleet figures, a table of the top problems (miner, hostname, site, issue, evidence), ` +
           `lost hashrate in TH/s, and the 3 actions that recover the most hashrate first. Keep it under 300 words.`,
       );

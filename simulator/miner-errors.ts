@@ -1,5 +1,6 @@
 // Active error conditions of a miner, as MinerService.GetErrors reports them. The firmware's error
 // vocabulary is unpublished; codes here are our own, stable, upper-snake-case names.
+import { anyPoolAlive } from './pools.ts';
 import type { VirtualMiner, MinerView } from './virtual-miner.ts';
 
 export interface MinerErrorRecord {
@@ -58,7 +59,9 @@ export function activeErrors(miner: VirtualMiner, view: MinerView, now: number):
       components: (hot.length > 0 ? hot : view.boards).map(b => ({ name: 'hashboard', index: b.index })),
     });
   }
-  if (miner.deadPool || (miner.isMining && view.nominalGhs > 0 && view.instantGhs === 0)) {
+  // A pool error is about the pools (Braiins OS cannot connect to any), not inferred from a 0
+  // hashrate: a paused, warming-up or failing miner with a live pool has none.
+  if (miner.deadPool || (miner.isMining && !anyPoolAlive(miner.poolGroups, false))) {
     out.push({
       atMs: miner.faultSince('dead_pool') ?? now,
       message: 'No pool is alive: cannot connect to any configured pool',

@@ -289,6 +289,22 @@ export const MAX_BOARD_RANGE_MS = 7 * DAY_MS;
 const zeroStatus = (): Record<HealthStatus, number> =>
   Object.fromEntries(HEALTH_STATUSES.map(s => [s, 0])) as Record<HealthStatus, number>;
 
+/** Miners paused or stopped at their last poll, with that status: they hash nothing by intent. */
+function idleNow(table: MinerTable): Map<string, HealthStatus> {
+  const out = new Map<string, HealthStatus>();
+  for (let i = 0; i < table.size; i++) {
+    const status = table.status[i]!;
+    if (status === 'paused' || status === 'stopped') out.set(table.id[i]!, status);
+  }
+  return out;
+}
+
+function idleNote(ids: readonly string[], idle: ReadonlyMap<string, HealthStatus>): string {
+  const shown = [...ids].sort().slice(0, 5).map(id => `${id} ${idle.get(id)}`);
+  const more = ids.length > shown.length ? ` and ${ids.length - shown.length} more` : '';
+  return `${ids.length} miner(s) not hashing now are left out: ${shown.join(', ')}${more}`;
+}
+
 function checkLimit(field: string, v: number | undefined, def: number, max: number): number {
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v < 1 || v > max) {
@@ -798,7 +814,11 @@ export class FleetQuery {
           : expectedOverWindowGhs(s.v.n, now?.miner ?? null, now?.ratio ?? null);
       return n === s.v.n ? s : { ...s, v: { ...s.v, n, h: s.v.h ?? (level === 'board' ? 0 : null) } };
     });
-    const evaluated = stats.filter(s => s.v.n !== null && s.v.n > 0);
+    // A miner paused or stopped now hashes nothing by intent: not an underperformer (its
+    // window mean would rank it at 0 %); the hint names it instead.
+    const idle = idleNow(table);
+    const idleHere = [...new Set(stats.map(s => s.tags.miner ?? '').filter(m => idle.has(m)))];
+    const evaluated = stats.filter(s => s.v.n !== null && s.v.n > 0 && !idle.has(s.tags.miner ?? ''));
     const below = evaluated
       .map(s => ({ s, pctNominal: ((s.v.h ?? 0) / s.v.n!) * 100 }))
       .filter(x => x.pctNominal < threshold)
@@ -824,14 +844,17 @@ export class FleetQuery {
       limit,
       truncated: below.length > limit,
     };
-    const noData = stats.length - evaluated.length;
-    if (evaluated.length === 0)
-      out.hint = `no ${level} had hashrate data in the window; widen window or check that the collector is running`;
+    const noData = stats.filter(s => !(s.v.n !== null && s.v.n > 0) && !idle.has(s.tags.miner ?? '')).length;
+    const hints: string[] = [];
+    if (evaluated.length === 0 && idleHere.length === 0)
+      hints.push(`no ${level} had hashrate data in the window; widen window or check that the collector is running`);
     else if (below.length > limit)
-      out.hint = `${below.length} ${level}s are below ${threshold}% of nominal; raise limit or narrow with site`;
+      hints.push(`${below.length} ${level}s are below ${threshold}% of nominal; raise limit or narrow with site`);
     else if (noData > 0)
-      out.hint = `${noData} ${level}s had no hashrate data in the window (unreachable the whole time?); see analytics/availability`;
-    else if (gap) out.hint = gap;
+      hints.push(`${noData} ${level}s had no hashrate data in the window (unreachable the whole time?); see analytics/availability`);
+    else if (gap) hints.push(gap);
+    if (idleHere.length > 0) hints.push(idleNote(idleHere, idle));
+    if (hints.length > 0) out.hint = hints.join('; ');
     return out;
   }
 
@@ -929,8 +952,11 @@ export class FleetQuery {
           groupBy: ['miner', 'site', 'model'],
           where: o.site !== undefined ? [tagEq('site', o.site)] : [],
         });
+    // A miner not hashing now has no efficiency (its window mean mixes hashing and idle power).
+    const idle = idleNow(await this.table(tenant));
+    const idleHere = [...new Set(stats.map(s => s.tags.miner ?? '').filter(m => idle.has(m)))];
     const ranked = stats
-      .filter(s => s.v.h !== null && s.v.h > 0 && s.v.p !== null)
+      .filter(s => s.v.h !== null && s.v.h > 0 && s.v.p !== null && !idle.has(s.tags.miner ?? ''))
       .map(s => ({ s, eff: s.v.p! / (s.v.h! / 1_000) }))
       .sort((a, b) => (order === 'worst' ? b.eff - a.eff : a.eff - b.eff) || (a.s.key < b.s.key ? -1 : 1));
     const sumP = ranked.reduce((a, x) => a + x.s.v.p!, 0);
@@ -953,9 +979,12 @@ export class FleetQuery {
       limit,
       truncated: ranked.length > limit,
     };
-    if (ranked.length === 0)
-      out.hint = 'no miner had both power and hashrate data in the window; widen window';
-    else if (ws?.gap) out.hint = ws.gap;
+    const hints: string[] = [];
+    if (ranked.length === 0 && idleHere.length === 0)
+      hints.push('no miner had both power and hashrate data in the window; widen window');
+    else if (ws?.gap) hints.push(ws.gap);
+    if (idleHere.length > 0) hints.push(idleNote(idleHere, idle));
+    if (hints.length > 0) out.hint = hints.join('; ');
     return out;
   }
 

@@ -85,13 +85,14 @@ export const findUnderperformers = defineTool({
       const structured: z.output<typeof UnderOut> = { ...r, items: items.slice(0, n), truncated: r.truncated || n < items.length };
       if (n < items.length) structured.hint = 'items were dropped to fit the answer size; lower limit or filter by site';
       else if (structured.truncated && !structured.hint) structured.hint = `${r.total} match; the worst ${items.length} are shown: raise limit (up to 100) or filter by site`;
+      // Each shown with what it gives against what it should give (a dead board: 0 of its share).
       const summary =
         r.total === 0
           ? `No ${r.level} below ${r.threshold_pct}% of nominal between ${r.window.from} and ${r.window.to} (${r.evaluated} evaluated)${r.hint ? `; ${r.hint}` : ''}.`
           : `${r.total} of ${r.evaluated} ${r.level}s below ${r.threshold_pct}% of nominal (${r.window.from} .. ${r.window.to}); worst: ${items
               .slice(0, 5)
-              .map(i => `${name(i)} ${i.pct_nominal}%`)
-              .join(', ')}.`;
+              .map(i => `${name(i)} ${i.pct_nominal}% (${i.hashrate_ths} of ${i.hashrate_nominal_ths} TH/s)`)
+              .join(', ')}${r.hint ? `; ${r.hint}` : ''}.`;
       return { structured, summary };
     };
     return fitList(items.length, make, budgetFor(args.limit)).answer;
@@ -202,11 +203,11 @@ export const efficiencyReport = defineTool({
       else if (structured.truncated && !structured.hint) structured.hint = `${r.total} match; the worst ${items.length} are shown: raise limit (up to 100) or filter by site`;
       const summary =
         items.length === 0
-          ? `No miner had power and hashrate data between ${r.window.from} and ${r.window.to}.`
+          ? `No miner had power and hashrate data between ${r.window.from} and ${r.window.to}${r.hint ? `; ${r.hint}` : ''}.`
           : `Fleet efficiency ${r.fleet_efficiency_jth ?? '?'} J/TH over ${r.total} miners (${r.excluded} excluded); ${r.order}: ${items
               .slice(0, 5)
               .map(i => `${name(i)} ${i.efficiency_jth} J/TH`)
-              .join(', ')}.`;
+              .join(', ')}${r.hint ? `; ${r.hint}` : ''}.`;
       return { structured, summary };
     };
     return fitList(items.length, make, budgetFor(args.limit)).answer;

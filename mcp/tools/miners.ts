@@ -638,9 +638,18 @@ type DiagnoseOut = z.output<typeof DiagnoseOut>;
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Likely causes from the stored state, the live checks, the miner's errors and recent events. */
-export function likelyCauses(d: Omit<DiagnoseOut, 'likely_causes'>, errorCode: string | null, pools: MinerDetail['pools']): z.output<typeof Cause>[] {
+export function likelyCauses(
+  d: Omit<DiagnoseOut, 'likely_causes'>,
+  errorCode: string | null,
+  pools: MinerDetail['pools'],
+  /** each board's expected hashrate (its share with every board counted), TH/s */
+  boardExpectedThs: ReadonlyMap<string, number> = new Map(),
+): z.output<typeof Cause>[] {
   const out: z.output<typeof Cause>[] = [];
   const s = d.state;
+  // A paused or stopped miner hashes nothing by intent: its hashrate (all boards at 0) says
+  // nothing about faults, so the pause itself is named instead.
+  const idle = d.status === 'paused' || d.status === 'stopped';
   if (!d.live.reachable) {
     if (errorCode === 'auth_rejected')
       out.push({
@@ -664,11 +673,40 @@ export function likelyCauses(d: Omit<DiagnoseOut, 'likely_causes'>, errorCode: s
       next_step: 'if not intended (schedule or operator), resume with miner_action action=resume',
       severity: 'warning',
     });
+  // The latest restart, named for what it was: a system reboot, a bosminer restart, or a restart
+  // our own control action caused (planned, not a fault). Events are newest first.
+  const restart = d.events.find(e => e.kind === 'reboot_detected' || e.kind === 'mining_restarted' || e.kind === 'planned_restart');
+  if (restart?.kind === 'planned_restart')
+    out.push({
+      cause: 'restarted by a control action',
+      evidence: `${restart.message} (${restart.time})`,
+      next_step: 'nothing to fix: the restart was asked for; hashrate ramps up again within minutes',
+      severity: 'info',
+    });
+  else if (restart?.kind === 'reboot_detected')
+    out.push({
+      cause: 'the miner rebooted',
+      evidence: `${restart.message} at ${restart.time}; no control action explains it`,
+      next_step: 'an unplanned reboot points at power (PSU, supply), overheating or a board fault; check get_miner_logs and the events around it',
+      severity: 'warning',
+    });
+  else if (restart?.kind === 'mining_restarted')
+    out.push({
+      cause: 'bosminer (mining) restarted',
+      evidence: `${restart.message} at ${restart.time}; no control action explains it`,
+      next_step: 'the mining daemon restarted while the system kept running (crash, watchdog, a board failing to initialise); read the bosminer log with get_miner_logs',
+      severity: 'warning',
+    });
   for (const b of d.boards) {
+    // idle, every board gives 0: only a board without chips is still a fault
+    if (idle && b.chips !== 0) continue;
+    const expected = boardExpectedThs.get(b.board);
     if (b.enabled && (b.hashrate_ths === 0 || b.chips === 0))
       out.push({
         cause: `hashboard ${b.board} not hashing`,
-        evidence: b.chips === 0 ? 'no chips detected on the board' : `0 TH/s${b.chips !== null ? `, ${b.chips} chips detected` : ''}`,
+        evidence:
+          `${b.hashrate_ths === 0 || b.chips === 0 ? 0 : b.hashrate_ths} TH/s${expected ? ` of its expected ${expected} TH/s` : ''}` +
+          (b.chips === 0 ? ', no chips detected on the board' : b.chips !== null ? `, ${b.chips} chips detected` : ''),
         next_step: 'reseat the board data/power connectors; if it stays dead the board needs repair (or disable it with set_hashboards)',
         severity: 'critical',
       });
@@ -736,6 +774,7 @@ export function likelyCauses(d: Omit<DiagnoseOut, 'likely_causes'>, errorCode: s
       severity: 'warning',
     });
   if (
+    !idle &&
     d.live.reachable &&
     s.pct_nominal !== null &&
     s.pct_nominal < 90 &&
@@ -877,7 +916,7 @@ export const diagnoseMiner = defineTool({
       events: (events?.items ?? []).map(e => ({ time: e.time, kind: e.kind, severity: e.severity, message: clip(e.message, 160) })),
       log_tail: logTail,
     };
-    let structured: DiagnoseOut = { ...base, likely_causes: likelyCauses(base, errorCode, detail.pools) };
+    let structured: DiagnoseOut = { ...base, likely_causes: likelyCauses(base, errorCode, detail.pools, new Map(detail.boards.map(b => [b.board, b.hashrate_nominal_ths]))) };
     // Keep the answer bounded: trim the log first, then events.
     const fit = fitList(
       structured.log_tail.length,
