@@ -1,8 +1,28 @@
-import type { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { expect } from 'vitest';
+import type { Caller } from '../../api/context.ts';
+import type { ControlPlane } from '../../api/control/index.ts';
 import { answerBytes } from '../../mcp/size-budget.ts';
-import { ALL_TOOLS } from '../../mcp/server.ts';
+import { ALL_TOOLS, buildMcpServer } from '../../mcp/server.ts';
+import type { TestApp } from '../api/app/helpers.ts';
 import type { SimulatedFleet } from '../../simulator/index.ts';
+
+/**
+ * The real MCP client connected in-process to the MCP server over a test app's query service.
+ * The control plane is not built: for read and validation tests only.
+ */
+export async function connectReadOnlyMcp(t: TestApp, caller: Caller): Promise<Client> {
+  const deps = { fleetQuery: t.fleetQuery, infra: t.infra, plane: {} as ControlPlane };
+  const handler = createMcpHandler(() => buildMcpServer(deps, caller, { log: t.infra.log }));
+  const client = new Client({ name: 'bos-fleet-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('http://mcp.test/mcp'), {
+      fetch: (url, init) => handler.fetch(new Request(url, init)),
+    }),
+  );
+  return client;
+}
 
 export interface ToolResult {
   isError?: boolean;

@@ -1,11 +1,9 @@
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../api/context.ts';
-import type { ControlPlane } from '../../api/control/index.ts';
-import { buildMcpServer } from '../../mcp/server.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from '../api/app/helpers.ts';
 import { seedFleet, type FleetFixture } from '../api/query/fleet-fixture.ts';
+import { connectReadOnlyMcp } from './helpers.ts';
 
 // query_telemetry with inputs that used to reach InfluxDB and fail as internal errors (issue 15,
 // security 3). Real MCP client and server in-process over the fixture fleet in real InfluxDB and
@@ -19,14 +17,7 @@ let client: Client;
 beforeAll(async () => {
   fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl'), historyMinutes: 60 });
   t = await buildTestApp(fx, { config: testConfig({ AUTH_PUBLIC_KEY: (await testKeys()).publicPem }) });
-  const deps = { fleetQuery: t.fleetQuery, infra: t.infra, plane: {} as ControlPlane };
-  const handler = createMcpHandler(() => buildMcpServer(deps, acme, { log: t.infra.log }));
-  client = new Client({ name: 'bos-fleet-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('http://mcp.test/mcp'), {
-      fetch: (url, init) => handler.fetch(new Request(url, init)),
-    }),
-  );
+  client = await connectReadOnlyMcp(t, acme);
 });
 
 afterAll(async () => {

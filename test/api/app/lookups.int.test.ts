@@ -1,11 +1,9 @@
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../../api/context.ts';
-import type { ControlPlane } from '../../../api/control/index.ts';
-import { buildMcpServer } from '../../../mcp/server.ts';
 import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from './helpers.ts';
+import { connectReadOnlyMcp } from '../../mcp/helpers.ts';
 
 // Filters and lookups accept what users type (issue 15): a model by its key (s21) or full name, a
 // miner by id, hostname or IP in any case; an unknown value answers with close matches. REST and
@@ -22,14 +20,7 @@ beforeAll(async () => {
   const keys = await testKeys();
   t = await buildTestApp(fx, { config: testConfig({ AUTH_PUBLIC_KEY: keys.publicPem }) });
   auth = { authorization: `Bearer ${await keys.token({ tenant: 'acme', roles: ['viewer'] })}` };
-  const deps = { fleetQuery: t.fleetQuery, infra: t.infra, plane: {} as ControlPlane };
-  const handler = createMcpHandler(() => buildMcpServer(deps, acme, { log: t.infra.log }));
-  client = new Client({ name: 'bos-fleet-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('http://mcp.test/mcp'), {
-      fetch: (url, init) => handler.fetch(new Request(url, init)),
-    }),
-  );
+  client = await connectReadOnlyMcp(t, acme);
 });
 
 afterAll(async () => {

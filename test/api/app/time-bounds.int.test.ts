@@ -1,11 +1,9 @@
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../../api/context.ts';
-import type { ControlPlane } from '../../../api/control/index.ts';
-import { buildMcpServer } from '../../../mcp/server.ts';
 import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from './helpers.ts';
+import { connectReadOnlyMcp } from '../../mcp/helpers.ts';
 
 // Times outside any plausible range (27,000 years back, centuries ahead) used to reach InfluxDB
 // and come back as 500 / MCP internal (contract fuzz finding, issue 15). Every time input is
@@ -23,14 +21,7 @@ beforeAll(async () => {
   const keys = await testKeys();
   t = await buildTestApp(fx, { config: testConfig({ AUTH_PUBLIC_KEY: keys.publicPem }) });
   auth = { authorization: `Bearer ${await keys.token({ tenant: 'acme', roles: ['viewer'] })}` };
-  const deps = { fleetQuery: t.fleetQuery, infra: t.infra, plane: {} as ControlPlane };
-  const handler = createMcpHandler(() => buildMcpServer(deps, acme, { log: t.infra.log }));
-  client = new Client({ name: 'bos-fleet-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('http://mcp.test/mcp'), {
-      fetch: (url, init) => handler.fetch(new Request(url, init)),
-    }),
-  );
+  client = await connectReadOnlyMcp(t, acme);
 });
 
 afterAll(async () => {
