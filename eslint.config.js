@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['collector/**/*.ts', 'api/**/*.ts', 'mcp/**/*.ts', 'simulator/**/*.ts'],
+    files: ['core/**/*.ts', 'runtime/**/*.ts', 'store/**/*.ts', 'services/**/*.ts', 'collector/**/*.ts', 'api/**/*.ts', 'mcp/**/*.ts', 'console/**/*.ts', 'simulator/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
   prettier,

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ConfigError, cfg, parseConfig, readRawConfig } from '../collector/config-loader.ts';
+import { ConfigError, cfg, parseConfig, readRawConfig } from '../runtime/config-loader.ts';
 import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
 import { sharedCredentialsSchema } from '../collector/inventory/credential-policy.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isFleetError, type FleetError, type FleetErrorCode } from '../collector/errors.ts';
+import { isFleetError, type FleetError, type FleetErrorCode } from '../core/errors.ts';
 
 /**
  * The one place where errors become HTTP responses (practice 10). Every error body is

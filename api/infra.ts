@@ -1,13 +1,13 @@
 import { influxSettingsFrom } from '../collector/config.ts';
 import { CredentialStore } from '../collector/credentials.ts';
-import { InfluxClient } from '../collector/influx-client.ts';
-import type { Logger } from '../collector/logger.ts';
+import { InfluxClient } from '../store/influx-redis/influx-client.ts';
+import type { Logger } from '../runtime/logger.ts';
 import { MinerClientPool } from '../collector/miner-client-pool.ts';
-import { createRedis } from '../collector/redis-connection.ts';
-import { redisKeys } from '../collector/redis-keys.ts';
+import { createRedis } from '../store/influx-redis/redis-connection.ts';
+import { redisKeys } from '../store/influx-redis/redis-keys.ts';
 import { SecretBox } from '../collector/secret-box.ts';
 import type { ApiConfig } from './config.ts';
-import type { ApiInfra } from './context.ts';
+import type { ApiInfra } from '../services/context.ts';
 
 export interface InfraHandle {
   infra: ApiInfra;

@@ -1,17 +1,17 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
-import { parseConfig, readRawConfig } from '../collector/config-loader.ts';
-import { createLogger, type Logger } from '../collector/logger.ts';
+import { parseConfig, readRawConfig } from '../runtime/config-loader.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
-import { createRedis, redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
-import { listenError } from '../collector/listen-error.ts';
+import { createRedis, redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
+import { listenError } from '../runtime/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
 import { checkAuthExposure, isLoopbackHost } from './auth/exposure.ts';
 import { apiPollSchema, type ApiConfig } from './config.ts';
-import type { ApiInfra } from './context.ts';
+import type { ApiInfra } from '../services/context.ts';
 import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
-import { FleetQuery } from './query/fleet-query.ts';
+import { FleetQuery } from '../services/query/fleet-query.ts';
 
 /**
  * The only place that listens: creates the connections (Redis, InfluxDB client, miner client

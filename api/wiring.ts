@@ -1,11 +1,11 @@
 import { influxSettingsFrom } from '../collector/config.ts';
 import { EventLog } from '../collector/event-log.ts';
-import { InfluxWriter } from '../collector/influx-writer.ts';
+import { InfluxWriter } from '../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
-import { createControlPlane, controlRoutePlugins, type ControlPlane } from './control/index.ts';
-import type { ApiInfra } from './context.ts';
+import { createControlPlane, controlRoutePlugins, type ControlPlane } from '../services/control/index.ts';
+import type { ApiInfra } from '../services/context.ts';
 import type { ApiExtension } from './server.ts';
-import type { FleetQuery } from './query/fleet-query.ts';
+import type { FleetQuery } from '../services/query/fleet-query.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { consoleRoutes } from '../console/plugin.ts';

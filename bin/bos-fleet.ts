@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { ConfigError, readRawConfig } from '../collector/config-loader.ts';
+import { ConfigError, readRawConfig } from '../runtime/config-loader.ts';
 import { parseCommandArgs, renderHelp, UsageError, type CliCommand } from './command.ts';
-import { ListenError } from '../collector/listen-error.ts';
+import { ListenError } from '../runtime/listen-error.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   demo: { summary: 'Run the whole product on loopback: simulated fleet, collector, API with MCP.', load: async () => (await import('./commands/demo.ts')).demoCommand },

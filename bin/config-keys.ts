@@ -1,5 +1,5 @@
 import { apiConfigSchema } from '../api/config.ts';
-import type { RawConfig } from '../collector/config-loader.ts';
+import type { RawConfig } from '../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../collector/config.ts';
 import { mcpConfigSchema } from '../mcp/config.ts';
 import { nearest } from './nearest.ts';

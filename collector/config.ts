@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { cfg, loadConfig } from './config-loader.ts';
-import type { InfluxSettings } from './influx-client.ts';
+import { cfg, loadConfig } from '../runtime/config-loader.ts';
+import type { InfluxSettings } from '../store/influx-redis/influx-client.ts';
 import { sharedCredentialsSchema } from './inventory/credential-policy.ts';
 
 /** InfluxDB keys, shared by every component that reads or writes series. */

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { FleetError } from './errors.ts';
+import { FleetError } from '../core/errors.ts';
 import type { CredentialRef } from './inventory/schema.ts';
 import type { MinerCredentials } from './miner-client.ts';
-import type { RedisKeys } from './redis-keys.ts';
+import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
 import type { SecretBox } from './secret-box.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { boardHashing } from './normalize.ts';
-import type { FleetEvent, HealthStatus, MinerRef, MinerSample } from './samples.ts';
+import type { FleetEvent, HealthStatus, MinerRef, MinerSample } from '../core/samples.ts';
 
 /** What the detector remembers of a miner between polls. */
 export interface MinerObservation {

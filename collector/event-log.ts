@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import { FleetError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { FleetError } from '../core/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import { eventPoint } from './points.ts';
-import type { RedisKeys } from './redis-keys.ts';
-import type { EventKind, FleetEvent } from './samples.ts';
+import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import type { EventKind, FleetEvent } from '../core/samples.ts';
 import { exec } from './snapshot-store.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { FieldSet, line, tagSet } from './points.ts';
 import type { ClosedWindow, RollupSink } from './rollups.ts';
-import { MEASUREMENTS } from './samples.ts';
+import { MEASUREMENTS } from '../core/samples.ts';
 
 /**
  * Fleet rollups `fleet_1m` and `fleet_1h` (FLEET_ROLLUP_FIELDS in samples.ts): one point per

@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { FleetError, type FleetErrorCode } from './errors.ts';
+import { FleetError, type FleetErrorCode } from '../core/errors.ts';
 
 /** Longest miner-provided text we pass on to callers (in details, never raw). */
 const MAX_MINER_MESSAGE = 200;

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { bosServices } from '../proto/loader.ts';
 import type { ApiVersion, BosServiceName, BosServices, LoginResponse, MinerStatus } from '../proto/types.ts';
-import { FleetError } from './errors.ts';
+import { FleetError } from '../core/errors.ts';
 import { toFleetError } from './grpc-errors.ts';
 import { GrpcSession, callError } from './grpc-session.ts';
 

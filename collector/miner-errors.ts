@@ -1,5 +1,5 @@
 import type { GetErrorsResponse } from '../proto/types.ts';
-import { FleetError } from './errors.ts';
+import { FleetError } from '../core/errors.ts';
 import type { MinerClient } from './miner-client.ts';
 
 /**

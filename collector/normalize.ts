@@ -7,8 +7,8 @@ import type {
   GetPoolGroupsResponse,
   GetTunerStateResponse,
 } from '../proto/types.ts';
-import type { DegradedReason, FanSample, HashboardSample, HealthStatus, MinerDetailsInfo, MinerRef, MinerSample, PoolSample } from './samples.ts';
-import { efficiencyJth, mhzFromHz } from './units.ts';
+import type { DegradedReason, FanSample, HashboardSample, HealthStatus, MinerDetailsInfo, MinerRef, MinerSample, PoolSample } from '../core/samples.ts';
+import { efficiencyJth, mhzFromHz } from '../core/units.ts';
 
 /**
  * Turns the telemetry RPC answers of one poll into a MinerSample. Values outside physical

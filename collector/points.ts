@@ -1,5 +1,5 @@
 import { escape } from '@influxdata/influxdb-client';
-import { MEASUREMENTS, type FleetEvent, type MinerRef, type MinerSample } from './samples.ts';
+import { MEASUREMENTS, type FleetEvent, type MinerRef, type MinerSample } from '../core/samples.ts';
 
 /**
  * MinerSample / FleetEvent -> InfluxDB line protocol (precision ms). Pure and allocation-light:

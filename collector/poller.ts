@@ -1,9 +1,9 @@
-import { FleetError, minerFailureReason, type MinerFailureCode } from './errors.ts';
+import { FleetError, minerFailureReason, type MinerFailureCode } from '../core/errors.ts';
 import type { InventoryMiner } from './inventory/schema.ts';
 import type { MinerClient } from './miner-client.ts';
 import { readMinerErrors } from './miner-errors.ts';
 import { deriveHealth, detailsInfo, hotTemperatureC, normalizePoll, type NormalizeResult } from './normalize.ts';
-import type { HealthStatus, MinerDetailsInfo, MinerRef, MinerSample } from './samples.ts';
+import type { HealthStatus, MinerDetailsInfo, MinerRef, MinerSample } from '../core/samples.ts';
 
 /**
  * What the collector knows about one miner between polls. Lives on the scheduler instance

@@ -1,5 +1,5 @@
 import { FieldSet, line, minerTags } from './points.ts';
-import { MEASUREMENTS, type MinerRef, type MinerSample } from './samples.ts';
+import { MEASUREMENTS, type MinerRef, type MinerSample } from '../core/samples.ts';
 
 /**
  * 1-minute and 1-hour rollups of `miner` (`miner_1m`, `miner_1h`), computed by the collector

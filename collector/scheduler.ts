@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import type { MinerClientPool } from './miner-client-pool.ts';
 import { MinHeap } from './min-heap.ts';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { FleetError } from './errors.ts';
+import { FleetError } from '../core/errors.ts';
 
 /**
  * AES-256-GCM for secrets at rest (miner passwords stored in Redis). Format:

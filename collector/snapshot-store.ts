@@ -1,9 +1,9 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { FleetError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { FleetError } from '../core/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { CollectorMetrics } from './metrics.ts';
-import type { RedisKeys } from './redis-keys.ts';
-import { HEALTH_STATUSES, type FleetAggregate, type HealthStatus, type MinerDetailsInfo, type MinerSnapshot } from './samples.ts';
+import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import { HEALTH_STATUSES, type FleetAggregate, type HealthStatus, type MinerDetailsInfo, type MinerSnapshot } from '../core/samples.ts';
 
 /**
  * Latest state per miner in Redis: one JSON string per miner plus SET indexes (all, tenant,

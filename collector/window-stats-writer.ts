@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { CollectorMetrics } from './metrics.ts';
-import type { RedisKeys } from './redis-keys.ts';
+import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
 import type { ClosedWindow } from './rollups.ts';
 import { exec } from './snapshot-store.ts';
 import {

@@ -2,7 +2,7 @@ import type { ClosedWindow, MeanAcc } from './rollups.ts';
 
 /**
  * Per-miner window statistics kept in Redis: the format shared by the collector (writer) and
- * the API (reader, api/query/window-stats.ts). Why Redis and not InfluxDB: per-miner analytics
+ * the API (reader, services/query/window-stats.ts). Why Redis and not InfluxDB: per-miner analytics
  * over a whole tenant read one value per miner, and InfluxDB 1.x pays per series (10,000 series
  * iterators take seconds even over hourly rollups); a hash of 10,000 short fields comes back
  * from Redis in tens of milliseconds.

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { FleetError, isFleetError } from '../collector/errors.ts';
+import { FleetError, isFleetError } from '../core/errors.ts';
 import { noAuthCaller } from '../api/auth/verifier.ts';
-import { hasRole, type Caller } from '../api/context.ts';
+import { hasRole, type Caller } from '../services/context.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
 import { newSecret, sameSecret, SESSION_MAX_MS, type ConsoleSession, type ConsoleSessions } from './sessions.ts';

@@ -1,5 +1,5 @@
-import type { Caller } from '../api/context.ts';
-import { hasRole } from '../api/context.ts';
+import type { Caller } from '../services/context.ts';
+import { hasRole } from '../services/context.ts';
 import { html, type Html } from './html.ts';
 import type { ConsoleSession } from './sessions.ts';
 

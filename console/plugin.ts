@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { isFleetError } from '../collector/errors.ts';
+import { isFleetError } from '../core/errors.ts';
 import { noAuthCaller } from '../api/auth/verifier.ts';
-import type { ControlPlane } from '../api/control/index.ts';
+import type { ControlPlane } from '../services/control/index.ts';
 import { HTTP_STATUS } from '../api/errors.ts';
-import type { FleetQuery } from '../api/query/fleet-query.ts';
+import type { FleetQuery } from '../services/query/fleet-query.ts';
 import { registerAssets } from './assets.ts';
 import { installSessionHooks, registerLoginRoutes } from './auth.ts';
 import { errorPage } from './layout.ts';

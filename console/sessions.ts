@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../collector/redis-keys.ts';
-import type { Caller } from '../api/context.ts';
+import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import type { Caller } from '../services/context.ts';
 
 /**
  * Console sessions and one-time login codes, kept in Redis so every API replica sees them and a

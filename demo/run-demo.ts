@@ -6,9 +6,9 @@ import { startApiServer, type ApiServer } from '../api/server.ts';
 import { ConsoleSessions } from '../console/sessions.ts';
 import { fullApiExtension } from '../api/wiring.ts';
 import { startCollector, type CollectorHandle } from '../collector/collector-service.ts';
-import { parseConfig, readRawConfig } from '../collector/config-loader.ts';
+import { parseConfig, readRawConfig } from '../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../collector/config.ts';
-import type { Logger } from '../collector/logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import { startSimulator, type SimulatedFleet } from '../simulator/index.ts';
 import { hasBinary, startLocalInflux, startLocalRedis, type LocalService } from './local-services.ts';
 

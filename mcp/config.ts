@@ -5,11 +5,11 @@
  * those of the collector and the API (same names, same defaults).
  */
 import { z } from 'zod';
-import { cfg, parseConfig, readRawConfig, type RawConfig } from '../collector/config-loader.ts';
+import { cfg, parseConfig, readRawConfig, type RawConfig } from '../runtime/config-loader.ts';
 import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
 import { scopeNameSchema } from '../collector/inventory/schema.ts';
 import { apiConfigSchema, type ApiConfig } from '../api/config.ts';
-import { ROLES } from '../api/context.ts';
+import { ROLES } from '../services/context.ts';
 import { TOOL_CATEGORIES, type ToolCategory } from './define-tool.ts';
 
 const categoriesMsg = `expected all, or a comma-separated list of ${TOOL_CATEGORIES.join(', ')}`;

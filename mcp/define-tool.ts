@@ -22,12 +22,12 @@ import type {
   ToolCallback,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { FleetError, isFleetError } from '../collector/errors.ts';
-import type { Logger } from '../collector/logger.ts';
-import type { ApiInfra, Caller, Role } from '../api/context.ts';
-import { hasRole } from '../api/context.ts';
-import type { ControlPlane } from '../api/control/index.ts';
-import type { FleetQuery } from '../api/query/fleet-query.ts';
+import { FleetError, isFleetError } from '../core/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { ApiInfra, Caller, Role } from '../services/context.ts';
+import { hasRole } from '../services/context.ts';
+import type { ControlPlane } from '../services/control/index.ts';
+import type { FleetQuery } from '../services/query/fleet-query.ts';
 import type { MinerLookup } from './lookup.ts';
 import type { McpMetrics } from './metrics.ts';
 import { advertised } from './wire-schema.ts';

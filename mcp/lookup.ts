@@ -1,15 +1,15 @@
 /**
  * Small lookups the MCP layer needs beside the query and control services: hostnames next to
- * miner ids, "did you mean" suggestions for an unknown id (the matcher of api/query/miner-ref.ts
+ * miner ids, "did you mean" suggestions for an unknown id (the matcher of services/query/miner-ref.ts
  * over the tenant's ids, plus a free-text match on hostname and address), and id
  * completion for resource templates and prompts. All tenant-scoped; nothing here talks to a miner.
  */
 import { SnapshotStore } from '../collector/snapshot-store.ts';
-import type { ApiInfra, Caller } from '../api/context.ts';
-import type { FleetQuery } from '../api/query/fleet-query.ts';
+import type { ApiInfra, Caller } from '../services/context.ts';
+import type { FleetQuery } from '../services/query/fleet-query.ts';
 
-// One matcher for every surface: the REST resolver (api/query/miner-ref.ts) and these suggestions.
-export { closeMatches, editDistance } from '../api/query/miner-ref.ts';
+// One matcher for every surface: the REST resolver (services/query/miner-ref.ts) and these suggestions.
+export { closeMatches, editDistance } from '../services/query/miner-ref.ts';
 
 export class MinerLookup {
   private readonly infra: ApiInfra;
@@ -57,7 +57,7 @@ export class MinerLookup {
       // suggestions are best effort
     }
     if (out.size < k) {
-      // ids and hostnames close to the query, by the matcher REST uses (api/query/miner-ref.ts)
+      // ids and hostnames close to the query, by the matcher REST uses (services/query/miner-ref.ts)
       const close = await this.fleetQuery.suggestMiners(caller, query, k).catch(() => []);
       for (const c of close) if (out.size < k && !out.has(c.id)) out.set(c.id, c.hostname);
     }

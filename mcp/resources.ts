@@ -16,11 +16,11 @@ import {
   type McpServer,
   type ReadResourceResult,
 } from '@modelcontextprotocol/server';
-import { isFleetError } from '../collector/errors.ts';
+import { isFleetError } from '../core/errors.ts';
 import type { InventoryMiner } from '../collector/inventory/schema.ts';
-import { hasRole } from '../api/context.ts';
+import { hasRole } from '../services/context.ts';
 import { TELEMETRY_METRICS, type TelemetryMetric } from '../api/schemas/miners.ts';
-import { iso } from '../api/query/time.ts';
+import { iso } from '../services/query/time.ts';
 import { mcpMessage, type ToolEnv } from './define-tool.ts';
 import { overviewOf } from './tools/fleet.ts';
 import { minerView } from './tools/miners.ts';

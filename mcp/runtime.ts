@@ -7,14 +7,14 @@
 import { Registry } from 'prom-client';
 import { influxSettingsFrom } from '../collector/config.ts';
 import { EventLog } from '../collector/event-log.ts';
-import { InfluxWriter } from '../collector/influx-writer.ts';
-import type { Logger } from '../collector/logger.ts';
+import { InfluxWriter } from '../store/influx-redis/influx-writer.ts';
+import type { Logger } from '../runtime/logger.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
 import type { ApiConfig } from '../api/config.ts';
 import { createInfra, type InfraHandle } from '../api/infra.ts';
-import { redactRedisUrl, waitForRedis } from '../collector/redis-connection.ts';
-import { createControlPlane } from '../api/control/index.ts';
-import { FleetQuery } from '../api/query/fleet-query.ts';
+import { redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
+import { createControlPlane } from '../services/control/index.ts';
+import { FleetQuery } from '../services/query/fleet-query.ts';
 import type { McpDeps } from './define-tool.ts';
 
 export type McpInfraHandle = InfraHandle;

@@ -5,8 +5,8 @@
  * or admin tools) and the enabled categories. Server instructions describe only what is registered.
  */
 import { McpServer } from '@modelcontextprotocol/server';
-import { silentLogger, type Logger } from '../collector/logger.ts';
-import { hasRole, type Caller } from '../api/context.ts';
+import { silentLogger, type Logger } from '../runtime/logger.ts';
+import { hasRole, type Caller } from '../services/context.ts';
 import { ROLE_FOR_ACCESS, TOOL_CATEGORIES, type McpDeps, type McpTool, type ToolCategory, type ToolEnv } from './define-tool.ts';
 import { MinerLookup } from './lookup.ts';
 import type { McpMetrics } from './metrics.ts';

@@ -5,9 +5,9 @@
  * or on SIGINT/SIGTERM, after closing its connections.
  */
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
-import { createLogger, type Logger } from '../collector/logger.ts';
-import type { Caller } from '../api/context.ts';
-import { hasRole } from '../api/context.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import type { Caller } from '../services/context.ts';
+import { hasRole } from '../services/context.ts';
 import { categoriesOf, type LoadedMcpConfig } from './config.ts';
 import { createMcpRuntime, type McpRuntime } from './runtime.ts';
 import { guardJsonRpcInput } from './stdio-guard.ts';

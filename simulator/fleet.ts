@@ -3,7 +3,7 @@
 // reachable, runs scheduled transitions (reboots, reboot loops, upgrades) on one timer, and exposes
 // faults and ground truth to tests and tools.
 import type { InventoryFile } from '../collector/inventory/schema.ts';
-import { silentLogger, type Logger } from '../collector/logger.ts';
+import { silentLogger, type Logger } from '../runtime/logger.ts';
 import {
   assignFaults,
   describeFault,

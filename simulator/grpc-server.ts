@@ -6,7 +6,7 @@
 // Buffer is written to the wire as-is.
 import * as grpc from '@grpc/grpc-js';
 
-import type { Logger } from '../collector/logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import { bosServices } from '../proto/loader.ts';
 import type { BosServiceName } from '../proto/types.ts';
 import { UNAUTHENTICATED_METHODS } from './auth.ts';

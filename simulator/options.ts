@@ -1,5 +1,5 @@
 // Options of a simulated fleet, their defaults and validation, and the address plan.
-import type { Logger } from '../collector/logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import { parseFaultSpec, type FaultInput, type FaultKind, type FaultSpecItem } from './faults.ts';
 import { isFirmwareVersion } from './identity.ts';
 import { DEFAULT_MODEL_MIX, isModelKey, parseModelMix, type ModelKey } from './models.ts';

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FleetError, isFleetError } from '../../collector/errors.ts';
+import { FleetError, isFleetError } from '../../core/errors.ts';
 import type { ApiConfig } from '../config.ts';
-import { hasRole, type Caller, type Role } from '../context.ts';
+import { hasRole, type Caller, type Role } from '../../services/context.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import type { AuthFailureLimiter } from '../plugins/rate-limit.ts';
 import { noAuthCaller, type AuthFailureReason, type VerifyToken } from './verifier.ts';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError } from '../../collector/config-loader.ts';
+import { ConfigError } from '../../runtime/config-loader.ts';
 import type { ApiConfig } from '../config.ts';
 
 /**

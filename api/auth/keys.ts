@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { FleetError } from '../../collector/errors.ts';
-import type { Role } from '../context.ts';
+import { FleetError } from '../../core/errors.ts';
+import type { Role } from '../../services/context.ts';
 
 /**
  * Local signing keys and tokens for self-hosted setups without an identity provider

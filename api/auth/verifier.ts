@@ -1,11 +1,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { ConfigError } from '../../collector/config-loader.ts';
-import { FleetError } from '../../collector/errors.ts';
+import { ConfigError } from '../../runtime/config-loader.ts';
+import { FleetError } from '../../core/errors.ts';
 import { scopeNameSchema } from '../../collector/inventory/schema.ts';
 import type { ApiConfig } from '../config.ts';
-import { ROLES, type Caller, type Role } from '../context.ts';
+import { ROLES, type Caller, type Role } from '../../services/context.ts';
 
 /**
  * Bearer-token verification shared by REST and MCP over HTTP: a JWT signed with RS256/ES256

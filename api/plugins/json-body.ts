@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { FleetError } from '../../collector/errors.ts';
+import { FleetError } from '../../core/errors.ts';
 
 /**
  * JSON bodies, parsed as fastify does, but a key that could poison prototypes (`__proto__`

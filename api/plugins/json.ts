@@ -1,5 +1,5 @@
 import type { FastifySchema, FastifySerializerCompiler } from 'fastify';
-import { sharedJson } from '../query/shared-answer.ts';
+import { sharedJson } from '../../services/query/shared-answer.ts';
 
 /**
  * Serializer for routes whose answers the query service builds field by field, typed by the

@@ -1,12 +1,12 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { FleetError } from '../../collector/errors.ts';
-import type { RedisKeys } from '../../collector/redis-keys.ts';
+import { FleetError } from '../../core/errors.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import type { ApiConfig } from '../config.ts';
-import type { Caller } from '../context.ts';
+import type { Caller } from '../../services/context.ts';
 import type { ApiMetrics } from '../metrics.ts';
-import { formatDuration } from '../query/time.ts';
+import { formatDuration } from '../../services/query/time.ts';
 
 /**
  * Rate limits on Redis (shared by every API process), fixed windows of RATE_LIMIT_WINDOW_MS:

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
-import type { InfluxClient } from '../../collector/influx-client.ts';
-import type { RedisKeys } from '../../collector/redis-keys.ts';
+import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { Liveness, Readiness } from '../schemas/health.ts';
 
 export interface HealthRouteOptions {

@@ -7,11 +7,11 @@ import {
   type AuthInfo,
 } from '@modelcontextprotocol/server';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { FleetError, isFleetError } from '../../collector/errors.ts';
+import { FleetError, isFleetError } from '../../core/errors.ts';
 import { AUTH_REALM, bearerToken } from '../auth/authenticate.ts';
 import { noAuthCaller, type AuthFailureReason, type VerifyToken } from '../auth/verifier.ts';
-import type { ControlPlane } from '../control/index.ts';
-import { hasRole, type ApiInfra, type Caller } from '../context.ts';
+import type { ControlPlane } from '../../services/control/index.ts';
+import { hasRole, type ApiInfra, type Caller } from '../../services/context.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { refusedBody } from '../plugins/json-body.ts';
@@ -21,7 +21,7 @@ import {
   subjectOf,
   type AuthFailureLimiter,
 } from '../plugins/rate-limit.ts';
-import type { FleetQuery } from '../query/fleet-query.ts';
+import type { FleetQuery } from '../../services/query/fleet-query.ts';
 import { TenantGate } from '../plugins/tenant-gate.ts';
 import type { ToolCategory } from '../../mcp/define-tool.ts';
 import { createMcpMetrics } from '../../mcp/metrics.ts';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { FLEET_ERROR_CODES } from '../../collector/errors.ts';
+import { FLEET_ERROR_CODES } from '../../core/errors.ts';
 import { minerIdSchema, scopeNameSchema } from '../../collector/inventory/schema.ts';
-import { HEALTH_STATUSES } from '../../collector/samples.ts';
-import { MAX_RANGE_MS } from '../query/influxql.ts';
-import { DURATION_FORM, TIME_FORM, formatDuration, isDuration, isTime, parseDuration } from '../query/time.ts';
+import { HEALTH_STATUSES } from '../../core/samples.ts';
+import { MAX_RANGE_MS } from '../../services/query/influxql.ts';
+import { DURATION_FORM, TIME_FORM, formatDuration, isDuration, isTime, parseDuration } from '../../services/query/time.ts';
 
 /**
  * Building blocks shared by every request and response schema. Conventions: snake_case keys,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventKind } from '../../collector/samples.ts';
+import type { EventKind } from '../../core/samples.ts';
 import { IsoTime, MinerId, TimeParam, limitParam } from './common.ts';
 
 export const EVENT_KINDS = [
@@ -17,7 +17,7 @@ export const EVENT_KINDS = [
   'control_action',
   'job_step',
 ] as const satisfies readonly EventKind[];
-// Compile-time check that the list above names every EventKind of collector/samples.ts.
+// Compile-time check that the list above names every EventKind of core/samples.ts.
 const _allKinds: readonly (typeof EVENT_KINDS)[number][] = [] as EventKind[];
 void _allKinds;
 

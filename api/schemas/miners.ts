@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEGRADED_REASONS } from '../../collector/samples.ts';
+import { DEGRADED_REASONS } from '../../core/samples.ts';
 import {
   HealthStatusSchema,
   IsoTime,

@@ -25,12 +25,12 @@
 // the id the bench's collector will use (collectorIdOf), so its later point for that hour
 // replaces the partial one (an upsert, as after a collector restart) instead of adding to it.
 import type { Redis } from 'ioredis';
-import { FLEET_1M_MAX_RANGE_MS } from '../../api/query/fleet-series.ts';
+import { FLEET_1M_MAX_RANGE_MS } from '../../services/query/fleet-series.ts';
 import { FleetRollups } from '../../collector/fleet-rollups.ts';
 import { FieldSet, line, minerTags } from '../../collector/points.ts';
-import type { RedisKeys } from '../../collector/redis-keys.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import type { ClosedWindow } from '../../collector/rollups.ts';
-import { MEASUREMENTS, type MinerRef } from '../../collector/samples.ts';
+import { MEASUREMENTS, type MinerRef } from '../../core/samples.ts';
 import { exec } from '../../collector/snapshot-store.ts';
 import { WindowStatsWriter } from '../../collector/window-stats-writer.ts';
 import {

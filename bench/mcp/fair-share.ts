@@ -17,9 +17,9 @@ import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { loadApiConfig } from '../../api/config.ts';
 import { startApiServer } from '../../api/server.ts';
 import { fullApiExtension } from '../../api/wiring.ts';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
-import { redisKeys } from '../../collector/redis-keys.ts';
-import { silentLogger } from '../../collector/logger.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
+import { silentLogger } from '../../runtime/logger.ts';
 import { startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
 import { seedSynthetic, syntheticFleet } from '../../test/mcp/seed.ts';
 

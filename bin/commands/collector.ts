@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import closeWithGrace from 'close-with-grace';
 import { startCollector } from '../../collector/collector-service.ts';
 import { loadCollectorConfig } from '../../collector/config.ts';
-import { createLogger } from '../../collector/logger.ts';
+import { createLogger } from '../../runtime/logger.ts';
 import { intOption, type CliCommand } from '../command.ts';
 
 export const collectorCommand: CliCommand = {

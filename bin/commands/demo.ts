@@ -1,4 +1,4 @@
-import { createLogger } from '../../collector/logger.ts';
+import { createLogger } from '../../runtime/logger.ts';
 import { demoDataDir, DemoSetupError, startDemo } from '../../demo/run-demo.ts';
 import { intOption, UsageError, type CliCommand } from '../command.ts';
 

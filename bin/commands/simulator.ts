@@ -1,7 +1,7 @@
 // `bos-fleet simulator`: serve a virtual fleet of Braiins OS miners over the real gRPC API.
 import path from 'node:path';
 
-import { createLogger } from '../../collector/logger.ts';
+import { createLogger } from '../../runtime/logger.ts';
 import { FAULT_SPEC_HELP, startSimulator, type SimulatorOptions } from '../../simulator/index.ts';
 import { API_VERSION } from '../../simulator/index.ts';
 import { intOption, UsageError, type CliCommand } from '../command.ts';

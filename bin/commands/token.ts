@@ -8,13 +8,13 @@ import {
   type SigningAlg,
 } from '../../api/auth/keys.ts';
 import { apiConfigSchema } from '../../api/config.ts';
-import { ROLES, type Role } from '../../api/context.ts';
-import { formatDuration, parseDuration } from '../../api/query/time.ts';
-import { parseConfig, readRawConfig } from '../../collector/config-loader.ts';
-import { isFleetError } from '../../collector/errors.ts';
+import { ROLES, type Role } from '../../services/context.ts';
+import { formatDuration, parseDuration } from '../../services/query/time.ts';
+import { parseConfig, readRawConfig } from '../../runtime/config-loader.ts';
+import { isFleetError } from '../../core/errors.ts';
 import { scopeNameSchema } from '../../collector/inventory/schema.ts';
-import { createRedis, redactRedisUrl } from '../../collector/redis-connection.ts';
-import { redisKeys } from '../../collector/redis-keys.ts';
+import { createRedis, redactRedisUrl } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { ConsoleSessions } from '../../console/sessions.ts';
 import { UsageError, type CliCommand } from '../command.ts';
 

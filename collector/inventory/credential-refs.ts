@@ -1,5 +1,5 @@
 import type { CredentialStore } from '../credentials.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import { fileMtime, loadInventoryFile } from './file-source.ts';
 
 /**

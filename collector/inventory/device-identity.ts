@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger.ts';
-import type { RedisKeys } from '../redis-keys.ts';
-import type { MinerDetailsInfo } from '../samples.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { MinerDetailsInfo } from '../../core/samples.ts';
 import type { InventoryMiner } from './schema.ts';
 
 /**

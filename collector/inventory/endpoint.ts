@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIPv6 } from 'node:net';
-import { FleetError } from '../errors.ts';
+import { FleetError } from '../../core/errors.ts';
 
 /**
  * One spelling per miner endpoint. The resolver behind a connect (getaddrinfo, inet_aton) reads

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { CredentialStore } from '../credentials.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { CollectorMetrics } from '../metrics.ts';
-import type { RedisKeys } from '../redis-keys.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { scanCidr, type ScanTarget } from './cidr-scan.ts';
 import { CredentialPolicy } from './credential-policy.ts';
 import { canonicalHost, endpointKey, resolveHost, type Lookup } from './endpoint.ts';

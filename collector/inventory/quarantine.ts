@@ -1,4 +1,4 @@
-import type { RedisKeys } from '../redis-keys.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 
 /**
  * Inventory entries the collector holds back: neither polled nor published in the resolved

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FleetError } from '../../collector/errors.ts';
-import type { ControlPlane, ControlResponse, ControlTarget } from '../../api/control/index.ts';
+import { FleetError } from '../../core/errors.ts';
+import type { ControlPlane, ControlResponse, ControlTarget } from '../../services/control/index.ts';
 import { field } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { num } from '../format.ts';

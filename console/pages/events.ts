@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { FleetQuery } from '../../api/query/fleet-query.ts';
+import type { FleetQuery } from '../../services/query/fleet-query.ts';
 import { EVENT_KINDS, EVENT_SEVERITIES, EventsQuery, type FleetEventItem } from '../../api/schemas/events.ts';
 import { html, type Html } from '../html.ts';
 import { age } from '../format.ts';

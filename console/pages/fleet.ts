@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { FleetQuery } from '../../api/query/fleet-query.ts';
+import type { FleetQuery } from '../../services/query/fleet-query.ts';
 import type { MinerListItem } from '../../api/schemas/miners.ts';
 import { html, type Html } from '../html.ts';
 import { age, num, REASON_LABELS, withUnit } from '../format.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { FleetError } from '../../collector/errors.ts';
-import type { ControlPlane } from '../../api/control/index.ts';
-import { FINAL_STATUSES, type JobDetail, type JobSummary } from '../../api/jobs/types.ts';
+import { FleetError } from '../../core/errors.ts';
+import type { ControlPlane } from '../../services/control/index.ts';
+import { FINAL_STATUSES, type JobDetail, type JobSummary } from '../../services/jobs/types.ts';
 import { html, type Html } from '../html.ts';
 import { age } from '../format.ts';
 import { canControl, csrfField, page } from '../layout.ts';

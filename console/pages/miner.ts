@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { boardHashing } from '../../collector/normalize.ts';
-import type { FleetQuery } from '../../api/query/fleet-query.ts';
+import type { FleetQuery } from '../../services/query/fleet-query.ts';
 import type { MinerDetail } from '../../api/schemas/miners.ts';
 import { html, type Html } from '../html.ts';
 import { age, duration, num, REASON_LABELS, STATUS_LABELS, withUnit } from '../format.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { HEALTH_STATUSES } from '../../collector/samples.ts';
-import type { FleetQuery } from '../../api/query/fleet-query.ts';
+import { HEALTH_STATUSES } from '../../core/samples.ts';
+import type { FleetQuery } from '../../services/query/fleet-query.ts';
 import { MinerListQuery, type MinerListItem } from '../../api/schemas/miners.ts';
 import { html, type Html } from '../html.ts';
 import { age, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';

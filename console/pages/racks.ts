@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { FleetQuery } from '../../api/query/fleet-query.ts';
+import type { FleetQuery } from '../../services/query/fleet-query.ts';
 import type { MinerListItem } from '../../api/schemas/miners.ts';
 import { html, type Html } from '../html.ts';
 import { age, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { FleetError } from '../../collector/errors.ts';
-import type { ControlPlane } from '../../api/control/index.ts';
-import type { RolloutPlan } from '../../api/rollouts/rollout-service.ts';
+import { FleetError } from '../../core/errors.ts';
+import type { ControlPlane } from '../../services/control/index.ts';
+import type { RolloutPlan } from '../../services/rollouts/rollout-service.ts';
 import { field } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { canControl, csrfField, page } from '../layout.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { FleetError } from '../../collector/errors.ts';
-import type { ControlPlane } from '../../api/control/index.ts';
+import { FleetError } from '../../core/errors.ts';
+import type { ControlPlane } from '../../services/control/index.ts';
 import { field } from '../auth.ts';
 import { html, type Html } from '../html.ts';
 import { duration } from '../format.ts';

@@ -4,9 +4,9 @@
  * `confirm` so it cannot happen by accident.
  */
 import { z } from 'zod';
-import { FleetError } from '../../collector/errors.ts';
+import { FleetError } from '../../core/errors.ts';
 import { scopeNameSchema } from '../../collector/inventory/schema.ts';
-import { iso } from '../../api/query/time.ts';
+import { iso } from '../../services/query/time.ts';
 import { badArgument, defineTool } from '../define-tool.ts';
 import { DryRunArg, MinerArg } from './shared.ts';
 import { liveClient } from './miners.ts';

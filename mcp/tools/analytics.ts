@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { PeriodStats } from '../../api/schemas/analytics.ts';
-import { MAX_RANGE_MS } from '../../api/query/influxql.ts';
-import { resolveWindow } from '../../api/query/time.ts';
+import { MAX_RANGE_MS } from '../../services/query/influxql.ts';
+import { resolveWindow } from '../../services/query/time.ts';
 import { defineTool, type ToolContext } from '../define-tool.ts';
 import { ListFields, budgetFor, fitList, limitArg } from '../size-budget.ts';
 import { DurationArg, SiteArg, TimeArg } from './shared.ts';

@@ -7,10 +7,10 @@
  * its original target at the end, also when the call is cancelled or a step fails.
  */
 import { z } from 'zod';
-import { FleetError, isFleetError } from '../../collector/errors.ts';
+import { FleetError, isFleetError } from '../../core/errors.ts';
 import type { MinerClient } from '../../collector/miner-client.ts';
-import { MinerStateReader } from '../../api/control/miner-state.ts';
-import { iso } from '../../api/query/time.ts';
+import { MinerStateReader } from '../../services/control/miner-state.ts';
+import { iso } from '../../services/query/time.ts';
 import { badArgument, defineTool, type ToolContext } from '../define-tool.ts';
 import { DryRunArg, MinerArg } from './shared.ts';
 import { liveClient } from './miners.ts';

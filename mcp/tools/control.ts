@@ -6,11 +6,11 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { FleetError } from '../../collector/errors.ts';
-import { MINER_ACTIONS, type ControlRequest, type MinerSelector } from '../../api/control/index.ts';
-import { RELATIVE_REFERENCES, poolGroupInputSchema } from '../../api/control/requests.ts';
-import { scheduleInputSchema } from '../../api/schedules/schedule-service.ts';
-import { iso } from '../../api/query/time.ts';
+import { FleetError } from '../../core/errors.ts';
+import { MINER_ACTIONS, type ControlRequest, type MinerSelector } from '../../services/control/index.ts';
+import { RELATIVE_REFERENCES, poolGroupInputSchema } from '../../services/control/requests.ts';
+import { scheduleInputSchema } from '../../services/schedules/schedule-service.ts';
+import { iso } from '../../services/query/time.ts';
 import { badArgument, defineTool } from '../define-tool.ts';
 import { runPerformanceBaseline } from './baseline.ts';
 import { clip } from '../size-budget.ts';

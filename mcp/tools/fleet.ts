@@ -4,7 +4,7 @@
  * same at 10 or 10,000 miners.
  */
 import { z } from 'zod';
-import { HEALTH_STATUSES } from '../../collector/samples.ts';
+import { HEALTH_STATUSES } from '../../core/samples.ts';
 import { EVENT_KINDS, EVENT_SEVERITIES } from '../../api/schemas/events.ts';
 import type { FleetSummary } from '../../api/schemas/fleet.ts';
 import { defineTool } from '../define-tool.ts';

@@ -3,8 +3,8 @@
  * (viewer), pause, resume or cancel a job (operator).
  */
 import { z } from 'zod';
-import { JOB_STATUSES, JOB_TYPES, type MinerJobResult } from '../../api/jobs/types.ts';
-import { iso } from '../../api/query/time.ts';
+import { JOB_STATUSES, JOB_TYPES, type MinerJobResult } from '../../services/jobs/types.ts';
+import { iso } from '../../services/query/time.ts';
 import { defineTool } from '../define-tool.ts';
 import { ListFields, budgetFor, clip, fitList, limitArg } from '../size-budget.ts';
 import { JobView, failureText, jobLine, jobView } from './shared.ts';

@@ -5,15 +5,15 @@
  * miner as data rather than as an error where that is the answer (ping, diagnose).
  */
 import { z } from 'zod';
-import { FleetError, isFleetError } from '../../collector/errors.ts';
+import { FleetError, isFleetError } from '../../core/errors.ts';
 import type { MinerClient } from '../../collector/miner-client.ts';
 import { stripPoolCredentials } from '../../collector/normalize.ts';
-import { DEGRADED_REASONS, HEALTH_STATUSES } from '../../collector/samples.ts';
-import { MinerStateReader } from '../../api/control/miner-state.ts';
-import type { TargetMiner } from '../../api/control/index.ts';
+import { DEGRADED_REASONS, HEALTH_STATUSES } from '../../core/samples.ts';
+import { MinerStateReader } from '../../services/control/miner-state.ts';
+import type { TargetMiner } from '../../services/control/index.ts';
 import { TagFilter } from '../../api/schemas/common.ts';
 import { MINER_SORT_KEYS, type MinerDetail } from '../../api/schemas/miners.ts';
-import { iso } from '../../api/query/time.ts';
+import { iso } from '../../services/query/time.ts';
 import { defineTool, type ToolContext } from '../define-tool.ts';
 import { ListFields, budgetFor, clip, fitList, limitArg } from '../size-budget.ts';
 import { MinerArg, SiteArg } from './shared.ts';

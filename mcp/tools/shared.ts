@@ -5,12 +5,12 @@
  */
 import { z } from 'zod';
 import { minerIdSchema, scopeNameSchema } from '../../collector/inventory/schema.ts';
-import { HEALTH_STATUSES } from '../../collector/samples.ts';
-import type { Caller } from '../../api/context.ts';
+import { HEALTH_STATUSES } from '../../core/samples.ts';
+import type { Caller } from '../../services/context.ts';
 import { TagFilter } from '../../api/schemas/common.ts';
-import type { ControlResponse, MinerSelector } from '../../api/control/index.ts';
-import { FINAL_STATUSES, JOB_STATUSES, JOB_TYPES, type JobSummary } from '../../api/jobs/types.ts';
-import { DURATION_FORM, TIME_FORM, isDuration, isTime, iso } from '../../api/query/time.ts';
+import type { ControlResponse, MinerSelector } from '../../services/control/index.ts';
+import { FINAL_STATUSES, JOB_STATUSES, JOB_TYPES, type JobSummary } from '../../services/jobs/types.ts';
+import { DURATION_FORM, TIME_FORM, isDuration, isTime, iso } from '../../services/query/time.ts';
 import { badArgument, type ToolContext } from '../define-tool.ts';
 import { DEFAULT_ANSWER_BYTES, clip, fitList } from '../size-budget.ts';
 

@@ -6,13 +6,13 @@
  * a site / model / the whole fleet from the rollups.
  */
 import { z } from 'zod';
-import { FleetError } from '../../collector/errors.ts';
+import { FleetError } from '../../core/errors.ts';
 import { minerIdSchema } from '../../collector/inventory/schema.ts';
-import { MAX_RANGE_MS } from '../../api/query/influxql.ts';
+import { MAX_RANGE_MS } from '../../services/query/influxql.ts';
 import { FLEET_METRICS, type FleetMetric } from '../../api/schemas/fleet.ts';
 import { StepParam, TagFilter } from '../../api/schemas/common.ts';
 import { TELEMETRY_METRICS, type TelemetryMetric } from '../../api/schemas/miners.ts';
-import { formatDuration, iso, parseTime } from '../../api/query/time.ts';
+import { formatDuration, iso, parseTime } from '../../services/query/time.ts';
 import { badArgument, defineTool } from '../define-tool.ts';
 import { DEFAULT_ANSWER_BYTES, EXPLICIT_ANSWER_BYTES, fitList } from '../size-budget.ts';
 import { DurationArg, SiteArg, TimeArg, durationMs } from './shared.ts';

@@ -2,7 +2,7 @@
 // auth and caching; a handler only maps a request on one miner to a response.
 import type * as grpc from '@grpc/grpc-js';
 
-import type { Logger } from '../../collector/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { FirmwareBehaviour, ParsedFirmwareImage } from '../firmware-image.ts';
 import type { RpcError } from '../rpc-error.ts';
 import type { VirtualMiner } from '../virtual-miner.ts';

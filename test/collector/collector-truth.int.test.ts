@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
-import { parseConfig } from '../../collector/config-loader.ts';
+import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
 import { EventLog } from '../../collector/event-log.ts';
 import { MinerClient } from '../../collector/miner-client.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config-loader.ts';
+import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
 import { CredentialPolicy } from '../../collector/inventory/credential-policy.ts';
 

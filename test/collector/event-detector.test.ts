@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectEvents, type MinerObservation } from '../../collector/event-detector.ts';
-import type { MinerRef, MinerSample } from '../../collector/samples.ts';
+import type { MinerRef, MinerSample } from '../../core/samples.ts';
 
 const ref: MinerRef = { id: 'm1', tenant: 't', site: 's', address: '127.0.0.1:50051', credentials: 'default', labels: {} };
 const board = (id: string, ghs: number) => ({ board: id, enabled: true, hashrate_ghs: ghs, hashrate_nominal_ghs: 34_000, hashrate_error_mhs: 0, temp_chip_c: 70, temp_board_c: 60, temp_inlet_c: null, temp_outlet_c: null, voltage_v: 13, frequency_mhz: 600, chips: 126 });

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { EventLog } from '../../collector/event-log.ts';
-import { InfluxClient, rowsOf, type InfluxSettings } from '../../collector/influx-client.ts';
-import { InfluxWriter } from '../../collector/influx-writer.ts';
+import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
+import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics, type CollectorMetrics } from '../../collector/metrics.ts';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
-import { redisKeys, type RedisKeys } from '../../collector/redis-keys.ts';
-import type { EventKind, FleetEvent } from '../../collector/samples.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys, type RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { EventKind, FleetEvent } from '../../core/samples.ts';
 
 // Events go to real InfluxDB (through InfluxWriter) and to a real Redis stream per tenant.
 

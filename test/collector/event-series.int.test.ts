@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventLog } from '../../collector/event-log.ts';
-import { InfluxClient, rowsOf, type InfluxSettings } from '../../collector/influx-client.ts';
-import { InfluxWriter } from '../../collector/influx-writer.ts';
+import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
+import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics } from '../../collector/metrics.ts';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
-import { redisKeys } from '../../collector/redis-keys.ts';
-import type { FleetEvent } from '../../collector/samples.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { FleetEvent } from '../../core/samples.ts';
 
 // Every recorded event is stored: real InfluxDB (one point per series and timestamp) and Redis.
 const redis = createRedis(inject('redisUrl'));

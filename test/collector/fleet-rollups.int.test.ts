@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { InfluxClient, rowsOf, type InfluxSettings } from '../../collector/influx-client.ts';
-import { InfluxWriter } from '../../collector/influx-writer.ts';
+import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
+import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics } from '../../collector/metrics.ts';
 import { FleetRollups } from '../../collector/fleet-rollups.ts';
 import { MinerRollups } from '../../collector/rollups.ts';
-import type { MinerRef, MinerSample } from '../../collector/samples.ts';
+import type { MinerRef, MinerSample } from '../../core/samples.ts';
 
 // Two collectors (ids c1 and c2) each poll half of a site's miners for 3 minutes; their
 // MinerRollups feed FleetRollups and real InfluxWriters. The fleet_1m / fleet_1h points read

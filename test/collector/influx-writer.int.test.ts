@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { InfluxClient, rowsOf, type InfluxSettings } from '../../collector/influx-client.ts';
-import { InfluxWriter, rejectedLines, type InfluxWriterOptions } from '../../collector/influx-writer.ts';
+import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
+import { InfluxWriter, rejectedLines, type InfluxWriterOptions } from '../../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics, type CollectorMetrics } from '../../collector/metrics.ts';
 import { samplePoints } from '../../collector/points.ts';
-import type { MinerSample } from '../../collector/samples.ts';
+import type { MinerSample } from '../../core/samples.ts';
 import { startLocalInflux, type LocalService } from '../../demo/local-services.ts';
 
 // Real InfluxDB throughout: the shared test server, plus a private one (startLocalInflux) that

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../collector/errors.ts';
+import { FleetError } from '../../core/errors.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import { serviceDefinition } from '../../proto/loader.ts';
 import { buildFirmwareImage, startSimulator, type SimulatedFleet } from '../../simulator/index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizePoll, type PollResponses } from '../../collector/normalize.ts';
-import type { MinerRef } from '../../collector/samples.ts';
+import type { MinerRef } from '../../core/samples.ts';
 
 // Decoded RPC answers as proto-loader yields them (snake_case, GH/s, MH/s, Hz, integer W).
 const gh = (v: number) => ({ gigahash_per_second: v });

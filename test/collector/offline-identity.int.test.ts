@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
-import { redisKeys } from '../../collector/redis-keys.ts';
-import type { MinerDetailsInfo, MinerSnapshot } from '../../collector/samples.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { MinerDetailsInfo, MinerSnapshot } from '../../core/samples.ts';
 import { SnapshotStore } from '../../collector/snapshot-store.ts';
 
 // Real Redis. A collector that restarts while a miner is offline has never reached it: the

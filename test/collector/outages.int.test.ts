@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
-import { parseConfig } from '../../collector/config-loader.ts';
+import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
-import { InfluxClient, rowsOf } from '../../collector/influx-client.ts';
-import { silentLogger } from '../../collector/logger.ts';
+import { InfluxClient, rowsOf } from '../../store/influx-redis/influx-client.ts';
+import { silentLogger } from '../../runtime/logger.ts';
 import { startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventPoint, offlinePoint, samplePoints } from '../../collector/points.ts';
-import type { FleetEvent, MinerRef, MinerSample } from '../../collector/samples.ts';
+import type { FleetEvent, MinerRef, MinerSample } from '../../core/samples.ts';
 
 // Golden lines: exact line protocol for a realistic S19j Pro poll (3 boards, 4 fans, 2 pools).
 

@@ -6,7 +6,7 @@ import type { InventoryMiner } from '../../collector/inventory/schema.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import { samplePoints } from '../../collector/points.ts';
 import { MinerTracker, pollMiner, type PollSettings } from '../../collector/poller.ts';
-import type { MinerSample } from '../../collector/samples.ts';
+import type { MinerSample } from '../../core/samples.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 
 let fleet: SimulatedFleet;

@@ -1,7 +1,7 @@
 import { createServer, Socket, type Server } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 
 // A Redis that answers, but slowly (a loaded machine): a TCP proxy in front of the real test
 // Redis holds every reply back for REPLY_DELAY_MS. The delay is the only thing simulated.

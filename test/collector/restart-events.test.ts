@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attributeRestart, detectEvents, type MinerObservation } from '../../collector/event-detector.ts';
-import type { FleetEvent, MinerRef, MinerSample } from '../../collector/samples.ts';
+import type { FleetEvent, MinerRef, MinerSample } from '../../core/samples.ts';
 
 // Which restart happened, and whether the product caused it; boards said back only after lost.
 const ref: MinerRef = { id: 'm1', tenant: 't', site: 's', address: '127.0.0.1:50051', credentials: 'default', labels: {} };

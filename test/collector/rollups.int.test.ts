@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { InfluxClient, rowsOf, type InfluxSettings } from '../../collector/influx-client.ts';
-import { InfluxWriter } from '../../collector/influx-writer.ts';
+import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
+import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics } from '../../collector/metrics.ts';
 import { MinerRollups } from '../../collector/rollups.ts';
-import type { MinerRef, MinerSample } from '../../collector/samples.ts';
+import type { MinerRef, MinerSample } from '../../core/samples.ts';
 
 // Three minutes of 10 s polls for two miners with known values go through MinerRollups and a
 // real InfluxWriter; the miner_1m / miner_1h points read back from InfluxDB must match exactly.

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { redisKeys } from '../../collector/redis-keys.ts';
-import type { MinerSnapshot } from '../../collector/samples.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { MinerSnapshot } from '../../core/samples.ts';
 import { SnapshotStore } from '../../collector/snapshot-store.ts';
 
 // Issue 15, security 5: a miner deleted while its poll was in flight came back as a stale

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { FleetError } from '../../collector/errors.ts';
+import { FleetError } from '../../core/errors.ts';
 import { createCollectorMetrics } from '../../collector/metrics.ts';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
-import { redisKeys, type RedisKeys } from '../../collector/redis-keys.ts';
-import { HEALTH_STATUSES, type HealthStatus, type MinerSnapshot } from '../../collector/samples.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys, type RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import { HEALTH_STATUSES, type HealthStatus, type MinerSnapshot } from '../../core/samples.ts';
 import { computeAggregates, SnapshotStore } from '../../collector/snapshot-store.ts';
 import { startLocalRedis } from '../../demo/local-services.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../api/config.ts';
-import { ConfigError } from '../../collector/config-loader.ts';
+import { ConfigError } from '../../runtime/config-loader.ts';
 import { loadCollectorConfig } from '../../collector/config.ts';
 import { parseCommandArgs, UsageError, type CliCommand } from '../../bin/command.ts';
 import { apiCommand } from '../../bin/commands/api.ts';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { apiConfigSchema } from '../../api/config.ts';
-import { parseConfig, ConfigError } from '../../collector/config-loader.ts';
+import { parseConfig, ConfigError } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
 import { mcpConfigSchema } from '../../mcp/config.ts';
 import { unknownConfigWarnings } from '../../bin/config-keys.ts';

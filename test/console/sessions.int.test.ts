@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedis, waitForRedis } from '../../collector/redis-connection.ts';
-import { redisKeys } from '../../collector/redis-keys.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { ConsoleSessions, SESSION_MAX_MS } from '../../console/sessions.ts';
 import type { Redis } from 'ioredis';
 

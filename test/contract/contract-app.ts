@@ -9,11 +9,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { buildApp } from '../../api/app.ts';
-import { controlRoutePlugins } from '../../api/control/index.ts';
-import { FleetQuery } from '../../api/query/fleet-query.ts';
+import { controlRoutePlugins } from '../../services/control/index.ts';
+import { FleetQuery } from '../../services/query/fleet-query.ts';
 import { mcpRoutes } from '../../api/routes/mcp.ts';
 import { testKeys, type TestKeys } from '../api/app/helpers.ts';
-import { startHarness, type Harness } from '../api/control/harness.ts';
+import { startHarness, type Harness } from '../services/control/harness.ts';
 import { buildFirmwareImage } from '../../simulator/index.ts';
 
 export type Role = 'viewer' | 'operator' | 'admin';

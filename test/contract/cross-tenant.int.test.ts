@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FINAL_STATUSES } from '../../api/jobs/types.ts';
+import { FINAL_STATUSES } from '../../services/jobs/types.ts';
 import { minerState } from '../mcp/helpers.ts';
-import { waitFor } from '../api/control/harness.ts';
+import { waitFor } from '../services/control/harness.ts';
 import { shortly } from './contract-checks.ts';
 import { startContractApp, type ContractApp, type TenantObjects } from './contract-app.ts';
 import { fillPath, operationsOf, type Operation } from './openapi-ops.ts';

@@ -12,7 +12,7 @@ import { fuzzOf, fuzzText, validOf, type Hints, type JsonSchema } from './schema
 // route's schema (mostly valid, so calls reach the services) mixed with hostile values (control
 // characters, 1e400, 9999999h, address spellings, very long and odd unicode texts, wrong types,
 // unknown and missing fields, broken JSON). Calls go over real HTTP to the real app on real
-// Redis and InfluxDB; control calls act on simulated miners (test/api/control/harness.ts), which
+// Redis and InfluxDB; control calls act on simulated miners (test/services/control/harness.ts), which
 // is why they may run for real rather than only as dry runs.
 //
 // Deterministic: FUZZ_SEED (default below) seeds every operation (seed ^ hash of the route), and

@@ -1,7 +1,7 @@
-import { MEASUREMENTS, ROLLUP_FIELDS } from '../../collector/samples.ts';
+import { MEASUREMENTS, ROLLUP_FIELDS } from '../../core/samples.ts';
 
 /**
- * A small fleet as line protocol, shaped like the collector's schema (collector/samples.ts):
+ * A small fleet as line protocol, shaped like the collector's schema (core/samples.ts):
  * 6 miners on 2 sites covering every health status, 10 s raw polls with hashboards, fans and
  * pools, events, and 1m/1h rollups computed from the raw points. Timestamps in ms.
  */

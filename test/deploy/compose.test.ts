@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { apiConfigSchema } from '../../api/config.ts';
 import type { CliCommand } from '../../bin/command.ts';
-import { parseConfig } from '../../collector/config-loader.ts';
+import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
 import { buildInventory } from '../../simulator/inventory-writer.ts';
 

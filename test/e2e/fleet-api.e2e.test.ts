@@ -8,9 +8,9 @@ import { apiConfigSchema } from '../../api/config.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { fullApiExtension } from '../../api/wiring.ts';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
-import { parseConfig } from '../../collector/config-loader.ts';
+import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
-import { silentLogger } from '../../collector/logger.ts';
+import { silentLogger } from '../../runtime/logger.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 import { waitForFirstPolls } from '../collector/first-polls.ts';
 

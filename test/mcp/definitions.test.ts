@@ -2,10 +2,10 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Caller } from '../../api/context.ts';
-import { ConfigError } from '../../collector/config-loader.ts';
-import { silentLogger } from '../../collector/logger.ts';
-import { redisKeys } from '../../collector/redis-keys.ts';
+import type { Caller } from '../../services/context.ts';
+import { ConfigError } from '../../runtime/config-loader.ts';
+import { silentLogger } from '../../runtime/logger.ts';
+import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { categoriesOf, loadMcpConfig } from '../../mcp/config.ts';
 import { defineTool, mcpMessage, type McpDeps } from '../../mcp/define-tool.ts';
 import { closeMatches, editDistance } from '../../mcp/lookup.ts';
@@ -231,7 +231,7 @@ describe('error mapping', () => {
   const text = (r: unknown): string => ((r as { content: { text: string }[] }).content[0]!.text);
 
   it('a dependency outage is an isError result without internal addresses', async () => {
-    const { FleetError } = await import('../../collector/errors.ts');
+    const { FleetError } = await import('../../core/errors.ts');
     const c = await client({
       summary: async () => {
         throw new FleetError('unavailable', 'InfluxDB is not reachable at http://10.0.0.5:8086 (query)');

@@ -1,8 +1,8 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { expect } from 'vitest';
-import type { Caller } from '../../api/context.ts';
-import type { ControlPlane } from '../../api/control/index.ts';
+import type { Caller } from '../../services/context.ts';
+import type { ControlPlane } from '../../services/control/index.ts';
 import { answerBytes } from '../../mcp/size-budget.ts';
 import { ALL_TOOLS, buildMcpServer } from '../../mcp/server.ts';
 import type { TestApp } from '../api/app/helpers.ts';

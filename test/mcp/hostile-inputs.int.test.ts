@@ -1,8 +1,8 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Caller } from '../../api/context.ts';
+import type { Caller } from '../../services/context.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from '../api/app/helpers.ts';
-import { seedFleet, type FleetFixture } from '../api/query/fleet-fixture.ts';
+import { seedFleet, type FleetFixture } from '../services/query/fleet-fixture.ts';
 import { connectReadOnlyMcp } from './helpers.ts';
 
 // query_telemetry with inputs that used to reach InfluxDB and fail as internal errors (issue 15,

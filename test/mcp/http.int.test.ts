@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../api/config.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { fullApiExtension } from '../../api/wiring.ts';
-import { silentLogger } from '../../collector/logger.ts';
+import { silentLogger } from '../../runtime/logger.ts';
 import { ALL_TOOLS } from '../../mcp/server.ts';
 import { call, callError, fleetState } from './helpers.ts';
 import { startMcpHarness, type McpHarness } from './harness.ts';

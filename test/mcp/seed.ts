@@ -15,9 +15,9 @@
  */
 import type { Redis } from 'ioredis';
 import { EventLog } from '../../collector/event-log.ts';
-import { InfluxClient } from '../../collector/influx-client.ts';
+import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { FieldSet, line, minerTags, samplePoints } from '../../collector/points.ts';
-import type { RedisKeys } from '../../collector/redis-keys.ts';
+import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import {
   MEASUREMENTS,
   type DegradedReason,
@@ -26,7 +26,7 @@ import {
   type MinerRef,
   type MinerSample,
   type MinerSnapshot,
-} from '../../collector/samples.ts';
+} from '../../core/samples.ts';
 import { SnapshotStore, computeAggregates } from '../../collector/snapshot-store.ts';
 
 const MINUTE = 60_000;

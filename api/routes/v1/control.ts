@@ -1,8 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { FleetError } from '../../../collector/errors.ts';
+import { FleetError } from '../../../core/errors.ts';
 import { requireRole } from '../../auth/authenticate.ts';
-import type { ControlResponse, ControlService, ControlTarget } from '../../control/control-service.ts';
+import type { ControlResponse, ControlService, ControlTarget } from '../../../services/control/control-service.ts';
 import {
   ControlResponseSchema,
   dryRunOf,
@@ -14,8 +14,8 @@ import {
   PoolsBody,
   PowerTargetBody,
   SelectorActionBody,
-} from '../../control/http-schemas.ts';
-import type { MinerSelector } from '../../control/selector.ts';
+} from '../../../services/control/http-schemas.ts';
+import type { MinerSelector } from '../../../services/control/selector.ts';
 import { controlRateLimit } from '../../plugins/rate-limit.ts';
 import { errorResponses } from '../../schemas/common.ts';
 

@@ -1,18 +1,18 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { FleetError } from '../../../collector/errors.ts';
+import { FleetError } from '../../../core/errors.ts';
 import { requireRole } from '../../auth/authenticate.ts';
 import { controlRateLimit } from '../../plugins/rate-limit.ts';
-import type { FirmwareStore } from '../../rollouts/firmware-store.ts';
+import type { FirmwareStore } from '../../../services/rollouts/firmware-store.ts';
 import {
   FirmwareListSchema,
   FirmwareShaParams,
   FirmwareUploadQuery,
   FirmwareUploadResult,
   RolloutPlanSchema,
-} from '../../rollouts/http-schemas.ts';
-import { rolloutRequestSchema, type RolloutService } from '../../rollouts/rollout-service.ts';
+} from '../../../services/rollouts/http-schemas.ts';
+import { rolloutRequestSchema, type RolloutService } from '../../../services/rollouts/rollout-service.ts';
 import { READ_ERRORS, errorResponses } from '../../schemas/common.ts';
 
 export interface FirmwareRouteDeps {

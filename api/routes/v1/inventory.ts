@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { FleetError } from '../../../collector/errors.ts';
+import { FleetError } from '../../../core/errors.ts';
 import { requireRole } from '../../auth/authenticate.ts';
 import {
   CredentialListSchema,
@@ -10,13 +10,13 @@ import {
   InventoryMinerSchema,
   Removed,
   ScanRequestSchema,
-} from '../../inventory/http-schemas.ts';
+} from '../../../services/inventory/http-schemas.ts';
 import {
   credentialsInputSchema,
   inventoryMinerInputSchema,
   scanRequestSchema,
   type InventoryService,
-} from '../../inventory/inventory-service.ts';
+} from '../../../services/inventory/inventory-service.ts';
 import { READ_ERRORS, errorResponses } from '../../schemas/common.ts';
 
 export interface InventoryRouteDeps {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireRole } from '../../auth/authenticate.ts';
-import { sleep } from '../../control/concurrency.ts';
+import { sleep } from '../../../services/control/concurrency.ts';
 import {
   JobDetailSchema,
   JobGetQuery,
@@ -10,9 +10,9 @@ import {
   JobStepsQuery,
   JobStepsSchema,
   JobSummarySchema,
-} from '../../control/http-schemas.ts';
-import type { JobService } from '../../jobs/job-service.ts';
-import { FINAL_STATUSES, type JobStep } from '../../jobs/types.ts';
+} from '../../../services/control/http-schemas.ts';
+import type { JobService } from '../../../services/jobs/job-service.ts';
+import { FINAL_STATUSES, type JobStep } from '../../../services/jobs/types.ts';
 import { controlRateLimit } from '../../plugins/rate-limit.ts';
 import { READ_ERRORS, errorResponses } from '../../schemas/common.ts';
 

@@ -6,8 +6,8 @@ import {
   ScheduleListSchema,
   ScheduleRemovedSchema,
   ScheduleSchema,
-} from '../../schedules/http-schemas.ts';
-import { scheduleInputSchema, type ScheduleService } from '../../schedules/schedule-service.ts';
+} from '../../../services/schedules/http-schemas.ts';
+import { scheduleInputSchema, type ScheduleService } from '../../../services/schedules/schedule-service.ts';
 import { READ_ERRORS, errorResponses } from '../../schemas/common.ts';
 
 export interface ScheduleRouteDeps {

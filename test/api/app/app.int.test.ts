@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { z } from 'zod';
-import type { Caller } from '../../../api/context.ts';
+import type { Caller } from '../../../services/context.ts';
 import {
   Availability,
   ComparePeriods,
@@ -11,8 +11,8 @@ import {
 import { EventList } from '../../../api/schemas/events.ts';
 import { FleetSeries, FleetSummary, PoolHealth } from '../../../api/schemas/fleet.ts';
 import { MinerDetail, MinerList, Telemetry } from '../../../api/schemas/miners.ts';
-import { InfluxClient } from '../../../collector/influx-client.ts';
-import { seedFleet, windowStats, type FleetFixture } from '../query/fleet-fixture.ts';
+import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
+import { seedFleet, windowStats, type FleetFixture } from '../../services/query/fleet-fixture.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp, type TestKeys } from './helpers.ts';
 
 // The real app (buildApp) over real InfluxDB and Redis holding the fixture fleet, driven through

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { startApiServer } from '../../../api/server.ts';
-import { ConfigError } from '../../../collector/config-loader.ts';
+import { ConfigError } from '../../../runtime/config-loader.ts';
 import { testConfig } from './helpers.ts';
 
 // Issue 15, security 5: AUTH_MODE=none (every request acts as one fixed caller, admin here) on

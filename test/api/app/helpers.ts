@@ -2,15 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { buildApp, type ApiRoutePlugin } from '../../../api/app.ts';
 import { apiConfigSchema, type ApiConfig } from '../../../api/config.ts';
-import type { ApiInfra } from '../../../api/context.ts';
+import type { ApiInfra } from '../../../services/context.ts';
 import { createApiMetrics, type ApiMetrics } from '../../../api/metrics.ts';
-import { FleetQuery } from '../../../api/query/fleet-query.ts';
-import { parseConfig } from '../../../collector/config-loader.ts';
+import { FleetQuery } from '../../../services/query/fleet-query.ts';
+import { parseConfig } from '../../../runtime/config-loader.ts';
 import { CredentialStore } from '../../../collector/credentials.ts';
-import type { InfluxClient } from '../../../collector/influx-client.ts';
-import { silentLogger } from '../../../collector/logger.ts';
+import type { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
+import { silentLogger } from '../../../runtime/logger.ts';
 import { MinerClientPool } from '../../../collector/miner-client-pool.ts';
-import { POLL_MS, type FleetFixture } from '../query/fleet-fixture.ts';
+import { POLL_MS, type FleetFixture } from '../../services/query/fleet-fixture.ts';
 
 /** Test signing keys (jose generateKeyPair) and a token minter with the API's default iss/aud. */
 export interface TestKeys {

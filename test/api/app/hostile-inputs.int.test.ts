@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FleetError } from '../../../collector/errors.ts';
-import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
+import { FleetError } from '../../../core/errors.ts';
+import { seedFleet, type FleetFixture } from '../../services/query/fleet-fixture.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from './helpers.ts';
 
 // Inputs that used to reach InfluxDB and come back as 500s (issue 15, security 3): control

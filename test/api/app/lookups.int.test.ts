@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Caller } from '../../../api/context.ts';
-import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
+import type { Caller } from '../../../services/context.ts';
+import { seedFleet, type FleetFixture } from '../../services/query/fleet-fixture.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from './helpers.ts';
 import { connectReadOnlyMcp } from '../../mcp/helpers.ts';
 

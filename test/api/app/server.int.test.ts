@@ -6,8 +6,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { startApiServer } from '../../../api/server.ts';
-import { silentLogger } from '../../../collector/logger.ts';
-import { redisKeys } from '../../../collector/redis-keys.ts';
+import { silentLogger } from '../../../runtime/logger.ts';
+import { redisKeys } from '../../../store/influx-redis/redis-keys.ts';
 import { encodeWindowStat } from '../../../collector/window-stats.ts';
 import { testConfig } from './helpers.ts';
 

@@ -10,10 +10,10 @@ import { buildApp } from '../../../api/app.ts';
 import { requireRole } from '../../../api/auth/authenticate.ts';
 import { createApiMetrics } from '../../../api/metrics.ts';
 import { controlRateLimit } from '../../../api/plugins/rate-limit.ts';
-import { FleetQuery } from '../../../api/query/fleet-query.ts';
-import { silentLogger } from '../../../collector/logger.ts';
+import { FleetQuery } from '../../../services/query/fleet-query.ts';
+import { silentLogger } from '../../../runtime/logger.ts';
 import { buildTestApp, freshIp, testConfig, testKeys, type TestApp, type TestKeys } from '../app/helpers.ts';
-import { POLL_MS, seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
+import { POLL_MS, seedFleet, type FleetFixture } from '../../services/query/fleet-fixture.ts';
 
 // Authentication, role guards, tenant scoping and rate limits of the real app on real Redis.
 // Every test uses its own client IP (inject remoteAddress) and token subject, so per-IP and

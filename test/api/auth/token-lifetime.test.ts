@@ -3,7 +3,7 @@ import { SignJWT, decodeJwt } from 'jose';
 import { mintToken } from '../../../api/auth/keys.ts';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '../../../api/auth/verifier.ts';
-import { FleetError } from '../../../collector/errors.ts';
+import { FleetError } from '../../../core/errors.ts';
 import { testConfig, testKeys } from '../app/helpers.ts';
 
 // Issue 15, security 5: a token without exp was accepted forever. Every token must expire, and

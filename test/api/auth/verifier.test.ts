@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { callerFromClaims, createTokenVerifier } from '../../../api/auth/verifier.ts';
-import { ConfigError } from '../../../collector/config-loader.ts';
-import { FleetError } from '../../../collector/errors.ts';
+import { ConfigError } from '../../../runtime/config-loader.ts';
+import { FleetError } from '../../../core/errors.ts';
 import { testConfig, testKeys } from '../app/helpers.ts';
 
 // The token verifier (no services needed) and the `bos-fleet token` command end to end.

@@ -1,0 +1,66 @@
+import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
+import { MEASUREMENTS } from '../../core/samples.ts';
+import { tagEq } from './influxql.ts';
+import { groupedStats, type GroupStats } from './stats.ts';
+import type { TimeRange } from './time.ts';
+import type { WindowStatKey } from './window-stats.ts';
+
+/**
+ * The parts of a recent window that no closed 5-minute bucket holds: the open bucket since the
+ * last boundary (the collector writes a bucket only once it closed) and a start between two
+ * boundaries. Both are shorter than 5 minutes and read from the raw `miner` points, so a
+ * window ends at the last poll and starts where it was asked to, instead of being moved to the
+ * nearest boundary (which made `now-10m..now-5m` and `now-5m..now` the same bucket).
+ */
+export async function rawWindowRows(
+  influx: InfluxClient,
+  tenant: string,
+  range: TimeRange,
+  site: string | undefined,
+): Promise<GroupStats<WindowStatKey>[]> {
+  return await groupedStats(influx, {
+    tenant,
+    measurement: MEASUREMENTS.miner,
+    ...range,
+    specs: {
+      h: { fn: 'mean', field: 'hashrate_ghs' },
+      n: { fn: 'mean', field: 'hashrate_nominal_ghs' },
+      p: { fn: 'mean', field: 'power_w' },
+      // every poll writes `up` (0 when the miner was not reached): its count is the poll count
+      up: { fn: 'mean', field: 'up' },
+      tmax: { fn: 'max', field: 'temp_chip_max_c' },
+      tmean: { fn: 'mean', field: 'temp_chip_max_c' },
+      tboard: { fn: 'max', field: 'temp_board_max_c' },
+    },
+    groupBy: ['miner', 'site', 'model'],
+    where: site !== undefined ? [tagEq('site', site)] : [],
+  });
+}
+
+const MAX_KEYS: ReadonlySet<WindowStatKey> = new Set(['tmax', 'tboard']);
+
+/** Merge per-miner rows of adjacent spans exactly: means weighted by their counts, maxima of maxima. */
+export function mergeWindowRows(parts: readonly (readonly GroupStats<WindowStatKey>[])[]): GroupStats<WindowStatKey>[] {
+  const out = new Map<string, GroupStats<WindowStatKey>>();
+  for (const rows of parts) {
+    for (const r of rows) {
+      const prev = out.get(r.key);
+      if (!prev) {
+        out.set(r.key, { key: r.key, tags: { ...r.tags }, v: { ...r.v }, n: { ...r.n } });
+        continue;
+      }
+      // The tags of the part with more polls win, as when buckets merge.
+      if (r.n.up > prev.n.up) prev.tags = { ...r.tags };
+      for (const k of Object.keys(r.v) as WindowStatKey[]) {
+        const a = prev.v[k];
+        const b = r.v[k];
+        if (b === null) continue;
+        if (a === null) prev.v[k] = b;
+        else if (MAX_KEYS.has(k)) prev.v[k] = Math.max(a, b);
+        else prev.v[k] = prev.n[k] + r.n[k] > 0 ? (a * prev.n[k] + b * r.n[k]) / (prev.n[k] + r.n[k]) : a;
+        prev.n[k] = MAX_KEYS.has(k) ? 1 : prev.n[k] + r.n[k];
+      }
+    }
+  }
+  return [...out.values()];
+}
