@@ -1,10 +1,8 @@
 import { influxSettingsFrom } from '../collector/config.ts';
 import { CredentialStore } from '../collector/credentials.ts';
-import { InfluxClient } from '../store/influx-redis/influx-client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { MinerClientPool } from '../collector/miner-client-pool.ts';
-import { createRedis } from '../store/influx-redis/redis-connection.ts';
-import { redisKeys } from '../store/influx-redis/redis-keys.ts';
+import { openInfluxRedisStore } from '../store/influx-redis/index.ts';
 import { SecretBox } from '../collector/secret-box.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiInfra } from '../services/context.ts';
@@ -17,9 +15,15 @@ export interface InfraHandle {
 
 /** The connections and shared clients every API-side process runs on (the API server, stdio MCP). */
 export function createInfra(config: ApiConfig, log: Logger, name: string): InfraHandle {
-  const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = createRedis(config.REDIS_URL, { logger: log, name });
-  const influx = new InfluxClient(influxSettingsFrom(config));
+  const store = openInfluxRedisStore({
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_PREFIX,
+    influx: influxSettingsFrom(config),
+    log,
+    name,
+  });
+  // Until every service reads through the store's ports, the farm connections are shared as before.
+  const { redis, keys, influx } = store;
   const credentials = new CredentialStore({
     defaultUsername: config.MINER_DEFAULT_USERNAME,
     ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
@@ -29,11 +33,10 @@ export function createInfra(config: ApiConfig, log: Logger, name: string): Infra
   });
   const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
   return {
-    infra: { config, log, redis, keys, influx, minerPool, credentials },
+    infra: { config, log, store, redis, keys, influx, minerPool, credentials },
     async close() {
       minerPool.closeAll();
-      await redis.quit().catch(() => undefined);
-      redis.disconnect();
+      await store.close();
     },
   };
 }

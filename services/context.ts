@@ -4,6 +4,7 @@ import type { InfluxClient } from '../store/influx-redis/influx-client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { MinerClientPool } from '../collector/miner-client-pool.ts';
 import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import type { Store } from '../store/store.ts';
 import type { ApiConfig } from '../api/config.ts';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -29,6 +30,8 @@ export function hasRole(caller: Caller, role: Role): boolean {
 export interface ApiInfra {
   config: ApiConfig;
   log: Logger;
+  /** the storage ports (store/): services read and write only through these */
+  store: Store;
   redis: Redis;
   keys: RedisKeys;
   influx: InfluxClient;

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { buildApp, type ApiRoutePlugin } from '../../../api/app.ts';
@@ -79,6 +80,7 @@ export async function buildTestApp(
     redis: fx.redis,
     keys: fx.keys,
     influx: o.influx ?? fx.influx,
+    store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: o.influx ?? fx.influx }),
     minerPool: new MinerClientPool(credentials),
     credentials,
   };

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,9 @@ function infra(): ApiInfra {
     redis,
     keys: redisKeys(prefix),
     influx: new InfluxClient({ url: inject('influxUrl'), db: 'unused', auth: 'none', flavour: '1' }),
+    get store() {
+      return influxRedisStoreOver({ redis, keys: redisKeys(prefix), influx: this.influx });
+    },
     minerPool: new MinerClientPool(credentials),
     credentials,
   };

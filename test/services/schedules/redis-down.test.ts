@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../api/app.ts';
@@ -41,6 +42,7 @@ beforeAll(async () => {
     redis: dead,
     keys: redisKeys('test:redis-down'),
     influx,
+    store: influxRedisStoreOver({ redis: dead, keys: redisKeys('test:redis-down'), influx }),
     minerPool: new MinerClientPool(credentials),
     credentials,
   };
