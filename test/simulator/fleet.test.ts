@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { inventoryFileSchema, inventoryMinerSchema } from '../../collector/inventory/schema.ts';
 import type { GetMinerDetailsResponse, GetNetworkInfoResponse } from '../../proto/types.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
-import { connect } from './helpers.ts';
+import { connect, freePortRun } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -130,20 +130,16 @@ describe('a 250-miner fleet on distinct loopback addresses', () => {
 
 describe('port mode', () => {
   it('serves each miner on its own port of 127.0.0.1', async () => {
+    const base = await freePortRun(4);
     const fleet = await startSimulator({
       miners: 4,
       seed: 'ports',
       portMode: true,
-      port: 45_871,
+      port: base,
       passwords: { 'sim-0002': 'pw2' },
     });
     try {
-      expect(fleet.miners.map(m => m.address)).toEqual([
-        '127.0.0.1:45871',
-        '127.0.0.1:45872',
-        '127.0.0.1:45873',
-        '127.0.0.1:45874',
-      ]);
+      expect(fleet.miners.map(m => m.address)).toEqual([0, 1, 2, 3].map(i => `127.0.0.1:${base + i}`));
       for (const m of fleet.miners) {
         const c = connect(m.address);
         try {
@@ -155,7 +151,7 @@ describe('port mode', () => {
         }
       }
       // "localhost:<port>" is routed by port
-      const c = connect('localhost:45873');
+      const c = connect(`localhost:${base + 2}`);
       try {
         await c.login();
         expect((await c.call<GetMinerDetailsResponse>('MinerService', 'GetMinerDetails')).res.uid).toBe(
@@ -165,7 +161,7 @@ describe('port mode', () => {
         c.close();
       }
       const inv = fleet.inventory();
-      expect(inv.miners[1]).toMatchObject({ port: 45_872, credentials: 'miner-sim-0002' });
+      expect(inv.miners[1]).toMatchObject({ port: base + 1, credentials: 'miner-sim-0002' });
       expect(inv.credentials['miner-sim-0002']).toEqual({
         username: 'root',
         password_env: 'MINER_PASSWORD_SIM_0002',

@@ -151,3 +151,24 @@ export const FAST = {
   warmupMs: 300,
   quickRamping: { upS: 1, downS: 1 },
 } as const;
+
+/**
+ * A run of `n` consecutive free loopback ports below Linux's ephemeral range (32768+), so an
+ * outgoing connection of another test cannot take one between this check and the listen.
+ */
+export async function freePortRun(n: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  const canBind = (port: number): Promise<boolean> =>
+    new Promise(resolve => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (32_000 - 20_000 - n));
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++) ok = await canBind(p);
+    if (ok) return base;
+  }
+  throw new Error(`no run of ${n} free loopback ports found in 20000-32000`);
+}
