@@ -78,7 +78,10 @@ export function redisSchedules(redis: Redis, keys: RedisKeys, log?: Logger): Sch
       const sub = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
       // Connection errors are retried by ioredis; the evaluator's periodic reload covers the gap.
       sub.on('error', () => undefined);
+      let closed = false;
       sub.on('message', (_ch: string, msg: string) => {
+        // Messages already on the socket still arrive after close(); the watcher has gone.
+        if (closed) return;
         let change: ScheduleChange;
         try {
           change = JSON.parse(msg) as ScheduleChange;
@@ -96,6 +99,7 @@ export function redisSchedules(redis: Redis, keys: RedisKeys, log?: Logger): Sch
       }
       return {
         async close() {
+          closed = true;
           sub.disconnect();
         },
       };
