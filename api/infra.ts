@@ -21,6 +21,7 @@ export function createInfra(config: ApiConfig, log: Logger, name: string): Infra
     influx: influxSettingsFrom(config),
     log,
     name,
+    firmwareDir: config.FIRMWARE_DIR,
   });
   // Until every service reads through the store's ports, the farm connections are shared as before.
   const { redis, keys, influx } = store;

@@ -536,7 +536,12 @@ export class ControlService {
       } else {
         const { note, memo } = await plan.apply(client);
         if (memo && opts.memoKey) {
-          await this.infra.redis.hset(opts.memoKey, miner.id, JSON.stringify(memo)).catch(() => undefined);
+          await this.infra.store.schedules.rememberChange(opts.memoKey, miner.id, memo).catch((err: unknown) =>
+            this.infra.log.warn(
+              { miner: miner.id, err: (err as Error).message },
+              'schedule window: what this miner had before was not recorded; the window end will leave it as it is',
+            ),
+          );
         }
         result = {
           id: miner.id,
@@ -1150,8 +1155,10 @@ export class ControlService {
     m: TargetMiner,
     client: MinerClient,
   ): Promise<Plan> {
-    const raw = await this.infra.redis.hget(r.memo_key, m.id).catch(() => null);
-    const memo = raw ? (JSON.parse(raw) as { power_target_w?: number; paused_by_us?: boolean }) : null;
+    const memo = (await this.infra.store.schedules.changeOf(r.memo_key, m.id).catch((err: unknown) => {
+      this.infra.log.warn({ miner: m.id, err: (err as Error).message }, 'schedule window: what this miner had before could not be read');
+      return null;
+    })) as { power_target_w?: number; paused_by_us?: boolean } | null;
     const skipped = (message: string): Plan => ({
       status: 'skipped',
       message,

@@ -219,7 +219,7 @@ export type HashboardsRequest = z.output<typeof hashboardsRequestSchema>;
 export interface RestoreRequest {
   kind: 'restore';
   of: 'power_target' | 'pause';
-  /** Redis HASH (from keys.custom) miner id -> JSON memo written by the earlier batch. */
+  /** The window's memo reference (store.schedules.windowMemoRef): per miner, what the earlier batch changed. */
   memo_key: string;
 }
 

@@ -1,7 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { open, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
@@ -14,18 +13,17 @@ import {
   readFirmwareMetadata,
   type FirmwareImageMetadata,
 } from './firmware-image-metadata.ts';
+import type { AppliedImage, FirmwareImage, FirmwarePort } from '../../store/ports/firmware.ts';
+
+export type { AppliedImage, FirmwareImage } from '../../store/ports/firmware.ts';
 
 /**
- * Firmware images for rollouts. The bytes live in FIRMWARE_DIR named by their SHA-256
- * (`<sha256>.img`, content-addressed: two tenants uploading the same image share one file);
- * the metadata lives in Redis per tenant (keys.custom('firmware', 'images', tenant): HASH
- * sha256 -> JSON FirmwareImage), so every API replica sharing the directory sees the same
- * images. The image's own metadata (firmware-image-metadata.ts) is read before it is kept:
- * a file that cannot be firmware is refused, and a declared version or platform that disagrees
- * with what the image contains is refused naming both.
- *
- * keys.custom('firmware', 'applied', tenant): HASH miner id -> JSON { sha256, version,
- * applied_ms }: the image a rollout last put on each miner, used to roll back.
+ * Firmware images for rollouts, over the store's firmware port (infra.store.firmware): the bytes
+ * are content-addressed by SHA-256 (two tenants uploading the same image share one file), the
+ * metadata is per tenant. The image's own metadata (firmware-image-metadata.ts) is read before
+ * it is kept: a file that cannot be firmware is refused, and a declared version or platform that
+ * disagrees with what the image contains is refused naming both. The store also remembers the
+ * image a rollout last put on each miner, used to roll back.
  */
 
 export const firmwareUploadSchema = z.strictObject({
@@ -48,27 +46,6 @@ export const firmwareUploadSchema = z.strictObject({
 
 export type FirmwareUpload = z.output<typeof firmwareUploadSchema>;
 
-export interface FirmwareImage {
-  sha256: string;
-  name: string;
-  version: string;
-  /** platform the image is built for (PLATFORM_…); null = not stated, any platform */
-  platform: string | null;
-  /** how the image's metadata was read (null for images stored before validation existed) */
-  format: FirmwareImageMetadata['format'] | null;
-  /** where `version` comes from: the image itself, or only the uploader's word */
-  version_source: 'image' | 'declared' | null;
-  size_bytes: number;
-  uploaded_ms: number;
-  uploaded_by: string;
-}
-
-export interface AppliedImage {
-  sha256: string;
-  version: string;
-  applied_ms: number;
-}
-
 export interface FirmwareStoreOptions {
   /** Largest accepted image, in bytes. @defaultValue 1 GiB */
   maxImageBytes?: number;
@@ -79,30 +56,14 @@ export const sha256Schema = z
   .regex(/^[a-f0-9]{64}$/, { error: 'expected a SHA-256 checksum (64 lower-case hex characters)' });
 
 export class FirmwareStore {
-  private readonly infra: ApiInfra;
-  private readonly dir: string;
+  private readonly store: FirmwarePort;
+  private readonly log: ApiInfra['log'];
   readonly maxImageBytes: number;
 
   constructor(infra: ApiInfra, options: FirmwareStoreOptions = {}) {
-    this.infra = infra;
-    this.dir = path.resolve(infra.config.FIRMWARE_DIR);
+    this.store = infra.store.firmware;
+    this.log = infra.log;
     this.maxImageBytes = options.maxImageBytes ?? 1024 ** 3;
-  }
-
-  private imagesKey(tenant: string): string {
-    return this.infra.keys.custom('firmware', 'images', tenant);
-  }
-
-  private refsKey(sha: string): string {
-    return this.infra.keys.custom('firmware', 'refs', sha);
-  }
-
-  private appliedKey(tenant: string): string {
-    return this.infra.keys.custom('firmware', 'applied', tenant);
-  }
-
-  filePath(sha256: string): string {
-    return path.join(this.dir, `${sha256}.img`);
   }
 
   /**
@@ -123,18 +84,19 @@ export class FirmwareStore {
         'invalid_argument',
         `invalid firmware upload: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
       );
-    await mkdir(this.dir, { recursive: true });
-    const tmp = path.join(this.dir, `.upload-${randomUUID()}`);
+    let tmp: string | null = null;
     const hash = createHash('sha256');
     let size = 0;
     const max = this.maxImageBytes;
     try {
+      tmp = await this.store.stagingFile();
+      const staged = tmp;
       if (Buffer.isBuffer(body)) {
         if (body.length > max)
           throw new FleetError('invalid_argument', `image is larger than the ${max} byte limit`);
         hash.update(body);
         size = body.length;
-        const out = createWriteStream(tmp);
+        const out = createWriteStream(staged);
         await new Promise<void>((resolve, reject) => {
           out.on('error', reject);
           out.end(body, () => resolve());
@@ -151,7 +113,7 @@ export class FirmwareStore {
               yield chunk;
             }
           },
-          createWriteStream(tmp),
+          createWriteStream(staged),
         );
       }
       if (size === 0)
@@ -159,7 +121,7 @@ export class FirmwareStore {
           'invalid_argument',
           'the image is empty; send the firmware file as the request body (application/octet-stream)',
         );
-      const meta = await this.checkMetadata(tmp, parsed.data);
+      const meta = await this.checkMetadata(staged, parsed.data);
       const sha256 = hash.digest('hex');
       const existing = await this.find(caller.tenant, sha256);
       if (existing) {
@@ -172,7 +134,6 @@ export class FirmwareStore {
         }
         return { image: existing, created: false };
       }
-      await rename(tmp, this.filePath(sha256));
       const image: FirmwareImage = {
         sha256,
         name: parsed.data.name,
@@ -184,20 +145,21 @@ export class FirmwareStore {
         uploaded_ms: Date.now(),
         uploaded_by: caller.sub,
       };
-      const p = this.infra.redis.multi();
-      p.hset(this.imagesKey(caller.tenant), sha256, JSON.stringify(image));
-      p.sadd(this.refsKey(sha256), caller.tenant);
-      await p.exec();
+      await this.store.keepImage(caller.tenant, image, staged);
+      tmp = null;
       return { image, created: true };
     } catch (err) {
       if (err instanceof FleetError) throw err;
       throw new FleetError(
         'unavailable',
-        'the firmware image could not be stored; check FIRMWARE_DIR is writable and has space',
+        'the firmware image could not be stored; check the firmware folder (FIRMWARE_DIR, or firmware/ in the data folder) is writable and has space',
         { cause: err },
       );
     } finally {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      if (tmp !== null)
+        await rm(tmp, { force: true }).catch((err: unknown) =>
+          this.log.warn({ file: tmp, err: (err as Error).message }, 'firmware: an unkept upload file could not be deleted'),
+        );
     }
   }
 
@@ -254,15 +216,12 @@ export class FirmwareStore {
   }
 
   private async find(tenant: string, sha256: string): Promise<FirmwareImage | null> {
-    const raw = await this.infra.redis.hget(this.imagesKey(tenant), sha256);
-    return raw ? normalizeImage(JSON.parse(raw) as FirmwareImage) : null;
+    const image = await this.store.getImage(tenant, sha256);
+    return image ? normalizeImage(image) : null;
   }
 
   async list(caller: Caller): Promise<FirmwareImage[]> {
-    const all = await this.infra.redis.hgetall(this.imagesKey(caller.tenant));
-    return Object.values(all)
-      .map(v => normalizeImage(JSON.parse(v) as FirmwareImage))
-      .sort((a, b) => b.uploaded_ms - a.uploaded_ms);
+    return (await this.store.listImages(caller.tenant)).map(normalizeImage);
   }
 
   async get(caller: Caller, sha256: string): Promise<FirmwareImage> {
@@ -278,26 +237,28 @@ export class FirmwareStore {
 
   /** The newest stored image of `version`, if any (rollback lookups). */
   async findByVersion(tenant: string, version: string): Promise<FirmwareImage | null> {
-    const all = await this.infra.redis.hgetall(this.imagesKey(tenant));
-    const hits = Object.values(all)
-      .map(v => normalizeImage(JSON.parse(v) as FirmwareImage))
-      .filter(i => i.version === version)
-      .sort((a, b) => b.uploaded_ms - a.uploaded_ms);
-    return hits[0] ?? null;
+    const all = await this.store.listImages(tenant);
+    const hit = all.find(i => i.version === version);
+    return hit ? normalizeImage(hit) : null;
   }
 
   /** The bytes of an image, checked against its checksum. */
   async read(image: FirmwareImage): Promise<Buffer> {
-    let data: Buffer;
+    let data: Buffer | null;
     try {
-      data = await readFile(this.filePath(image.sha256));
+      data = await this.store.readImageBytes(image.sha256);
     } catch (err) {
       throw new FleetError(
-        'precondition_failed',
-        `the file of firmware image ${image.name} (${image.sha256}) is missing from FIRMWARE_DIR; upload it again`,
+        'unavailable',
+        `the file of firmware image ${image.name} (${image.sha256}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         { cause: err },
       );
     }
+    if (data === null)
+      throw new FleetError(
+        'precondition_failed',
+        `the file of firmware image ${image.name} (${image.sha256}) is missing from the image folder; upload it again`,
+      );
     const sha = createHash('sha256').update(data).digest('hex');
     if (sha !== image.sha256)
       throw new FleetError(
@@ -311,23 +272,16 @@ export class FirmwareStore {
     if (!hasRole(caller, 'admin'))
       throw new FleetError('forbidden', 'deleting firmware needs the admin role');
     await this.get(caller, sha256);
-    const p = this.infra.redis.multi();
-    p.hdel(this.imagesKey(caller.tenant), sha256);
-    p.srem(this.refsKey(sha256), caller.tenant);
-    p.scard(this.refsKey(sha256));
-    const res = await p.exec();
-    const left = Number(res?.[2]?.[1] ?? 1);
-    if (left === 0) await rm(this.filePath(sha256), { force: true }).catch(() => undefined);
+    await this.store.deleteImage(caller.tenant, sha256);
   }
 
   async applied(tenant: string, minerId: string): Promise<AppliedImage | null> {
-    const raw = await this.infra.redis.hget(this.appliedKey(tenant), minerId);
-    return raw ? (JSON.parse(raw) as AppliedImage) : null;
+    return this.store.appliedImage(tenant, minerId);
   }
 
   async recordApplied(tenant: string, minerId: string, image: FirmwareImage): Promise<void> {
     const v: AppliedImage = { sha256: image.sha256, version: image.version, applied_ms: Date.now() };
-    await this.infra.redis.hset(this.appliedKey(tenant), minerId, JSON.stringify(v));
+    await this.store.recordApplied(tenant, minerId, v);
   }
 
   /** The image to roll a miner back to: the one last applied if it matches the version, else any stored image of that version. */
@@ -342,10 +296,7 @@ export class FirmwareStore {
 
   /** Does the image file exist (readiness check)? */
   async hasFile(sha256: string): Promise<boolean> {
-    return stat(this.filePath(sha256)).then(
-      () => true,
-      () => false,
-    );
+    return this.store.hasImageBytes(sha256);
   }
 }
 

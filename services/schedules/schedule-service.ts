@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Cron } from 'croner';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FleetError } from '../../core/errors.ts';
 import type { ApiInfra, Caller } from '../context.ts';
@@ -10,6 +9,9 @@ import type { ControlRequest } from '../control/requests.ts';
 import { minerSelectorSchema, type MinerSelector } from '../control/selector.ts';
 import type { JobService } from '../jobs/job-service.ts';
 import { FINAL_STATUSES } from '../jobs/types.ts';
+import type { ScheduleWatch, ScheduleWindow, SchedulesPort } from '../../store/ports/schedules.ts';
+
+export type { ScheduleWindow } from '../../store/ports/schedules.ts';
 
 /**
  * Power schedules: recurring windows (curtailment during peak tariff hours). A window starts at
@@ -20,16 +22,14 @@ import { FINAL_STATUSES } from '../jobs/types.ts';
  * Both ends run through the batch-control job machinery and are audited.
  *
  * Exactly once with several API replicas: every replica evaluates every schedule each tick,
- * and a window's start (and end) runs only in the replica whose
- * `SET <prefix>:schedules:<id>:window:<start ms>:<start|end> <replica> NX PX <ttl>` succeeds.
- * The key is kept for the window's length + 7 days, so a restart never repeats a window; a
- * replica that was down at a window's start starts it late (if the window is still open), and
- * one that was down at its end ends it when it comes back. Windows that started before the
- * schedule was created are not run.
+ * and a window's start (and end) runs only in the replica whose claim of that phase wins
+ * (store.schedules.claimWindow). The claim is kept for the window's length + 7 days, so a
+ * restart never repeats a window; a replica that was down at a window's start starts it late
+ * (if the window is still open), and one that was down at its end ends it when it comes back.
+ * Windows that started before the schedule was created are not run.
  *
- * Schedules live in Redis (keys.custom('schedules'): HASH id -> JSON); every replica re-reads
- * them every `reloadMs` and at once when another replica publishes on
- * keys.custom('schedules', 'changed').
+ * Schedules live in the store (infra.store.schedules); every replica re-reads them every
+ * `reloadMs` and at once when another announces a change.
  */
 
 const actionSchema = z.discriminatedUnion('type', [
@@ -108,18 +108,6 @@ export interface Schedule {
   created_ms: number;
 }
 
-export interface ScheduleWindow {
-  start_ms: number;
-  end_ms: number;
-  started_ms: number | null;
-  ended_ms: number | null;
-  start_job: string | null;
-  end_job: string | null;
-  miners: number;
-  late: boolean;
-  note: string | null;
-}
-
 export interface ScheduleView extends Schedule {
   next_start_ms: number | null;
   next_end_ms: number | null;
@@ -129,13 +117,13 @@ export interface ScheduleView extends Schedule {
 export interface ScheduleServiceOptions {
   /** How often windows are evaluated, in milliseconds. @defaultValue 1000 */
   tickMs?: number;
-  /** How often schedules are re-read from Redis (besides pub/sub), in milliseconds. @defaultValue 30000 */
+  /** How often schedules are re-read from the store (besides change announcements), in milliseconds. @defaultValue 30000 */
   reloadMs?: number;
   /** Most windows kept per schedule. @defaultValue 50 */
   keepWindows?: number;
   /** How long the end of a window waits for its start job to finish, in milliseconds. @defaultValue 120000 */
   startJobWaitMs?: number;
-  /** Identifies this replica in lock values. @defaultValue random */
+  /** Identifies this replica in window claims. @defaultValue random */
   replicaId?: string;
 }
 
@@ -149,6 +137,7 @@ const WINDOW_KEEP_MS = 7 * 24 * 3_600_000;
 
 export class ScheduleService {
   private readonly infra: ApiInfra;
+  private readonly store: SchedulesPort;
   private readonly control: ControlService;
   private readonly jobs: JobService;
   private readonly opts: Required<ScheduleServiceOptions>;
@@ -157,7 +146,7 @@ export class ScheduleService {
   private readonly handled = new Set<string>();
   private tickTimer: NodeJS.Timeout | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
-  private subscriber: Redis | null = null;
+  private watch: ScheduleWatch | null = null;
   private ticking = false;
   private stopped = true;
   private readonly inflight = new Set<Promise<unknown>>();
@@ -168,6 +157,7 @@ export class ScheduleService {
     options: ScheduleServiceOptions = {},
   ) {
     this.infra = infra;
+    this.store = infra.store.schedules;
     this.control = deps.control;
     this.jobs = deps.jobs;
     this.opts = {
@@ -180,36 +170,6 @@ export class ScheduleService {
     };
     if (!(this.opts.tickMs > 0) || !(this.opts.reloadMs > 0))
       throw new FleetError('invalid_argument', 'ScheduleService tickMs and reloadMs must be greater than 0');
-  }
-
-  /** A Redis call on a request's path: a store that is down is `unavailable` (503), like every other route. */
-  private async redis<T>(fn: (r: ApiInfra['redis']) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.infra.redis);
-    } catch (err) {
-      if (err instanceof FleetError) throw err;
-      throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-    }
-  }
-
-  private get key(): string {
-    return this.infra.keys.custom('schedules');
-  }
-
-  private get channel(): string {
-    return this.infra.keys.custom('schedules', 'changed');
-  }
-
-  private windowsKey(id: string): string {
-    return this.infra.keys.custom('schedules', id, 'windows');
-  }
-
-  private lockKey(id: string, startMs: number, phase: 'start' | 'end'): string {
-    return this.infra.keys.custom('schedules', id, 'window', String(startMs), phase);
-  }
-
-  private memoKey(id: string, startMs: number): string {
-    return this.infra.keys.custom('schedules', id, 'memo', String(startMs));
   }
 
   // ---- CRUD (tenant-scoped) ----
@@ -240,10 +200,8 @@ export class ScheduleService {
     };
     this.checkWindows(schedule);
     await this.checkIds(caller, schedule.selector);
-    await this.redis(r => r.hset(this.key, schedule.id, JSON.stringify(schedule)));
-    await this.infra.redis
-      .publish(this.channel, JSON.stringify({ id: schedule.id, op: 'created' }))
-      .catch(() => undefined);
+    await this.store.save(schedule);
+    await this.store.announce({ id: schedule.id, op: 'created' });
     if (!this.stopped) this.arm(schedule);
     await this.control.note(caller, {
       time_ms: Date.now(),
@@ -307,11 +265,7 @@ export class ScheduleService {
   }
 
   async list(caller: Caller): Promise<ScheduleView[]> {
-    const all = await this.redis(r => r.hgetall(this.key));
-    const mine = Object.values(all)
-      .map(v => JSON.parse(v) as Schedule)
-      .filter(s => s.tenant === caller.tenant)
-      .sort((a, b) => a.created_ms - b.created_ms);
+    const mine = (await this.store.list(caller.tenant)) as Schedule[];
     return Promise.all(mine.map(s => this.view(s)));
   }
 
@@ -320,9 +274,9 @@ export class ScheduleService {
   }
 
   private async load(caller: Caller, id: string): Promise<Schedule> {
-    const raw = await this.redis(r => r.hget(this.key, id));
-    const s = raw ? (JSON.parse(raw) as Schedule) : null;
-    if (!s || s.tenant !== caller.tenant)
+    // Written only by create(): the stored record is a Schedule.
+    const s = (await this.store.get(caller.tenant, id)) as Schedule | null;
+    if (!s)
       throw new FleetError('not_found', `unknown schedule '${id}'; GET /api/v1/schedules lists yours`, {
         details: { schedule: id },
       });
@@ -339,10 +293,8 @@ export class ScheduleService {
     if (open !== null) {
       ended = await this.fireEnd(s, open, 'the schedule was deleted');
     }
-    await this.redis(r => r.hdel(this.key, id));
-    await this.infra.redis
-      .publish(this.channel, JSON.stringify({ id, op: 'removed' }))
-      .catch(() => undefined);
+    await this.store.delete(caller.tenant, id);
+    await this.store.announce({ id, op: 'removed' });
     this.armed.get(id)?.start.stop();
     this.armed.get(id)?.end?.stop();
     this.armed.delete(id);
@@ -363,10 +315,7 @@ export class ScheduleService {
     const armed = this.crons(s);
     const now = Date.now();
     const next = armed.start.nextRun(new Date(now))?.getTime() ?? null;
-    const raw = await this.redis(r => r.hgetall(this.windowsKey(s.id)));
-    const windows = Object.values(raw)
-      .map(v => JSON.parse(v) as ScheduleWindow)
-      .sort((a, b) => b.start_ms - a.start_ms);
+    const windows = await this.store.listWindows(s.id);
     return {
       ...s,
       next_start_ms: next,
@@ -410,21 +359,20 @@ export class ScheduleService {
   async start(): Promise<void> {
     this.stopped = false;
     await this.reload();
-    this.subscriber = this.infra.redis.duplicate({
-      lazyConnect: false,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', () => void this.reload().catch(() => undefined));
-    await this.subscriber
-      .subscribe(this.channel)
-      .catch(err =>
+    this.watch = await this.store
+      .watch(
+        () =>
+          void this.reload().catch(err =>
+            this.infra.log.warn({ err: (err as Error).message }, 'schedules: reload after a change failed'),
+          ),
+      )
+      .catch(err => {
         this.infra.log.warn(
           { err: (err as Error).message },
-          'schedules: not subscribed to changes; relying on periodic reloads',
-        ),
-      );
+          'schedules: not watching changes; relying on periodic reloads',
+        );
+        return null;
+      });
     this.reloadTimer = setInterval(
       () =>
         void this.reload().catch(err =>
@@ -451,15 +399,14 @@ export class ScheduleService {
       Promise.allSettled([...this.inflight]),
       new Promise(r => setTimeout(r, 2_000).unref()),
     ]);
-    this.subscriber?.disconnect();
-    this.subscriber = null;
+    await this.watch?.close();
+    this.watch = null;
   }
 
   private async reload(): Promise<void> {
-    const all = await this.infra.redis.hgetall(this.key);
+    const all = (await this.store.listAll()) as Schedule[];
     const seen = new Set<string>();
-    for (const v of Object.values(all)) {
-      const s = JSON.parse(v) as Schedule;
+    for (const s of all) {
       seen.add(s.id);
       this.arm(s);
     }
@@ -511,16 +458,9 @@ export class ScheduleService {
     if (this.handled.size > 10_000) this.handled.clear();
     this.handled.add(mark);
     try {
-      const ok = await this.infra.redis.set(
-        this.lockKey(id, startMs, phase),
-        this.opts.replicaId,
-        'PX',
-        ttlMs,
-        'NX',
-      );
-      return ok === 'OK';
+      return await this.store.claimWindow(id, startMs, phase, this.opts.replicaId, ttlMs);
     } catch (err) {
-      // Redis unavailable: try again on a later tick.
+      // Store unavailable: try again on a later tick.
       this.handled.delete(mark);
       throw err;
     }
@@ -531,21 +471,11 @@ export class ScheduleService {
   }
 
   private async saveWindow(s: Schedule, w: ScheduleWindow): Promise<void> {
-    const key = this.windowsKey(s.id);
-    await this.infra.redis.hset(key, String(w.start_ms), JSON.stringify(w));
-    const fields = await this.infra.redis.hkeys(key);
-    if (fields.length > this.opts.keepWindows) {
-      const old = fields
-        .map(Number)
-        .sort((a, b) => a - b)
-        .slice(0, fields.length - this.opts.keepWindows);
-      await this.infra.redis.hdel(key, ...old.map(String));
-    }
+    await this.store.saveWindow(s.id, w, this.opts.keepWindows);
   }
 
   private async getWindow(s: Schedule, startMs: number): Promise<ScheduleWindow | null> {
-    const raw = await this.infra.redis.hget(this.windowsKey(s.id), String(startMs));
-    return raw ? (JSON.parse(raw) as ScheduleWindow) : null;
+    return this.store.getWindow(s.id, startMs);
   }
 
   private async ensureStarted(s: Schedule, startMs: number, endMs: number, late: boolean): Promise<void> {
@@ -570,8 +500,7 @@ export class ScheduleService {
       const sel = await this.control.resolver.resolve(caller, s.selector);
       window.miners = sel.matched;
       if (sel.matched > 0) {
-        const memoKey = this.memoKey(s.id, startMs);
-        await this.infra.redis.pexpire(memoKey, endMs - startMs + WINDOW_KEEP_MS).catch(() => undefined);
+        const memoKey = this.store.windowMemoRef(s.id, startMs);
         const job = await this.control.enqueueBatch(
           caller,
           request,
@@ -610,7 +539,7 @@ export class ScheduleService {
   private async ensureEnded(s: Schedule, startMs: number): Promise<void> {
     const mark = `${s.id}|${startMs}|end`;
     if (this.handled.has(mark)) return;
-    const started = await this.infra.redis.exists(this.lockKey(s.id, startMs, 'start'));
+    const started = await this.store.isWindowClaimed(s.id, startMs, 'start');
     if (!started) {
       this.handled.add(mark);
       return;
@@ -624,8 +553,8 @@ export class ScheduleService {
     for (const d of a.start.previousRuns(2, new Date(Date.now() + 1))) {
       const startMs = d.getTime();
       const [st, en] = await Promise.all([
-        this.redis(r => r.exists(this.lockKey(s.id, startMs, 'start'))),
-        this.redis(r => r.exists(this.lockKey(s.id, startMs, 'end'))),
+        this.store.isWindowClaimed(s.id, startMs, 'start'),
+        this.store.isWindowClaimed(s.id, startMs, 'end'),
       ]);
       if (st && !en) return startMs;
     }
@@ -646,10 +575,10 @@ export class ScheduleService {
       late: false,
       note: null,
     };
-    const memoKey = this.memoKey(s.id, startMs);
+    const memoKey = this.store.windowMemoRef(s.id, startMs);
     try {
       if (window.start_job) await this.settleStartJob(caller, window.start_job);
-      const ids = await this.infra.redis.hkeys(memoKey);
+      const ids = await this.store.changedMiners(memoKey);
       if (ids.length > 0) {
         const job = await this.control.enqueueBatch(
           caller,

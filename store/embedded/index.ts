@@ -1,6 +1,8 @@
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
 import { EmbeddedDatabase } from './database.ts';
+import { embeddedFirmware } from './firmware.ts';
+import { embeddedSchedules } from './schedules.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -20,6 +22,8 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     backend: 'embedded',
     location: database.file,
     database,
+    schedules: embeddedSchedules(database),
+    firmware: embeddedFirmware(database, opts.log),
     async close() {
       database.close();
     },

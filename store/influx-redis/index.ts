@@ -1,9 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
+import { redisFirmware } from './firmware.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { redisSchedules } from './schedules.ts';
+
+const DEFAULT_FIRMWARE_DIR = './.data/firmware';
 
 export interface InfluxRedisStoreOptions {
   redisUrl: string;
@@ -12,6 +16,8 @@ export interface InfluxRedisStoreOptions {
   log?: Logger | undefined;
   /** connection name shown in Redis CLIENT LIST */
   name?: string;
+  /** folder of firmware image bytes, shared by every API replica (FIRMWARE_DIR) */
+  firmwareDir?: string;
 }
 
 export interface InfluxRedisStore extends Store {
@@ -30,6 +36,7 @@ export function openInfluxRedisStore(opts: InfluxRedisStoreOptions): InfluxRedis
     influx: new InfluxClient(opts.influx),
     location: `InfluxDB ${opts.influx.url}/${opts.influx.db}, Redis ${redactRedisUrl(opts.redisUrl)} (prefix ${opts.redisPrefix})`,
     ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.firmwareDir ? { firmwareDir: opts.firmwareDir } : {}),
   });
 }
 
@@ -39,6 +46,8 @@ export interface InfluxRedisConnections {
   influx: InfluxClient;
   location?: string;
   log?: Logger;
+  /** folder of firmware image bytes (FIRMWARE_DIR). @defaultValue ./.data/firmware, FIRMWARE_DIR's default */
+  firmwareDir?: string;
 }
 
 /** The store over connections the caller already holds (tests, processes that share one Redis); close() quits that Redis. */
@@ -50,6 +59,8 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     redis,
     keys,
     influx,
+    schedules: redisSchedules(redis, keys, c.log),
+    firmware: redisFirmware(redis, keys, c.firmwareDir ?? DEFAULT_FIRMWARE_DIR, c.log),
     async close() {
       await redis.quit().catch(() => undefined);
       redis.disconnect();

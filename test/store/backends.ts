@@ -40,9 +40,11 @@ export async function openTestStore(backend: StoreBackend, opts: TestStoreOption
       },
     });
   }
+  const firmwareDir = path.join(os.tmpdir(), 'bosfleet-store-tests', scope, 'firmware');
   const store = openInfluxRedisStore({
     redisUrl: inject('redisUrl'),
     redisPrefix: scope,
+    firmwareDir,
     influx: { url: inject('influxUrl'), db: scope, flavour: '1', auth: 'none', timeoutMs: 30_000 },
     name: `test-${scope}`,
   });
@@ -54,6 +56,7 @@ export async function openTestStore(backend: StoreBackend, opts: TestStoreOption
       if (keys.length) await store.redis.del(...keys);
       await store.influx.query(`DROP DATABASE "${scope}"`).catch(() => undefined);
       await store.close();
+      fs.rmSync(path.dirname(firmwareDir), { recursive: true, force: true });
     },
   });
 }
