@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { openEmbeddedStore, type EmbeddedStore } from '../../store/embedded/index.ts';
 import { openInfluxRedisStore, type InfluxRedisStore } from '../../store/influx-redis/index.ts';
 import type { StoreBackend } from '../../store/store.ts';
+import { waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 
 /**
  * Both storage backends for contract and integration suites: `describe.each(BACKENDS)` and
@@ -48,6 +49,8 @@ export async function openTestStore(backend: StoreBackend, opts: TestStoreOption
     influx: { url: inject('influxUrl'), db: scope, flavour: '1', auth: 'none', timeoutMs: 30_000 },
     name: `test-${scope}`,
   });
+  // The farm client refuses commands until connected (no offline queue): wait, as the services do at start.
+  if (!(await waitForRedis(store.redis, 10_000))) throw new Error(`test Redis ${inject('redisUrl')} not reachable`);
   await store.influx.ensureDatabase();
   return Object.assign(store, {
     reopen: () => openTestStore(backend, { scope }),
