@@ -536,7 +536,7 @@ export class ControlService {
       } else {
         const { note, memo } = await plan.apply(client);
         if (memo && opts.memoKey) {
-          await this.infra.redis.hset(opts.memoKey, miner.id, JSON.stringify(memo)).catch(() => undefined);
+          await this.infra.store.jobs.memo.set(opts.memoKey, miner.id, JSON.stringify(memo)).catch(() => undefined);
         }
         result = {
           id: miner.id,
@@ -1150,7 +1150,7 @@ export class ControlService {
     m: TargetMiner,
     client: MinerClient,
   ): Promise<Plan> {
-    const raw = await this.infra.redis.hget(r.memo_key, m.id).catch(() => null);
+    const raw = await this.infra.store.jobs.memo.get(r.memo_key, m.id).catch(() => null);
     const memo = raw ? (JSON.parse(raw) as { power_target_w?: number; paused_by_us?: boolean }) : null;
     const skipped = (message: string): Plan => ({
       status: 'skipped',
