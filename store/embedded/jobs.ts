@@ -142,7 +142,8 @@ export class SqliteJobs implements JobsPort {
   async enqueue(id: string, data: JobData, opts: EnqueueOptions): Promise<void> {
     this.sql(
       `INSERT INTO jobs (id, tenant, data, state, created_ms, available_ms, attempts, backoff_ms, retention_ms, secrets)
-       VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
     ).run(id, data.caller.tenant, JSON.stringify(data), data.created_ms, data.created_ms, opts.attempts, opts.backoffMs, opts.retentionMs, opts.sealedSecrets ?? null);
     setImmediate(() => this.pump());
   }
@@ -268,7 +269,8 @@ export class SqliteJobs implements JobsPort {
       });
     } catch (err) {
       if (err instanceof JobHandBackError) {
-        if (err.requeue && this.database.isOpen) this.sql(`UPDATE jobs SET state = 'waiting', available_ms = ? WHERE id = ?`).run(Date.now(), id);
+        // Not when a newer worker has started meanwhile: it may be running the job again already.
+        if (err.requeue && this.database.isOpen && (this.worker === null || this.worker === w)) this.sql(`UPDATE jobs SET state = 'waiting', available_ms = ? WHERE id = ?`).run(Date.now(), id);
         return;
       }
       if (!owned()) return;

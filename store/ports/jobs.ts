@@ -84,6 +84,7 @@ export type JobEvent =
   | { kind: 'step'; id: string; tenant: string; step: JobStep };
 
 export interface JobsPort {
+  /** a second enqueue of the same id is a no-op (the first job stands) */
   enqueue(id: string, data: JobData, opts: EnqueueOptions): Promise<void>;
   get(id: string): Promise<StoredJob | null>;
   /** job ids of a tenant, newest first */

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../runtime/logger.ts';
 import type { ApiInfra, Caller } from '../../services/context.ts';
 import { JobService, type JobContext, type JobServiceOptions } from '../../services/jobs/job-service.ts';
+import type { JobData } from '../../services/jobs/types.ts';
 import type { JobEvent } from '../../store/ports/jobs.ts';
 import { testConfig } from '../api/app/helpers.ts';
 import { BACKENDS, openTestStore, type TestStore } from './backends.ts';
@@ -226,6 +227,25 @@ describe.each(BACKENDS)('jobs port on %s', backend => {
     expect(seen).toEqual([{ password: PASSWORD }]);
     expect(await store.jobs.sealedSecrets(job.id)).toBeNull();
     expect(await rawStorage(store)).not.toContain(PASSWORD);
+  });
+
+  it('enqueues a job id once: a repeated enqueue leaves the first job as it is', async () => {
+    const data = (label: string): JobData => ({
+      v: 1,
+      type: 'batch-control',
+      caller: operator,
+      label,
+      created_ms: Date.now(),
+      miners_total: 1,
+      payload: { miners: ['m1'] },
+      has_secrets: false,
+    });
+    const opts = { attempts: 1, backoffMs: 1_000, retentionMs: 60_000 };
+    await store.jobs.enqueue('job-1', data('first'), opts);
+    await store.jobs.enqueue('job-1', data('second'), opts);
+    expect((await store.jobs.get('job-1'))?.data.label).toBe('first');
+    expect(await store.jobs.countIds(operator.tenant)).toBe(1);
+    expect(await store.jobs.listIds(operator.tenant, 0, 10)).toEqual(['job-1']);
   });
 
   it('keeps the per-miner memo of a batch across a restart, until it expires', async () => {
