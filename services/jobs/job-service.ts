@@ -57,6 +57,8 @@ export interface JobServiceOptions {
   maxStalledCount?: number;
   /** Attempts of a job whose handler throws a transient error. @defaultValue 3 */
   attempts?: number;
+  /** Delay before the first retry, in milliseconds; doubles with each attempt. @defaultValue 5000 */
+  retryBackoffMs?: number;
   /** How long finished jobs, their results and steps are kept, in milliseconds. @defaultValue 30 days */
   retentionMs?: number;
   /** Most steps kept per job. @defaultValue 20000 */
@@ -154,6 +156,7 @@ export class JobService {
       stalledIntervalMs: 15_000,
       maxStalledCount: 5,
       attempts: 3,
+      retryBackoffMs: 5_000,
       retentionMs: 30 * 24 * 3_600_000,
       maxStepsPerJob: 20_000,
       commandPollMs: 500,
@@ -165,6 +168,7 @@ export class JobService {
       'lockDurationMs',
       'stalledIntervalMs',
       'attempts',
+      'retryBackoffMs',
       'retentionMs',
       'maxStepsPerJob',
       'commandPollMs',
@@ -248,7 +252,7 @@ export class JobService {
     };
     await this.store.enqueue(id, data as JobData, {
       attempts: this.opts.attempts,
-      backoffMs: 5_000,
+      backoffMs: this.opts.retryBackoffMs,
       retentionMs: this.opts.retentionMs,
       ...(sealedSecrets !== undefined ? { sealedSecrets } : {}),
     });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FleetError } from '../../core/errors.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import type { ApiInfra, Caller } from '../../services/context.ts';
 import { JobService, type JobContext, type JobServiceOptions } from '../../services/jobs/job-service.ts';
@@ -227,6 +228,33 @@ describe.each(BACKENDS)('jobs port on %s', backend => {
     expect(seen).toEqual([{ password: PASSWORD }]);
     expect(await store.jobs.sealedSecrets(job.id)).toBeNull();
     expect(await rawStorage(store)).not.toContain(PASSWORD);
+  });
+
+  it('retries a transient failure from the stored results, and fails a permanent one at once', async () => {
+    const fleet = newFleet();
+    const jobs = service(fleet, { attempts: 3, retryBackoffMs: 50 });
+    let failures = 0;
+    jobs.register<{ miners: string[]; fail: string }>('batch-control', async ctx => {
+      if (ctx.payload.fail === 'permanent') throw new FleetError('invalid_argument', 'no such pool');
+      const whole = ctx as unknown as JobContext<{ miners: string[] }>;
+      if (failures++ === 0) {
+        // The first attempt acts on the first miner, then loses the connection.
+        await batch(fleet, { ...whole, payload: { miners: ctx.payload.miners.slice(0, 1) } });
+        throw new Error('miner connection reset');
+      }
+      return batch(fleet, whole);
+    });
+    await jobs.start();
+    const transient = await jobs.enqueue(operator, 'batch-control', { label: 't', payload: { miners: ['m1', 'm2'], fail: 'transient' }, minersTotal: 2 });
+    expect((await jobs.waitUntilFinished(operator, transient.id, 20_000)).status).toBe('succeeded');
+    expect(fleet.acted).toEqual(['m1', 'm2']);
+    const detail = await jobs.get(operator, transient.id);
+    expect(detail.attempts).toBe(2);
+    expect((await jobs.steps(operator, transient.id)).steps.map(s => s.status)).toContain('retrying');
+    const permanent = await jobs.enqueue(operator, 'batch-control', { label: 'p', payload: { miners: ['m3'], fail: 'permanent' }, minersTotal: 1 });
+    const failed = await jobs.waitUntilFinished(operator, permanent.id, 20_000);
+    expect(failed).toMatchObject({ status: 'failed', message: 'no such pool' });
+    expect((await jobs.get(operator, permanent.id)).attempts).toBe(1);
   });
 
   it('enqueues a job id once: a repeated enqueue leaves the first job as it is', async () => {
