@@ -5,6 +5,8 @@
  */
 import type { FirmwarePort } from './ports/firmware.ts';
 import type { SchedulesPort } from './ports/schedules.ts';
+import type { CachePort } from './ports/cache.ts';
+import type { JobsPort } from './ports/jobs.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -13,6 +15,8 @@ export interface Store {
   readonly backend: StoreBackend;
   /** where the data lives, for the start banner, /health and logs (no secrets) */
   readonly location: string;
+  readonly jobs: JobsPort;
+  readonly cache: CachePort;
   close(): Promise<void>;
   readonly schedules: SchedulesPort;
   readonly firmware: FirmwarePort;

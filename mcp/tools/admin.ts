@@ -10,6 +10,7 @@ import { iso } from '../../services/query/time.ts';
 import { badArgument, defineTool } from '../define-tool.ts';
 import { DryRunArg, MinerArg } from './shared.ts';
 import { liveClient } from './miners.ts';
+import { constraintsCacheKey } from '../../services/control/miner-state.ts';
 
 const InventoryEntry = z.object({
   id: z.string(),
@@ -180,7 +181,7 @@ export const factoryReset = defineTool({
         data: { action: 'factory_reset' },
       });
       // Its limits may change with the defaults.
-      await ctx.deps.infra.redis.del(ctx.deps.infra.keys.custom('constraints', miner.id)).catch(() => undefined);
+      await ctx.deps.infra.store.cache.del(constraintsCacheKey(miner.id)).catch(() => undefined);
     }
     return {
       structured: {

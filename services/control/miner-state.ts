@@ -164,6 +164,11 @@ export function viewConfig(c: GetMinerConfigurationResponse): MinerConfigView {
  * Reads a miner's constraints (cached in Redis per miner for `ttlMs`, shared by replicas and
  * workers) and its configuration (always live: it is what a change is compared against).
  */
+/** Where a miner's constraints are cached (Redis key `<prefix>:constraints:<miner>` on the farm backend). */
+export function constraintsCacheKey(minerId: string): readonly string[] {
+  return ['constraints', minerId];
+}
+
 export class MinerStateReader {
   private readonly infra: ApiInfra;
   private readonly ttlMs: number;
@@ -174,12 +179,12 @@ export class MinerStateReader {
   }
 
   async constraints(minerId: string, client: MinerClient, signal?: AbortSignal): Promise<MinerConstraints> {
-    const key = this.infra.keys.custom('constraints', minerId);
-    const cached = await this.infra.redis.get(key).catch(() => null);
+    const key = constraintsCacheKey(minerId);
+    const cached = await this.infra.store.cache.get(key).catch(() => null);
     if (cached) return JSON.parse(cached) as MinerConstraints;
     const raw = await client.unary('ConfigurationService', 'GetConstraints', {}, { signal });
     const c = normaliseConstraints(raw);
-    await this.infra.redis.set(key, JSON.stringify(c), 'PX', this.ttlMs).catch(() => undefined);
+    await this.infra.store.cache.set(key, JSON.stringify(c), this.ttlMs).catch(() => undefined);
     return c;
   }
 
@@ -189,6 +194,6 @@ export class MinerStateReader {
 
   /** Forget cached constraints (after a firmware change). */
   async forget(minerId: string): Promise<void> {
-    await this.infra.redis.del(this.infra.keys.custom('constraints', minerId)).catch(() => undefined);
+    await this.infra.store.cache.del(constraintsCacheKey(minerId)).catch(() => undefined);
   }
 }

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { FleetError, isFleetError } from '../../core/errors.ts';
 import type { FleetEvent } from '../../core/samples.ts';
 import type { SecretBox } from '../../collector/secret-box.ts';
 import { secretBoxFor } from './secret-key.ts';
 import { recordSafely, type AuditLog } from '../control/audit.ts';
 import type { ApiInfra, Caller } from '../context.ts';
+import { JobHandBackError, PermanentJobError, type JobEvent, type JobRun, type JobsPort, type StoredJob } from '../../store/ports/jobs.ts';
 import {
   FINAL_STATUSES,
   type JobData,
@@ -23,31 +22,26 @@ import {
 } from './types.ts';
 
 /**
- * Durable jobs on BullMQ, in the same Redis as everything else (queue prefix
- * `<REDIS_PREFIX>:bull`, one queue `jobs`; the job name is its type).
+ * Durable jobs over the store's jobs port (store/ports/jobs.ts: BullMQ on the farm backend,
+ * SQLite on the embedded one). The service owns the handlers, what they see (JobContext), the
+ * caller-facing status, the audit trail and the sealing of secrets; the port stores and schedules.
  *
- * Around BullMQ we keep, per job (keys from keys.custom('job', id, ...)):
- *  - `results`: HASH miner id -> JSON MinerJobResult. Written as each miner finishes, so a job
- *    resumed after an API restart skips finished miners and a rollout re-checks in-flight ones;
- *  - `steps`: STREAM of JobStep (capped), the history behind GET /jobs/:id/events (SSE);
- *  - `command`: STRING pause | cancel, set by any replica and polled by the process running the
- *    job (so pause/cancel work whichever replica the request lands on);
- *  - `secrets`: STRING with secrets a job needs (pool passwords), always AES-GCM sealed (with
- *    BOSFLEET_SECRET_KEY, or the key in BOSFLEET_SECRET_KEY_FILE); never returned, deleted when
- *    the job ends. `plain:` values written by older versions are still read.
- * and per tenant `keys.custom('job', 'index', tenant)`: ZSET job id by creation time (listing is
- * tenant-scoped without scanning other tenants' jobs).
+ * Per job the port keeps per-miner results (written as each miner finishes, so a job resumed
+ * after a restart skips finished miners and a rollout re-checks in-flight ones), the step history
+ * behind GET /jobs/:id/events, a pause | cancel command any replica may set and the process
+ * running the job polls, and the secrets a job needs (pool passwords), always AES-GCM sealed
+ * (with BOSFLEET_SECRET_KEY, or the key in BOSFLEET_SECRET_KEY_FILE), never returned, dropped
+ * when the job ends. `plain:` values written by older versions are still read.
  *
  * Restart: a worker runs in every API process. On close() the running jobs are handed back to
- * the wait list at once (moveToWait), so the next process picks them up with no delay; if the
- * process dies instead, the job's lock expires and BullMQ's stalled-job check (every
- * `stalledIntervalMs`) moves it back to wait, up to `maxStalledCount` times. Handlers are
- * written to be re-entered: they read their per-miner results first.
+ * the queue at once, so the next worker picks them up with no delay; if the process dies
+ * instead, the port recovers the job (farm: lock expiry and BullMQ's stalled check; embedded: at
+ * the next start), up to `maxStalledCount` times. Handlers are written to be re-entered: they
+ * read their per-miner results first.
  *
  * Failures: a handler's FleetError that cannot get better by retrying (invalid_argument,
- * not_found, forbidden, precondition_failed) fails the job at once through BullMQ's
- * UnrecoverableError; other errors are retried (`attempts`, exponential backoff), and the retry
- * resumes from the stored results.
+ * not_found, forbidden, precondition_failed, conflict) fails the job at once; other errors are
+ * retried (`attempts`, exponential backoff), and the retry resumes from the stored results.
  */
 
 export interface JobServiceOptions {
@@ -63,6 +57,8 @@ export interface JobServiceOptions {
   maxStalledCount?: number;
   /** Attempts of a job whose handler throws a transient error. @defaultValue 3 */
   attempts?: number;
+  /** Delay before the first retry, in milliseconds; doubles with each attempt. @defaultValue 5000 */
+  retryBackoffMs?: number;
   /** How long finished jobs, their results and steps are kept, in milliseconds. @defaultValue 30 days */
   retentionMs?: number;
   /** Most steps kept per job. @defaultValue 20000 */
@@ -114,8 +110,6 @@ export type JobHandler<P> = (ctx: JobContext<P>) => Promise<JobOutcome>;
 
 interface Running {
   ac: AbortController;
-  job: Job<JobData, JobOutcome>;
-  token: string | undefined;
 }
 
 /** Most jobs a filtered listing examines. */
@@ -142,20 +136,18 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 export class JobService {
   private readonly infra: ApiInfra;
+  private readonly store: JobsPort;
   private readonly audit: AuditLog;
   private readonly opts: Required<JobServiceOptions>;
   private readonly handlers = new Map<JobType, JobHandler<unknown>>();
   private readonly running = new Map<string, Running>();
   private box: SecretBox | null = null;
-  private queueConn: Redis | null = null;
-  private workerConn: Redis | null = null;
-  private queue: Queue<JobData, JobOutcome> | null = null;
-  private worker: Worker<JobData, JobOutcome> | null = null;
   private closing = false;
   private forced = false;
 
   constructor(infra: ApiInfra, audit: AuditLog, options: JobServiceOptions = {}) {
     this.infra = infra;
+    this.store = infra.store.jobs;
     this.audit = audit;
     this.opts = {
       workerConcurrency: 4,
@@ -164,6 +156,7 @@ export class JobService {
       stalledIntervalMs: 15_000,
       maxStalledCount: 5,
       attempts: 3,
+      retryBackoffMs: 5_000,
       retentionMs: 30 * 24 * 3_600_000,
       maxStepsPerJob: 20_000,
       commandPollMs: 500,
@@ -175,6 +168,7 @@ export class JobService {
       'lockDurationMs',
       'stalledIntervalMs',
       'attempts',
+      'retryBackoffMs',
       'retentionMs',
       'maxStepsPerJob',
       'commandPollMs',
@@ -189,104 +183,49 @@ export class JobService {
     this.handlers.set(type, handler as JobHandler<unknown>);
   }
 
-  private key(id: string, part: string): string {
-    return this.infra.keys.custom('job', id, part);
-  }
-
-  private indexKey(tenant: string): string {
-    return this.infra.keys.custom('job', 'index', tenant);
-  }
-
-  private connection(name: string): Redis {
-    // BullMQ needs commands that wait (no per-request retry limit, an offline queue, no command timeout).
-    const conn = this.infra.redis.duplicate({
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-      commandTimeout: undefined,
-      connectionName: name,
-      lazyConnect: false,
-    });
-    conn.on('error', () => undefined);
-    return conn;
-  }
-
-  private q(): Queue<JobData, JobOutcome> {
-    if (!this.queue) {
-      this.queueConn = this.connection('bosfleet-jobs-queue');
-      this.queue = new Queue<JobData, JobOutcome>('jobs', {
-        connection: this.queueConn,
-        prefix: this.infra.keys.custom('bull'),
-        defaultJobOptions: {
-          attempts: this.opts.attempts,
-          backoff: { type: 'exponential', delay: 5_000 },
-          removeOnComplete: { age: Math.ceil(this.opts.retentionMs / 1000) },
-          removeOnFail: { age: Math.ceil(this.opts.retentionMs / 1000) },
-        },
-      });
-      this.queue.on('error', err => this.infra.log.warn({ err: err.message }, 'job queue error'));
-    }
-    return this.queue;
-  }
-
-  /** Open the queue and (unless runWorker is false) start this process's worker; resumes waiting and stalled jobs. */
+  /** Start this process's worker (unless runWorker is false); resumes waiting and interrupted jobs. */
   async start(): Promise<void> {
-    await this.q().waitUntilReady();
-    if (!this.opts.runWorker || this.worker) return;
+    if (!this.opts.runWorker || this.store.isWorkerRunning) return;
     this.closing = false;
     this.forced = false;
-    this.workerConn = this.connection('bosfleet-jobs-worker');
-    this.worker = new Worker<JobData, JobOutcome>(
-      'jobs',
-      (job, token, signal) => this.process(job, token, signal),
+    await this.store.startWorker(
       {
-        connection: this.workerConn,
-        prefix: this.infra.keys.custom('bull'),
         concurrency: this.opts.workerConcurrency,
-        lockDuration: this.opts.lockDurationMs,
-        stalledInterval: this.opts.stalledIntervalMs,
+        lockDurationMs: this.opts.lockDurationMs,
+        stalledIntervalMs: this.opts.stalledIntervalMs,
         maxStalledCount: this.opts.maxStalledCount,
-        autorun: false,
       },
+      run => this.process(run),
     );
-    this.worker.on('error', err => this.infra.log.warn({ err: err.message }, 'job worker error'));
-    this.worker.on('failed', (job, err) => {
-      if (job) this.infra.log.warn({ job: job.id, type: job.name, err: err.message }, 'job failed');
-    });
-    void this.worker
-      .run()
-      .catch(err => this.infra.log.error({ err: (err as Error).message }, 'job worker stopped'));
-    await this.worker.waitUntilReady();
   }
 
   /**
    * Stop this process's worker. Default: running jobs stop at their next checkpoint and go
-   * back to the wait list for the next worker. `force: true` leaves them to BullMQ's stalled
-   * check instead (as if the process had died) -- used by tests and last-resort shutdowns.
+   * back to the queue for the next worker. `force: true` leaves them to the port's recovery
+   * instead (as if the process had died) -- used by tests and last-resort shutdowns.
    */
   async close(opts: { force?: boolean } = {}): Promise<void> {
     this.closing = true;
     this.forced = opts.force === true;
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) {
-      if (this.forced) {
-        await worker.close(true);
-        for (const r of this.running.values()) r.ac.abort(new JobShutdownError());
-      } else {
-        for (const r of this.running.values()) r.ac.abort(new JobShutdownError());
-        await worker.close();
-      }
+    if (this.forced) {
+      await this.store.stopWorker({ force: true });
+      for (const r of this.running.values()) r.ac.abort(new JobShutdownError());
+    } else {
+      for (const r of this.running.values()) r.ac.abort(new JobShutdownError());
+      await this.store.stopWorker({ force: false });
     }
-    await this.queue?.close().catch(() => undefined);
-    this.queue = null;
-    for (const c of [this.workerConn, this.queueConn]) c?.disconnect();
-    this.workerConn = null;
-    this.queueConn = null;
+  }
+
+  /** Progress and steps of the jobs this process runs, as they happen; returns the unsubscribe function. */
+  subscribe(caller: Caller, listener: (e: JobEvent) => void): () => void {
+    return this.store.subscribe(e => {
+      if (e.tenant === caller.tenant) listener(e);
+    });
   }
 
   /**
    * Add a job. `secrets` (e.g. pool passwords) are stored apart from the job's data, sealed,
-   * and deleted when the job ends.
+   * and dropped when the job ends.
    */
   async enqueue<P>(
     caller: Caller,
@@ -298,11 +237,9 @@ export class JobService {
     const id = randomUUID();
     const now = Date.now();
     const hasSecrets = input.secrets !== undefined;
-    if (hasSecrets) {
-      const json = JSON.stringify(input.secrets);
-      const stored = `sealed:${this.sealedBox().seal(json, `job:${id}`)}`;
-      await this.redis(r => r.set(this.key(id, 'secrets'), stored, 'PX', this.opts.retentionMs));
-    }
+    const sealedSecrets = hasSecrets
+      ? `sealed:${this.sealedBox().seal(JSON.stringify(input.secrets), `job:${id}`)}`
+      : undefined;
     const data: JobData<P> = {
       v: 1,
       type,
@@ -313,8 +250,12 @@ export class JobService {
       payload: input.payload,
       has_secrets: hasSecrets,
     };
-    await this.q().add(type, data as JobData, { jobId: id });
-    await this.redis(r => r.zadd(this.indexKey(caller.tenant), now, id));
+    await this.store.enqueue(id, data as JobData, {
+      attempts: this.opts.attempts,
+      backoffMs: this.opts.retryBackoffMs,
+      retentionMs: this.opts.retentionMs,
+      ...(sealedSecrets !== undefined ? { sealedSecrets } : {}),
+    });
     await this.appendStep(
       id,
       data,
@@ -336,45 +277,27 @@ export class JobService {
     };
   }
 
-  private async redis<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.infra.redis);
-    } catch (err) {
-      throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-    }
-  }
-
   // ---- the processor ----
 
-  private async process(
-    job: Job<JobData, JobOutcome>,
-    token: string | undefined,
-    bullSignal?: AbortSignal,
-  ): Promise<JobOutcome> {
-    const id = job.id!;
-    if (this.closing) {
-      if (!this.forced) await job.moveToWait(token);
-      throw new WaitingError();
-    }
-    const handler = this.handlers.get(job.data.type);
-    if (!handler) throw new UnrecoverableError(`no handler for job type ${job.data.type}`);
+  private async process(run: JobRun): Promise<JobOutcome> {
+    const id = run.job.id;
+    if (this.closing) throw new JobHandBackError(!this.forced);
+    const handler = this.handlers.get(run.job.data.type);
+    if (!handler) throw new PermanentJobError(`no handler for job type ${run.job.data.type}`);
     const ac = new AbortController();
-    bullSignal?.addEventListener('abort', () => ac.abort(new JobCancelledError()), { once: true });
-    this.running.set(id, { ac, job, token });
-    const resumed =
-      job.attemptsStarted > 1 ||
-      job.stalledCounter > 0 ||
-      (await this.redis(r => r.xlen(this.key(id, 'steps')))) > 1;
+    run.signal?.addEventListener('abort', () => ac.abort(new JobCancelledError()), { once: true });
+    this.running.set(id, { ac });
+    const resumed = run.resumed || (await this.store.stepCount(id)) > 1;
     let lastProgressMs = 0;
     let pendingProgress: JobProgress | null = null;
     let command: string | null = null;
     const pollCommand = async (): Promise<void> => {
-      command = await this.infra.redis.get(this.key(id, 'command')).catch(() => command);
+      command = await this.store.getCommand(id).catch(() => command);
       if (command === 'cancel' && !ac.signal.aborted) ac.abort(new JobCancelledError(`cancelled`));
     };
     await pollCommand();
     const poller = setInterval(() => void pollCommand(), this.opts.commandPollMs);
-    const data = job.data;
+    const data = run.job.data;
     const ctx: JobContext<unknown> = {
       id,
       type: data.type,
@@ -385,9 +308,9 @@ export class JobService {
       resumed,
       secrets: async <T>(): Promise<T | null> => {
         if (!data.has_secrets) return null;
-        const raw = await this.redis(r => r.get(this.key(id, 'secrets')));
+        const raw = await this.store.sealedSecrets(id);
         if (!raw)
-          throw new UnrecoverableError('the secrets of this job have expired; submit the request again');
+          throw new PermanentJobError('the secrets of this job have expired; submit the request again');
         const json = raw.startsWith('sealed:')
           ? this.sealedBox().open(raw.slice(7), `job:${id}`)
           : raw.slice(6);
@@ -403,7 +326,7 @@ export class JobService {
         if (!o?.force && now - lastProgressMs < this.opts.progressIntervalMs) return;
         lastProgressMs = now;
         pendingProgress = null;
-        if (!this.forced) await job.updateProgress(p as unknown as object).catch(() => undefined);
+        if (!this.forced) await run.updateProgress(p).catch(() => undefined);
       },
       checkpoint: async () => {
         let announced = false;
@@ -423,17 +346,14 @@ export class JobService {
         }
         if (announced) await ctx.step({ kind: 'job', status: 'running', message: 'resumed' });
       },
-      results: async () => {
-        const all = await this.redis(r => r.hgetall(this.key(id, 'results')));
-        return new Map(Object.entries(all).map(([k, v]) => [k, JSON.parse(v) as MinerJobResult]));
-      },
+      results: () => this.store.results(id),
       setResult: async r => {
         if (this.forced) return;
-        await this.redis(c => c.hset(this.key(id, 'results'), r.id, JSON.stringify(r)));
+        await this.store.setResult(id, r);
       },
       updatePayload: async p => {
         data.payload = p;
-        await job.updateData(data);
+        await run.updateData(data);
       },
     };
     try {
@@ -443,16 +363,14 @@ export class JobService {
         message: resumed ? 'resumed after a restart or retry; finished miners are skipped' : 'started',
       });
       const outcome = await handler(ctx);
-      if (pendingProgress)
-        await job.updateProgress(pendingProgress as unknown as object).catch(() => undefined);
+      if (pendingProgress) await run.updateProgress(pendingProgress).catch(() => undefined);
       await this.finish(id, data, outcome);
       return outcome;
     } catch (err) {
       const reason: unknown = ac.signal.aborted ? ac.signal.reason : null;
       if (reason instanceof JobShutdownError || this.closing) {
-        // Hand the job to the next worker (or, when forced, to the stalled check).
-        if (!this.forced) await job.moveToWait(token).catch(() => undefined);
-        throw new WaitingError();
+        // Hand the job to the next worker (or, when forced, to the port's recovery).
+        throw new JobHandBackError(!this.forced);
       }
       if (reason instanceof JobCancelledError || err instanceof JobCancelledError) {
         const outcome: JobOutcome = {
@@ -463,11 +381,11 @@ export class JobService {
         await this.finish(id, data, outcome);
         return outcome;
       }
-      const message = isFleetError(err) ? err.message : 'internal error; see the API logs';
-      if (!isFleetError(err)) this.infra.log.error({ job: id, err }, 'job handler crashed');
+      const message = isFleetError(err) ? err.message : err instanceof PermanentJobError ? err.message : 'internal error; see the API logs';
+      if (!isFleetError(err) && !(err instanceof PermanentJobError)) this.infra.log.error({ job: id, err }, 'job handler crashed');
       const permanent =
-        err instanceof UnrecoverableError || (isFleetError(err) && PERMANENT_CODES.has(err.code));
-      const last = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        err instanceof PermanentJobError || (isFleetError(err) && PERMANENT_CODES.has(err.code));
+      const last = permanent || run.attemptsMade + 1 >= run.maxAttempts;
       await ctx
         .step({
           kind: 'job',
@@ -475,8 +393,8 @@ export class JobService {
           message: last ? `failed: ${message}` : `attempt failed (${message}); retrying`,
         })
         .catch(() => undefined);
-      if (last) await this.expireJobKeys(id);
-      if (permanent) throw new UnrecoverableError(message);
+      if (last) await this.store.release(id, this.opts.retentionMs).catch(() => undefined);
+      if (permanent) throw new PermanentJobError(message);
       throw new Error(message, { cause: err });
     } finally {
       clearInterval(poller);
@@ -497,29 +415,12 @@ export class JobService {
       { kind: 'job', status: outcome.outcome, message: `${outcome.outcome}: ${outcome.message}` },
       true,
     ).catch(() => undefined);
-    await this.expireJobKeys(id);
-  }
-
-  private async expireJobKeys(id: string): Promise<void> {
-    const p = this.infra.redis.pipeline();
-    p.del(this.key(id, 'secrets'), this.key(id, 'command'));
-    for (const part of ['results', 'steps']) p.pexpire(this.key(id, part), this.opts.retentionMs);
-    await p.exec().catch(() => undefined);
+    await this.store.release(id, this.opts.retentionMs).catch(() => undefined);
   }
 
   private async appendStep(id: string, data: JobData, s: StepInput, audit: boolean): Promise<void> {
     const step: Omit<JobStep, 'id'> = { ...s, time_ms: s.time_ms ?? Date.now() };
-    await this.redis(r =>
-      r.xadd(
-        this.key(id, 'steps'),
-        'MAXLEN',
-        '~',
-        String(this.opts.maxStepsPerJob),
-        '*',
-        'step',
-        JSON.stringify(step),
-      ),
-    );
+    await this.store.appendStep(id, data.caller.tenant, step, this.opts.maxStepsPerJob);
     if (!audit) return;
     const event: FleetEvent = {
       time_ms: step.time_ms,
@@ -538,13 +439,8 @@ export class JobService {
 
   // ---- queries and commands (tenant-scoped) ----
 
-  private async load(caller: Caller, id: string): Promise<Job<JobData, JobOutcome>> {
-    let job: Job<JobData, JobOutcome> | undefined;
-    try {
-      job = await this.q().getJob(id);
-    } catch (err) {
-      throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-    }
+  private async load(caller: Caller, id: string): Promise<StoredJob> {
+    const job = await this.store.get(id);
     if (!job || job.data?.caller?.tenant !== caller.tenant) {
       throw new FleetError('not_found', `unknown job '${id}'; GET /api/v1/jobs lists your jobs`, {
         details: { job: id },
@@ -553,49 +449,28 @@ export class JobService {
     return job;
   }
 
-  private async summarize(job: Job<JobData, JobOutcome>, command?: string | null): Promise<JobSummary> {
-    const state = await job.getState();
-    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
-      // `job` was read before it finished (load, then getState): without its return value a
-      // halted job would read as succeeded. BullMQ writes both at once, so read it again.
-      const fresh = await this.q()
-        .getJob(job.id!)
-        .catch(() => undefined);
-      if (fresh) {
-        job.returnvalue = fresh.returnvalue;
-        job.failedReason = fresh.failedReason;
-        job.finishedOn = fresh.finishedOn;
-        job.processedOn = fresh.processedOn;
-        job.progress = fresh.progress;
-        job.attemptsStarted = fresh.attemptsStarted;
-      }
-    }
-    const cmd =
-      command === undefined
-        ? await this.infra.redis.get(this.key(job.id!, 'command')).catch(() => null)
-        : command;
-    const outcome = (job.returnvalue ?? null) as JobOutcome | null;
+  private async summarize(job: StoredJob, command?: string | null): Promise<JobSummary> {
+    const cmd = command === undefined ? await this.store.getCommand(job.id).catch(() => null) : command;
+    const outcome = job.outcome;
     let status: JobStatus;
-    if (state === 'completed') status = outcome?.outcome ?? 'succeeded';
-    else if (state === 'failed') status = 'failed';
+    if (job.state === 'completed') status = outcome?.outcome ?? 'succeeded';
+    else if (job.state === 'failed') status = 'failed';
     else if (cmd === 'cancel') status = 'cancelling';
     else if (cmd === 'pause') status = 'paused';
-    else if (state === 'active') status = 'running';
+    else if (job.state === 'active') status = 'running';
     else status = 'queued';
-    const progress =
-      job.progress && typeof job.progress === 'object' ? (job.progress as unknown as JobProgress) : null;
     return {
-      id: job.id!,
+      id: job.id,
       type: job.data.type,
       status,
       label: job.data.label,
       created_by: job.data.caller.sub,
       created_ms: job.data.created_ms,
-      started_ms: job.processedOn ?? null,
-      finished_ms: FINAL_STATUSES.includes(status) ? (job.finishedOn ?? null) : null,
+      started_ms: job.startedMs,
+      finished_ms: FINAL_STATUSES.includes(status) ? job.finishedMs : null,
       miners_total: job.data.miners_total,
-      progress,
-      message: outcome?.message ?? (state === 'failed' ? job.failedReason || null : null),
+      progress: job.progress,
+      message: outcome?.message ?? (job.state === 'failed' ? job.failedReason : null),
     };
   }
 
@@ -609,8 +484,8 @@ export class JobService {
     query: JobListQuery = {},
   ): Promise<{ items: JobSummary[]; total: number; limit: number; truncated: boolean; hint?: string }> {
     const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
-    const key = this.indexKey(caller.tenant);
-    await this.redis(r => r.zremrangebyscore(key, '-inf', String(Date.now() - this.opts.retentionMs)));
+    const tenant = caller.tenant;
+    await this.store.pruneIndex(tenant, Date.now() - this.opts.retentionMs);
     const filtered = query.status !== undefined || query.type !== undefined;
     const out: JobSummary[] = [];
     let offset = 0;
@@ -619,16 +494,14 @@ export class JobService {
     let exhausted = false;
     const page = filtered ? 200 : limit;
     while (scanned < LIST_SCAN_MAX && (filtered || out.length < limit)) {
-      const ids = await this.redis(r => r.zrevrange(key, offset, offset + page - 1));
+      const ids = await this.store.listIds(tenant, offset, page);
       offset += ids.length;
       for (const id of ids) {
         scanned++;
-        const job = await this.q()
-          .getJob(id)
-          .catch(() => undefined);
+        const job = await this.store.get(id).catch(() => null);
         if (!job) {
-          // Removed by BullMQ's retention: drop it from the index too.
-          await this.infra.redis.zrem(key, id).catch(() => undefined);
+          // Removed by the queue's retention: drop it from the index too.
+          await this.store.unindex(tenant, id);
           offset--;
           continue;
         }
@@ -644,7 +517,7 @@ export class JobService {
       }
     }
     if (!filtered) {
-      const total = await this.redis(r => r.zcard(key));
+      const total = await this.store.countIds(tenant);
       return { items: out, total, limit, truncated: total > out.length };
     }
     const hint = exhausted
@@ -667,8 +540,7 @@ export class JobService {
   ): Promise<JobDetail> {
     const job = await this.load(caller, id);
     const summary = await this.summarize(job);
-    const all = await this.redis(r => r.hgetall(this.key(id, 'results')));
-    let results = Object.values(all).map(v => JSON.parse(v) as MinerJobResult);
+    let results = [...(await this.store.results(id)).values()];
     if (opts.resultStatus) results = results.filter(r => r.status === opts.resultStatus);
     results.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const offset = Math.max(0, opts.resultsOffset ?? 0);
@@ -677,8 +549,8 @@ export class JobService {
     return {
       ...summary,
       payload: job.data.payload,
-      outcome: (job.returnvalue ?? null) as JobOutcome | null,
-      error: job.failedReason || null,
+      outcome: job.outcome,
+      error: job.failedReason,
       attempts: job.attemptsStarted,
       results: pageOf,
       results_total: results.length,
@@ -694,13 +566,9 @@ export class JobService {
   ): Promise<{ steps: JobStep[]; status: JobStatus }> {
     const job = await this.load(caller, id);
     const summary = await this.summarize(job);
-    const start = opts.afterId && opts.afterId !== '0' ? `(${opts.afterId}` : '-';
     const limit = Math.max(1, Math.min(opts.limit ?? 1_000, 10_000));
-    const entries = await this.redis(r => r.xrange(this.key(id, 'steps'), start, '+', 'COUNT', limit));
-    const steps = entries.map(([sid, fields]) => {
-      const at = fields.indexOf('step');
-      return { id: sid, ...(JSON.parse(fields[at + 1] ?? '{}') as Omit<JobStep, 'id'>) };
-    });
+    const after = opts.afterId && opts.afterId !== '0' ? opts.afterId : undefined;
+    const steps = await this.store.steps(id, after, limit);
     return { steps, status: summary.status };
   }
 
@@ -710,7 +578,7 @@ export class JobService {
     if (FINAL_STATUSES.includes(s.status))
       throw new FleetError('conflict', `job ${id} has already ended (${s.status})`);
     if (s.status === 'cancelling') throw new FleetError('conflict', `job ${id} is being cancelled`);
-    await this.redis(r => r.set(this.key(id, 'command'), 'pause', 'PX', this.opts.retentionMs));
+    await this.store.setCommand(id, 'pause', this.opts.retentionMs);
     await this.appendStep(
       id,
       job.data,
@@ -724,7 +592,7 @@ export class JobService {
     const job = await this.load(caller, id);
     const s = await this.summarize(job);
     if (s.status !== 'paused') throw new FleetError('conflict', `job ${id} is not paused (${s.status})`);
-    await this.redis(r => r.del(this.key(id, 'command')));
+    await this.store.setCommand(id, null, this.opts.retentionMs);
     await this.appendStep(
       id,
       job.data,
@@ -740,7 +608,7 @@ export class JobService {
     const s = await this.summarize(job);
     if (FINAL_STATUSES.includes(s.status))
       throw new FleetError('conflict', `job ${id} has already ended (${s.status})`);
-    await this.redis(r => r.set(this.key(id, 'command'), 'cancel', 'PX', this.opts.retentionMs));
+    await this.store.setCommand(id, 'cancel', this.opts.retentionMs);
     this.running.get(id)?.ac.abort(new JobCancelledError());
     await this.appendStep(
       id,
@@ -768,6 +636,6 @@ export class JobService {
 
   /** The job's data type check for handlers' callers. */
   get isRunningWorker(): boolean {
-    return this.worker !== null;
+    return this.store.isWorkerRunning;
   }
 }

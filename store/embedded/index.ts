@@ -1,8 +1,10 @@
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
+import { memoryCache } from './cache.ts';
 import { EmbeddedDatabase } from './database.ts';
 import { embeddedFirmware } from './firmware.ts';
 import { embeddedSchedules } from './schedules.ts';
+import { SqliteJobs } from './jobs.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -18,13 +20,17 @@ export interface EmbeddedStore extends Store {
 /** Opens (and migrates) the data folder; refuses with one clear line when another process holds it. */
 export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
   const database = EmbeddedDatabase.open(opts);
+  const jobs = new SqliteJobs(database, opts.log);
   return {
     backend: 'embedded',
     location: database.file,
     database,
     schedules: embeddedSchedules(database),
     firmware: embeddedFirmware(database, opts.log),
+    jobs,
+    cache: memoryCache(),
     async close() {
+      await jobs.close();
       database.close();
     },
   };

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
 import { redisFirmware } from './firmware.ts';
+import { redisCache } from './cache.ts';
+import { RedisJobs } from './jobs.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
@@ -53,6 +55,7 @@ export interface InfluxRedisConnections {
 /** The store over connections the caller already holds (tests, processes that share one Redis); close() quits that Redis. */
 export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStore {
   const { redis, keys, influx } = c;
+  const jobs = new RedisJobs(redis, keys, c.log);
   return {
     backend: 'influx-redis',
     location: c.location ?? `Redis prefix ${keys.prefix}`,
@@ -61,7 +64,10 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     influx,
     schedules: redisSchedules(redis, keys, c.log),
     firmware: redisFirmware(redis, keys, c.firmwareDir ?? DEFAULT_FIRMWARE_DIR, c.log),
+    jobs,
+    cache: redisCache(redis, keys),
     async close() {
+      await jobs.close();
       await redis.quit().catch(() => undefined);
       redis.disconnect();
     },
