@@ -8,7 +8,6 @@ import {
   type EnqueueOptions,
   type JobCommand,
   type JobEvent,
-  type JobMemo,
   type JobProcessor,
   type JobsPort,
   type QueueState,
@@ -53,11 +52,7 @@ const MIGRATIONS = [
      PRIMARY KEY (job_id, miner_id)
    ) WITHOUT ROWID;
    CREATE TABLE job_steps (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, step TEXT NOT NULL);
-   CREATE INDEX job_steps_by_job ON job_steps (job_id, seq);
-   CREATE TABLE job_memos (
-     memo TEXT NOT NULL, miner_id TEXT NOT NULL, value TEXT NOT NULL, expires_ms INTEGER,
-     PRIMARY KEY (memo, miner_id)
-   ) WITHOUT ROWID;`,
+   CREATE INDEX job_steps_by_job ON job_steps (job_id, seq);`,
 ];
 
 /** How often the loop looks for retries whose backoff has passed. */
@@ -96,42 +91,12 @@ export class SqliteJobs implements JobsPort {
   private readonly events = new EventEmitter();
   private worker: Worker | null = null;
   private appends = 0;
-  readonly memo: JobMemo;
 
   constructor(database: EmbeddedDatabase, log?: Logger) {
     this.database = database;
     this.log = log;
     this.events.setMaxListeners(0);
     database.migrate('jobs', MIGRATIONS);
-    this.memo = {
-      get: async (memo, minerId) => {
-        const row = this.sql('SELECT value FROM job_memos WHERE memo = ? AND miner_id = ? AND (expires_ms IS NULL OR expires_ms > ?)').get(memo, minerId, Date.now()) as
-          | { value: string }
-          | undefined;
-        return row?.value ?? null;
-      },
-      set: async (memo, minerId, value) => {
-        // Joins the memo's expiry when one was set (Redis HSET keeps the key's TTL).
-        this.sql(
-          `INSERT INTO job_memos (memo, miner_id, value, expires_ms)
-           VALUES (?, ?, ?, (SELECT MAX(expires_ms) FROM job_memos WHERE memo = ?))
-           ON CONFLICT (memo, miner_id) DO UPDATE SET value = excluded.value`,
-        ).run(memo, minerId, value, memo);
-      },
-      minerIds: async memo => {
-        const rows = this.sql('SELECT miner_id FROM job_memos WHERE memo = ? AND (expires_ms IS NULL OR expires_ms > ?)').all(memo, Date.now()) as {
-          miner_id: string;
-        }[];
-        return rows.map(r => r.miner_id);
-      },
-      expire: async (memo, ttlMs) => {
-        const now = Date.now();
-        this.database.transaction(() => {
-          this.sql('DELETE FROM job_memos WHERE expires_ms IS NOT NULL AND expires_ms <= ?').run(now);
-          this.sql('UPDATE job_memos SET expires_ms = ? WHERE memo = ?').run(now + ttlMs, memo);
-        });
-      },
-    };
   }
 
   private sql(query: string): ReturnType<EmbeddedDatabase['db']['prepare']> {

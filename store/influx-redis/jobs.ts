@@ -10,7 +10,6 @@ import {
   type EnqueueOptions,
   type JobCommand,
   type JobEvent,
-  type JobMemo,
   type JobProcessor,
   type JobsPort,
   type QueueState,
@@ -41,7 +40,6 @@ export class RedisJobs implements JobsPort {
   private workerConn: Redis | null = null;
   private queue: Queue<JobData, JobOutcome> | null = null;
   private worker: Worker<JobData, JobOutcome> | null = null;
-  readonly memo: JobMemo;
 
   constructor(redis: Redis, keys: RedisKeys, log?: Logger) {
     this.redis = redis;
@@ -49,16 +47,6 @@ export class RedisJobs implements JobsPort {
     this.log = log;
     this.events.setMaxListeners(0);
     // The memo name is the Redis key itself (schedules name it under their own prefix).
-    this.memo = {
-      get: (memo, minerId) => this.r(r => r.hget(memo, minerId)),
-      set: async (memo, minerId, value) => {
-        await this.r(r => r.hset(memo, minerId, value));
-      },
-      minerIds: memo => this.r(r => r.hkeys(memo)),
-      expire: async (memo, ttlMs) => {
-        await this.r(r => r.pexpire(memo, ttlMs));
-      },
-    };
   }
 
   private key(id: string, part: string): string {

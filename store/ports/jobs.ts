@@ -3,8 +3,7 @@ import type { JobData, JobOutcome, JobProgress, JobStep, MinerJobResult } from '
 /**
  * The durable job queue JobService runs on: jobs and their state, per-miner results, step
  * history, pause/cancel commands, sealed secrets, a worker that runs jobs with bounded
- * concurrency and picks up the jobs a stopped or dead process left running, and the per-miner
- * memo a batch keeps of what it changed. The service owns handlers, sealing and audit; the
+ * concurrency and picks up the jobs a stopped or dead process left running. The service owns handlers, sealing and audit; the
  * port only stores and schedules.
  */
 
@@ -119,16 +118,6 @@ export interface JobsPort {
   /** progress and steps written in this process; returns the unsubscribe function */
   subscribe(listener: (e: JobEvent) => void): () => void;
 
-  /** What a batch changed on each miner (to undo it later), by memo name. */
-  readonly memo: JobMemo;
-
   /** stops the worker and closes the queue; the store's close() calls it */
   close(): Promise<void>;
-}
-
-export interface JobMemo {
-  get(memo: string, minerId: string): Promise<string | null>;
-  set(memo: string, minerId: string, value: string): Promise<void>;
-  minerIds(memo: string): Promise<string[]>;
-  expire(memo: string, ttlMs: number): Promise<void>;
 }

@@ -276,20 +276,6 @@ describe.each(BACKENDS)('jobs port on %s', backend => {
     expect(await store.jobs.listIds(operator.tenant, 0, 10)).toEqual(['job-1']);
   });
 
-  it('keeps the per-miner memo of a batch across a restart, until it expires', async () => {
-    const memo = 'schedules:s1:memo:1000';
-    await store.jobs.memo.set(memo, 'm1', JSON.stringify({ paused_by_us: true }));
-    await store.jobs.memo.set(memo, 'm2', JSON.stringify({ power_target_w: 3000 }));
-    await store.close();
-    store = await ready(await store.reopen());
-    expect(await store.jobs.memo.get(memo, 'm1')).toBe(JSON.stringify({ paused_by_us: true }));
-    expect(await store.jobs.memo.get(memo, 'm3')).toBeNull();
-    expect((await store.jobs.memo.minerIds(memo)).sort()).toEqual(['m1', 'm2']);
-    await store.jobs.memo.expire(memo, 50);
-    await waitFor('memo expired', async () => (await store.jobs.memo.minerIds(memo)).length === 0, 5_000);
-    expect(await store.jobs.memo.get(memo, 'm1')).toBeNull();
-  });
-
   it('caches a value until its TTL passes or it is deleted', async () => {
     await store.cache.set(['constraints', 'm1'], 'c1', 60_000);
     await store.cache.set(['constraints', 'm2'], 'c2', 50);
