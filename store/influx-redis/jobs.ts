@@ -46,7 +46,6 @@ export class RedisJobs implements JobsPort {
     this.keys = keys;
     this.log = log;
     this.events.setMaxListeners(0);
-    // The memo name is the Redis key itself (schedules name it under their own prefix).
   }
 
   private key(id: string, part: string): string {
