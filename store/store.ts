@@ -3,6 +3,9 @@
  * Store. Each port is an interface in store/ports/; store/embedded/ and store/influx-redis/
  * implement all of them and pass one contract suite (test/store/).
  */
+import type { InventoryPort } from './ports/inventory.ts';
+import type { PubSubPort } from './ports/pubsub.ts';
+
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
 
@@ -10,5 +13,7 @@ export interface Store {
   readonly backend: StoreBackend;
   /** where the data lives, for the start banner, /health and logs (no secrets) */
   readonly location: string;
+  readonly inventory: InventoryPort;
+  readonly pubsub: PubSubPort;
   close(): Promise<void>;
 }

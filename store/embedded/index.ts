@@ -1,6 +1,8 @@
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
 import { EmbeddedDatabase } from './database.ts';
+import { SqliteInventory } from './inventory.ts';
+import { InProcessPubSub } from './pubsub.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -20,6 +22,8 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     backend: 'embedded',
     location: database.file,
     database,
+    inventory: new SqliteInventory(database),
+    pubsub: new InProcessPubSub(),
     async close() {
       database.close();
     },

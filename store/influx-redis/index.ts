@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
+import { RedisInventory } from './inventory.ts';
+import { RedisPubSub } from './pubsub.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
@@ -50,6 +52,8 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     redis,
     keys,
     influx,
+    inventory: new RedisInventory(redis, keys),
+    pubsub: new RedisPubSub(redis, keys),
     async close() {
       await redis.quit().catch(() => undefined);
       redis.disconnect();
