@@ -28,8 +28,7 @@ export function createInfra(config: ApiConfig, log: Logger, name: string): Infra
   const credentials = new CredentialStore({
     defaultUsername: config.MINER_DEFAULT_USERNAME,
     ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
-    redis,
-    keys,
+    inventory: store.inventory,
     ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
   });
   const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });

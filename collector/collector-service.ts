@@ -15,6 +15,8 @@ import { offlinePoint, samplePoints } from './points.ts';
 import type { MinerTracker, PollOutcome } from './poller.ts';
 import { redisKeys, type RedisKeys } from '../store/influx-redis/redis-keys.ts';
 import { createRedis, waitForRedis } from '../store/influx-redis/redis-connection.ts';
+import { influxRedisStoreOver } from '../store/influx-redis/index.ts';
+import type { Store } from '../store/store.ts';
 import { MinerRollups } from './rollups.ts';
 import { FleetRollups } from './fleet-rollups.ts';
 import { WindowStatsWriter } from './window-stats-writer.ts';
@@ -49,6 +51,8 @@ export interface CollectorDeps {
   env?: NodeJS.ProcessEnv;
   /** what a user changes when the metrics port is taken (default: the configuration keys) */
   listenSettings?: string;
+  /** the store the inventory (API entries, resolved inventory, credentials, device claims) lives in; the collector's Redis by default */
+  store?: Store;
 }
 
 /**
@@ -64,6 +68,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   if (!(await waitForRedis(redis, 5_000))) log.warn('Redis not reachable at start; continuing, snapshots will be written once it is back');
   const settings = influxSettingsFrom(config);
   const influx = new InfluxClient(settings);
+  // Not closed by the collector when it is its own: it shares the collector's Redis, quit in stop().
+  const store = deps.store ?? influxRedisStoreOver({ redis, keys, influx });
   const writer = new InfluxWriter(influxWriterOptionsFrom(config, settings, metrics, log));
   await writer.start();
   // Every closed per-miner window also feeds the fleet rollups (InfluxDB) and the per-miner
@@ -83,8 +89,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     env: deps.env ?? process.env,
     defaultUsername: config.MINER_DEFAULT_USERNAME,
     ...(config.MINER_DEFAULT_PASSWORD ? { defaultPassword: config.MINER_DEFAULT_PASSWORD } : {}),
-    redis,
-    keys,
+    inventory: store.inventory,
     ...(config.BOSFLEET_SECRET_KEY ? { box: new SecretBox(config.BOSFLEET_SECRET_KEY) } : {}),
   });
   const pool = new MinerClientPool(credentials, { timeoutMs: config.COLLECTOR_RPC_TIMEOUT_MS });
@@ -244,8 +249,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
 
   const inventory = new InventoryManager({
     ...(config.COLLECTOR_INVENTORY_FILE ? { filePath: config.COLLECTOR_INVENTORY_FILE } : {}),
-    redis,
-    keys,
+    store,
     credentials,
     log,
     metrics,
@@ -254,7 +258,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     defaults: { tenant: 'default', site: 'default', credentials: 'default', port: 50_051 },
     policy: new CredentialPolicy(config.MINER_SHARED_CREDENTIALS),
   });
-  identity = new DeviceIdentity({ redis, keys, inventory, log });
+  identity = new DeviceIdentity({ store: store.inventory, inventory, log });
   const shard = parseShard(config.COLLECTOR_SHARD);
   inventory.onChange(all => {
     const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : all;

@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
 import { FleetError } from '../core/errors.ts';
 import type { CredentialRef } from './inventory/schema.ts';
 import type { MinerCredentials } from './miner-client.ts';
-import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import type { InventoryPort } from '../store/ports/inventory.ts';
 import type { SecretBox } from './secret-box.ts';
 
 /**
  * Resolves a credential name to a username and password. Sources, first match wins:
- * credentials added through the API (Redis, AES-GCM sealed), the inventory file's
+ * credentials added through the API (the store's inventory port, AES-GCM sealed), the inventory file's
  * `credentials` entries (password from an env variable or a secrets file), and `default`
  * from MINER_DEFAULT_USERNAME / MINER_DEFAULT_PASSWORD. Passwords are never logged or returned.
  */
@@ -16,8 +15,8 @@ export interface CredentialStoreOptions {
   env?: NodeJS.ProcessEnv;
   defaultUsername?: string;
   defaultPassword?: string;
-  redis?: Redis;
-  keys?: RedisKeys;
+  /** where API-managed credentials are kept, sealed with `box` */
+  inventory?: InventoryPort;
   box?: SecretBox;
 }
 
@@ -33,15 +32,16 @@ export class CredentialStore {
     this.fileRefs = new Map(Object.entries(refs));
   }
 
-  /** Names known without touching Redis (file entries and `default`). */
+  /** Names known without touching the store (file entries and `default`). */
   localNames(): string[] {
     return [...new Set(['default', ...this.fileRefs.keys()])];
   }
 
   async resolve(name: string): Promise<MinerCredentials> {
-    const { redis, keys, box } = this.opts;
-    if (redis && keys && box) {
-      const sealed = await redis.hget(keys.credentials(), name).catch(() => null);
+    const { inventory, box } = this.opts;
+    if (inventory && box) {
+      // The store down: file and default credentials still resolve.
+      const sealed = await inventory.getSealedCredential(name).catch(() => null);
       if (sealed) {
         const parsed = JSON.parse(box.open(sealed, `credentials:${name}`)) as MinerCredentials;
         return { username: parsed.username, password: parsed.password };
@@ -70,19 +70,19 @@ export class CredentialStore {
     throw new FleetError('not_found', `no credentials named '${name}'; define them in the inventory file or add them through the API`);
   }
 
-  /** Store credentials sealed in Redis (API-managed). */
+  /** Store credentials sealed (API-managed). */
   async put(name: string, creds: MinerCredentials): Promise<void> {
-    const { redis, keys, box } = this.opts;
-    if (!redis || !keys || !box) {
-      throw new FleetError('precondition_failed', 'storing credentials needs Redis and BOSFLEET_SECRET_KEY (32 bytes, base64)');
+    const { inventory, box } = this.opts;
+    if (!inventory || !box) {
+      throw new FleetError('precondition_failed', 'storing credentials needs the store and BOSFLEET_SECRET_KEY (32 bytes, base64)');
     }
-    await redis.hset(keys.credentials(), name, box.seal(JSON.stringify(creds), `credentials:${name}`));
+    await inventory.putSealedCredential(name, box.seal(JSON.stringify(creds), `credentials:${name}`));
   }
 
   async remove(name: string): Promise<boolean> {
-    const { redis, keys } = this.opts;
-    if (!redis || !keys) return false;
-    return (await redis.hdel(keys.credentials(), name)) > 0;
+    const { inventory } = this.opts;
+    if (!inventory) return false;
+    return inventory.removeCredential(name);
   }
 
   /** Names with the username only; never the password. */
@@ -90,10 +90,9 @@ export class CredentialStore {
     const out = new Map<string, { name: string; username: string; source: 'api' | 'file' | 'env' }>();
     out.set('default', { name: 'default', username: this.opts.defaultUsername ?? 'root', source: 'env' });
     for (const [name, ref] of this.fileRefs) out.set(name, { name, username: ref.username, source: 'file' });
-    const { redis, keys, box } = this.opts;
-    if (redis && keys && box) {
-      const all = await redis.hgetall(keys.credentials());
-      for (const [name, sealed] of Object.entries(all)) {
+    const { inventory, box } = this.opts;
+    if (inventory && box) {
+      for (const [name, sealed] of await inventory.listSealedCredentials()) {
         const { username } = JSON.parse(box.open(sealed, `credentials:${name}`)) as MinerCredentials;
         out.set(name, { name, username, source: 'api' });
       }

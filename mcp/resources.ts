@@ -17,7 +17,6 @@ import {
   type ReadResourceResult,
 } from '@modelcontextprotocol/server';
 import { isFleetError } from '../core/errors.ts';
-import type { InventoryMiner } from '../collector/inventory/schema.ts';
 import { hasRole } from '../services/context.ts';
 import { TELEMETRY_METRICS, type TelemetryMetric } from '../api/schemas/miners.ts';
 import { iso } from '../services/query/time.ts';
@@ -175,17 +174,9 @@ export function registerResources(server: McpServer, env: ToolEnv): void {
     },
     async uri => {
       try {
-        const all = await deps.infra.redis.hgetall(deps.infra.keys.resolvedInventory());
+        // A broken entry is left out by the store; it is the collector's to report.
+        const mine = (await deps.infra.store.inventory.readResolved()).filter(m => m.tenant === caller.tenant);
         const admin = hasRole(caller, 'admin');
-        const mine: InventoryMiner[] = [];
-        for (const raw of Object.values(all)) {
-          try {
-            const m = JSON.parse(raw) as InventoryMiner;
-            if (m.tenant === caller.tenant) mine.push(m);
-          } catch {
-            // a broken entry is the collector's to report
-          }
-        }
         mine.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         return json(uri, {
           tenant: caller.tenant,

@@ -7,6 +7,8 @@ import type { FirmwarePort } from './ports/firmware.ts';
 import type { SchedulesPort } from './ports/schedules.ts';
 import type { CachePort } from './ports/cache.ts';
 import type { JobsPort } from './ports/jobs.ts';
+import type { InventoryPort } from './ports/inventory.ts';
+import type { PubSubPort } from './ports/pubsub.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -17,6 +19,8 @@ export interface Store {
   readonly location: string;
   readonly jobs: JobsPort;
   readonly cache: CachePort;
+  readonly inventory: InventoryPort;
+  readonly pubsub: PubSubPort;
   close(): Promise<void>;
   readonly schedules: SchedulesPort;
   readonly firmware: FirmwarePort;

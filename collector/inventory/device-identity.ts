@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { DeviceClaim, InventoryPort } from '../../store/ports/inventory.ts';
 import type { MinerDetailsInfo } from '../../core/samples.ts';
 import type { InventoryMiner } from './schema.ts';
 
@@ -8,19 +7,12 @@ import type { InventoryMiner } from './schema.ts';
  * A miner is who it says it is (Braiins uid, else MAC, else serial), not where it is: two
  * inventory entries can reach one device through different addresses, a port forward, or a
  * host name re-pointed after registration. The first entry to report a device holds it (a
- * claim in Redis, shared by every collector of a sharded deployment); an entry of another
+ * claim in the store's inventory port, shared by every collector of a sharded deployment); an entry of another
  * tenant that reaches the same device is held back before anything it polled is kept. The
  * operator's inventory file wins over entries added through the API, and an older API entry
  * over a newer one. Two entries of the operator's file, or of one tenant, may share a device.
- *
- * Claims: HASH device id -> JSON DeviceClaim.
  */
-export interface DeviceClaim {
-  id: string;
-  tenant: string;
-  source: InventoryMiner['source'];
-  created_ms?: number;
-}
+export type { DeviceClaim };
 
 /** Which of two entries keeps a device: the operator's file first, then the entry added first. */
 function precedes(a: Pick<DeviceClaim, 'source' | 'created_ms' | 'id'>, b: Pick<DeviceClaim, 'source' | 'created_ms' | 'id'>): boolean {
@@ -39,10 +31,6 @@ export interface IdentityInventory {
   holdDevice(id: string): Promise<void>;
 }
 
-export function devicesKey(keys: RedisKeys): string {
-  return keys.custom('inventory', 'devices');
-}
-
 /** The device identity a miner reports, or null when it reports none. */
 export function deviceIdOf(d: Pick<MinerDetailsInfo, 'uid' | 'mac' | 'serial'>): string | null {
   if (d.uid) return `uid:${d.uid}`;
@@ -52,23 +40,21 @@ export function deviceIdOf(d: Pick<MinerDetailsInfo, 'uid' | 'mac' | 'serial'>):
 }
 
 export class DeviceIdentity {
-  private readonly redis: Redis;
-  private readonly keys: RedisKeys;
+  private readonly store: InventoryPort;
   private readonly inventory: IdentityInventory;
   private readonly log: Logger;
   /** miner id -> the device it was admitted for; a different device is checked again */
   private readonly admitted = new Map<string, string>();
 
-  constructor(o: { redis: Redis; keys: RedisKeys; inventory: IdentityInventory; log: Logger }) {
-    this.redis = o.redis;
-    this.keys = o.keys;
+  constructor(o: { store: InventoryPort; inventory: IdentityInventory; log: Logger }) {
+    this.store = o.store;
     this.inventory = o.inventory;
     this.log = o.log;
   }
 
   /**
    * Whether what was polled from `m` may be kept for its entry. False means the entry is held
-   * back (or, with Redis down, that an entry of a tenant could not be checked: nothing is kept
+   * back (or, with the store down, that an entry of a tenant could not be checked: nothing is kept
    * this time and it is checked again on its next poll).
    */
   async admit(m: InventoryMiner, details: Pick<MinerDetailsInfo, 'uid' | 'mac' | 'serial'>): Promise<boolean> {
@@ -80,7 +66,7 @@ export class DeviceIdentity {
       if (ok) this.admitted.set(m.id, device);
       return ok;
     } catch (err) {
-      this.log.warn({ miner: m.id, err: (err as Error).message }, 'device identity not checked (Redis unavailable); checked again on the next poll');
+      this.log.warn({ miner: m.id, err: (err as Error).message }, 'device identity not checked (store unavailable); checked again on the next poll');
       return m.source === 'file';
     }
   }
@@ -96,17 +82,11 @@ export class DeviceIdentity {
   }
 
   private async claim(m: InventoryMiner, device: string, tries: number): Promise<boolean> {
-    const key = devicesKey(this.keys);
     const mine: DeviceClaim = { id: m.id, tenant: m.tenant, source: m.source, ...(m.created_ms !== undefined ? { created_ms: m.created_ms } : {}) };
-    const raw = await this.redis.hget(key, device);
-    let holder: DeviceClaim | null;
-    try {
-      holder = raw ? (JSON.parse(raw) as DeviceClaim) : null;
-    } catch {
-      holder = null; // an unreadable claim is no claim
-    }
+    // An unreadable claim reads as none.
+    const holder = await this.store.getDeviceClaim(device);
     if (holder === null) {
-      if ((await this.redis.hsetnx(key, device, JSON.stringify(mine))) === 1) return true;
+      if (await this.store.claimDeviceIfFree(device, mine)) return true;
       // Another collector claimed it between the read and the write.
       return tries > 1 ? this.claim(m, device, tries - 1) : false;
     }
@@ -119,7 +99,7 @@ export class DeviceIdentity {
         this.admitted.delete(holder.id);
         await this.inventory.holdDevice(holder.id);
       }
-      await this.redis.hset(key, device, JSON.stringify(mine));
+      await this.store.setDeviceClaim(device, mine);
       return true;
     }
     this.log.warn({ miner: m.id, tenant: m.tenant, device, holder: holder.id }, 'miner reports a device another tenant\'s entry holds; held back');

@@ -1,19 +1,19 @@
-import type { Redis } from 'ioredis';
 import type { CredentialStore } from '../credentials.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { CollectorMetrics } from '../metrics.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { InventoryPort } from '../../store/ports/inventory.ts';
+import type { PubSubPort, Subscription } from '../../store/ports/pubsub.ts';
 import { scanCidr, type ScanTarget } from './cidr-scan.ts';
 import { CredentialPolicy } from './credential-policy.ts';
 import { canonicalHost, endpointKey, resolveHost, type Lookup } from './endpoint.ts';
-import { QUARANTINE_MESSAGES, quarantineKey, type QuarantineEntry, type QuarantineReason } from './quarantine.ts';
+import { QUARANTINE_MESSAGES, type QuarantineEntry, type QuarantineReason } from './quarantine.ts';
 import { fileMtime, loadInventoryFile, type LoadedInventoryFile } from './file-source.ts';
 import { inventoryMinerSchema, type InventoryMiner } from './schema.ts';
 
 export interface InventoryManagerOptions {
   filePath?: string;
-  redis?: Redis;
-  keys: RedisKeys;
+  /** API entries, the resolved inventory and change notifications; without it, file and scans only */
+  store?: { inventory: InventoryPort; pubsub: PubSubPort };
   credentials: CredentialStore;
   log: Logger;
   metrics?: CollectorMetrics;
@@ -36,7 +36,7 @@ function definitionOf(m: InventoryMiner): string {
 }
 
 /**
- * Merges the miners from the inventory file, CIDR scans and the API (Redis) into one list
+ * Merges the miners from the inventory file, CIDR scans and the API (the store) into one list
  * and tells the listener whenever it changes; no restart needed. Later sources do not
  * override earlier ones: file, then API (oldest first), then scans (a scanned address already
  * known is skipped). Hosts are put in their canonical spelling (endpoint.ts).
@@ -56,7 +56,7 @@ export class InventoryManager {
   private fileMtimeMs: number | null = null;
   private timers: NodeJS.Timeout[] = [];
   private scanTimers = new Map<string, NodeJS.Timeout>();
-  private subscriber: Redis | null = null;
+  private subscription: Subscription | null = null;
   private listeners: ((miners: InventoryMiner[]) => void)[] = [];
   private lastKey = '';
   private readonly policy: CredentialPolicy;
@@ -104,12 +104,12 @@ export class InventoryManager {
     const m = this.all.get(id);
     if (!m || m.source === 'file') return;
     this.deviceHolds.set(id, definitionOf(m));
-    const { redis, keys } = this.opts;
-    if (redis) {
-      await redis
-        .hset(keys.custom('inventory', 'device-holds'), id, definitionOf(m))
-        .then(() => redis.publish(keys.inventoryChannel(), JSON.stringify({ type: 'inventory', op: 'hold', id })))
-        .catch(err => this.opts.log.warn({ miner: id, err: (err as Error).message }, 'device hold not shared with other collectors (Redis unavailable)'));
+    const { store } = this.opts;
+    if (store) {
+      await store.inventory
+        .setDeviceHold(id, definitionOf(m))
+        .then(() => store.pubsub.publishInventoryChange({ type: 'inventory', op: 'hold', id }))
+        .catch(err => this.opts.log.warn({ miner: id, err: (err as Error).message }, 'device hold not shared with other collectors (store unavailable)'));
     }
     this.emitIfChanged();
   }
@@ -182,18 +182,17 @@ export class InventoryManager {
       await this.reloadFile();
       this.timers.push(setInterval(() => void this.checkFile(), this.opts.fileCheckMs ?? 2_000));
     }
-    if (this.opts.redis) {
-      const sub = this.opts.redis.duplicate();
-      this.subscriber = sub;
-      sub.on('error', () => undefined); // reconnects by itself; Redis outages are reported by the snapshot writer
-      sub.on('message', (_ch, msg) => void this.onMessage(msg));
-      // The offline queue is off, so a subscribe sent while connecting fails: subscribe whenever the
-      // connection becomes ready (first connect and every reconnect), then load the API entries.
-      // Start waits a little for the first time.
-      const first = new Promise<void>(resolve => sub.on('ready', () => void this.listen(sub).finally(resolve)));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([first, new Promise<void>(resolve => (timer = setTimeout(resolve, 2_000)))]);
-      clearTimeout(timer);
+    if (this.opts.store) {
+      // Listen first, then load the API entries (on every reconnect too): a change published
+      // while not listening would be missed. Start waits a little for the first time.
+      this.subscription = await this.opts.store.pubsub.subscribeInventoryChanges(
+        {
+          onMessage: msg => void this.onMessage(msg),
+          onListening: () => this.reloadApi(),
+          onError: err => this.opts.log.warn({ err: err.message }, 'inventory: API entries not loaded or not listening for changes (store unavailable); retried when it reconnects'),
+        },
+        { waitMs: 2_000 },
+      );
     }
     this.loaded = true;
     await this.refreshNames();
@@ -272,18 +271,12 @@ export class InventoryManager {
   }
 
   private async reloadApi(): Promise<void> {
-    const { redis, keys } = this.opts;
-    if (!redis) return;
-    const entries = await redis.hgetall(keys.inventory());
+    const { store } = this.opts;
+    if (!store) return;
+    const entries = await store.inventory.listEntries();
     const d = this.opts.defaults;
     const out: InventoryMiner[] = [];
-    for (const [id, json] of Object.entries(entries)) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(json);
-      } catch {
-        raw = null;
-      }
+    for (const [id, raw] of entries) {
       const parsed = inventoryMinerSchema.safeParse(raw);
       if (!parsed.success) {
         this.opts.metrics?.inventoryErrors.inc({ source: 'api' });
@@ -296,19 +289,9 @@ export class InventoryManager {
     this.apiMiners = out;
     if (this.loaded) void this.refreshNames();
     // Holds set by any collector (shards) apply to every merged inventory.
-    const holds = await redis.hgetall(keys.custom('inventory', 'device-holds')).catch(() => null);
-    if (holds) this.deviceHolds = new Map(Object.entries(holds));
+    const holds = await store.inventory.readDeviceHolds().catch(() => null);
+    if (holds) this.deviceHolds = holds;
     this.emitIfChanged();
-  }
-
-  /** Subscribe to API changes, then reload the API entries: a change published while not subscribed would be missed. */
-  private async listen(sub: Redis): Promise<void> {
-    try {
-      await sub.subscribe(this.opts.keys.inventoryChannel());
-      await this.reloadApi();
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'inventory: API entries not loaded or not listening for changes (Redis unavailable); retried when Redis reconnects');
-    }
   }
 
   private async onMessage(msg: string): Promise<void> {
@@ -375,19 +358,12 @@ export class InventoryManager {
 
   /** The API reads where each miner is (and which credential name it uses) from here. */
   private async publishResolved(miners: InventoryMiner[], quarantined: QuarantineEntry[]): Promise<void> {
-    const { redis, keys } = this.opts;
-    if (!redis) return;
+    const { store } = this.opts;
+    if (!store) return;
     try {
-      const key = keys.resolvedInventory();
-      const pipe = redis.multi().del(key).del(quarantineKey(keys));
-      if (quarantined.length > 0) pipe.hset(quarantineKey(keys), Object.fromEntries(quarantined.map(q => [q.id, JSON.stringify(q)])));
-      for (let i = 0; i < miners.length; i += 1_000) {
-        const chunk = miners.slice(i, i + 1_000);
-        pipe.hset(key, Object.fromEntries(chunk.map(m => [m.id, JSON.stringify(m)])));
-      }
-      await pipe.exec();
+      await store.inventory.writeResolved(miners, quarantined);
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'resolved inventory not published (Redis unavailable); retried on next change');
+      this.opts.log.warn({ err: (err as Error).message }, 'resolved inventory not published (store unavailable); retried on next change');
       this.lastKey = '';
     }
   }
@@ -396,6 +372,6 @@ export class InventoryManager {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     for (const t of this.scanTimers.values()) clearTimeout(t);
-    await this.subscriber?.quit().catch(() => undefined);
+    await this.subscription?.close();
   }
 }

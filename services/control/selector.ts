@@ -61,15 +61,6 @@ export interface Selection {
   matched: number;
 }
 
-function parseInventory(json: string | null | undefined): InventoryMiner | null {
-  if (!json) return null;
-  try {
-    return JSON.parse(json) as InventoryMiner;
-  } catch {
-    return null;
-  }
-}
-
 const modelOf = (s: MinerSnapshot | null): string | null => s?.sample?.model || s?.details?.model || null;
 
 function toTarget(inv: InventoryMiner, snap: MinerSnapshot | null): TargetMiner {
@@ -108,16 +99,16 @@ export class MinerResolver {
 
   /** The caller's miners matching `selector`, sorted by id, with per-id not-found reports. */
   async resolve(caller: Caller, selector: MinerSelector): Promise<Selection> {
-    const { redis, keys } = this.infra;
+    const store = this.infra.store.inventory;
     let inventory: InventoryMiner[];
     const notFound: string[] = [];
     if (selector.ids) {
       const ids = [...new Set(selector.ids)];
-      const raws = await redisCall(() => redis.hmget(keys.resolvedInventory(), ...ids));
+      const found = await redisCall(() => store.getResolved(ids));
       inventory = [];
       const unmatched: string[] = [];
       ids.forEach((id, i) => {
-        const inv = parseInventory(raws[i]);
+        const inv = found[i];
         if (inv && inv.tenant === caller.tenant) inventory.push(inv);
         else unmatched.push(id);
       });
@@ -137,12 +128,8 @@ export class MinerResolver {
         }
       }
     } else {
-      const all = await redisCall(() => redis.hgetall(keys.resolvedInventory()));
-      inventory = [];
-      for (const json of Object.values(all)) {
-        const inv = parseInventory(json);
-        if (inv && inv.tenant === caller.tenant) inventory.push(inv);
-      }
+      const all = await redisCall(() => store.readResolved());
+      inventory = all.filter(inv => inv.tenant === caller.tenant);
     }
     if (selector.site !== undefined) inventory = inventory.filter(m => m.site === selector.site);
     if (selector.labels) {
@@ -172,12 +159,8 @@ export class MinerResolver {
 
   /** The tenant's inventory as miner-ref columns (hostnames from snapshots); read only when an id is not exact. */
   private async refColumns(tenant: string): Promise<{ columns: MinerRefColumns; inventory: InventoryMiner[] }> {
-    const all = await redisCall(() => this.infra.redis.hgetall(this.infra.keys.resolvedInventory()));
-    const inventory: InventoryMiner[] = [];
-    for (const json of Object.values(all)) {
-      const inv = parseInventory(json);
-      if (inv && inv.tenant === tenant) inventory.push(inv);
-    }
+    const all = await redisCall(() => this.infra.store.inventory.readResolved());
+    const inventory = all.filter(inv => inv.tenant === tenant);
     inventory.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
     const columns: MinerRefColumns = {
@@ -197,15 +180,10 @@ export class MinerResolver {
     withSnapshots = false,
   ): Promise<Map<string, TargetMiner>> {
     const out = new Map<string, TargetMiner>();
-    const { redis, keys } = this.infra;
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000);
-      const raws = await redisCall(() => redis.hmget(keys.resolvedInventory(), ...chunk));
-      const found: InventoryMiner[] = [];
-      raws.forEach(raw => {
-        const inv = parseInventory(raw);
-        if (inv && inv.tenant === tenant) found.push(inv);
-      });
+      const raws = await redisCall(() => this.infra.store.inventory.getResolved(chunk));
+      const found = raws.filter(inv => inv !== null && inv.tenant === tenant) as InventoryMiner[];
       const snaps = withSnapshots ? await this.snapshots.getSnapshots(found.map(m => m.id)) : [];
       found.forEach((inv, j) => out.set(inv.id, toTarget(inv, snaps[j] ?? null)));
     }

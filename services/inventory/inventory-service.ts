@@ -3,10 +3,9 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { FleetError } from '../../core/errors.ts';
 import { CredentialPolicy } from '../../collector/inventory/credential-policy.ts';
-import { deviceIdOf, devicesKey, type DeviceClaim } from '../../collector/inventory/device-identity.ts';
+import { deviceIdOf } from '../../collector/inventory/device-identity.ts';
 import { canonicalHost, endpointKey, resolveHost, type Lookup } from '../../collector/inventory/endpoint.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
-import { quarantineKey, type QuarantineEntry } from '../../collector/inventory/quarantine.ts';
 import {
   inventoryMinerSchema,
   minerIdSchema,
@@ -16,6 +15,7 @@ import {
 } from '../../collector/inventory/schema.ts';
 import type { FleetEvent, HealthStatus, MinerSnapshot } from '../../core/samples.ts';
 import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import type { ApiInventoryEntry, PutEntryResult } from '../../store/ports/inventory.ts';
 import { recordSafely, type AuditLog } from '../control/audit.ts';
 import type { ApiInfra, Caller } from '../context.ts';
 import { hasRole } from '../context.ts';
@@ -24,11 +24,11 @@ import { hasRole } from '../context.ts';
  * Admin side of the inventory: miners added through the API, miner credentials, and discovery
  * scans. Everything is scoped to the caller's tenant.
  *
- * Storage (what the collector reads):
- *  - keys.inventory(): HASH miner id -> JSON InventoryMinerEntry (inventoryMinerSchema), always
- *    with `id` and `tenant` set. The collector merges these with its file and scan miners and
- *    publishes the result in keys.resolvedInventory().
- *  - credentials through CredentialStore (AES-GCM sealed in Redis). Names managed through the
+ * Storage (what the collector reads), through the store's inventory port:
+ *  - API entries: InventoryMinerEntry (inventoryMinerSchema), always with `id` and `tenant`
+ *    set. The collector merges these with its file and scan miners and writes the result as
+ *    the resolved inventory.
+ *  - credentials through CredentialStore (AES-GCM sealed in the store). Names managed through the
  *    API are tenant-scoped: the stored name is `<tenant>:<name>`, and API inventory entries
  *    refer to that stored name. Names from the inventory file and `default` are the
  *    operator's: read-only here, and usable by a tenant only where MINER_SHARED_CREDENTIALS
@@ -36,18 +36,19 @@ import { hasRole } from '../context.ts';
  *
  * Identity: an address is stored in its canonical spelling (collector/inventory/endpoint.ts), and
  * a new entry is refused when any of the addresses it resolves to, with its port, is already
- * in the inventory of any tenant; the answer to another tenant never says whose it is.
+ * in the inventory of any tenant; the answer to another tenant never says whose it is. The
+ * store refuses, in the same step as the write, an id or a literal endpoint taken meanwhile.
  *
- * Messages published on keys.inventoryChannel(), JSON, one per change:
+ * Messages published through the store's pub/sub port, JSON, one per change:
  *   {"type":"inventory","op":"upsert"|"remove","id":"<miner id>","tenant":"<tenant>"}
- *       -> the collector re-reads keys.inventory().
+ *       -> the collector re-reads the API entries.
  *   {"type":"scan","id":"<uuid>","cidr":"10.0.1.0/24","tenant":"acme","site":"dc2",
  *    "port":50051,"credentials":"acme:site-b","labels":{"rack":"r4"},
  *    "requested_by":"<sub>","requested_ms":1760000000000}
  *       -> the collector probes the range (port, credentials and labels are optional and
  *          default to the collector's defaults; tenant and site are always set).
- * Scan requests are also LPUSHed (same JSON) on keys.custom('scan', 'requests'), capped at 1000
- * entries, so a collector that was not subscribed when the request was made can catch up.
+ * Scan requests are also kept by the inventory port (same JSON, newest 1000), so a collector
+ * that was not subscribed when the request was made can catch up.
  */
 
 const cidrSchema = z
@@ -121,15 +122,6 @@ export interface ScanRequest {
   requested_ms: number;
 }
 
-function parseJson<T>(raw: string | null | undefined): T | null {
-  if (!raw) return null;
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return null;
-  }
-}
-
 function issues(err: z.ZodError): string {
   return err.issues.map(i => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
@@ -199,7 +191,7 @@ export class InventoryService {
   }
 
   private async publish(message: object): Promise<void> {
-    await this.infra.redis.publish(this.infra.keys.inventoryChannel(), JSON.stringify(message)).catch(err => {
+    await this.infra.store.pubsub.publishInventoryChange(message).catch(err => {
       this.infra.log.warn(
         { err: (err as Error).message },
         'inventory change not announced; the collector picks it up on its next reload',
@@ -211,16 +203,14 @@ export class InventoryService {
 
   async listMiners(caller: Caller): Promise<{ items: InventoryMinerView[]; total: number }> {
     this.admin(caller);
-    const [resolvedRaw, apiRaw, quarantineRaw] = await Promise.all([
-      this.infra.redis.hgetall(this.infra.keys.resolvedInventory()),
-      this.infra.redis.hgetall(this.infra.keys.inventory()),
-      this.infra.redis.hgetall(quarantineKey(this.infra.keys)),
+    const { inventory } = this.infra.store;
+    const [resolvedAll, apiAll, quarantined] = await Promise.all([
+      inventory.readResolved(),
+      inventory.listEntries(),
+      inventory.readQuarantine(),
     ]);
     const resolved = new Map<string, InventoryMiner>();
-    for (const v of Object.values(resolvedRaw)) {
-      const m = parseJson<InventoryMiner>(v);
-      if (m && m.tenant === caller.tenant) resolved.set(m.id, m);
-    }
+    for (const m of resolvedAll) if (m.tenant === caller.tenant) resolved.set(m.id, m);
     const ids = [...resolved.keys()];
     const snaps = await this.snapshots.getSnapshots(ids).catch(() => [] as (MinerSnapshot | null)[]);
     const statusOf = new Map(ids.map((id, i) => [id, snaps[i]?.status ?? null]));
@@ -240,10 +230,9 @@ export class InventoryService {
         status: statusOf.get(m.id) ?? null,
       });
     }
-    for (const [id, v] of Object.entries(apiRaw)) {
-      const e = parseJson<InventoryMinerEntry>(v);
+    for (const [id, e] of apiAll) {
       if (!e || e.tenant !== caller.tenant || resolved.has(id)) continue;
-      const q = parseJson<QuarantineEntry>(quarantineRaw[id]);
+      const q = quarantined.get(id);
       out.push({
         id,
         address: e.address,
@@ -365,12 +354,9 @@ export class InventoryService {
     entry: InventoryMinerEntry & { id: string },
     replacing: boolean,
   ): Promise<void> {
-    const { redis, keys } = this.infra;
-    const [resolvedRaw, apiAll] = await Promise.all([
-      redis.hgetall(keys.resolvedInventory()),
-      redis.hgetall(keys.inventory()),
-    ]);
-    const api = parseJson<InventoryMinerEntry>(apiAll[entry.id]);
+    const { inventory } = this.infra.store;
+    const [resolvedAll, apiAll] = await Promise.all([inventory.readResolved(), inventory.listEntries()]);
+    const api = apiAll.get(entry.id) ?? null;
     if (api && api.tenant !== caller.tenant)
       throw new FleetError('conflict', `miner id '${entry.id}' is already in use; choose another id`);
     if (api && !replacing)
@@ -380,9 +366,7 @@ export class InventoryService {
       );
     const port = entry.port ?? 50_051;
     const others = new Map<string, { tenant: string; host: string; port: number }>();
-    for (const v of Object.values(resolvedRaw)) {
-      const m = parseJson<InventoryMiner>(v);
-      if (!m) continue;
+    for (const m of resolvedAll) {
       if (m.id === entry.id) {
         if (m.tenant !== caller.tenant)
           throw new FleetError('conflict', `miner id '${entry.id}' is already in use; choose another id`);
@@ -396,8 +380,7 @@ export class InventoryService {
       others.set(m.id, { tenant: m.tenant, host: m.host, port: m.port });
     }
     // Entries the collector has not picked up yet (or holds back) count too.
-    for (const [id, v] of Object.entries(apiAll)) {
-      const e = parseJson<InventoryMinerEntry>(v);
+    for (const [id, e] of apiAll) {
       if (!e || id === entry.id || others.has(id)) continue;
       others.set(id, { tenant: e.tenant ?? '', host: e.address, port: e.port ?? 50_051 });
     }
@@ -442,13 +425,10 @@ export class InventoryService {
       client.close();
     }
     if (device === null) return;
-    const { redis, keys } = this.infra;
-    const holder = parseJson<DeviceClaim>(await redis.hget(devicesKey(keys), device));
+    const { inventory } = this.infra.store;
+    const holder = await inventory.getDeviceClaim(device);
     if (!holder || holder.tenant === caller.tenant || holder.id === entry.id) return;
-    const [resolved, api] = await Promise.all([
-      redis.hexists(keys.resolvedInventory(), holder.id),
-      redis.hexists(keys.inventory(), holder.id),
-    ]);
+    const [[resolved], api] = await Promise.all([inventory.getResolved([holder.id]), inventory.hasEntry(holder.id)]);
     if (resolved || api) throw this.endpointTaken(caller, entry.address, port, holder);
   }
 
@@ -467,12 +447,29 @@ export class InventoryService {
     );
   }
 
+  /** What the store's own check refused (an id or endpoint taken since checkFree, or the entry gone). */
+  private refused(caller: Caller, entry: ApiInventoryEntry, r: Exclude<PutEntryResult, { ok: true }>): FleetError {
+    if (r.reason === 'not_found')
+      return new FleetError('not_found', `miner '${entry.id}' is not in your API inventory; POST /api/v1/inventory/miners adds it`);
+    if (r.reason === 'id_taken')
+      return r.holder.tenant === caller.tenant
+        ? new FleetError('conflict', `miner '${entry.id}' is already in your inventory; use PUT /api/v1/inventory/miners/${entry.id} to change it`)
+        : new FleetError('conflict', `miner id '${entry.id}' is already in use; choose another id`);
+    return this.endpointTaken(caller, entry.address, entry.port ?? 50_051, r.holder);
+  }
+
+  private async save(caller: Caller, entry: InventoryMinerEntry & { id: string }, mode: 'create' | 'replace'): Promise<void> {
+    const stored: ApiInventoryEntry = { ...entry, tenant: caller.tenant };
+    const r = await this.infra.store.inventory.putEntry(stored, mode);
+    if (!r.ok) throw this.refused(caller, stored, r);
+  }
+
   async addMiner(caller: Caller, input: unknown): Promise<InventoryMinerView> {
     this.admin(caller);
     const entry = await this.buildEntry(caller, input);
     await this.checkFree(caller, entry, false);
     await this.checkDevice(caller, entry);
-    await this.infra.redis.hset(this.infra.keys.inventory(), entry.id, JSON.stringify(entry));
+    await this.save(caller, entry, 'create');
     await this.publish({ type: 'inventory', op: 'upsert', id: entry.id, tenant: caller.tenant });
     await this.note(
       caller,
@@ -486,13 +483,9 @@ export class InventoryService {
 
   async updateMiner(caller: Caller, id: string, input: unknown): Promise<InventoryMinerView> {
     this.admin(caller);
-    const existing = parseJson<InventoryMinerEntry>(
-      await this.infra.redis.hget(this.infra.keys.inventory(), id),
-    );
+    const existing = await this.infra.store.inventory.getEntry(id);
     if (!existing || existing.tenant !== caller.tenant) {
-      const resolved = parseJson<InventoryMiner>(
-        await this.infra.redis.hget(this.infra.keys.resolvedInventory(), id),
-      );
+      const [resolved] = await this.infra.store.inventory.getResolved([id]);
       if (resolved && resolved.tenant === caller.tenant)
         throw new FleetError(
           'conflict',
@@ -507,9 +500,8 @@ export class InventoryService {
     if (existing.created_ms !== undefined) entry.created_ms = existing.created_ms;
     await this.checkFree(caller, entry, true);
     await this.checkDevice(caller, entry);
-    await this.infra.redis.hset(this.infra.keys.inventory(), id, JSON.stringify(entry));
-    // A changed entry is checked afresh by the collector (device-identity.ts).
-    await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);
+    // Also lifts its device hold: a changed entry is checked afresh by the collector (device-identity.ts).
+    await this.save(caller, entry, 'replace');
     await this.publish({ type: 'inventory', op: 'upsert', id, tenant: caller.tenant });
     await this.note(
       caller,
@@ -523,13 +515,9 @@ export class InventoryService {
 
   async removeMiner(caller: Caller, id: string): Promise<{ removed: true }> {
     this.admin(caller);
-    const existing = parseJson<InventoryMinerEntry>(
-      await this.infra.redis.hget(this.infra.keys.inventory(), id),
-    );
+    const existing = await this.infra.store.inventory.getEntry(id);
     if (!existing || existing.tenant !== caller.tenant) {
-      const resolved = parseJson<InventoryMiner>(
-        await this.infra.redis.hget(this.infra.keys.resolvedInventory(), id),
-      );
+      const [resolved] = await this.infra.store.inventory.getResolved([id]);
       if (resolved && resolved.tenant === caller.tenant)
         throw new FleetError(
           'conflict',
@@ -537,8 +525,8 @@ export class InventoryService {
         );
       throw new FleetError('not_found', `miner '${id}' is not in your API inventory`);
     }
-    await this.infra.redis.hdel(this.infra.keys.inventory(), id);
-    await this.infra.redis.hdel(this.infra.keys.custom('inventory', 'device-holds'), id);
+    if ((await this.infra.store.inventory.removeEntry(id, caller.tenant)) === null)
+      throw new FleetError('not_found', `miner '${id}' is not in your API inventory`);
     await this.publish({ type: 'inventory', op: 'remove', id, tenant: caller.tenant });
     this.infra.minerPool.evict(id);
     // Its last snapshot would otherwise linger in fleet answers until it goes stale.
@@ -620,10 +608,9 @@ export class InventoryService {
   async removeCredentials(caller: Caller, name: string): Promise<{ removed: true }> {
     this.admin(caller);
     const stored = this.scoped(caller, name);
-    const apiRaw = await this.infra.redis.hgetall(this.infra.keys.inventory());
-    const users = Object.values(apiRaw)
-      .map(v => parseJson<InventoryMinerEntry>(v))
-      .filter(e => e && e.tenant === caller.tenant && e.credentials === stored);
+    const users = [...(await this.infra.store.inventory.listEntries()).values()].filter(
+      e => e && e.tenant === caller.tenant && e.credentials === stored,
+    );
     if (users.length > 0)
       throw new FleetError(
         'conflict',
@@ -656,8 +643,7 @@ export class InventoryService {
       requested_by: caller.sub,
       requested_ms: Date.now(),
     };
-    const list = this.infra.keys.custom('scan', 'requests');
-    await this.infra.redis.multi().lpush(list, JSON.stringify(req)).ltrim(list, 0, 999).exec();
+    await this.infra.store.inventory.recordScanRequest(req, 1_000);
     await this.publish(req);
     await this.note(caller, `discovery scan of ${s.cidr} requested (site ${req.site})`, {
       op: 'scan',

@@ -4,6 +4,8 @@ import { EventLog } from '../../collector/event-log.ts';
 import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import { RedisInventory } from '../../store/influx-redis/inventory.ts';
+import type { InventoryPort } from '../../store/ports/inventory.ts';
 import {
   HEALTH_STATUSES,
   MEASUREMENTS,
@@ -146,6 +148,8 @@ export interface FleetQueryDeps {
   redisUrl?: string | undefined;
   /** defaults to a read-only EventLog over redis/keys */
   events?: EventLog | undefined;
+  /** the store's inventory port; defaults to the Redis one over redis/keys */
+  inventory?: InventoryPort | undefined;
 }
 
 export interface FleetQueryOptions {
@@ -272,15 +276,6 @@ export interface PoolHealthOptions {
 /** Explicit steps that would produce more buckets than this are refused (with the smallest step that fits). */
 export const MAX_SERIES_POINTS = 5_000;
 
-/** The tenant an inventory entry (JSON) names; null for an unreadable entry, which the collector reports itself. */
-function tenantOfEntry(json: string): string | null {
-  try {
-    const t = (JSON.parse(json) as { tenant?: unknown }).tenant;
-    return typeof t === 'string' ? t : null;
-  } catch {
-    return null;
-  }
-}
 /** Points a series answers without a step: enough for a chart, few nulls, cheap to read. */
 export const DEFAULT_SERIES_POINTS = 120;
 /** Per-board telemetry reads raw hashboard points; longer ranges are refused. */
@@ -342,6 +337,7 @@ const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.
 export class FleetQuery {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
+  private readonly inventory: InventoryPort;
   private readonly influx: InfluxClient;
   private readonly log: Logger | undefined;
   private readonly metrics: ApiMetrics | undefined;
@@ -367,6 +363,7 @@ export class FleetQuery {
   constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
     this.redis = deps.redis;
     this.keys = deps.keys;
+    this.inventory = deps.inventory ?? new RedisInventory(deps.redis, deps.keys);
     this.influx = deps.influx;
     this.log = deps.log;
     this.metrics = deps.metrics;
@@ -1339,15 +1336,14 @@ export class FleetQuery {
   private async beforeFirstPoll(tenant: string): Promise<Pick<FleetSummary, 'state' | 'registered_miners' | 'first_poll_due' | 'hint'>> {
     const [resolved, added, beat] = await redisRead(() =>
       Promise.all([
-        this.redis.hgetall(this.keys.resolvedInventory()),
-        this.redis.hgetall(this.keys.inventory()),
+        this.inventory.readResolved(),
+        this.inventory.listEntries(),
         this.redis.get(this.keys.collectorHeartbeat()),
       ]),
     );
     const ids = new Set<string>();
-    for (const [id, json] of [...Object.entries(resolved), ...Object.entries(added)]) {
-      if (tenantOfEntry(json) === tenant) ids.add(id);
-    }
+    for (const m of resolved) if (m.tenant === tenant) ids.add(m.id);
+    for (const [id, e] of added) if (e?.tenant === tenant) ids.add(id);
     if (ids.size === 0)
       return { state: 'no_miners', hint: `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector` };
     const beatMs = beat === null ? NaN : Number(beat);

@@ -5,6 +5,8 @@ import { EmbeddedDatabase } from './database.ts';
 import { embeddedFirmware } from './firmware.ts';
 import { embeddedSchedules } from './schedules.ts';
 import { SqliteJobs } from './jobs.ts';
+import { SqliteInventory } from './inventory.ts';
+import { InProcessPubSub } from './pubsub.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -29,6 +31,8 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     firmware: embeddedFirmware(database, opts.log),
     jobs,
     cache: memoryCache(),
+    inventory: new SqliteInventory(database),
+    pubsub: new InProcessPubSub(),
     async close() {
       await jobs.close();
       database.close();

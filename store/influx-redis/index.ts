@@ -5,6 +5,8 @@ import { redisFirmware } from './firmware.ts';
 import { redisCache } from './cache.ts';
 import { RedisJobs } from './jobs.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
+import { RedisInventory } from './inventory.ts';
+import { RedisPubSub } from './pubsub.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { redisSchedules } from './schedules.ts';
@@ -66,6 +68,8 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     firmware: redisFirmware(redis, keys, c.firmwareDir ?? DEFAULT_FIRMWARE_DIR, c.log),
     jobs,
     cache: redisCache(redis, keys),
+    inventory: new RedisInventory(redis, keys),
+    pubsub: new RedisPubSub(redis, keys),
     async close() {
       await jobs.close();
       await redis.quit().catch(() => undefined);

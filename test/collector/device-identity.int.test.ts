@@ -12,6 +12,7 @@ import { InfluxClient, rowsOf } from '../../store/influx-redis/influx-client.ts'
 import { quarantineKey, type QuarantineEntry } from '../../collector/inventory/quarantine.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { SecretBox } from '../../collector/secret-box.ts';
+import { RedisInventory } from '../../store/influx-redis/inventory.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 import { waitForFirstPolls } from './first-polls.ts';
 
@@ -88,7 +89,7 @@ describe('device identity', () => {
     const { redis, keys } = collector;
     const victim = fleet.miners[0]!;
     // Tenant 2's own credentials (what PUT /api/v1/inventory/credentials/own stores) and its entry.
-    const store = new CredentialStore({ redis, keys, box: new SecretBox(secret) });
+    const store = new CredentialStore({ inventory: new RedisInventory(redis, keys), box: new SecretBox(secret) });
     await store.put('tenant-two:own', { username: 'root', password: 'root' });
     const entry = {
       id: 'stolen',

@@ -115,15 +115,15 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   });
   await writer.start();
   const events = new EventLog({ writer, redis, keys, maxLen: 100_000 });
+  const store = influxRedisStoreOver({ redis, keys, influx, firmwareDir });
   const credentials = new CredentialStore({
-    redis,
-    keys,
+    inventory: store.inventory,
     box: new SecretBox(config.BOSFLEET_SECRET_KEY!),
     defaultUsername: 'root',
     defaultPassword: 'root',
   });
   const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
-  const infra: ApiInfra = { config, log, store: influxRedisStoreOver({ redis, keys, influx, firmwareDir }), redis, keys, influx, minerPool, credentials };
+  const infra: ApiInfra = { config, log, store, redis, keys, influx, minerPool, credentials };
 
   const inventory: InventoryMiner[] = fleet.miners.map(m => ({
     id: m.id,

@@ -7,6 +7,7 @@ import { CredentialPolicy } from '../../../collector/inventory/credential-policy
 import { InventoryManager } from '../../../collector/inventory/inventory-manager.ts';
 import type { InventoryMiner } from '../../../collector/inventory/schema.ts';
 import { createRedis } from '../../../store/influx-redis/redis-connection.ts';
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
 
 // InventoryService against the collector's real InventoryManager (file = the simulated fleet,
@@ -27,8 +28,7 @@ beforeAll(async () => {
   managerRedis = createRedis(inject('redisUrl'), { name: 'test-inventory-manager' });
   manager = new InventoryManager({
     filePath: file,
-    redis: managerRedis,
-    keys: h.keys,
+    store: influxRedisStoreOver({ redis: managerRedis, keys: h.keys, influx: h.influx }),
     credentials: h.infra.credentials,
     log: h.infra.log,
     scanConcurrency: 4,

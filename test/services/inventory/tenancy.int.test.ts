@@ -14,6 +14,7 @@ import { FleetError } from '../../../core/errors.ts';
 import { DeviceIdentity } from '../../../collector/inventory/device-identity.ts';
 import { InventoryManager } from '../../../collector/inventory/inventory-manager.ts';
 import { createRedis } from '../../../store/influx-redis/redis-connection.ts';
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
 
 // Issue 15, security 1: a tenant admin must not be able to register another tenant's miner under
@@ -39,8 +40,7 @@ beforeAll(async () => {
   managerRedis = createRedis(inject('redisUrl'), { name: 'test-inventory-manager' });
   manager = new InventoryManager({
     filePath: file,
-    redis: managerRedis,
-    keys: h.keys,
+    store: influxRedisStoreOver({ redis: managerRedis, keys: h.keys, influx: h.influx }),
     credentials: h.infra.credentials,
     log: h.infra.log,
     scanConcurrency: 4,
@@ -229,7 +229,7 @@ describe('device identity at registration', () => {
     const victim = h.fleet.miners[1]!;
     // What the collector records when it polls tenant 1's miner (the uid it reports).
     const snap = (await h.redis.hget(h.keys.resolvedInventory(), victim.id))!;
-    const identity = new DeviceIdentity({ redis: h.redis, keys: h.keys, inventory: manager, log: h.infra.log });
+    const identity = new DeviceIdentity({ store: h.infra.store.inventory, inventory: manager, log: h.infra.log });
     const details = await h.infra.minerPool
       .get({ id: victim.id, host: victim.host, port: victim.port, credentials: 'default' })
       .unary('MinerService', 'GetMinerDetails', {});
@@ -263,7 +263,7 @@ describe('device identity at registration', () => {
 
 describe('which entry keeps a device', () => {
   it("the operator's file precedes a tenant's API entry that claimed the device first", async () => {
-    const identity = new DeviceIdentity({ redis: h.redis, keys: h.keys, inventory: manager, log: h.infra.log });
+    const identity = new DeviceIdentity({ store: h.infra.store.inventory, inventory: manager, log: h.infra.log });
     const device = { uid: `precedence-${Date.now()}`, mac: null, serial: null };
     const early = { id: 'early', address: '127.93.0.1', port: 50_051, tenant: T2, site: 'default', credentials: `${T2}:own`, labels: {}, created_ms: Date.now() };
     await h.redis.hset(h.keys.inventory(), 'early', JSON.stringify(early));
