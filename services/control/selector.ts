@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { FleetError } from '../../core/errors.ts';
 import { minerIdSchema, scopeNameSchema, type InventoryMiner } from '../../collector/inventory/schema.ts';
 import { HEALTH_STATUSES, type HealthStatus, type MinerSnapshot } from '../../core/samples.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { ApiInfra, Caller } from '../context.ts';
 import { findMinerRow, matchModels, unknownMinerError, type MinerRefColumns } from '../query/miner-ref.ts';
 
@@ -99,11 +98,9 @@ async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
 /** Resolves selectors against the collector's resolved inventory and the snapshots. */
 export class MinerResolver {
   private readonly infra: ApiInfra;
-  private readonly snapshots: SnapshotStore;
 
   constructor(infra: ApiInfra) {
     this.infra = infra;
-    this.snapshots = new SnapshotStore(infra.redis, infra.keys, { logger: infra.log });
   }
 
   /** The caller's miners matching `selector`, sorted by id, with per-id not-found reports. */
@@ -149,7 +146,7 @@ export class MinerResolver {
       const want = Object.entries(selector.labels);
       inventory = inventory.filter(m => want.every(([k, v]) => m.labels?.[k] === v));
     }
-    const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
+    const snaps = await this.infra.store.state.snapshots(inventory.map(m => m.id));
     let miners = inventory.map((m, i) => toTarget(m, snaps[i] ?? null));
     if (selector.model !== undefined) {
       // the full name or its key (s21), any case, as on the read side
@@ -179,7 +176,7 @@ export class MinerResolver {
       if (inv && inv.tenant === tenant) inventory.push(inv);
     }
     inventory.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
+    const snaps = await this.infra.store.state.snapshots(inventory.map(m => m.id));
     const columns: MinerRefColumns = {
       size: inventory.length,
       id: inventory.map(m => m.id),
@@ -206,7 +203,7 @@ export class MinerResolver {
         const inv = parseInventory(raw);
         if (inv && inv.tenant === tenant) found.push(inv);
       });
-      const snaps = withSnapshots ? await this.snapshots.getSnapshots(found.map(m => m.id)) : [];
+      const snaps = withSnapshots ? await this.infra.store.state.snapshots(found.map(m => m.id)) : [];
       found.forEach((inv, j) => out.set(inv.id, toTarget(inv, snaps[j] ?? null)));
     }
     return out;

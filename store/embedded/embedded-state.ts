@@ -17,7 +17,9 @@ import type { EmbeddedDatabase } from './database.ts';
  * Snapshots handed out are the stored objects: read-only for callers.
  */
 const MIGRATIONS = [
-  `CREATE TABLE miner_snapshots (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL) WITHOUT ROWID;
+  // A rowid table for snapshots: rows of ~2.5 KB in a WITHOUT ROWID b-tree made a 10,000-miner
+  // flush several times slower (SQLite recommends WITHOUT ROWID for small rows only).
+  `CREATE TABLE miner_snapshots (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
    CREATE TABLE fleet_aggregates (
      tenant TEXT NOT NULL, scope TEXT NOT NULL, collector TEXT NOT NULL, aggregate TEXT NOT NULL,
      PRIMARY KEY (tenant, scope, collector)) WITHOUT ROWID;
