@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FleetError } from '../../../core/errors.ts';
 import type { ApiInfra, Caller } from '../../../services/context.ts';
 import { MinerResolver } from '../../../services/control/selector.ts';
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
 
 // Control targets accept what users type (issue 15): `ids` in a selector and the miner of a
@@ -23,7 +24,8 @@ beforeAll(async () => {
       JSON.stringify({ id: m.id, host, port: Number(port), tenant: m.tenant, site: m.site, credentials: 'default', labels: m.labels, source: 'file' }),
     );
   }
-  resolver = new MinerResolver({ redis: fx.redis, keys: fx.keys, log: { warn() {}, info() {}, error() {}, debug() {} } } as unknown as ApiInfra);
+  const store = influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx });
+  resolver = new MinerResolver({ store, redis: fx.redis, keys: fx.keys, log: { warn() {}, info() {}, error() {}, debug() {} } } as unknown as ApiInfra);
 });
 
 afterAll(async () => {
