@@ -97,7 +97,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
   const limiterDeps = { config, redis: o.rateLimitRedis ?? infra.redis, keys: infra.keys, metrics };
   await installRateLimits(app, limiterDeps);
 
-  await app.register(healthRoutes, { redis: infra.redis, keys: infra.keys, influx: infra.influx });
+  await app.register(healthRoutes, { redis: infra.redis, state: infra.store.state, influx: infra.influx });
   await app.register(metricsRoutes, { registry: metrics.registry });
 
   const failures = createAuthFailureLimiter(limiterDeps);

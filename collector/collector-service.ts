@@ -23,7 +23,9 @@ import { WindowStatsWriter } from './window-stats-writer.ts';
 import type { FleetEvent, HealthStatus, MinerSnapshot } from '../core/samples.ts';
 import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
 import { SecretBox } from './secret-box.ts';
-import { SnapshotStore } from './snapshot-store.ts';
+import { computeAggregates } from '../core/fleet-aggregates.ts';
+import { RedisState } from '../store/influx-redis/redis-state.ts';
+import type { StatePort } from '../store/ports/state.ts';
 import { collectorIdOf, influxSettingsFrom, parseShard, type CollectorConfig } from './config.ts';
 import { inShard } from './inventory/shard.ts';
 import { startHttpServer } from './http-server.ts';
@@ -32,7 +34,8 @@ import { listenError } from '../runtime/listen-error.ts';
 export interface CollectorHandle {
   scheduler: PollScheduler;
   writer: InfluxWriter;
-  snapshots: SnapshotStore;
+  /** the latest-state port the collector writes (snapshots, aggregates, heartbeat, window statistics) */
+  state: StatePort;
   metrics: CollectorMetrics;
   inventory: InventoryManager;
   keys: RedisKeys;
@@ -51,7 +54,7 @@ export interface CollectorDeps {
   env?: NodeJS.ProcessEnv;
   /** what a user changes when the metrics port is taken (default: the configuration keys) */
   listenSettings?: string;
-  /** the store the inventory (API entries, resolved inventory, credentials, device claims) lives in; the collector's Redis by default */
+  /** the storage ports (state, inventory, ...); without it, they go to REDIS_URL as before */
   store?: Store;
 }
 
@@ -76,14 +79,14 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   // window statistics (Redis) that fleet-wide queries read instead of 10,000 series.
   const collectorId = collectorIdOf(config);
   const fleetRollups = new FleetRollups(writer, { collector: collectorId, graceMs: 2 * config.COLLECTOR_POLL_INTERVAL_MS });
-  const windowStats = new WindowStatsWriter(redis, keys, { runId: `${collectorId}.${Date.now().toString(36)}`, metrics, logger: log });
+  const state: StatePort = deps.store?.state ?? new RedisState(redis, keys, { metrics, logger: log, collectorId });
+  const windowStats = new WindowStatsWriter(state, { runId: `${collectorId}.${Date.now().toString(36)}`, metrics, logger: log });
   const rollups = new MinerRollups(writer, {
     onWindow: w => {
       fleetRollups.add(w);
       windowStats.add(w);
     },
   });
-  const snapshots = new SnapshotStore(redis, keys, { metrics, logger: log, collectorId });
   const eventLog = new EventLog({ redis, keys, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
   const credentials = new CredentialStore({
     env: deps.env ?? process.env,
@@ -183,7 +186,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       windowStats.prune(stats.endedMs);
       void windowStats.flush().catch(() => undefined); // logged and re-queued by the writer
       const all = [...trackers].map(snapshotOf);
-      const aggregates = SnapshotStore.computeAggregates(all, stats.endedMs);
+      const aggregates = computeAggregates(all, stats.endedMs);
       for (const a of aggregates) {
         if (a.site === null) continue;
         const l = { tenant: a.tenant, site: a.site };
@@ -211,17 +214,17 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   };
 
   let flushing: Promise<void> | null = null;
-  async function flushSnapshots(aggregates?: ReturnType<typeof SnapshotStore.computeAggregates>): Promise<void> {
+  async function flushSnapshots(aggregates?: ReturnType<typeof computeAggregates>): Promise<void> {
     if (flushing) await flushing;
     const batch = [...dirty.values()];
     dirty.clear();
     flushing = (async () => {
       try {
-        if (batch.length > 0) await snapshots.writeSnapshots(batch);
-        if (aggregates) await snapshots.writeAggregates(aggregates);
-        await redis.set(keys.collectorHeartbeat(), String(Date.now()));
+        if (batch.length > 0) await state.putSnapshots(batch);
+        if (aggregates) await state.putAggregates(collectorId, aggregates);
+        await state.putHeartbeat(Date.now());
       } catch (err) {
-        // SnapshotStore counted the failure. Put them back unless a newer snapshot of the same miner is already waiting.
+        // The state port counted the failure (Redis). Put them back unless a newer snapshot of the same miner is already waiting.
         for (const s of batch) if (!dirty.has(s.ref.id)) dirty.set(s.ref.id, s);
         throw err;
       }
@@ -265,13 +268,13 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     const before = new Set(scheduler.trackers.keys());
     scheduler.setInventory(miners);
     const ids = new Set(miners.map(m => m.id));
-    snapshots.readmit(ids);
+    state.readmit(ids);
     for (const id of before) {
       if (!ids.has(id)) {
         identity?.forget(id);
         rollups.forget(id);
         observations.delete(id);
-        void snapshots.removeMiner(id).catch(() => undefined);
+        void state.removeMiner(id).catch(() => undefined);
       }
     }
   });
@@ -289,7 +292,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     rollups.flushAll();
     fleetRollups.flushAll();
     await windowStats.flush().catch(() => undefined);
-    await flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
+    await flushSnapshots(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
       log.warn({ err: (err as Error).message }, 'final snapshot flush failed (Redis down); snapshots are rebuilt on the next start'),
     );
     await writer.close({ timeoutMs: 30_000 });
@@ -326,13 +329,13 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   return {
     scheduler,
     writer,
-    snapshots,
+    state,
     metrics,
     inventory,
     keys,
     redis,
     httpPort,
-    flushSnapshots: () => flushSnapshots(SnapshotStore.computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())),
+    flushSnapshots: () => flushSnapshots(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())),
     stop,
   };
 }

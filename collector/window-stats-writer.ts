@@ -1,9 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../runtime/logger.ts';
 import type { CollectorMetrics } from './metrics.ts';
-import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import type { StatePort, WindowStatWrite } from '../store/ports/state.ts';
 import type { ClosedWindow } from './rollups.ts';
-import { exec } from './snapshot-store.ts';
 import {
   FIELD_SEPARATOR,
   WINDOW_RESOLUTIONS,
@@ -16,15 +14,16 @@ import {
 } from './window-stats.ts';
 
 /**
- * Writes the per-miner window statistics (format and layout: window-stats.ts) to Redis, fed by
+ * Writes the per-miner window statistics (format and layout: core/window-stats.ts) through the
+ * state port, fed by
  * MinerRollups' listener: each closed 5-minute window goes to its `5m` hash, each closed hour
- * to its `1h` hash and, merged into the miner's running day, to the day's `1d` hash. The day
+ * to its `1h` bucket and, merged into the miner's running day, to the day's `1d` bucket. The day
  * field is rewritten with the day so far every time one of its hours closes, so a crash loses
  * at most the open hour of the day figures (the hourly hashes still hold the earlier hours).
  *
- * Writes are queued and sent by flush() (the collector calls it every cycle): HSET per field
- * and one PEXPIREAT per hash (bucket end + retention), pipelined in chunks. A failed flush
- * (Redis down) puts its entries back, unless a newer value for the same field is already
+ * Writes are queued and sent by flush() (the collector calls it every cycle) in chunks, each
+ * field with its bucket's expiry (bucket end + retention). A failed flush (store down) puts
+ * its entries back, unless a newer value for the same field is already
  * queued; the queue holds at most maxPending fields, dropping the oldest beyond that (logged).
  */
 
@@ -33,18 +32,13 @@ export interface WindowStatsWriterOptions {
   runId: string;
   metrics?: CollectorMetrics;
   logger?: Logger;
-  /** commands per pipeline (default 1000) */
+  /** fields per store write (default 1000) */
   chunkSize?: number;
   /** queued fields kept during a Redis outage (default 500,000: about 4 h of 10,000 miners) */
   maxPending?: number;
 }
 
-interface Pending {
-  key: string;
-  field: string;
-  value: string;
-  expireAtMs: number;
-}
+type Pending = WindowStatWrite;
 
 interface Day {
   startMs: number;
@@ -54,8 +48,7 @@ interface Day {
 const DAY_MS = WINDOW_RESOLUTIONS['1d'].ms;
 
 export class WindowStatsWriter {
-  private readonly redis: Redis;
-  private readonly keys: RedisKeys;
+  private readonly state: StatePort;
   private readonly runId: string;
   private readonly metrics: CollectorMetrics | undefined;
   private readonly log: Logger | undefined;
@@ -68,9 +61,8 @@ export class WindowStatsWriter {
   /** fields dropped because the queue was full */
   dropped = 0;
 
-  constructor(redis: Redis, keys: RedisKeys, opts: WindowStatsWriterOptions) {
-    this.redis = redis;
-    this.keys = keys;
+  constructor(state: StatePort, opts: WindowStatsWriterOptions) {
+    this.state = state;
     this.runId = opts.runId;
     this.metrics = opts.metrics;
     this.log = opts.logger;
@@ -103,7 +95,7 @@ export class WindowStatsWriter {
     return this.pending.size;
   }
 
-  /** Send the queued fields; on failure they are queued again and the Redis error is thrown (callers log or ignore it). */
+  /** Send the queued fields; on failure they are queued again and the store's error is thrown (callers log or ignore it). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.pending.size === 0) return;
@@ -121,19 +113,12 @@ export class WindowStatsWriter {
     try {
       while (done < entries.length) {
         const part = entries.slice(done, done + this.chunk);
-        const p = this.redis.pipeline();
-        const expiries = new Map<string, number>();
-        for (const [, e] of part) {
-          p.hset(e.key, e.field, e.value);
-          expiries.set(e.key, e.expireAtMs);
-        }
-        for (const [key, at] of expiries) p.pexpireat(key, at);
-        await exec(p);
+        await this.state.putWindowStats(part.map(([, e]) => e));
         done += part.length;
       }
     } catch (err) {
       this.metrics?.redisErrors.inc();
-      this.log?.warn({ err: (err as Error).message, fields: entries.length - done }, 'window statistics not written to Redis; retrying with the next flush');
+      this.log?.warn({ err: (err as Error).message, fields: entries.length - done }, 'window statistics not written to the store; retrying with the next flush');
       // Put back what was not sent, behind nothing newer: a newer value of a field replaces it.
       const requeue = new Map<string, Pending>();
       for (const [k, e] of entries.slice(done)) if (!this.pending.has(k)) requeue.set(k, e);
@@ -145,12 +130,11 @@ export class WindowStatsWriter {
   }
 
   private queue(tenant: string, minerId: string, res: WindowResolution, startMs: number, stat: WindowStat): void {
-    const key = this.keys.windowStats(tenant, res, startMs);
     const field = `${minerId}${FIELD_SEPARATOR}${this.runId}`;
     const r = WINDOW_RESOLUTIONS[res];
-    const id = `${key}\u0000${field}`;
+    const id = `${tenant}\u0000${res}\u0000${startMs}\u0000${field}`;
     this.pending.delete(id); // re-insert at the end: the Map's order is the queue's order
-    this.pending.set(id, { key, field, value: encodeWindowStat(stat), expireAtMs: startMs + r.ms + r.retentionMs });
+    this.pending.set(id, { tenant, res, startMs, field, value: encodeWindowStat(stat), expireAtMs: startMs + r.ms + r.retentionMs });
     this.trim();
   }
 
@@ -166,7 +150,7 @@ export class WindowStatsWriter {
     }
     if (!this.overflowLogged) {
       this.overflowLogged = true;
-      this.log?.warn({ maxPending: this.maxPending }, 'window statistics queue full (Redis down?); dropping the oldest');
+      this.log?.warn({ maxPending: this.maxPending }, 'window statistics queue full (store down?); dropping the oldest');
     }
   }
 }

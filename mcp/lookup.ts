@@ -4,7 +4,6 @@
  * over the tenant's ids, plus a free-text match on hostname and address), and id
  * completion for resource templates and prompts. All tenant-scoped; nothing here talks to a miner.
  */
-import { SnapshotStore } from '../collector/snapshot-store.ts';
 import type { ApiInfra, Caller } from '../services/context.ts';
 import type { FleetQuery } from '../services/query/fleet-query.ts';
 
@@ -14,17 +13,15 @@ export { closeMatches, editDistance } from '../services/query/miner-ref.ts';
 export class MinerLookup {
   private readonly infra: ApiInfra;
   private readonly fleetQuery: FleetQuery;
-  private readonly snapshots: SnapshotStore;
 
   constructor(infra: ApiInfra, fleetQuery: FleetQuery) {
     this.infra = infra;
     this.fleetQuery = fleetQuery;
-    this.snapshots = new SnapshotStore(infra.redis, infra.keys, { chunkSize: 200 });
   }
 
   /** Ids of the caller's miners (those the collector has a snapshot of). */
   async tenantIds(caller: Caller): Promise<string[]> {
-    return await this.infra.redis.smembers(this.infra.keys.tenantMiners(caller.tenant));
+    return await this.infra.store.state.minersOf({ tenant: caller.tenant });
   }
 
   /** Hostname per miner id (null when unknown); ids of other tenants come back null. */
@@ -32,7 +29,7 @@ export class MinerLookup {
     const unique = [...new Set(ids.filter(Boolean))];
     const out = new Map<string, string | null>();
     if (unique.length === 0) return out;
-    const snaps = await this.snapshots.getSnapshots(unique).catch(() => unique.map(() => null));
+    const snaps = await this.infra.store.state.snapshots(unique).catch(() => unique.map(() => null));
     unique.forEach((id, i) => {
       const s = snaps[i];
       out.set(

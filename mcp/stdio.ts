@@ -29,8 +29,7 @@ export function stdioCaller(c: LoadedMcpConfig['mcp']): Caller {
  * cannot be read is not a reason to refuse: the tools report it.
  */
 async function unconfiguredTenant(runtime: McpRuntime, tenant: string): Promise<string | null> {
-  const { redis, keys } = runtime.deps.infra;
-  const tenants = await redis.smembers(keys.tenants()).catch(() => [] as string[]);
+  const tenants = await runtime.deps.infra.store.state.tenants().catch(() => [] as string[]);
   if (tenants.length === 0 || tenants.includes(tenant)) return null;
   const listed = [...tenants].sort().slice(0, 20);
   return `no tenant configured: MCP_TENANT (or --tenant) is not set and tenant '${tenant}' has no miners; tenants with miners: ${listed.join(', ')}${tenants.length > listed.length ? ', …' : ''}. Set MCP_TENANT to one of them (or to '${tenant}' to serve it anyway).`;

@@ -9,6 +9,7 @@ import type { CachePort } from './ports/cache.ts';
 import type { JobsPort } from './ports/jobs.ts';
 import type { InventoryPort } from './ports/inventory.ts';
 import type { PubSubPort } from './ports/pubsub.ts';
+import type { StatePort } from './ports/state.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -21,6 +22,8 @@ export interface Store {
   readonly cache: CachePort;
   readonly inventory: InventoryPort;
   readonly pubsub: PubSubPort;
+  /** latest snapshots, indexes, aggregates, heartbeat, per-miner window statistics */
+  readonly state: StatePort;
   close(): Promise<void>;
   readonly schedules: SchedulesPort;
   readonly firmware: FirmwarePort;

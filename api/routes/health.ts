@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { StatePort } from '../../store/ports/state.ts';
 import { Liveness, Readiness } from '../schemas/health.ts';
 
 export interface HealthRouteOptions {
   redis: Redis;
-  keys: RedisKeys;
+  /** where the collector heartbeat is read */
+  state: StatePort;
   influx: InfluxClient;
   /** per-dependency timeout (default 1500 ms) */
   timeoutMs?: number;
@@ -66,16 +67,15 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, o) =
       },
     },
     async (_req, reply) => {
-      const [redis, influxdb, beat] = await Promise.all([
+      const [redis, influxdb, beatMs] = await Promise.all([
         timed(async () => (await o.redis.ping()) === 'PONG', timeoutMs),
         timed(() => o.influx.ping(), timeoutMs),
-        o.redis.get(o.keys.collectorHeartbeat()).catch(() => null),
+        o.state.heartbeat().catch(() => null),
       ]);
       const down = [
         ...(redis.status === 'down' ? ['redis'] : []),
         ...(influxdb.status === 'down' ? ['influxdb'] : []),
       ];
-      const beatMs = beat !== null && /^\d+$/.test(beat) ? Number(beat) : null;
       const body = {
         status: down.length === 0 ? ('ready' as const) : ('not_ready' as const),
         down,

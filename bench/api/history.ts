@@ -33,6 +33,7 @@ import type { ClosedWindow } from '../../collector/rollups.ts';
 import { MEASUREMENTS, type MinerRef } from '../../core/samples.ts';
 import { exec } from '../../collector/snapshot-store.ts';
 import { WindowStatsWriter } from '../../collector/window-stats-writer.ts';
+import { RedisState } from '../../store/influx-redis/redis-state.ts';
 import {
   FIELD_SEPARATOR,
   WINDOW_RESOLUTIONS,
@@ -226,7 +227,7 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
     { collector: o.collectorId, graceMs: 0, keepMs: 0 },
   );
   const runId = `${o.collectorId}.history`;
-  const writer = new WindowStatsWriter(redis, keys, { runId, maxPending: 1_000_000 });
+  const writer = new WindowStatsWriter(new RedisState(redis, keys), { runId, maxPending: 1_000_000 });
   let sent = 0;
   const fields: Record<string, number> = { '5m': 0, '1h': 0, '1d': 0 };
   const flushWriter = async (): Promise<void> => {

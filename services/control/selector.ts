@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { FleetError } from '../../core/errors.ts';
 import { minerIdSchema, scopeNameSchema, type InventoryMiner } from '../../collector/inventory/schema.ts';
 import { HEALTH_STATUSES, type HealthStatus, type MinerSnapshot } from '../../core/samples.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { ApiInfra, Caller } from '../context.ts';
 import { findMinerRow, matchModels, unknownMinerError, type MinerRefColumns } from '../query/miner-ref.ts';
 
@@ -90,11 +89,9 @@ async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
 /** Resolves selectors against the collector's resolved inventory and the snapshots. */
 export class MinerResolver {
   private readonly infra: ApiInfra;
-  private readonly snapshots: SnapshotStore;
 
   constructor(infra: ApiInfra) {
     this.infra = infra;
-    this.snapshots = new SnapshotStore(infra.redis, infra.keys, { logger: infra.log });
   }
 
   /** The caller's miners matching `selector`, sorted by id, with per-id not-found reports. */
@@ -136,7 +133,7 @@ export class MinerResolver {
       const want = Object.entries(selector.labels);
       inventory = inventory.filter(m => want.every(([k, v]) => m.labels?.[k] === v));
     }
-    const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
+    const snaps = await this.infra.store.state.snapshots(inventory.map(m => m.id));
     let miners = inventory.map((m, i) => toTarget(m, snaps[i] ?? null));
     if (selector.model !== undefined) {
       // the full name or its key (s21), any case, as on the read side
@@ -162,7 +159,7 @@ export class MinerResolver {
     const all = await redisCall(() => this.infra.store.inventory.readResolved());
     const inventory = all.filter(inv => inv.tenant === tenant);
     inventory.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const snaps = await this.snapshots.getSnapshots(inventory.map(m => m.id));
+    const snaps = await this.infra.store.state.snapshots(inventory.map(m => m.id));
     const columns: MinerRefColumns = {
       size: inventory.length,
       id: inventory.map(m => m.id),
@@ -184,7 +181,7 @@ export class MinerResolver {
       const chunk = ids.slice(i, i + 1_000);
       const raws = await redisCall(() => this.infra.store.inventory.getResolved(chunk));
       const found = raws.filter(inv => inv !== null && inv.tenant === tenant) as InventoryMiner[];
-      const snaps = withSnapshots ? await this.snapshots.getSnapshots(found.map(m => m.id)) : [];
+      const snaps = withSnapshots ? await this.infra.store.state.snapshots(found.map(m => m.id)) : [];
       found.forEach((inv, j) => out.set(inv.id, toTarget(inv, snaps[j] ?? null)));
     }
     return out;

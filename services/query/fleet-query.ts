@@ -15,7 +15,9 @@ import {
   type MinerSample,
   type MinerSnapshot,
 } from '../../core/samples.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { RedisState } from '../../store/influx-redis/redis-state.ts';
+import type { StatePort } from '../../store/ports/state.ts';
+import type { Store } from '../../store/store.ts';
 import { hasRole, type Caller } from '../context.ts';
 import type { ApiMetrics } from '../../api/metrics.ts';
 import type {
@@ -139,11 +141,11 @@ export interface FleetQueryDeps {
   influx: InfluxClient;
   log?: Logger | undefined;
   metrics?: ApiMetrics | undefined;
-  /** defaults to a SnapshotStore over redis/keys */
-  snapshots?: SnapshotStore | undefined;
+  /** the storage ports; without it (tests), the state is read from redis/keys */
+  store?: Store | undefined;
   /**
-   * the URL `redis` was opened with: miner tables are then read and parsed in a worker thread
-   * with its own connection (miner-table-loader.ts); without it, in this thread
+   * the URL `redis` was opened with: on influx-redis, miner tables are then read and parsed in a
+   * worker thread with its own connection (miner-table-loader.ts); without it, in this thread
    */
   redisUrl?: string | undefined;
   /** defaults to a read-only EventLog over redis/keys */
@@ -341,7 +343,7 @@ export class FleetQuery {
   private readonly influx: InfluxClient;
   private readonly log: Logger | undefined;
   private readonly metrics: ApiMetrics | undefined;
-  private readonly store: SnapshotStore;
+  private readonly state: StatePort;
   private readonly eventLog: EventLog;
   private readonly pollMs: number;
   private readonly now: () => number;
@@ -369,13 +371,13 @@ export class FleetQuery {
     this.metrics = deps.metrics;
     // Small MGET chunks: a table load in this thread parses ~2.5 KB of JSON per miner; chunks of
     // 200 keep each synchronous JSON.parse slice short (see also createTableLoader).
-    this.store =
-      deps.snapshots ??
-      new SnapshotStore(deps.redis, deps.keys, { chunkSize: 200, ...(deps.log ? { logger: deps.log } : {}) });
+    this.state =
+      deps.store?.state ??
+      new RedisState(deps.redis, deps.keys, { chunkSize: 200, ...(deps.log ? { logger: deps.log } : {}) });
+    const onRedis = (deps.store?.backend ?? 'influx-redis') === 'influx-redis';
     this.tableLoader = createTableLoader({
-      store: this.store,
-      redisUrl: deps.redisUrl,
-      redisPrefix: deps.keys.prefix,
+      state: this.state,
+      redis: onRedis && deps.redisUrl ? { url: deps.redisUrl, prefix: deps.keys.prefix } : undefined,
       log: deps.log,
     });
     this.eventLog =
@@ -410,7 +412,7 @@ export class FleetQuery {
     this.windows = new TtlCache({ name: 'window_stats', freshMs: 15_000, maxEntries: 16, counter });
     // A bucket is final once its window closed and the collector flushed it: a poll or two later
     // (a late flush, after a Redis outage, still shows in the field count the cache checks).
-    this.buckets = new WindowBuckets(deps.redis, deps.keys, {
+    this.buckets = new WindowBuckets(this.state, {
       settleMs: Math.max(180_000, 3 * this.pollMs),
       now: this.now,
       counter,
@@ -438,7 +440,7 @@ export class FleetQuery {
    */
   async preloadWindows(hours: number): Promise<{ tenants: number; buckets: number; bytes: number }> {
     const units = preloadUnits(hours, this.now());
-    const tenants = await redisRead(() => this.redis.smembers(this.keys.tenants()));
+    const tenants = await this.state.tenants();
     let buckets = 0;
     for (const tenant of tenants) buckets += (await this.buckets.read(tenant, units, 2)).filter(b => b.rows > 0).length;
     return { tenants: tenants.length, buckets, bytes: this.buckets.bytes };
@@ -570,7 +572,7 @@ export class FleetQuery {
   async getMiner(caller: Caller, ref: string): Promise<MinerDetail> {
     const tenant = this.tenantOf(caller);
     const id = await this.resolveMinerId(caller, ref);
-    const snap = await this.store.getSnapshot(id);
+    const snap = await this.state.snapshot(id);
     if (!snap || snap.ref.tenant !== tenant) throw this.unknownMiner(tenant, id);
     return this.detail(snap);
   }
@@ -1252,8 +1254,7 @@ export class FleetQuery {
   }
 
   private async assertMiner(tenant: string, id: string): Promise<void> {
-    const member = await redisRead(() => this.redis.sismember(this.keys.tenantMiners(tenant), id));
-    if (member !== 1) throw this.unknownMiner(tenant, id);
+    if (!(await this.state.hasMiner(tenant, id))) throw this.unknownMiner(tenant, id);
   }
 
   /**
@@ -1294,7 +1295,7 @@ export class FleetQuery {
 
   /** Refuse raw hashboard scans that would read too many points (there are no board rollups). */
   private async checkBoardScan(tenant: string, site: string | undefined, range: TimeRange): Promise<void> {
-    const agg = await this.store.getAggregate(tenant, site);
+    const agg = await this.state.aggregate(tenant, site);
     const boards = agg?.boards_total || (agg?.miners_total ?? 0) * 3;
     const points = boards * ((range.toMs - range.fromMs) / this.pollMs);
     if (points > this.maxRawPoints) {
@@ -1311,7 +1312,7 @@ export class FleetQuery {
   }
 
   private async loadSummary(tenant: string, table: MinerTable): Promise<SummaryCore> {
-    const agg = await this.store.getAggregate(tenant);
+    const agg = await this.state.aggregate(tenant);
     const models = [...new Set(table.model.map(modelName))].sort();
     const body: Omit<FleetSummary, 'stale'> = {
       tenant,
@@ -1334,20 +1335,17 @@ export class FleetQuery {
    * poll interval after the collector's last heartbeat. Only read while nothing was polled.
    */
   private async beforeFirstPoll(tenant: string): Promise<Pick<FleetSummary, 'state' | 'registered_miners' | 'first_poll_due' | 'hint'>> {
-    const [resolved, added, beat] = await redisRead(() =>
-      Promise.all([
-        this.inventory.readResolved(),
-        this.inventory.listEntries(),
-        this.redis.get(this.keys.collectorHeartbeat()),
-      ]),
-    );
+    const [resolved, added, beatMs] = await Promise.all([
+      redisRead(() => this.inventory.readResolved()),
+      redisRead(() => this.inventory.listEntries()),
+      this.state.heartbeat(),
+    ]);
     const ids = new Set<string>();
     for (const m of resolved) if (m.tenant === tenant) ids.add(m.id);
     for (const [id, e] of added) if (e?.tenant === tenant) ids.add(id);
     if (ids.size === 0)
       return { state: 'no_miners', hint: `tenant '${tenant}' has no miners yet; add miners to the inventory and start the collector` };
-    const beatMs = beat === null ? NaN : Number(beat);
-    const running = Number.isFinite(beatMs) && this.now() - beatMs <= 3 * this.pollMs;
+    const running = beatMs !== null && this.now() - beatMs <= 3 * this.pollMs;
     const due = running ? iso(Math.max(beatMs + this.pollMs, this.now())) : null;
     const n = ids.size === 1 ? '1 miner is' : `${ids.size} miners are`;
     return {

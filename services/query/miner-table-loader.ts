@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { FleetError, type FleetErrorCode } from '../../core/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import type { SnapshotStore } from '../../collector/snapshot-store.ts';
+import type { StatePort } from '../../store/ports/state.ts';
 import { minerTable, readMinerColumns, type MinerTable } from './miner-table.ts';
 import { tableFromMessage, type TableMessage } from './miner-table-transfer.ts';
 
@@ -29,24 +29,25 @@ export type LoadReply =
   | { id: number; ok: false; code: FleetErrorCode | 'internal'; message: string };
 
 /**
- * With a Redis URL, tables are read and parsed in a worker thread; without one (tests that hand
- * FleetQuery a Redis client only), in the calling thread.
+ * On influx-redis with a Redis URL, tables are read and parsed in a worker thread; otherwise in
+ * the calling thread: the embedded store hands out snapshots already in memory (nothing to
+ * parse), and tests may hand FleetQuery a Redis client only.
  */
 export function createTableLoader(o: {
-  store: SnapshotStore;
-  redisUrl?: string | undefined;
-  redisPrefix: string;
+  state: StatePort;
+  /** the Redis the state is on (influx-redis only): read it from a worker thread */
+  redis?: { url: string; prefix: string } | undefined;
   log?: Logger | undefined;
 }): MinerTableLoader {
-  return o.redisUrl
-    ? new WorkerTableLoader({ redisUrl: o.redisUrl, redisPrefix: o.redisPrefix }, o.log)
-    : new ThreadTableLoader(o.store);
+  return o.redis
+    ? new WorkerTableLoader({ redisUrl: o.redis.url, redisPrefix: o.redis.prefix }, o.log)
+    : new ThreadTableLoader(o.state);
 }
 
 class ThreadTableLoader implements MinerTableLoader {
-  private readonly store: SnapshotStore;
+  private readonly store: StatePort;
 
-  constructor(store: SnapshotStore) {
+  constructor(store: StatePort) {
     this.store = store;
   }
 

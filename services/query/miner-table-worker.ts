@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FleetError } from '../../core/errors.ts';
 import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { RedisState } from '../../store/influx-redis/redis-state.ts';
 import { readMinerColumns, type MinerTableStrings } from './miner-table.ts';
 import { stringsOf, tableMessage } from './miner-table-transfer.ts';
 import type { LoadReply, LoadRequest, LoaderWorkerData } from './miner-table-loader.ts';
@@ -14,7 +14,7 @@ import type { LoadReply, LoadRequest, LoaderWorkerData } from './miner-table-loa
 const port = parentPort!;
 const { redisUrl, redisPrefix } = workerData as LoaderWorkerData;
 const redis = createRedis(redisUrl, { name: 'bosfleet-api-tables' });
-const store = new SnapshotStore(redis, redisKeys(redisPrefix), { chunkSize: 200 });
+const store = new RedisState(redis, redisKeys(redisPrefix), { chunkSize: 200 });
 /** per tenant: the last table sent, the base of the next message */
 const sent = new Map<string, { version: number; strings: MinerTableStrings }>();
 

@@ -1,4 +1,4 @@
-import type { SnapshotStore } from '../../collector/snapshot-store.ts';
+import type { StatePort } from '../../store/ports/state.ts';
 import type { DegradedReason, HealthStatus, MinerSnapshot } from '../../core/samples.ts';
 import { currentHashrateGhs, expectedHashrateGhs } from './miner-figures.ts';
 
@@ -388,15 +388,15 @@ const LOAD_CHUNK = 200;
 
 /** Read a tenant's snapshots from the store into columns (see MinerTableBuilder). */
 export async function readMinerColumns(
-  store: SnapshotStore,
+  store: Pick<StatePort, 'minersOf' | 'snapshots'>,
   tenant: string,
   prev: MinerTableStrings | undefined,
 ): Promise<BuiltColumns> {
-  const ids = await store.listIds({ tenant });
+  const ids = await store.minersOf({ tenant });
   const b = new MinerTableBuilder(tenant, prev, ids.length);
   // Chunk by chunk, so each parsed snapshot (~2.5 KB of JSON) dies young.
   for (let i = 0; i < ids.length; i += LOAD_CHUNK) {
-    for (const s of await store.getSnapshots(ids.slice(i, i + LOAD_CHUNK)))
+    for (const s of await store.snapshots(ids.slice(i, i + LOAD_CHUNK)))
       if (s && s.ref.tenant === tenant) b.add(s);
   }
   return b.columns();

@@ -1,22 +1,20 @@
-import type { Redis } from 'ioredis';
 import type { Counter, Gauge } from 'prom-client';
-import { FleetError } from '../../core/errors.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { StatePort } from '../../store/ports/state.ts';
 import {
   STAT_COLUMNS,
   WINDOW_RESOLUTIONS,
   decodeWindowStatColumns,
   minerOfField,
-} from '../../collector/window-stats.ts';
+} from '../../core/window-stats.ts';
 import type { WindowUnit } from './window-stats.ts';
 
 /**
- * The collector's window-statistics hashes (collector/window-stats.ts), read and decoded into
- * columns, with settled buckets kept in process memory. A bucket stops changing once its
- * window has closed and the collector has flushed it, so a 24 h window at 10,000 miners, about
- * 35 hashes of 10,000 fields (a HGETALL and a decode each: ~25 ms), is read from Redis once and
- * then only re-checked: one pipelined HLEN per cached bucket, and a bucket whose field count
- * changed (a collector that flushed late, after a Redis outage, or a new run's field) or that
+ * The collector's window-statistics buckets (core/window-stats.ts), read through the state port
+ * and decoded into columns, with settled buckets kept in process memory. A bucket stops changing
+ * once its window has closed and the collector has flushed it, so a 24 h window at 10,000 miners,
+ * about 35 buckets of 10,000 fields (on Redis a HGETALL and a decode each: ~25 ms), is read once
+ * and then only re-checked: one field count per cached bucket (a pipelined HLEN on Redis), and
+ * a bucket whose field count changed (a collector that flushed late, after a Redis outage, or a new run's field) or that
  * expired is read again.
  */
 
@@ -28,7 +26,7 @@ export interface DecodedBucket {
   models: Int32Array;
   /** STAT_COLUMNS numbers a row (collector/window-stats.ts STAT_COLUMN) */
   stats: Float64Array;
-  /** the hash's field count when read, malformed values included (what HLEN is checked against) */
+  /** the bucket's field count when read, malformed values included (what windowBucketSizes is checked against) */
   fields: number;
 }
 
@@ -67,7 +65,7 @@ export interface WindowBucketsOptions {
   /** a bucket is kept once it ended this long ago (window closed and flushed). @defaultValue 180000 */
   settleMs?: number;
   now?: () => number;
-  /** lookups of settled buckets: hit (kept and unchanged) or miss (read from Redis) */
+  /** lookups of settled buckets: hit (kept and unchanged) or miss (read from the store) */
   counter?: Counter<'cache' | 'result'> | undefined;
   /** set to the bytes held */
   bytesGauge?: Gauge | undefined;
@@ -86,21 +84,19 @@ const bytesOf = (b: DecodedBucket): number => b.rows * (STAT_COLUMNS * 8 + 12) +
 
 export class WindowBuckets {
   readonly names = new Interner();
-  private readonly redis: Redis;
-  private readonly keys: RedisKeys;
+  private readonly state: StatePort;
   private readonly maxBytes: number;
   private readonly settleMs: number;
   private readonly now: () => number;
   private readonly counter: Counter<'cache' | 'result'> | undefined;
   private readonly bytesGauge: Gauge | undefined;
-  /** settled buckets by Redis key, least recently used first */
+  /** settled buckets by tenant, resolution and start, least recently used first */
   private readonly kept = new Map<string, DecodedBucket>();
   private keptBytes = 0;
   private readonly inflight = new Map<string, Promise<DecodedBucket>>();
 
-  constructor(redis: Redis, keys: RedisKeys, o: WindowBucketsOptions = {}) {
-    this.redis = redis;
-    this.keys = keys;
+  constructor(state: StatePort, o: WindowBucketsOptions = {}) {
+    this.state = state;
     this.maxBytes = o.maxBytes ?? 256 * 1024 * 1024;
     this.settleMs = o.settleMs ?? 180_000;
     this.now = o.now ?? Date.now;
@@ -113,41 +109,33 @@ export class WindowBuckets {
     return this.keptBytes;
   }
 
-  /** The buckets of a tenant, in the order asked; a bucket without a hash reads as no rows. */
+  /** The buckets of a tenant, in the order asked; a bucket without data reads as no rows. */
   async read(tenant: string, units: readonly WindowUnit[], concurrency = 8): Promise<DecodedBucket[]> {
-    const keys = units.map(u => this.keys.windowStats(tenant, u.res, u.startMs));
-    await this.revalidate(keys);
+    const keys = units.map(u => `${tenant}\u0000${u.res}\u0000${u.startMs}`);
+    await this.revalidate(tenant, units, keys);
     const out: DecodedBucket[] = new Array<DecodedBucket>(units.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < units.length) {
         const i = next++;
-        out[i] = await this.bucket(keys[i]!, units[i]!);
+        out[i] = await this.bucket(tenant, keys[i]!, units[i]!);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, units.length)) }, worker));
     return out;
   }
 
-  /** Drop kept buckets whose hash no longer has the field count they were read with. */
-  private async revalidate(keys: readonly string[]): Promise<void> {
-    const cached = keys.filter(k => this.kept.has(k));
-    if (cached.length === 0) return;
-    let counts: [Error | null, unknown][] | null;
-    try {
-      const p = this.redis.pipeline();
-      for (const k of cached) p.hlen(k);
-      counts = await p.exec();
-    } catch (err) {
-      throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-    }
-    cached.forEach((k, i) => {
-      const [err, n] = counts?.[i] ?? [new Error('no reply'), null];
-      if (err || n !== this.kept.get(k)?.fields) this.forget(k);
+  /** Drop kept buckets that no longer have the field count they were read with. */
+  private async revalidate(tenant: string, units: readonly WindowUnit[], keys: readonly string[]): Promise<void> {
+    const at = keys.flatMap((k, i) => (this.kept.has(k) ? [i] : []));
+    if (at.length === 0) return;
+    const counts = await this.state.windowBucketSizes(tenant, at.map(i => units[i]!));
+    at.forEach((i, j) => {
+      if (counts[j] !== this.kept.get(keys[i]!)?.fields) this.forget(keys[i]!);
     });
   }
 
-  private async bucket(key: string, u: WindowUnit): Promise<DecodedBucket> {
+  private async bucket(tenant: string, key: string, u: WindowUnit): Promise<DecodedBucket> {
     const kept = this.kept.get(key);
     if (kept) {
       this.kept.delete(key);
@@ -157,7 +145,7 @@ export class WindowBuckets {
     }
     const running = this.inflight.get(key);
     if (running) return await running;
-    const load = this.load(key).finally(() => this.inflight.delete(key));
+    const load = this.load(tenant, u).finally(() => this.inflight.delete(key));
     this.inflight.set(key, load);
     const b = await load;
     const settled = u.startMs + WINDOW_RESOLUTIONS[u.res].ms + this.settleMs <= this.now();
@@ -166,14 +154,8 @@ export class WindowBuckets {
     return b;
   }
 
-  private async load(key: string): Promise<DecodedBucket> {
-    let flat: string[];
-    try {
-      // A flat [field, value, ...] reply: cheaper than ioredis' object reply at 10,000 fields.
-      flat = (await this.redis.call('HGETALL', key)) as string[];
-    } catch (err) {
-      throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-    }
+  private async load(tenant: string, u: WindowUnit): Promise<DecodedBucket> {
+    const flat = await this.state.windowBucket(tenant, u);
     const fields = flat.length >> 1;
     if (fields === 0) return EMPTY;
     const miners = new Int32Array(fields);

@@ -3,7 +3,7 @@ import {
   STAT_COLUMNS,
   WINDOW_RESOLUTIONS,
   type WindowResolution,
-} from '../../collector/window-stats.ts';
+} from '../../core/window-stats.ts';
 import type { WindowBuckets } from './window-buckets.ts';
 import type { GroupStats } from './stats.ts';
 import type { TimeRange } from './time.ts';

@@ -7,6 +7,7 @@ import { embeddedSchedules } from './schedules.ts';
 import { SqliteJobs } from './jobs.ts';
 import { SqliteInventory } from './inventory.ts';
 import { InProcessPubSub } from './pubsub.ts';
+import { EmbeddedState } from './embedded-state.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -23,6 +24,7 @@ export interface EmbeddedStore extends Store {
 export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
   const database = EmbeddedDatabase.open(opts);
   const jobs = new SqliteJobs(database, opts.log);
+  const state = new EmbeddedState(database);
   return {
     backend: 'embedded',
     location: database.file,
@@ -33,6 +35,7 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     cache: memoryCache(),
     inventory: new SqliteInventory(database),
     pubsub: new InProcessPubSub(),
+    state,
     async close() {
       await jobs.close();
       database.close();

@@ -12,6 +12,7 @@ import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { redisSchedules } from './schedules.ts';
 
 const DEFAULT_FIRMWARE_DIR = './.data/firmware';
+import { RedisState } from './redis-state.ts';
 
 export interface InfluxRedisStoreOptions {
   redisUrl: string;
@@ -70,6 +71,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     cache: redisCache(redis, keys),
     inventory: new RedisInventory(redis, keys),
     pubsub: new RedisPubSub(redis, keys),
+    state: new RedisState(redis, keys, c.log ? { logger: c.log } : {}),
     async close() {
       await jobs.close();
       await redis.quit().catch(() => undefined);

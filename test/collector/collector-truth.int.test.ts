@@ -81,7 +81,7 @@ describe('collector truth', () => {
     await until('offline', () => collector!.scheduler.trackers.get(id)!.status, s => s === 'offline');
     await collector!.flushSnapshots();
     const model = fleet.truth(id).model;
-    expect(await collector!.snapshots.listIds({ tenant, model })).toContain(id);
+    expect(await collector!.state.minersOf({ tenant, model })).toContain(id);
   });
 
   it('names a mining restart, a system reboot and a restart the product caused for what they were', async () => {

@@ -168,16 +168,16 @@ describe('collector over a simulated fleet', () => {
     const tenants = [...new Set(fleet.miners.map(m => m.tenant))];
     let total = 0;
     for (const tenant of tenants) {
-      const ids = await collector.snapshots.listIds({ tenant });
+      const ids = await collector.state.minersOf({ tenant });
       const expected = fleet.miners
         .filter(m => m.tenant === tenant)
         .map(m => m.id)
         .sort();
       expect(ids.sort()).toEqual(expected);
-      const snaps = (await collector.snapshots.getSnapshots(ids)).filter(
+      const snaps = (await collector.state.snapshots(ids)).filter(
         (s): s is MinerSnapshot => s !== null,
       );
-      const agg = await collector.snapshots.getAggregate(tenant);
+      const agg = await collector.state.aggregate(tenant);
       expect(agg!.miners_total).toBe(expected.length);
       for (const st of ['online', 'degraded', 'offline'] as const)
         expect(agg!.by_status[st]).toBe(snaps.filter(s => s.status === st).length);
@@ -193,17 +193,17 @@ describe('collector over a simulated fleet', () => {
 
   it('derives offline, degraded hashboard and low hashrate from the faults', async () => {
     for (const id of faulty('unreachable')) {
-      const s = await collector.snapshots.getSnapshot(id);
+      const s = await collector.state.snapshot(id);
       expect(s!.status).toBe('offline');
       expect(s!.last_error).toBe('unreachable');
     }
     for (const id of faulty('hashboard_failure')) {
-      const s = await collector.snapshots.getSnapshot(id);
+      const s = await collector.state.snapshot(id);
       expect(s!.status).toBe('degraded');
       expect(s!.sample!.degraded_reasons).toContain('hashboard_down');
       expect(s!.sample!.boards_hashing).toBe(s!.sample!.boards_total - 1);
     }
-    const offline = await collector.snapshots.listIds({
+    const offline = await collector.state.minersOf({
       tenant: fleet.truth(faulty('unreachable')[0]!).tenant,
       status: 'offline',
     });
@@ -225,7 +225,7 @@ describe('collector over a simulated fleet', () => {
     await c.unary('ActionsService', 'PauseMining', {});
     // The status stream shows the pause well before the next details refresh.
     await expect
-      .poll(async () => (await collector.snapshots.getSnapshot(paused!))?.status, {
+      .poll(async () => (await collector.state.snapshot(paused!))?.status, {
         timeout: 5_000,
         interval: 200,
       })
@@ -248,7 +248,7 @@ describe('collector over a simulated fleet', () => {
       .toContain('reboot_detected');
     // Events are appended as the poll lands; snapshots reach Redis on the next flush (≤ 1 s later, more on a loaded machine).
     await expect
-      .poll(async () => (await collector.snapshots.getSnapshot(hot!))?.sample?.degraded_reasons ?? [], {
+      .poll(async () => (await collector.state.snapshot(hot!))?.sample?.degraded_reasons ?? [], {
         timeout: 5_000,
         interval: 200,
       })
@@ -264,7 +264,7 @@ describe('collector over a simulated fleet', () => {
     // The 1-minute window the collector stores takes a while to fall below the threshold.
     for (const id of faulty('low_hashrate')) {
       await expect
-        .poll(async () => (await collector.snapshots.getSnapshot(id))?.sample?.degraded_reasons ?? [], {
+        .poll(async () => (await collector.state.snapshot(id))?.sample?.degraded_reasons ?? [], {
           timeout: 60_000,
           interval: 1_000,
         })

@@ -114,7 +114,7 @@ describe('device identity', () => {
     // Not polled, not published for control, and nothing of what its poll read was stored.
     expect(collector.scheduler.trackers.has('stolen')).toBe(false);
     expect(await redis.hget(keys.resolvedInventory(), 'stolen')).toBeNull();
-    expect((await collector.snapshots.getSnapshots(['stolen']))[0]).toBeNull();
+    expect((await collector.state.snapshots(['stolen']))[0]).toBeNull();
     await collector.writer.flush();
     const rows = rowsOf(await influx.query(`SELECT count(up) FROM miner WHERE miner = 'stolen'`));
     expect(rows).toEqual([]);

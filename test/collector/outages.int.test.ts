@@ -86,8 +86,8 @@ describe('collector through outages', () => {
       expect(await count()).toBeGreaterThan(before + 20 * 2);
       await redisSvc.start();
       const id = fleet.miners[0]!.id;
-      await expect.poll(async () => (await collector.snapshots.getSnapshot(id).catch(() => null))?.status, { timeout: 20_000, interval: 500 }).toBe('online');
-      await expect.poll(async () => (await collector.snapshots.listIds({ tenant: fleet.miners[0]!.tenant }).catch(() => [])).length, { timeout: 10_000, interval: 500 }).toBe(fleet.miners.filter(m => m.tenant === fleet.miners[0]!.tenant).length);
+      await expect.poll(async () => (await collector.state.snapshot(id).catch(() => null))?.status, { timeout: 20_000, interval: 500 }).toBe('online');
+      await expect.poll(async () => (await collector.state.minersOf({ tenant: fleet.miners[0]!.tenant }).catch(() => [])).length, { timeout: 10_000, interval: 500 }).toBe(fleet.miners.filter(m => m.tenant === fleet.miners[0]!.tenant).length);
     } finally {
       await collector.stop();
       await redisSvc.destroy();
@@ -102,8 +102,8 @@ describe('collector through outages', () => {
     try {
       await sleep(2_000);
       fleet.rebootMiner(id);
-      await expect.poll(async () => (await collector.snapshots.getSnapshot(id))?.status, { timeout: 8_000, interval: 250 }).toBe('offline');
-      await expect.poll(async () => (await collector.snapshots.getSnapshot(id))?.status, { timeout: 20_000, interval: 250 }).toBe('online');
+      await expect.poll(async () => (await collector.state.snapshot(id))?.status, { timeout: 8_000, interval: 250 }).toBe('offline');
+      await expect.poll(async () => (await collector.state.snapshot(id))?.status, { timeout: 20_000, interval: 250 }).toBe('online');
       await collector.writer.flush();
       const influx = new InfluxClient({ url: inject('influxUrl'), db, auth: 'none', flavour: '1' });
       await expect
@@ -131,7 +131,7 @@ describe('collector through outages', () => {
       await sleep(50);
       writeFileSync(file, `miners:\n  - { id: ${a!.id}, address: ${a!.host} }\n  - { id: ${b!.id}, address: ${b!.host} }\n`);
       await expect.poll(() => [...collector.scheduler.trackers.keys()].sort(), { timeout: 6_000, interval: 200 }).toEqual([a!.id, b!.id].sort());
-      await expect.poll(async () => (await collector.snapshots.getSnapshot(b!.id))?.status, { timeout: 6_000, interval: 200 }).toBe('online');
+      await expect.poll(async () => (await collector.state.snapshot(b!.id))?.status, { timeout: 6_000, interval: 200 }).toBe('online');
     } finally {
       await collector.stop();
     }

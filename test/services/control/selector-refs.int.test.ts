@@ -24,7 +24,8 @@ beforeAll(async () => {
       JSON.stringify({ id: m.id, host, port: Number(port), tenant: m.tenant, site: m.site, credentials: 'default', labels: m.labels, source: 'file' }),
     );
   }
-  resolver = new MinerResolver({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }), redis: fx.redis, keys: fx.keys, log: { warn() {}, info() {}, error() {}, debug() {} } } as unknown as ApiInfra);
+  const store = influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx });
+  resolver = new MinerResolver({ store, redis: fx.redis, keys: fx.keys, log: { warn() {}, info() {}, error() {}, debug() {} } } as unknown as ApiInfra);
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { redisKeys, type RedisKeys } from '../../../store/influx-redis/redis-key
 import { FleetRollups } from '../../../collector/fleet-rollups.ts';
 import { MinerRollups } from '../../../collector/rollups.ts';
 import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
+import { RedisState } from '../../../store/influx-redis/redis-state.ts';
 import type {
   DegradedReason,
   FleetEvent,
@@ -486,7 +487,7 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
   const lines: string[] = [];
   const sink = { write: (l: readonly string[]) => void lines.push(...l) };
   const fleetRollups = new FleetRollups(sink, { collector: 'fixture' });
-  const windowStats = new WindowStatsWriter(redis, keys, { runId: 'fixture.1' });
+  const windowStats = new WindowStatsWriter(new RedisState(redis, keys), { runId: 'fixture.1' });
   const rollups = new MinerRollups(sink, {
     onWindow: w => {
       fleetRollups.add(w);

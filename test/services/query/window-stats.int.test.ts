@@ -5,6 +5,7 @@ import { redisKeys } from '../../../store/influx-redis/redis-keys.ts';
 import { MinerRollups } from '../../../collector/rollups.ts';
 import type { MinerRef, MinerSample } from '../../../core/samples.ts';
 import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
+import { RedisState } from '../../../store/influx-redis/redis-state.ts';
 import { WINDOW_RESOLUTIONS, encodeWindowStat, type WindowStat } from '../../../collector/window-stats.ts';
 import { WindowBuckets } from '../../../services/query/window-buckets.ts';
 import { planWindow, preloadUnits, readWindowStats } from '../../../services/query/window-stats.ts';
@@ -140,7 +141,7 @@ let redis: Redis;
 beforeAll(async () => {
   redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
   const run = async (runId: string, fromK: number, toK: number): Promise<void> => {
-    const writer = new WindowStatsWriter(redis, keys, { runId, chunkSize: 500 });
+    const writer = new WindowStatsWriter(new RedisState(redis, keys), { runId, chunkSize: 500 });
     const rollups = new MinerRollups({ write: () => undefined }, { onWindow: w => writer.add(w) });
     for (let k = fromK; k < toK; k++) {
       for (let i = 0; i < MINERS.length; i++) {
@@ -205,7 +206,7 @@ describe('window statistics in Redis', () => {
     }
     expect(t).toBe(plan.toMs);
     const from = Math.max(plan.fromMs, START);
-    const got = await readWindowStats(new WindowBuckets(redis, keys, { now: () => NOW }), 't1', plan);
+    const got = await readWindowStats(new WindowBuckets(new RedisState(redis, keys), { now: () => NOW }), 't1', plan);
     expect(got.covered).toEqual({
       fromMs: plan.units.find(u => u.startMs + WINDOW_RESOLUTIONS[u.res].ms > START)!.startMs,
       toMs: END,
@@ -218,7 +219,7 @@ describe('window statistics in Redis', () => {
     expect(plan.units.every(u => u.res === '5m')).toBe(true);
     expect(plan.toMs).toBe(END);
     expect(plan.toMs - plan.fromMs).toBeGreaterThanOrEqual(55 * MIN);
-    const got = await readWindowStats(new WindowBuckets(redis, keys, { now: () => NOW }), 't1', plan);
+    const got = await readWindowStats(new WindowBuckets(new RedisState(redis, keys), { now: () => NOW }), 't1', plan);
     check(got.rows, plan.fromMs, plan.toMs);
     // the restart bucket holds two fields for each miner (one per run), merged above
     const restartBucket = Math.floor(RESTART / 300_000) * 300_000;
@@ -234,7 +235,7 @@ describe('window statistics in Redis', () => {
     expect(plan.fromMs % HOUR).toBe(0);
     expect(Math.abs(plan.fromMs - (NOW - 24 * HOUR))).toBeLessThanOrEqual(30 * MIN);
     expect(plan.units[0]!.res).toBe('1h');
-    const got = await readWindowStats(new WindowBuckets(redis, keys, { now: () => NOW }), 't1', plan, {
+    const got = await readWindowStats(new WindowBuckets(new RedisState(redis, keys), { now: () => NOW }), 't1', plan, {
       site: 's2,odd',
     });
     expect(got.rows.map(r => r.key)).toEqual(['m-4']);
@@ -262,7 +263,7 @@ describe('window statistics in Redis', () => {
 
   it('answers nothing for a tenant without statistics', async () => {
     const got = await readWindowStats(
-      new WindowBuckets(redis, keys, { now: () => NOW }),
+      new WindowBuckets(new RedisState(redis, keys), { now: () => NOW }),
       'nobody',
       planWindow({ fromMs: NOW - HOUR, toMs: NOW }, NOW),
     );
@@ -287,7 +288,7 @@ describe('decoded buckets kept in memory', () => {
   });
 
   it('a settled bucket is read once; a field added late, an expired hash and the unsettled bucket are read again', async () => {
-    const b = new WindowBuckets(redis, keys, { now: () => NOW, settleMs });
+    const b = new WindowBuckets(new RedisState(redis, keys), { now: () => NOW, settleMs });
     const before = await polls(b);
     expect(before).toBe(expected(0, plan.fromMs, plan.toMs).polls);
     const m1 = async (k: string): Promise<string> => (await redis.hkeys(k)).find(f => f.startsWith('m-1|'))!;
@@ -325,8 +326,8 @@ describe('decoded buckets kept in memory', () => {
   });
 
   it('keeps no more decoded buckets than its memory bound, and still answers exactly', async () => {
-    const all = new WindowBuckets(redis, keys, { now: () => NOW });
-    const small = new WindowBuckets(redis, keys, { now: () => NOW, maxBytes: 1_000 });
+    const all = new WindowBuckets(new RedisState(redis, keys), { now: () => NOW });
+    const small = new WindowBuckets(new RedisState(redis, keys), { now: () => NOW, maxBytes: 1_000 });
     const a = await readWindowStats(all, 't1', plan);
     const c = await readWindowStats(small, 't1', plan);
     expect(all.bytes).toBeGreaterThan(1_000);

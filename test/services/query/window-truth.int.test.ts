@@ -10,6 +10,7 @@ import { MinerRollups } from '../../../collector/rollups.ts';
 import type { HashboardSample, MinerRef, MinerSample, MinerSnapshot } from '../../../core/samples.ts';
 import { SnapshotStore, computeAggregates } from '../../../collector/snapshot-store.ts';
 import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
+import { RedisState } from '../../../store/influx-redis/redis-state.ts';
 
 // Issue #14 items 1, 2 and 3 through the collector's own writers (raw points to InfluxDB,
 // MinerRollups -> WindowStatsWriter -> Redis, SnapshotStore) and FleetQuery, against the
@@ -121,7 +122,7 @@ beforeAll(async () => {
   await influx.ensureDatabase();
   const lines: string[] = [];
   const sink = { write: (l: readonly string[]) => void lines.push(...l) };
-  const writer = new WindowStatsWriter(redis, keys, { runId: 'truth.1' });
+  const writer = new WindowStatsWriter(new RedisState(redis, keys), { runId: 'truth.1' });
   const rollups = new MinerRollups(sink, { onWindow: w => writer.add(w) });
   const last = new Map<string, MinerSample>();
   for (let t = START; t < NOW; t += POLL_MS) {
