@@ -139,6 +139,8 @@ export class PriceIntegral {
   private readonly prices: Float64Array;
   /** cum[i] = ∫ price dt over intervals 0..i-1, in price·ms. */
   private readonly cum: Float64Array;
+  /** cumMs[i] = priced milliseconds in intervals 0..i-1. */
+  private readonly cumMs: Float64Array;
 
   constructor(segments: readonly PriceSegment[]) {
     const priced = segments.filter((s): s is Extract<PriceSegment, { basis: 'price' }> => s.basis === 'price');
@@ -146,11 +148,16 @@ export class PriceIntegral {
     this.ends = Float64Array.from(priced, s => s.end_ms);
     this.prices = Float64Array.from(priced, s => s.price_per_mwh);
     this.cum = new Float64Array(priced.length + 1);
-    for (let i = 0; i < priced.length; i++) this.cum[i + 1] = this.cum[i]! + this.prices[i]! * (this.ends[i]! - this.starts[i]!);
+    this.cumMs = new Float64Array(priced.length + 1);
+    for (let i = 0; i < priced.length; i++) {
+      const len = this.ends[i]! - this.starts[i]!;
+      this.cum[i + 1] = this.cum[i]! + this.prices[i]! * len;
+      this.cumMs[i + 1] = this.cumMs[i]! + len;
+    }
   }
 
-  /** ∫ price dt up to t (price·ms), counting only priced time. */
-  private upTo(t: number): number {
+  /** How many priced intervals start before t. */
+  private countStartingBefore(t: number): number {
     let lo = 0;
     let hi = this.starts.length;
     while (lo < hi) {
@@ -158,6 +165,12 @@ export class PriceIntegral {
       if (this.starts[mid]! < t) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /** ∫ price dt up to t (price·ms), counting only priced time. */
+  private upTo(t: number): number {
+    const lo = this.countStartingBefore(t);
     // intervals 0..lo-1 start before t; the last of them may be cut by t
     if (lo === 0) return 0;
     const i = lo - 1;
@@ -174,12 +187,13 @@ export class PriceIntegral {
   /** Milliseconds of [a, b) that have no known price. */
   unpricedMs(a_ms: number, b_ms: number): number {
     if (!(b_ms > a_ms)) return 0;
-    let priced = 0;
-    for (let i = 0; i < this.starts.length; i++) {
-      const s = Math.max(a_ms, this.starts[i]!);
-      const e = Math.min(b_ms, this.ends[i]!);
-      if (e > s) priced += e - s;
-    }
-    return b_ms - a_ms - priced;
+    return b_ms - a_ms - (this.pricedUpTo(b_ms) - this.pricedUpTo(a_ms));
+  }
+
+  private pricedUpTo(t: number): number {
+    const lo = this.countStartingBefore(t);
+    if (lo === 0) return 0;
+    const i = lo - 1;
+    return this.cumMs[i]! + (Math.min(t, this.ends[i]!) - this.starts[i]!);
   }
 }
