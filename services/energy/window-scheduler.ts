@@ -72,6 +72,10 @@ interface OffRecord {
   from_ms: number;
   to_ms: number;
   restore_slot: number | null;
+  /** When the miner went off (kept when carried into the next window), for the minimum off time. */
+  off_since_ms: number;
+  /** Order in which restores were placed, so a restore step lists miners in restore order. */
+  restore_seq: number;
 }
 
 const MIN = 60_000;
@@ -128,6 +132,7 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
   const windowSites: SitePlan[][] = input.windows.map(() => []);
   const carriedCount: number[] = input.windows.map(() => 0);
   const minOffMs = rules.min_off_minutes * MIN;
+  let restoreSeq = 0;
 
   for (const site of siteNames) {
     const { power_kw, candidates } = sites.get(site)!;
@@ -144,7 +149,7 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
       for (const rec of [...off.values()]) {
         if (rec.restore_slot === null || rec.restore_slot * MIN >= w.start_ms) {
           if (rec.restore_slot !== null) ledger.release(rec.restore_slot, rec.c.kw);
-          const cont: OffRecord = { c: rec.c, window: wi, curtail_slot: null, from_ms: w.start_ms, to_ms: w.end_ms, restore_slot: null };
+          const cont: OffRecord = { c: rec.c, window: wi, curtail_slot: null, from_ms: w.start_ms, to_ms: w.end_ms, restore_slot: null, off_since_ms: rec.off_since_ms, restore_seq: 0 };
           rec.to_ms = Math.min(rec.to_ms, w.start_ms);
           rec.restore_slot = null;
           records.push(cont);
@@ -180,7 +185,7 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
         }
         ledger.take(cursor, c.kw);
         lastSlot = cursor;
-        const rec: OffRecord = { c, window: wi, curtail_slot: cursor, from_ms: cursor * MIN, to_ms: w.end_ms, restore_slot: null };
+        const rec: OffRecord = { c, window: wi, curtail_slot: cursor, from_ms: cursor * MIN, to_ms: w.end_ms, restore_slot: null, off_since_ms: cursor * MIN, restore_seq: 0 };
         records.push(rec);
         off.set(c.m.id, rec);
         reduced_kw += c.kw;
@@ -199,13 +204,14 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
       // Restore: earliest allowed time first, then the most valuable (reverse curtail order).
       const toRestore = [...off.values()]
         .filter(r => r.window === wi)
-        .map(r => ({ r, due: Math.max(w.end_ms, (r.curtail_slot === null ? r.from_ms : r.curtail_slot * MIN) + minOffMs) }))
+        .map(r => ({ r, due: Math.max(w.end_ms, r.off_since_ms + minOffMs) }))
         .sort((a, b) => a.due - b.due || b.r.c.rank - a.r.c.rank);
       let rc = Number.NEGATIVE_INFINITY;
       for (const { r, due } of toRestore) {
         rc = ledger.firstFit(Math.max(rc, RampLedger.slotAtOrAfter(due)), r.c.kw);
         ledger.take(rc, r.c.kw);
         r.restore_slot = rc;
+        r.restore_seq = restoreSeq++;
         r.to_ms = rc * MIN;
         onOk.set(r.c.m.id, rc * MIN + rules.min_on_minutes * MIN);
       }
@@ -275,9 +281,10 @@ function assemble(
     if (r.curtail_slot !== null) {
       addTo(stepOf(r.curtail_slot * MIN, w, site, 'curtail'), { miner_id: c.m.id, action: c.method, power_target_w: c.method === 'power_target' ? c.power_target_w : null, kw: c.kw, ths: c.ths });
     }
-    if (r.restore_slot !== null) {
-      addTo(stepOf(r.restore_slot * MIN, w, site, 'restore'), { miner_id: c.m.id, action: 'restore', power_target_w: null, kw: c.kw, ths: c.ths });
-    }
+  }
+  for (const r of records.filter(x => x.restore_slot !== null).sort((a, b) => a.restore_seq - b.restore_seq)) {
+    const { c } = r;
+    addTo(stepOf(r.restore_slot! * MIN, windows[r.window]!, c.m.site, 'restore'), { miner_id: c.m.id, action: 'restore', power_target_w: null, kw: c.kw, ths: c.ths });
   }
   for (const w of windows) {
     w.net_saving = w.revenue_forgone === null ? null : w.cost_saved - w.revenue_forgone;
