@@ -13,6 +13,8 @@ import { scheduleWindows, type SchedulingRules } from './window-scheduler.ts';
 export interface DemandResponsePlanInput {
   miners: readonly EnergyMiner[];
   signal: DemandResponseSignal;
+  /** The tenant the signal was given for: site names are only unique within a tenant. */
+  tenant: string;
   /** How to curtail; its selector, strike and target are not used (the signal decides). */
   rules: Omit<SchedulingRules, 'selector'> & Partial<Pick<CurtailmentPolicy, 'currency' | 'max_price_age_minutes'>>;
   curve?: PriceCurve | null;
@@ -31,7 +33,7 @@ export function planDemandResponse(input: DemandResponsePlanInput): CurtailmentP
   const prices = resolved?.segments.filter(s => s.basis === 'price') ?? [];
   const scheduled = scheduleWindows({
     miners: input.miners,
-    rules: { ...input.rules, selector: { site: signal.site } },
+    rules: { ...input.rules, selector: { tenant: input.tenant, site: signal.site } },
     windows: [
       {
         id: windowId(`dr:${signal.id}`, signal.start_ms, signal.end_ms),
