@@ -169,19 +169,17 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
       for (const c of candidates) {
         if (reduced_kw >= need_kw - 1e-9) break;
         if (off.has(c.m.id)) continue;
-        const skip = (reason: SkipReason) => windowSkips[wi]!.push({ miner_id: c.m.id, site, reason });
-        if (c.skip) {
-          skip(c.skip);
-          continue;
-        }
-        if (Math.max(c.on_ok_ms, onOk.get(c.m.id) ?? Number.NEGATIVE_INFINITY) > w.start_ms) {
-          skip('min_on_time');
+        const skip: SkipReason | null =
+          c.skip ?? (Math.max(c.on_ok_ms, onOk.get(c.m.id) ?? Number.NEGATIVE_INFINITY) > w.start_ms ? 'min_on_time' : null);
+        if (skip) {
+          windowSkips[wi]!.push({ miner_id: c.m.id, site, reason: skip });
           continue;
         }
         cursor = ledger.firstFit(cursor, c.kw);
         if (cursor * MIN >= w.end_ms) {
-          skip('ramp_too_slow');
-          continue;
+          // every later miner would land after the end too: name the first, the shortfall says the rest
+          windowSkips[wi]!.push({ miner_id: c.m.id, site, reason: 'ramp_too_slow' });
+          break;
         }
         ledger.take(cursor, c.kw);
         lastSlot = cursor;
@@ -249,11 +247,14 @@ function assemble(
     net_saving: null,
     skipped: windowSkips[wi]!,
   }));
-  const steps = new Map<string, PlanStep>();
+  // (window, site, kind) → minute → step: numeric inner keys, no string per miner action
+  const steps = new Map<string, Map<number, PlanStep>>();
   const stepOf = (at_ms: number, w: PlanWindow, site: string, kind: PlanStep['kind']): PlanStep => {
-    const key = `${at_ms}|${site}|${kind}|${w.id}`;
-    let s = steps.get(key);
-    if (!s) steps.set(key, (s = { at_ms, window_id: w.id, site, kind, miners: [], kw: 0, ths: 0 }));
+    const key = `${site}|${kind}|${w.id}`;
+    let byTime = steps.get(key);
+    if (!byTime) steps.set(key, (byTime = new Map()));
+    let s = byTime.get(at_ms);
+    if (!s) byTime.set(at_ms, (s = { at_ms, window_id: w.id, site, kind, miners: [], kw: 0, ths: 0 }));
     return s;
   };
   const addTo = (s: PlanStep, pm: PlanStepMiner) => {
@@ -289,7 +290,7 @@ function assemble(
   for (const w of windows) {
     w.net_saving = w.revenue_forgone === null ? null : w.cost_saved - w.revenue_forgone;
   }
-  const ordered = [...steps.values()].sort(
+  const ordered = [...steps.values()].flatMap(m => [...m.values()]).sort(
     (a, b) => a.at_ms - b.at_ms || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0) || (a.kind === b.kind ? 0 : a.kind === 'curtail' ? -1 : 1) || (a.window_id < b.window_id ? -1 : 1),
   );
   const sum = (f: (w: PlanWindow) => number) => windows.reduce((acc, w) => acc + f(w), 0);
