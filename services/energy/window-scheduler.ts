@@ -112,7 +112,8 @@ function candidateOf(m: EnergyMiner, rank: number, rules: SchedulingRules): Cand
 
 export function scheduleWindows(input: ScheduleInput): ScheduleResult {
   const { rules } = input;
-  const selected = input.miners.filter(m => selectorMatches(rules.selector, m));
+  // by id, so sums of kW add up in the same order whatever order the caller listed miners in
+  const selected = input.miners.filter(m => selectorMatches(rules.selector, m)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const exempt_miner_ids = selected.filter(m => isExempt(rules, m)).map(m => m.id).sort();
   const cmp = compareFor(rules.order);
 
