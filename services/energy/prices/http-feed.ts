@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FleetError, isFleetError } from '../../../core/errors.ts';
 import { parseInput } from '../parse-input.ts';
 import { currencySchema, makePriceCurve, type PriceCurve } from '../price-curve.ts';
+import { fetchJson } from './fetch-json.ts';
 import { pointOptionsSchema, pointsToIntervals, type RawPoint } from './price-points.ts';
 
 /**
@@ -84,25 +85,6 @@ export function priceCurveFromFeedBody(cfg: HttpFeedConfig, body: unknown, fetch
 
 /** Fetches the feed once (global fetch, aborted after timeout_ms) and parses it. */
 export async function fetchHttpPriceFeed(cfg: HttpFeedConfig, opts: { now?: () => number } = {}): Promise<PriceCurve> {
-  const now = opts.now ?? Date.now;
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(cfg.url, { signal: AbortSignal.timeout(cfg.timeout_ms), headers: { accept: 'application/json' } });
-    text = await res.text();
-  } catch (err) {
-    const name = (err as { name?: string }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      throw new FleetError('timeout', `price feed ${new URL(cfg.url).host}: no complete answer within ${cfg.timeout_ms} ms`, { cause: err });
-    }
-    throw feedError(cfg, 'could not connect or the connection broke', err);
-  }
-  if (!res.ok) throw feedError(cfg, `answered HTTP ${res.status}; expected 2xx with a JSON body`);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw feedError(cfg, 'the answer is not JSON; expected a JSON body', err);
-  }
-  return priceCurveFromFeedBody(cfg, body, now());
+  const body = await fetchJson(cfg.url, cfg.timeout_ms, 'price feed');
+  return priceCurveFromFeedBody(cfg, body, (opts.now ?? Date.now)());
 }

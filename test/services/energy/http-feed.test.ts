@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFleetError } from '../../../core/errors.ts';
+import { parseHashpriceSource, readHashprice } from '../../../services/energy/prices/hashprice-feed.ts';
 import { fetchHttpPriceFeed, parseHttpFeedConfig } from '../../../services/energy/prices/http-feed.ts';
 
 // The HTTP JSON feed adapter against a real server on 127.0.0.1: good, malformed and slow answers.
@@ -26,6 +27,7 @@ const routes: Record<string, (res: http.ServerResponse) => void> = {
   },
   '/kwh-epoch': res => res.end(JSON.stringify([{ t: T / 1000, p: 0.1 }, { t: T / 1000 + 3600, p: 0.25 }])),
   '/dup': res => res.end(JSON.stringify({ data: { prices: [{ start: '2026-12-07T01:00:00Z', end: '2026-12-07T02:00:00Z', value: { eur_mwh: 1 } }, { start: '2026-12-07T02:00:00+01:00', end: '2026-12-07T03:00:00+01:00', value: { eur_mwh: 2 } }] } })),
+  '/hashprice': res => res.end(JSON.stringify({ data: { usd_per_ph_day: 48.5 } })),
   '/not-json': res => res.end('<html>maintenance</html>'),
   '/no-array': res => res.end(JSON.stringify({ data: { prices: { oops: 1 } } })),
   '/bad-price': res => res.end(JSON.stringify({ data: { prices: [{ start: '2026-12-07T00:00:00Z', value: { eur_mwh: 'n/a' } }, { start: '2026-12-07T01:00:00Z', value: { eur_mwh: 1 } }] } })),
@@ -144,5 +146,21 @@ describe('HTTP JSON price feed', () => {
     expect(() => parseHttpFeedConfig({ url: 'ftp://x/y', time_path: 't', price_path: 'p', currency: 'EUR' })).toThrow(/url: expected an http:\/\/ or https:\/\/ URL/);
     expect(() => parseHttpFeedConfig({ url: 'http://x/y', time_path: 't', price_path: 'p', currency: 'euro' })).toThrow(/currency: expected a three-letter currency code/);
     expect(() => parseHttpFeedConfig({ url: 'http://x/y', price_path: 'p', currency: 'EUR' })).toThrow(/time_path/);
+  });
+});
+
+describe('hashprice source', () => {
+  it('reads a feed quoted per PH/s per day as per TH/s per day', async () => {
+    const src = parseHashpriceSource({ kind: 'http', url: `${base}/hashprice`, value_path: 'data.usd_per_ph_day', currency: 'USD', unit: 'phs_day' });
+    expect(await readHashprice(src, { now: () => 9 })).toEqual({ per_ths_day: 0.0485, currency: 'USD', source: `http:${new URL(base).host}`, fetched_at_ms: 9 });
+  });
+
+  it('fails on a missing value, a slow answer, and takes a fixed value as is', async () => {
+    const missing = await failure(readHashprice(parseHashpriceSource({ kind: 'http', url: `${base}/hashprice`, value_path: 'data.eur', currency: 'EUR' })));
+    expect(missing.message).toMatch(/"data.eur" is missing; expected a number >= 0/);
+    const slow = await failure(readHashprice(parseHashpriceSource({ kind: 'http', url: `${base}/slow`, value_path: 'x', currency: 'EUR', timeout_ms: 200 })));
+    expect(slow.code).toBe('timeout');
+    expect((await readHashprice(parseHashpriceSource({ kind: 'fixed', value: 0.05, currency: 'eur' }))).per_ths_day).toBe(0.05);
+    expect(() => parseHashpriceSource({ kind: 'fixed', value: 1, currency: 'EUR', unit: 'eh_day' })).toThrow(/unit: expected ths_day \(per TH\/s per day\) or phs_day/);
   });
 });

@@ -37,6 +37,15 @@ describe('fixed tariff with time-of-use periods', () => {
     ]);
   });
 
+  it('keeps local hours across a daylight-saving change', () => {
+    // Monday 2026-03-30 in Prague is CEST (UTC+2) after the change on Sunday 29 March
+    const from = Date.UTC(2026, 2, 29, 22, 0, 0); // Monday 00:00 local
+    const curve = fixedTariffCurve(cfg, { from_ms: from, to_ms: from + 24 * HOUR, now_ms: 0 });
+    expect(curve.intervals.find(i => i.price_per_mwh === 140)).toEqual({ start_ms: from + 7 * HOUR, end_ms: from + 21 * HOUR, price_per_mwh: 140 });
+    // and the Sunday night period before it ends at 06:00 CEST = 04:00 UTC
+    expect(curve.intervals[0]).toEqual({ start_ms: from, end_ms: from + 6 * HOUR, price_per_mwh: 40 });
+  });
+
   it('handles a timezone with a half-hour offset', () => {
     const india = parseFixedTariff({ currency: 'INR', timezone: 'Asia/Kolkata', default_price_per_mwh: 1, periods: [{ from_hour: 0, to_hour: 1, price_per_mwh: 2 }] });
     // 00:00 in Kolkata (UTC+5:30) is 18:30 UTC the day before
