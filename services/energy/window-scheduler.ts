@@ -147,6 +147,7 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
       if (w.sites && !w.sites.includes(site)) return;
       // Keep miners whose restore would land inside this window off through it.
       let carried_kw = 0;
+      let carried = 0;
       for (const rec of [...off.values()]) {
         if (rec.restore_slot === null || rec.restore_slot * MIN >= w.start_ms) {
           if (rec.restore_slot !== null) ledger.release(rec.restore_slot, rec.c.kw);
@@ -156,11 +157,12 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
           records.push(cont);
           off.set(rec.c.m.id, cont);
           carried_kw += rec.c.kw;
-          carriedCount[wi]!++;
+          carried++;
         } else {
           off.delete(rec.c.m.id);
         }
       }
+      carriedCount[wi]! += carried;
       const target_kw = w.target.kind === 'cap_kw' ? w.target.cap_kw : power_kw * (1 - w.target.percent / 100);
       const need_kw = power_kw - target_kw;
       let reduced_kw = carried_kw;
@@ -197,7 +199,7 @@ export function scheduleWindows(input: ScheduleInput): ScheduleResult {
         reduction_kw: reduced_kw,
         shortfall_kw: Math.max(0, power_kw - reduced_kw - target_kw),
         reached_at_ms: lastSlot === null ? null : lastSlot * MIN,
-        miners: newly + carriedCount[wi]!,
+        miners: newly + carried,
       });
       if (w.restore === 'deferred') return;
       // Restore: earliest allowed time first, then the most valuable (reverse curtail order).

@@ -138,6 +138,21 @@ describe('price planner: close windows, ramp and minimum times', () => {
     ]);
   });
 
+  it('counts carried miners per site', () => {
+    const curve = twoPeakCurve();
+    for (const iv of curve.intervals) if (iv.start_ms >= T0 + 3 * H + 5 * MIN && iv.start_ms < T0 + 4 * H) iv.price_per_mwh = 300;
+    const q = plan({
+      curve,
+      policy: policy({ selector: { tenant: 't1' }, target: { kind: 'reduce_percent', percent: 100 }, min_off_minutes: 70 }),
+      miners: [miner('a1', { model: 'S9', power_w: 1400, hashrate_ghs: 14_000 }), miner('b1', { site: 'b', model: 'S9', power_w: 1400, hashrate_ghs: 14_000 })],
+    });
+    expect(q.windows[1]!.miners_carried).toBe(2);
+    expect(q.windows[1]!.sites.map(s => [s.site, s.miners])).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+  });
+
   it('skips a miner restored less than min_on before the next window', () => {
     const curve = twoPeakCurve();
     // second window 10 min after the first; min on 15 min; min off 0 so the restore is not carried
