@@ -200,3 +200,13 @@ describe('price planner: close windows, ramp and minimum times', () => {
     expect(() => plan({ curve })).toThrow(/in USD but policy pol-a is in EUR/);
   });
 });
+
+describe('curtailment policy input', () => {
+  it('says what is wrong and what is expected', () => {
+    expect(() => policy({ target: { kind: 'cap', cap_kw: 5 } })).toThrow(/curtailment policy: target.kind: expected target \{ kind: "cap_kw", cap_kw \} or \{ kind: "reduce_percent", percent \}/);
+    expect(() => policy({ ramp_kw_per_min: 0 })).toThrow(/ramp_kw_per_min: expected ramp_kw_per_min above 0/);
+    expect(() => policy({ method: { default: 'sleep' } })).toThrow(/method.default: expected power_target, pause or stop/);
+    expect(() => policy({ fallback: 'panic' })).toThrow(/fallback: expected hold, run or curtail/);
+    expect(() => policy({ target: { kind: 'reduce_percent', percent: 0 } })).toThrow(/target.percent: expected percent above 0/);
+  });
+});
