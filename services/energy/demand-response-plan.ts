@@ -31,13 +31,15 @@ export function planDemandResponse(input: DemandResponsePlanInput): CurtailmentP
   const hashprice = input.hashprice_per_ths_day ?? null;
   const target = signal.target.kind === 'cap_kw' ? { kind: 'cap_kw' as const, cap_kw: signal.target.cap_kw } : { kind: 'reduce_percent' as const, percent: signal.target.percent };
   const prices = resolved?.segments.filter(s => s.basis === 'price') ?? [];
+  // A signal planned after it started ramps from now; its id stays that of the signal's window.
+  const start_ms = Math.min(Math.max(signal.start_ms, now_ms), signal.end_ms);
   const scheduled = scheduleWindows({
     miners: input.miners,
     rules: { ...input.rules, selector: { tenant: input.tenant, site: signal.site } },
     windows: [
       {
         id: windowId(`dr:${signal.id}`, signal.start_ms, signal.end_ms),
-        start_ms: signal.start_ms,
+        start_ms,
         end_ms: signal.end_ms,
         target,
         reasons: ['demand_response'],

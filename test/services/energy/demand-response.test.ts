@@ -46,6 +46,15 @@ describe('demand-response signal', () => {
     for (const id of ['a-s19-2', 'x-s9-1']) expect(p.steps.some(s => s.miners.some(m => m.miner_id === id))).toBe(false);
   });
 
+  it('a signal planned after its start ramps from now and keeps its window id', () => {
+    const signal = parseDemandResponseSignal({ id: 'grid-1', site: 'a', cap_kw: 6, duration_minutes: 30, start: START }, T0);
+    const onTime = planDemandResponse({ miners: mixedFleet(), signal, tenant: 't1', rules, now_ms: START });
+    const late = planDemandResponse({ miners: mixedFleet(), signal, tenant: 't1', rules, now_ms: START + 5 * MIN + 1 });
+    expect(late.windows[0]!.id).toBe(onTime.windows[0]!.id);
+    expect(late.steps[0]!.at_ms).toBe(START + 6 * MIN);
+    expect(late.steps.filter(s => s.kind === 'curtail').every(s => s.at_ms >= START + 5 * MIN)).toBe(true);
+  });
+
   it('reduce by a percentage of site power', () => {
     const signal = parseDemandResponseSignal({ id: 'grid-2', site: 'a', reduce_percent: 20, duration_minutes: 15 }, START);
     const p = planDemandResponse({ miners: mixedFleet(), signal, tenant: 't1', rules, now_ms: START });
