@@ -74,7 +74,8 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     apiPollSchema,
     readRawConfig(opts.env ?? process.env),
   );
-  const { infra } = createInfra(config, log, 'bosfleet-api');
+  const infraHandle = createInfra(config, log, 'bosfleet-api');
+  const { infra } = infraHandle;
   const { redis, keys, influx, minerPool, credentials } = infra;
   // A separate, impatient connection for the rate limiters: a slow Redis must not stall every request.
   const limiterRedis = createRedis(config.REDIS_URL, {
@@ -85,7 +86,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
   const fleetQuery = new FleetQuery(
-    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics },
+    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics, events: infra.store.events },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
   );
 
@@ -123,9 +124,8 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     stopCredentialRefs();
     stopPreload();
     await fleetQuery.close();
-    minerPool.closeAll();
-    await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
-    redis.disconnect();
+    // The store drains its pending event writes, then quits Redis; the miner pool closes with it.
+    await Promise.allSettled([infraHandle.close(), limiterRedis.quit()]);
     limiterRedis.disconnect();
     markClosed();
   });

@@ -3,6 +3,8 @@
  * Store. Each port is an interface in store/ports/; store/embedded/ and store/influx-redis/
  * implement all of them and pass one contract suite (test/store/).
  */
+import type { EventsPort } from './ports/events.ts';
+
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
 
@@ -10,5 +12,7 @@ export interface Store {
   readonly backend: StoreBackend;
   /** where the data lives, for the start banner, /health and logs (no secrets) */
   readonly location: string;
+  /** fleet events and the control audit trail */
+  readonly events: EventsPort;
   close(): Promise<void>;
 }

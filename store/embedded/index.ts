@@ -1,11 +1,14 @@
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
 import { EmbeddedDatabase } from './database.ts';
+import { EmbeddedEvents } from './events.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
   log?: Logger | undefined;
   checkpointIntervalMs?: number;
+  /** how long events and audit entries are kept (by their time); @defaultValue 90 days */
+  eventsRetentionMs?: number;
 }
 
 export interface EmbeddedStore extends Store {
@@ -16,10 +19,14 @@ export interface EmbeddedStore extends Store {
 /** Opens (and migrates) the data folder; refuses with one clear line when another process holds it. */
 export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
   const database = EmbeddedDatabase.open(opts);
+  const events = new EmbeddedEvents(database, {
+    ...(opts.eventsRetentionMs !== undefined ? { retentionMs: opts.eventsRetentionMs } : {}),
+  });
   return {
     backend: 'embedded',
     location: database.file,
     database,
+    events,
     async close() {
       database.close();
     },

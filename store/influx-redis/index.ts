@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
+import { createCollectorMetrics, type CollectorMetrics } from '../../collector/metrics.ts';
+import { InfluxRedisEvents, type EventPointWriter } from './events.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
+import { InfluxWriter } from './influx-writer.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
@@ -12,6 +15,18 @@ export interface InfluxRedisStoreOptions {
   log?: Logger | undefined;
   /** connection name shown in Redis CLIENT LIST */
   name?: string;
+  events?: InfluxRedisEventOptions;
+}
+
+export interface InfluxRedisEventOptions {
+  /**
+   * where the `event` points go; default: a writer of the store's own, started on the first
+   * event and drained on close()
+   */
+  writer?: EventPointWriter;
+  /** approximate cap per tenant stream; @defaultValue 10000 */
+  maxLen?: number;
+  metrics?: CollectorMetrics;
 }
 
 export interface InfluxRedisStore extends Store {
@@ -30,6 +45,7 @@ export function openInfluxRedisStore(opts: InfluxRedisStoreOptions): InfluxRedis
     influx: new InfluxClient(opts.influx),
     location: `InfluxDB ${opts.influx.url}/${opts.influx.db}, Redis ${redactRedisUrl(opts.redisUrl)} (prefix ${opts.redisPrefix})`,
     ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
   });
 }
 
@@ -39,20 +55,71 @@ export interface InfluxRedisConnections {
   influx: InfluxClient;
   location?: string;
   log?: Logger;
+  events?: InfluxRedisEventOptions;
 }
 
 /** The store over connections the caller already holds (tests, processes that share one Redis); close() quits that Redis. */
 export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStore {
   const { redis, keys, influx } = c;
+  const ownWriter = c.events?.writer ? null : new LazyEventWriter(influx, c.log);
+  const events = new InfluxRedisEvents({
+    redis,
+    keys,
+    influx,
+    writer: c.events?.writer ?? ownWriter!,
+    maxLen: c.events?.maxLen ?? 10_000,
+    metrics: c.events?.metrics,
+    logger: c.log,
+  });
   return {
     backend: 'influx-redis',
     location: c.location ?? `Redis prefix ${keys.prefix}`,
     redis,
     keys,
     influx,
+    events,
     async close() {
+      await ownWriter?.close();
       await redis.quit().catch(() => undefined);
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The store's own writer for `event` points when the caller hands none: created and started on
+ * the first event, so a read-only process never opens a write path.
+ */
+class LazyEventWriter implements EventPointWriter {
+  private writer: InfluxWriter | null = null;
+  private readonly influx: InfluxClient;
+  private readonly log: Logger | undefined;
+
+  constructor(influx: InfluxClient, log: Logger | undefined) {
+    this.influx = influx;
+    this.log = log;
+  }
+
+  write(lines: readonly string[]): void {
+    if (!this.writer) {
+      const writer = new InfluxWriter({
+        settings: this.influx.settings,
+        client: this.influx,
+        metrics: createCollectorMetrics(undefined, { processMetrics: false }),
+        ...(this.log ? { logger: this.log } : {}),
+        batchSize: 1_000,
+        flushIntervalMs: 1_000,
+        bufferMaxPoints: 100_000,
+        maxRetryDelayMs: 30_000,
+      });
+      // start() only fails to log: the writer retries ensureDatabase before its next write.
+      void writer.start();
+      this.writer = writer;
+    }
+    this.writer.write(lines);
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close({ timeoutMs: 10_000 });
+  }
 }
