@@ -4,6 +4,7 @@
  * implement all of them and pass one contract suite (test/store/).
  */
 import type { EventsPort } from './ports/events.ts';
+import type { SessionsPort } from './ports/sessions.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -14,5 +15,7 @@ export interface Store {
   readonly location: string;
   /** fleet events and the control audit trail */
   readonly events: EventsPort;
+  /** console sessions and one-time login codes */
+  readonly sessions: SessionsPort;
   close(): Promise<void>;
 }

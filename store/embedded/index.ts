@@ -2,6 +2,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import type { Store } from '../store.ts';
 import { EmbeddedDatabase } from './database.ts';
 import { EmbeddedEvents } from './events.ts';
+import { EmbeddedSessions } from './sessions.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -27,6 +28,7 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     location: database.file,
     database,
     events,
+    sessions: new EmbeddedSessions(database),
     async close() {
       database.close();
     },

@@ -5,6 +5,7 @@ import { createCollectorMetrics, type CollectorMetrics } from '../../collector/m
 import { InfluxRedisEvents, type EventPointWriter } from './events.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { InfluxWriter } from './influx-writer.ts';
+import { RedisSessions } from './sessions.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
@@ -78,6 +79,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     keys,
     influx,
     events,
+    sessions: new RedisSessions(redis, keys),
     async close() {
       await ownWriter?.close();
       await redis.quit().catch(() => undefined);
