@@ -4,6 +4,7 @@
  * implement all of them and pass one contract suite (test/store/).
  */
 import type { EventsPort } from './ports/events.ts';
+import type { LimitsPort } from './ports/limits.ts';
 import type { SessionsPort } from './ports/sessions.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
@@ -17,5 +18,7 @@ export interface Store {
   readonly events: EventsPort;
   /** console sessions and one-time login codes */
   readonly sessions: SessionsPort;
+  /** fixed-window counters of the rate limiters */
+  readonly limits: LimitsPort;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { Store } from '../store.ts';
 import { EmbeddedDatabase } from './database.ts';
 import { EmbeddedEvents } from './events.ts';
 import { EmbeddedSessions } from './sessions.ts';
+import { InProcessWindowCounter } from './limits.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -29,6 +30,7 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     database,
     events,
     sessions: new EmbeddedSessions(database),
+    limits: new InProcessWindowCounter(),
     async close() {
       database.close();
     },

@@ -6,6 +6,7 @@ import { InfluxRedisEvents, type EventPointWriter } from './events.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { RedisSessions } from './sessions.ts';
+import { RedisWindowCounter } from './window-counter.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
@@ -17,6 +18,11 @@ export interface InfluxRedisStoreOptions {
   /** connection name shown in Redis CLIENT LIST */
   name?: string;
   events?: InfluxRedisEventOptions;
+  /**
+   * a second, impatient Redis connection (500 ms command timeout) for the rate limiters, so a
+   * slow Redis does not stall every request (the API server); default: the main connection
+   */
+  rateLimitConnection?: boolean;
 }
 
 export interface InfluxRedisEventOptions {
@@ -40,7 +46,15 @@ export interface InfluxRedisStore extends Store {
 /** The farm backend: InfluxDB (v1 API) for series, Redis for state, BullMQ for jobs. */
 export function openInfluxRedisStore(opts: InfluxRedisStoreOptions): InfluxRedisStore {
   const redis = createRedis(opts.redisUrl, { ...(opts.log ? { logger: opts.log } : {}), name: opts.name ?? 'bosfleet' });
+  const limiterRedis = opts.rateLimitConnection
+    ? createRedis(opts.redisUrl, {
+        ...(opts.log ? { logger: opts.log } : {}),
+        name: `${opts.name ?? 'bosfleet'}-ratelimit`,
+        commandTimeoutMs: 500,
+      })
+    : undefined;
   return influxRedisStoreOver({
+    ...(limiterRedis ? { limiterRedis } : {}),
     redis,
     keys: redisKeys(opts.redisPrefix),
     influx: new InfluxClient(opts.influx),
@@ -57,6 +71,8 @@ export interface InfluxRedisConnections {
   location?: string;
   log?: Logger;
   events?: InfluxRedisEventOptions;
+  /** Redis for the rate limiters (closed with the store); default: redis */
+  limiterRedis?: Redis;
 }
 
 /** The store over connections the caller already holds (tests, processes that share one Redis); close() quits that Redis. */
@@ -80,8 +96,13 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     influx,
     events,
     sessions: new RedisSessions(redis, keys),
+    limits: new RedisWindowCounter(c.limiterRedis ?? redis, keys),
     async close() {
       await ownWriter?.close();
+      if (c.limiterRedis && c.limiterRedis !== redis) {
+        await c.limiterRedis.quit().catch(() => undefined);
+        c.limiterRedis.disconnect();
+      }
       await redis.quit().catch(() => undefined);
       redis.disconnect();
     },
