@@ -97,7 +97,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
   const limiterDeps = { config, limits: o.limits ?? infra.store.limits, metrics };
   await installRateLimits(app, limiterDeps);
 
-  await app.register(healthRoutes, { redis: infra.redis, keys: infra.keys, influx: infra.influx });
+  await app.register(healthRoutes, { store: infra.store, redis: infra.redis, keys: infra.keys });
   await app.register(metricsRoutes, { registry: metrics.registry });
 
   const failures = createAuthFailureLimiter(limiterDeps);

@@ -6,6 +6,7 @@
 import type { EventsPort } from './ports/events.ts';
 import type { LimitsPort } from './ports/limits.ts';
 import type { SessionsPort } from './ports/sessions.ts';
+import type { DependencyPing } from './ping.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -20,5 +21,7 @@ export interface Store {
   readonly sessions: SessionsPort;
   /** fixed-window counters of the rate limiters */
   readonly limits: LimitsPort;
+  /** asks every dependency of the store for a sign of life, each within timeoutMs (for /health/ready) */
+  ping(timeoutMs: number): Promise<DependencyPing[]>;
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { EmbeddedDatabase } from './database.ts';
 import { EmbeddedEvents } from './events.ts';
 import { EmbeddedSessions } from './sessions.ts';
 import { InProcessWindowCounter } from './limits.ts';
+import { timedPing } from '../ping.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -31,6 +32,9 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     events,
     sessions: new EmbeddedSessions(database),
     limits: new InProcessWindowCounter(),
+    async ping(timeoutMs) {
+      return [await timedPing('sqlite', async () => database.isOpen && database.db.prepare('SELECT 1 AS one').get()?.one === 1, timeoutMs)];
+    },
     async close() {
       database.close();
     },

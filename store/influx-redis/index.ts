@@ -7,6 +7,7 @@ import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { RedisSessions } from './sessions.ts';
 import { RedisWindowCounter } from './window-counter.ts';
+import { timedPing } from '../ping.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
@@ -97,6 +98,11 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     events,
     sessions: new RedisSessions(redis, keys),
     limits: new RedisWindowCounter(c.limiterRedis ?? redis, keys),
+    ping: timeoutMs =>
+      Promise.all([
+        timedPing('redis', async () => (await redis.ping()) === 'PONG', timeoutMs),
+        timedPing('influxdb', () => influx.ping(), timeoutMs),
+      ]),
     async close() {
       await ownWriter?.close();
       if (c.limiterRedis && c.limiterRedis !== redis) {
