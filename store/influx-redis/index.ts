@@ -141,7 +141,7 @@ class LazyEventWriter implements EventPointWriter {
         bufferMaxPoints: 100_000,
         maxRetryDelayMs: 30_000,
       });
-      // start() only fails to log: the writer retries ensureDatabase before its next write.
+      // start() does not reject: a failed CREATE DATABASE is logged and retried before the next write.
       void writer.start();
       this.writer = writer;
     }
