@@ -5,11 +5,11 @@ import Fastify, {
   type FastifyPluginAsync,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
 import { authenticate } from './auth/authenticate.ts';
 import { createTokenVerifier, type VerifyToken } from './auth/verifier.ts';
 import type { ApiConfig } from './config.ts';
 import type { ApiInfra } from '../services/context.ts';
+import type { LimitsPort } from '../store/ports/limits.ts';
 import { errorBody, installErrorHandler } from './errors.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { createAuthFailureLimiter, installRateLimits } from './plugins/rate-limit.ts';
@@ -51,8 +51,8 @@ export interface BuildAppOptions {
   metrics?: ApiMetrics;
   /** default: createTokenVerifier(infra.config) */
   verifyToken?: VerifyToken;
-  /** Redis for the rate limiters (default infra.redis); a fail-fast connection is best */
-  rateLimitRedis?: Redis;
+  /** the rate limiters' window counters (default infra.store.limits) */
+  limits?: LimitsPort;
 }
 
 /**
@@ -94,10 +94,10 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
   installJsonBodyParser(app);
   installRequestMetrics(app, metrics);
   await installSwagger(app, config, API_VERSION);
-  const limiterDeps = { config, redis: o.rateLimitRedis ?? infra.redis, keys: infra.keys, metrics };
+  const limiterDeps = { config, limits: o.limits ?? infra.store.limits, metrics };
   await installRateLimits(app, limiterDeps);
 
-  await app.register(healthRoutes, { redis: infra.redis, state: infra.store.state, influx: infra.influx });
+  await app.register(healthRoutes, { store: infra.store });
   await app.register(metricsRoutes, { registry: metrics.registry });
 
   const failures = createAuthFailureLimiter(limiterDeps);

@@ -14,8 +14,9 @@ export interface InfraHandle {
 }
 
 /** The connections and shared clients every API-side process runs on (the API server, stdio MCP). */
-export function createInfra(config: ApiConfig, log: Logger, name: string): InfraHandle {
+export function createInfra(config: ApiConfig, log: Logger, name: string, opts: { rateLimitConnection?: boolean } = {}): InfraHandle {
   const store = openInfluxRedisStore({
+    rateLimitConnection: opts.rateLimitConnection ?? false,
     redisUrl: config.REDIS_URL,
     redisPrefix: config.REDIS_PREFIX,
     influx: influxSettingsFrom(config),

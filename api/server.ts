@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseConfig, readRawConfig } from '../runtime/config-loader.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
-import { createRedis, redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
+import { redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
 import { listenError } from '../runtime/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
 import { checkAuthExposure, isLoopbackHost } from './auth/exposure.ts';
@@ -74,18 +74,14 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     apiPollSchema,
     readRawConfig(opts.env ?? process.env),
   );
-  const { infra } = createInfra(config, log, 'bosfleet-api');
+  // The rate limiters get their own impatient connection: a slow Redis must not stall every request.
+  const infraHandle = createInfra(config, log, 'bosfleet-api', { rateLimitConnection: true });
+  const { infra } = infraHandle;
   const { redis, keys, influx, minerPool, credentials } = infra;
-  // A separate, impatient connection for the rate limiters: a slow Redis must not stall every request.
-  const limiterRedis = createRedis(config.REDIS_URL, {
-    logger: log,
-    name: 'bosfleet-api-ratelimit',
-    commandTimeoutMs: 500,
-  });
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
   const fleetQuery = new FleetQuery(
-    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics, store: infra.store, inventory: infra.store.inventory },
+    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics, store: infra.store, inventory: infra.store.inventory, events: infra.store.events },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
   );
 
@@ -98,15 +94,13 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
       fleetQuery,
       metrics,
       extraRoutes: extension.routes ?? [],
-      rateLimitRedis: limiterRedis,
     });
     await extension.mount?.(app);
   } catch (err) {
     await extension.close?.().catch(() => undefined);
     await fleetQuery.close();
     minerPool.closeAll();
-    redis.disconnect();
-    limiterRedis.disconnect();
+    await infraHandle.close();
     throw err;
   }
 
@@ -123,10 +117,8 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     stopCredentialRefs();
     stopPreload();
     await fleetQuery.close();
-    minerPool.closeAll();
-    await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
-    redis.disconnect();
-    limiterRedis.disconnect();
+    // The store drains its pending event writes, then quits Redis; the miner pool closes with it.
+    await infraHandle.close();
     markClosed();
   });
 

@@ -1,7 +1,4 @@
-import { influxSettingsFrom } from '../collector/config.ts';
-import { EventLog } from '../collector/event-log.ts';
-import { InfluxWriter } from '../store/influx-redis/influx-writer.ts';
-import { createCollectorMetrics } from '../collector/metrics.ts';
+import type { EventsPort } from '../store/ports/events.ts';
 import { createControlPlane, controlRoutePlugins, type ControlPlane } from '../services/control/index.ts';
 import type { ApiInfra } from '../services/context.ts';
 import type { ApiExtension } from './server.ts';
@@ -12,8 +9,7 @@ import { consoleRoutes } from '../console/plugin.ts';
 
 export interface FullApiHandles {
   plane: ControlPlane;
-  events: EventLog;
-  writer: InfluxWriter;
+  events: EventsPort;
 }
 
 /**
@@ -22,20 +18,11 @@ export interface FullApiHandles {
  */
 export function fullApiExtension(onReady?: (h: FullApiHandles & { fleetQuery: FleetQuery }) => void) {
   return async (infra: ApiInfra, shared: { metrics: ApiMetrics; fleetQuery: FleetQuery }): Promise<ApiExtension> => {
-    // Audit events go to InfluxDB through our own writer; its counters are ours, not the collector's.
-    const writer = new InfluxWriter({
-      settings: influxSettingsFrom(infra.config),
-      metrics: createCollectorMetrics(undefined, { processMetrics: false }),
-      logger: infra.log,
-      batchSize: 1_000,
-      flushIntervalMs: 1_000,
-      bufferMaxPoints: 100_000,
-      maxRetryDelayMs: 30_000,
-    });
-    const events = new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: infra.log });
-    const plane = createControlPlane(infra, { audit: events });
+    // The audit trail is the store's events port (the store drains its writes on close).
+    const events = infra.store.events;
+    const plane = createControlPlane(infra);
     const routes = [...controlRoutePlugins(plane)];
-    onReady?.({ plane, events, writer, fleetQuery: shared.fleetQuery });
+    onReady?.({ plane, events, fleetQuery: shared.fleetQuery });
     return {
       routes,
       async mount(app) {
@@ -43,12 +30,10 @@ export function fullApiExtension(onReady?: (h: FullApiHandles & { fleetQuery: Fl
         await app.register(consoleRoutes, { fleetQuery: shared.fleetQuery, plane });
       },
       async start() {
-        await writer.start().catch(err => infra.log.warn({ err: (err as Error).message }, 'audit writer: InfluxDB not ready; events are buffered'));
         await plane.start();
       },
       async close() {
         await plane.close();
-        await writer.close({ timeoutMs: 10_000 });
       },
     };
   };

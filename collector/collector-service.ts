@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { CredentialStore } from './credentials.ts';
-import { EventLog } from './event-log.ts';
+import { InfluxRedisEvents } from '../store/influx-redis/events.ts';
 import { attributeRestart, detectEvents, isRestartEvent, type AuditedAction, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from '../store/influx-redis/influx-client.ts';
 import { InfluxWriter, influxWriterOptionsFrom } from '../store/influx-redis/influx-writer.ts';
@@ -87,7 +87,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       windowStats.add(w);
     },
   });
-  const eventLog = new EventLog({ redis, keys, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
+  const eventLog = new InfluxRedisEvents({ redis, keys, influx, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
   const credentials = new CredentialStore({
     env: deps.env ?? process.env,
     defaultUsername: config.MINER_DEFAULT_USERNAME,

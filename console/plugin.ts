@@ -41,7 +41,7 @@ function parseForm(body: string): Record<string, string | string[]> {
  */
 export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: FastifyInstance, o) => {
   const config = app.infra.config;
-  const sessions = new ConsoleSessions(app.infra.redis, app.infra.keys);
+  const sessions = new ConsoleSessions(app.infra.store.sessions);
   const deps = { sessions, authNone: config.AUTH_MODE === 'none', noneCaller: noAuthCaller(config) };
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_048_576 }, (_req, body, done) => {

@@ -1,12 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import type { SessionsPort } from '../store/ports/sessions.ts';
 import type { Caller } from '../services/context.ts';
 
 /**
- * Console sessions and one-time login codes, kept in Redis so every API replica sees them and a
- * restart does not log people out. Only hashes of the secrets are used as keys: a Redis dump
- * does not hand out live sessions or codes.
+ * Console sessions and one-time login codes, kept in the store's sessions port so every API
+ * replica sees them and a restart does not log people out. Only hashes of the secrets are used
+ * as keys: a dump of the store does not hand out live sessions or codes.
  */
 export interface ConsoleSession {
   caller: Caller;
@@ -30,20 +29,12 @@ export function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+const SECRET_FORM = /^[A-Za-z0-9_-]{20,100}$/;
+
 export class ConsoleSessions {
-  private readonly redis: Redis;
-  private readonly keys: RedisKeys;
-  constructor(redis: Redis, keys: RedisKeys) {
-    this.redis = redis;
-    this.keys = keys;
-  }
-
-  private sessionKey(id: string): string {
-    return this.keys.custom('console', 'session', hash(id));
-  }
-
-  private codeKey(code: string): string {
-    return this.keys.custom('console', 'login-code', hash(code));
+  private readonly store: SessionsPort;
+  constructor(store: SessionsPort) {
+    this.store = store;
   }
 
   /** A new session for `caller`, ending at `expiresMs` at the latest (the token's exp). */
@@ -56,33 +47,32 @@ export class ConsoleSessions {
       expires_ms: Math.min(expiresMs, now + SESSION_MAX_MS),
     };
     const id = newSecret();
-    const ttl = Math.max(1, session.expires_ms - now);
-    await this.redis.set(this.sessionKey(id), JSON.stringify(session), 'PX', ttl);
+    await this.store.saveSession(hash(id), JSON.stringify(session), Math.max(1, session.expires_ms - now));
     return { id, session };
   }
 
   async get(id: string): Promise<ConsoleSession | null> {
-    if (!/^[A-Za-z0-9_-]{20,100}$/.test(id)) return null;
-    const v = await this.redis.get(this.sessionKey(id));
+    if (!SECRET_FORM.test(id)) return null;
+    const v = await this.store.loadSession(hash(id));
     if (!v) return null;
     const s = JSON.parse(v) as ConsoleSession;
     return s.expires_ms > Date.now() ? s : null;
   }
 
   async destroy(id: string): Promise<void> {
-    await this.redis.del(this.sessionKey(id));
+    await this.store.deleteSession(hash(id));
   }
 
   /** A one-time code standing for `token`: the login link carries the code, never the token. */
   async mintLoginCode(token: string, ttlMs = LOGIN_CODE_TTL_MS): Promise<string> {
     const code = newSecret();
-    await this.redis.set(this.codeKey(code), token, 'PX', ttlMs);
+    await this.store.saveLoginCode(hash(code), token, ttlMs);
     return code;
   }
 
   /** The token behind a code, once: the code is deleted as it is read. */
   async redeemLoginCode(code: string): Promise<string | null> {
-    if (!/^[A-Za-z0-9_-]{20,100}$/.test(code)) return null;
-    return await this.redis.getdel(this.codeKey(code));
+    if (!SECRET_FORM.test(code)) return null;
+    return await this.store.takeLoginCode(hash(code));
   }
 }

@@ -124,7 +124,7 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       issuer: apiConfig.AUTH_ISSUER,
       audience: apiConfig.AUTH_AUDIENCE,
     });
-    const loginCode = await new ConsoleSessions(api.infra.redis, api.infra.keys).mintLoginCode(token);
+    const loginCode = await new ConsoleSessions(api.infra.store.sessions).mintLoginCode(token);
     return {
       apiUrl: api.url,
       consoleLoginUrl: `${api.url}/login?code=${loginCode}`,

@@ -1,15 +1,10 @@
 /**
  * The services the MCP server runs on when it is its own process (stdio): the same connections
  * and services as api/server.ts builds them (Redis, InfluxDB client, credential store, miner
- * client pool -> ApiInfra; FleetQuery; the control plane with an audit EventLog), built in one
+ * client pool -> ApiInfra; FleetQuery; the control plane auditing to the store), built in one
  * function; the connections themselves come from api/infra.ts, shared with the API server.
  */
-import { Registry } from 'prom-client';
-import { influxSettingsFrom } from '../collector/config.ts';
-import { EventLog } from '../collector/event-log.ts';
-import { InfluxWriter } from '../store/influx-redis/influx-writer.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { createCollectorMetrics } from '../collector/metrics.ts';
 import type { ApiConfig } from '../api/config.ts';
 import { createInfra, type InfraHandle } from '../api/infra.ts';
 import { redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
@@ -33,7 +28,7 @@ export interface McpRuntimeOptions {
   pollIntervalMs: number;
   /** run the job worker and schedule evaluator here */
   worker: boolean;
-  /** the caller can change miners: record control actions (needs the InfluxDB writer) */
+  /** the caller can change miners: record control actions in the store's events */
   control: boolean;
 }
 
@@ -44,26 +39,12 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
   if (!(await waitForRedis(infra.redis, 3_000)))
     log.warn({ redis: redactRedisUrl(config.REDIS_URL) }, 'Redis is not reachable yet; tools answer unavailable until it is');
   const fleetQuery = new FleetQuery(
-    { redis: infra.redis, redisUrl: config.REDIS_URL, keys: infra.keys, influx: infra.influx, log, store: infra.store },
+    { redis: infra.redis, redisUrl: config.REDIS_URL, keys: infra.keys, influx: infra.influx, log, store: infra.store, events: infra.store.events },
     { pollIntervalMs: o.pollIntervalMs },
   );
-  // Control actions are audited like the API's: InfluxDB `event` points and the tenant's stream.
-  // A read-only session changes nothing, so it writes nothing either.
-  const writer = o.control
-    ? new InfluxWriter({
-        settings: influxSettingsFrom(config),
-        metrics: createCollectorMetrics(new Registry()),
-        logger: log,
-        batchSize: 1_000,
-        flushIntervalMs: 1_000,
-        bufferMaxPoints: 100_000,
-        maxRetryDelayMs: 30_000,
-      })
-    : null;
-  await writer?.start();
-  const audit = writer
-    ? new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: log })
-    : { record: async () => undefined };
+  // Control actions are audited like the API's, in the store's events. A read-only session
+  // changes nothing, so it writes nothing either.
+  const audit = o.control ? infra.store.events : { record: async () => undefined };
   const plane = createControlPlane(infra, {
     audit,
     jobs: { runWorker: o.worker },
@@ -79,7 +60,6 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
       // A worker still waiting for Redis must not hold the shutdown.
       await Promise.race([started, new Promise(r => setTimeout(r, 3_000).unref())]);
       await plane.close({ force: true }).catch(err => log.warn({ err: (err as Error).message }, 'control plane did not close cleanly'));
-      await writer?.close({ timeoutMs: 2_000 }).catch(() => undefined);
       await fleetQuery.close();
       await handle.close();
     },

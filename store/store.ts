@@ -10,6 +10,10 @@ import type { JobsPort } from './ports/jobs.ts';
 import type { InventoryPort } from './ports/inventory.ts';
 import type { PubSubPort } from './ports/pubsub.ts';
 import type { StatePort } from './ports/state.ts';
+import type { EventsPort } from './ports/events.ts';
+import type { LimitsPort } from './ports/limits.ts';
+import type { SessionsPort } from './ports/sessions.ts';
+import type { DependencyPing } from './ping.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -24,6 +28,14 @@ export interface Store {
   readonly pubsub: PubSubPort;
   /** latest snapshots, indexes, aggregates, heartbeat, per-miner window statistics */
   readonly state: StatePort;
+  /** fleet events and the control audit trail */
+  readonly events: EventsPort;
+  /** console sessions and one-time login codes */
+  readonly sessions: SessionsPort;
+  /** fixed-window counters of the rate limiters */
+  readonly limits: LimitsPort;
+  /** asks every dependency of the store for a sign of life, each within timeoutMs (for /health/ready) */
+  ping(timeoutMs: number): Promise<DependencyPing[]>;
   close(): Promise<void>;
   readonly schedules: SchedulesPort;
   readonly firmware: FirmwarePort;

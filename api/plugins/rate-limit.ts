@@ -1,19 +1,19 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { FleetError } from '../../core/errors.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { LimitsPort } from '../../store/ports/limits.ts';
 import type { ApiConfig } from '../config.ts';
 import type { Caller } from '../../services/context.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { formatDuration } from '../../services/query/time.ts';
 
 /**
- * Rate limits on Redis (shared by every API process), fixed windows of RATE_LIMIT_WINDOW_MS:
+ * Rate limits on the store's window counters (store/ports/limits.ts: Redis shared by every API
+ * process on the farm backend, in-process on embedded), fixed windows of RATE_LIMIT_WINDOW_MS:
  *
  *  - api: every route, RATE_LIMIT_MAX requests per subject — the JWT `tenant/sub` when
- *    authenticated, else the client IP (IPv6 per /64). @fastify/rate-limit with our Redis
- *    store, run at preValidation so the caller is known (the auth hook runs at onRequest) and
+ *    authenticated, else the client IP (IPv6 per /64). @fastify/rate-limit with a store over
+ *    those counters, run at preValidation so the caller is known (the auth hook runs at onRequest) and
  *    requests that later fail validation still count. Health, metrics and docs are exempt.
  *  - control: routes marked with `config: controlRateLimit` also count against
  *    RATE_LIMIT_CONTROL_MAX per subject, one budget shared by all control routes.
@@ -22,7 +22,7 @@ import { formatDuration } from '../../services/query/time.ts';
  *
  * Every 429 carries Retry-After and the standard error body (rate_limited).
  *
- * When Redis fails (skipOnError, decided per limiter):
+ * When the counters fail (Redis down; skipOnError, decided per limiter):
  *  - api and auth_failures fail OPEN: reads are served from InfluxDB too and must not go dark
  *    because the limiter's store is down; the outage shows in /health/ready and in
  *    bosfleet_api_rate_limit_errors_total{fail_open="true"}.
@@ -40,83 +40,6 @@ declare module 'fastify' {
 /** Route config for control routes: `app.post('/x', { config: controlRateLimit, … })`. */
 export const controlRateLimit = { rateLimitClass: 'control' } as const satisfies FastifyContextConfig;
 
-const WINDOW_LUA = `
-local current = redis.call('INCRBY', KEYS[1], ARGV[2])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {current, ttl}
-`;
-
-type WindowCommand = (key: string, windowMs: number, hits: number) => Promise<[number, number]>;
-
-interface WaitingHit {
-  resolve(r: { count: number; ttlMs: number }): void;
-  reject(err: unknown): void;
-}
-
-/**
- * INCRBY + PEXPIRE on first hit, atomically (one Lua script, EVALSHA after the first call).
- *
- * Hits on a key whose call is still in flight wait and go together in the next call (INCRBY n),
- * each answered with the count it would have had alone (the batch's total minus the hits after
- * it): counts stay exact, but a busy subject costs one Redis round trip per round trip rather
- * than per request.
- */
-export class RedisWindowCounter {
-  private readonly redis: Redis;
-  private readonly keys: RedisKeys;
-  /** key → hits waiting for the call in flight on that key (present while one is in flight) */
-  private readonly waiting = new Map<string, WaitingHit[]>();
-
-  constructor(redis: Redis, keys: RedisKeys) {
-    this.redis = redis;
-    this.keys = keys;
-    if (!('bosfleetWindowIncrBy' in redis))
-      redis.defineCommand('bosfleetWindowIncrBy', { numberOfKeys: 1, lua: WINDOW_LUA });
-  }
-
-  /** Count one hit; returns the count in the current window and the ms until it resets. */
-  hit(limiter: string, subject: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
-    const key = this.keys.custom('ratelimit', limiter, subject);
-    return new Promise((resolve, reject) => {
-      const queue = this.waiting.get(key);
-      if (queue) {
-        queue.push({ resolve, reject });
-        return;
-      }
-      this.waiting.set(key, []);
-      this.send(key, windowMs, [{ resolve, reject }]);
-    });
-  }
-
-  private send(key: string, windowMs: number, hits: WaitingHit[]): void {
-    const cmd = (this.redis as unknown as { bosfleetWindowIncrBy: WindowCommand }).bosfleetWindowIncrBy;
-    cmd
-      .call(this.redis, key, windowMs, hits.length)
-      .then(
-        ([total, ttlMs]) => {
-          const first = Number(total) - hits.length + 1;
-          hits.forEach((h, i) => h.resolve({ count: first + i, ttlMs: Number(ttlMs) }));
-        },
-        (err: unknown) => {
-          for (const h of hits) h.reject(err);
-        },
-      )
-      .finally(() => {
-        const next = this.waiting.get(key) ?? [];
-        if (next.length === 0) {
-          this.waiting.delete(key);
-          return;
-        }
-        this.waiting.set(key, []);
-        this.send(key, windowMs, next);
-      });
-  }
-}
-
 /** The rate-limit subject: tenant/sub when authenticated, else the IP. */
 export function subjectOf(req: FastifyRequest): string {
   const caller = req.caller as Caller | null;
@@ -125,8 +48,8 @@ export function subjectOf(req: FastifyRequest): string {
 
 export interface RateLimitDeps {
   config: ApiConfig;
-  redis: Redis;
-  keys: RedisKeys;
+  /** the store's window counters (infra.store.limits) */
+  limits: LimitsPort;
   metrics: ApiMetrics;
 }
 
@@ -135,10 +58,8 @@ export interface AuthFailureLimiter {
   hit(req: FastifyRequest): Promise<{ blocked: boolean; retryAfterS: number }>;
 }
 
-export function createAuthFailureLimiter(
-  d: RateLimitDeps,
-  counter = new RedisWindowCounter(d.redis, d.keys),
-): AuthFailureLimiter {
+export function createAuthFailureLimiter(d: RateLimitDeps): AuthFailureLimiter {
+  const counter = d.limits;
   const windowMs = d.config.RATE_LIMIT_WINDOW_MS;
   return {
     async hit(req) {
@@ -159,7 +80,7 @@ export function createAuthFailureLimiter(
 
 /** Register the api limiter (global) and the control limiter on the root instance. */
 export async function installRateLimits(app: FastifyInstance, d: RateLimitDeps): Promise<void> {
-  const counter = new RedisWindowCounter(d.redis, d.keys);
+  const counter = d.limits;
   const windowMs = d.config.RATE_LIMIT_WINDOW_MS;
   const window = formatDuration(windowMs);
 

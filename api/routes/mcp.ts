@@ -16,7 +16,6 @@ import type { ApiMetrics } from '../metrics.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { refusedBody } from '../plugins/json-body.ts';
 import {
-  RedisWindowCounter,
   createAuthFailureLimiter,
   subjectOf,
   type AuthFailureLimiter,
@@ -124,7 +123,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
   const metrics = o.metrics ?? app.metrics;
   const failures =
     o.failures === undefined
-      ? createAuthFailureLimiter({ config, redis: infra.redis, keys: infra.keys, metrics })
+      ? createAuthFailureLimiter({ config, limits: infra.store.limits, metrics })
       : o.failures;
 
   const publicUrl = new URL(config.API_PUBLIC_URL);
@@ -141,7 +140,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
     ]),
   ];
   const issuerIsUrl = /^https?:\/\//.test(config.AUTH_ISSUER);
-  const controlCounter = new RedisWindowCounter(infra.redis, infra.keys);
+  const controlCounter = infra.store.limits;
   const gate = new TenantGate(config.MCP_TENANT_CONCURRENCY, config.MCP_TENANT_QUEUE);
   app.decorateRequest('mcpAuth', null);
   const fixedCaller = config.AUTH_MODE === 'none' ? noAuthCaller(config) : null;

@@ -12,7 +12,7 @@ const Check = z.object({
 export const Readiness = z.object({
   status: z.enum(['ready', 'not_ready']),
   down: z.array(z.string()).describe('Dependencies that did not answer.'),
-  checks: z.object({ redis: Check, influxdb: Check }),
+  checks: z.record(z.string(), Check).describe('One entry per dependency of the store: redis and influxdb, or sqlite.'),
   collector: z
     .object({ last_heartbeat: IsoTime.nullable(), age_s: z.number().nullable() })
     .describe('Information only: when the collector last reported (does not affect readiness).'),

@@ -16,6 +16,7 @@ import { scopeNameSchema } from '../../collector/inventory/schema.ts';
 import { createRedis, redactRedisUrl } from '../../store/influx-redis/redis-connection.ts';
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { ConsoleSessions } from '../../console/sessions.ts';
+import { RedisSessions } from '../../store/influx-redis/sessions.ts';
 import { UsageError, type CliCommand } from '../command.ts';
 
 const MAX_TTL_MS = 366 * 86_400_000;
@@ -167,7 +168,7 @@ async function consoleLoginLink(token: string): Promise<string> {
     await redis.connect().catch((err: unknown) => {
       throw new UsageError(`--login-link: cannot reach Redis at ${redactRedisUrl(c.REDIS_URL)} (${(err as Error).message}); set REDIS_URL to the API's Redis`);
     });
-    const code = await new ConsoleSessions(redis, redisKeys(c.REDIS_PREFIX)).mintLoginCode(token);
+    const code = await new ConsoleSessions(new RedisSessions(redis, redisKeys(c.REDIS_PREFIX))).mintLoginCode(token);
     return `${c.API_PUBLIC_URL.replace(/\/+$/, '')}/login?code=${code}`;
   } finally {
     redis.disconnect();

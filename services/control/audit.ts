@@ -2,9 +2,9 @@ import type { Logger } from '../../runtime/logger.ts';
 import type { FleetEvent } from '../../core/samples.ts';
 
 /**
- * Where control actions and job steps are recorded: `collector/event-log.ts` EventLog (InfluxDB
- * `event` measurement + the tenant's Redis stream) satisfies this. Services take the interface so
- * the API's wiring decides which writer backs it.
+ * Where control actions and job steps are recorded: the store's events port (store/ports/events.ts)
+ * satisfies this. Services take the narrow interface so tests and read-only sessions can pass
+ * their own.
  */
 export interface AuditLog {
   record(events: readonly FleetEvent[]): Promise<void>;

@@ -45,8 +45,8 @@ export interface ControlPlane {
 }
 
 export interface ControlPlaneOptions {
-  /** Where control actions and job steps are recorded: collector/event-log.ts EventLog. */
-  audit: AuditLog;
+  /** Where control actions and job steps are recorded; default: the store's events port. */
+  audit?: AuditLog;
   jobs?: JobServiceOptions;
   control?: ControlServiceOptions;
   schedules?: ScheduleServiceOptions & { enabled?: boolean };
@@ -54,7 +54,8 @@ export interface ControlPlaneOptions {
   inventory?: { defaultSite?: string };
 }
 
-export function createControlPlane(infra: ApiInfra, o: ControlPlaneOptions): ControlPlane {
+export function createControlPlane(infra: ApiInfra, opts: ControlPlaneOptions = {}): ControlPlane {
+  const o = { ...opts, audit: opts.audit ?? infra.store.events };
   const resolver = new MinerResolver(infra);
   const jobs = new JobService(infra, o.audit, o.jobs);
   const control = new ControlService(infra, { jobs, audit: o.audit, resolver }, o.control);

@@ -1,22 +1,13 @@
-import type { Redis } from 'ioredis';
-import { FleetError } from '../../core/errors.ts';
-import type { EventLog, StoredEvent } from '../../collector/event-log.ts';
-import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
-import { MEASUREMENTS, type EventKind } from '../../core/samples.ts';
+import type { EventKind, FleetEvent } from '../../core/samples.ts';
+import type { EventsPort } from '../../store/ports/events.ts';
 import { EVENT_SEVERITIES, type FleetEventItem } from '../../api/schemas/events.ts';
-import { select, seriesRows, tagEq, timeRange } from './influxql.ts';
 import { iso } from './time.ts';
 
 /**
- * Events come from two stores written together by EventLog: the capped Redis stream per tenant
- * (the latest events, immediately) and InfluxDB `event` points (the whole history). The stream
- * answers "latest events" and "since <from>" when it still reaches back to <from>; anything
- * with an upper bound, a severity filter or older than the stream goes to InfluxDB.
+ * Events come from the store's events port: its recent window (the latest events, immediately)
+ * answers "latest events" and "since <from>" when it still reaches back to <from>; anything with
+ * an upper bound, a severity filter or older than the window is read from the history.
  */
-
-/** Slack between an event's own time and the Redis clock stamping its stream id (as in EventLog). */
-const CLOCK_SLACK_MS = 5 * 60_000;
 
 export interface EventFilter {
   fromMs?: number | undefined;
@@ -29,7 +20,7 @@ export interface EventFilter {
 const severityOf = (v: unknown): FleetEventItem['severity'] =>
   (EVENT_SEVERITIES as readonly string[]).includes(String(v)) ? (v as FleetEventItem['severity']) : 'info';
 
-export function itemFromStored(e: StoredEvent): FleetEventItem {
+export function itemFromStored(e: FleetEvent): FleetEventItem {
   return {
     time: iso(e.time_ms),
     site: e.site,
@@ -43,47 +34,13 @@ export function itemFromStored(e: StoredEvent): FleetEventItem {
   };
 }
 
-function parseData(v: unknown): FleetEventItem['data'] {
-  if (typeof v !== 'string' || v === '') return null;
-  try {
-    const d = JSON.parse(v) as unknown;
-    if (!d || typeof d !== 'object' || Array.isArray(d)) return null;
-    const out: Record<string, string | number | boolean> = {};
-    for (const [k, x] of Object.entries(d))
-      if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') out[k] = x;
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-
-/** Does the tenant's stream still hold every event since fromMs? */
-export async function streamCovers(
-  redis: Redis,
-  keys: RedisKeys,
-  tenant: string,
-  fromMs: number,
-): Promise<boolean> {
-  let oldest: [string, string[]][];
-  try {
-    oldest = await redis.xrange(keys.events(tenant), '-', '+', 'COUNT', 1);
-  } catch (err) {
-    throw new FleetError('unavailable', 'Redis is not available', { cause: err });
-  }
-  const id = oldest[0]?.[0];
-  if (!id) return false;
-  return Number(id.split('-')[0]) <= fromMs - CLOCK_SLACK_MS;
-}
-
 export async function recentEvents(
-  log: EventLog,
+  events: EventsPort,
   tenant: string,
   f: EventFilter,
   limit: number,
 ): Promise<{ items: FleetEventItem[]; truncated: boolean }> {
-  const got = await log.recent(tenant, {
+  const got = await events.recent(tenant, {
     limit: limit + 1,
     ...(f.fromMs !== undefined ? { sinceMs: f.fromMs } : {}),
     ...(f.miner ? { miner: f.miner } : {}),
@@ -93,35 +50,18 @@ export async function recentEvents(
 }
 
 export async function historyEvents(
-  influx: InfluxClient,
+  events: EventsPort,
   tenant: string,
   f: EventFilter & { fromMs: number; toMs: number },
   limit: number,
 ): Promise<{ items: FleetEventItem[]; truncated: boolean }> {
-  const q = select({
-    fields: ['*'],
-    from: MEASUREMENTS.event,
-    where: [
-      tagEq('tenant', tenant),
-      f.miner !== undefined && tagEq('miner', f.miner),
-      f.kind !== undefined && tagEq('kind', f.kind),
-      f.severity !== undefined && tagEq('severity', f.severity),
-      timeRange(f.fromMs, f.toMs + 1),
-    ],
-    orderDesc: true,
-    limit: limit + 1,
+  const got = await events.history(tenant, {
+    fromMs: f.fromMs,
+    toMs: f.toMs,
+    miner: f.miner,
+    kind: f.kind,
+    severity: f.severity,
+    limit,
   });
-  const rows = seriesRows(await influx.query(q)).flatMap(s => s.rows.map(r => ({ ...s.tags, ...r })));
-  const items = rows.slice(0, limit).map((r): FleetEventItem => ({
-    time: iso(Number(r.time)),
-    site: str(r.site) ?? '',
-    miner: str(r.miner) ?? '',
-    kind: str(r.kind) ?? 'status_changed',
-    severity: severityOf(r.severity),
-    message: str(r.message) ?? '',
-    actor: str(r.actor),
-    result: str(r.result),
-    data: parseData(r.data),
-  }));
-  return { items, truncated: rows.length > limit };
+  return { items: got.events.map(itemFromStored), truncated: got.truncated };
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { FleetError } from '../../core/errors.ts';
-import { EventLog } from '../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
+import type { EventsPort } from '../../store/ports/events.ts';
 import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
@@ -58,7 +59,7 @@ import {
 } from './miner-figures.ts';
 import { findMinerRow, matchModels, suggestMiners, suggestModels, unknownMinerError } from './miner-ref.ts';
 import { shareAnswer } from './shared-answer.ts';
-import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
+import { historyEvents, recentEvents, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
 import {
   MAX_RANGE_MS,
@@ -148,8 +149,8 @@ export interface FleetQueryDeps {
    * worker thread with its own connection (miner-table-loader.ts); without it, in this thread
    */
   redisUrl?: string | undefined;
-  /** defaults to a read-only EventLog over redis/keys */
-  events?: EventLog | undefined;
+  /** the store's events port; defaults to a read-only one over redis/keys/influx */
+  events?: EventsPort | undefined;
   /** the store's inventory port; defaults to the Redis one over redis/keys */
   inventory?: InventoryPort | undefined;
 }
@@ -344,7 +345,7 @@ export class FleetQuery {
   private readonly log: Logger | undefined;
   private readonly metrics: ApiMetrics | undefined;
   private readonly state: StatePort;
-  private readonly eventLog: EventLog;
+  private readonly eventLog: EventsPort;
   private readonly pollMs: number;
   private readonly now: () => number;
   private readonly maxRawPoints: number;
@@ -382,9 +383,10 @@ export class FleetQuery {
     });
     this.eventLog =
       deps.events ??
-      new EventLog({
+      new InfluxRedisEvents({
         redis: deps.redis,
         keys: deps.keys,
+        influx: deps.influx,
         writer: { write: () => undefined },
         maxLen: opts.eventsMaxLen ?? 10_000,
       });
@@ -1157,7 +1159,7 @@ export class FleetQuery {
     const recent =
       f.toMs === undefined &&
       f.severity === undefined &&
-      (f.fromMs === undefined || (await streamCovers(this.redis, this.keys, tenant, f.fromMs)));
+      (f.fromMs === undefined || (await this.eventLog.covers(tenant, f.fromMs)));
     let got: { items: FleetEventItem[]; truncated: boolean };
     let source: EventList['source'];
     if (recent) {
@@ -1165,7 +1167,7 @@ export class FleetQuery {
       source = 'recent';
       // An empty stream (e.g. Redis was flushed) falls back to the history.
       if (got.items.length === 0 && f.fromMs === undefined) {
-        got = await historyEvents(this.influx, tenant, { ...f, fromMs: now - 7 * DAY_MS, toMs: now }, limit);
+        got = await historyEvents(this.eventLog, tenant, { ...f, fromMs: now - 7 * DAY_MS, toMs: now }, limit);
         source = 'history';
       }
     } else {
@@ -1177,7 +1179,7 @@ export class FleetQuery {
           `range exceeds the ${formatDuration(MAX_RANGE_MS)} maximum; narrow from/to`,
           { details: { field: 'from' } },
         );
-      got = await historyEvents(this.influx, tenant, { ...f, fromMs, toMs }, limit);
+      got = await historyEvents(this.eventLog, tenant, { ...f, fromMs, toMs }, limit);
       source = 'history';
     }
     const out: EventList = { items: got.items, limit, truncated: got.truncated, source };

@@ -8,11 +8,17 @@ import { SqliteJobs } from './jobs.ts';
 import { SqliteInventory } from './inventory.ts';
 import { InProcessPubSub } from './pubsub.ts';
 import { EmbeddedState } from './embedded-state.ts';
+import { EmbeddedEvents } from './events.ts';
+import { EmbeddedSessions } from './sessions.ts';
+import { InProcessWindowCounter } from './limits.ts';
+import { timedPing } from '../ping.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
   log?: Logger | undefined;
   checkpointIntervalMs?: number;
+  /** how long events and audit entries are kept (by their time); @defaultValue 90 days */
+  eventsRetentionMs?: number;
 }
 
 export interface EmbeddedStore extends Store {
@@ -25,6 +31,9 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
   const database = EmbeddedDatabase.open(opts);
   const jobs = new SqliteJobs(database, opts.log);
   const state = new EmbeddedState(database);
+  const events = new EmbeddedEvents(database, {
+    ...(opts.eventsRetentionMs !== undefined ? { retentionMs: opts.eventsRetentionMs } : {}),
+  });
   return {
     backend: 'embedded',
     location: database.file,
@@ -36,6 +45,12 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     inventory: new SqliteInventory(database),
     pubsub: new InProcessPubSub(),
     state,
+    events,
+    sessions: new EmbeddedSessions(database),
+    limits: new InProcessWindowCounter(),
+    async ping(timeoutMs) {
+      return [await timedPing('sqlite', async () => database.isOpen && database.db.prepare('SELECT 1 AS one').get()?.one === 1, timeoutMs)];
+    },
     async close() {
       await jobs.close();
       database.close();

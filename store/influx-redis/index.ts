@@ -7,6 +7,12 @@ import { RedisJobs } from './jobs.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { RedisInventory } from './inventory.ts';
 import { RedisPubSub } from './pubsub.ts';
+import { createCollectorMetrics, type CollectorMetrics } from '../../collector/metrics.ts';
+import { InfluxRedisEvents, type EventPointWriter } from './events.ts';
+import { InfluxWriter } from './influx-writer.ts';
+import { RedisSessions } from './sessions.ts';
+import { RedisWindowCounter } from './window-counter.ts';
+import { timedPing } from '../ping.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { redisSchedules } from './schedules.ts';
@@ -23,6 +29,23 @@ export interface InfluxRedisStoreOptions {
   name?: string;
   /** folder of firmware image bytes, shared by every API replica (FIRMWARE_DIR) */
   firmwareDir?: string;
+  events?: InfluxRedisEventOptions;
+  /**
+   * a second, impatient Redis connection (500 ms command timeout) for the rate limiters, so a
+   * slow Redis does not stall every request (the API server); default: the main connection
+   */
+  rateLimitConnection?: boolean;
+}
+
+export interface InfluxRedisEventOptions {
+  /**
+   * where the `event` points go; default: a writer of the store's own, started on the first
+   * event and drained on close()
+   */
+  writer?: EventPointWriter;
+  /** approximate cap per tenant stream; @defaultValue 10000 */
+  maxLen?: number;
+  metrics?: CollectorMetrics;
 }
 
 export interface InfluxRedisStore extends Store {
@@ -35,13 +58,22 @@ export interface InfluxRedisStore extends Store {
 /** The farm backend: InfluxDB (v1 API) for series, Redis for state, BullMQ for jobs. */
 export function openInfluxRedisStore(opts: InfluxRedisStoreOptions): InfluxRedisStore {
   const redis = createRedis(opts.redisUrl, { ...(opts.log ? { logger: opts.log } : {}), name: opts.name ?? 'bosfleet' });
+  const limiterRedis = opts.rateLimitConnection
+    ? createRedis(opts.redisUrl, {
+        ...(opts.log ? { logger: opts.log } : {}),
+        name: `${opts.name ?? 'bosfleet'}-ratelimit`,
+        commandTimeoutMs: 500,
+      })
+    : undefined;
   return influxRedisStoreOver({
+    ...(limiterRedis ? { limiterRedis } : {}),
     redis,
     keys: redisKeys(opts.redisPrefix),
     influx: new InfluxClient(opts.influx),
     location: `InfluxDB ${opts.influx.url}/${opts.influx.db}, Redis ${redactRedisUrl(opts.redisUrl)} (prefix ${opts.redisPrefix})`,
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.firmwareDir ? { firmwareDir: opts.firmwareDir } : {}),
+    ...(opts.events ? { events: opts.events } : {}),
   });
 }
 
@@ -53,12 +85,25 @@ export interface InfluxRedisConnections {
   log?: Logger;
   /** folder of firmware image bytes (FIRMWARE_DIR). @defaultValue ./.data/firmware, FIRMWARE_DIR's default */
   firmwareDir?: string;
+  events?: InfluxRedisEventOptions;
+  /** Redis for the rate limiters (closed with the store); default: redis */
+  limiterRedis?: Redis;
 }
 
 /** The store over connections the caller already holds (tests, processes that share one Redis); close() quits that Redis. */
 export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStore {
   const { redis, keys, influx } = c;
   const jobs = new RedisJobs(redis, keys, c.log);
+  const ownWriter = c.events?.writer ? null : new LazyEventWriter(influx, c.log);
+  const events = new InfluxRedisEvents({
+    redis,
+    keys,
+    influx,
+    writer: c.events?.writer ?? ownWriter!,
+    maxLen: c.events?.maxLen ?? 10_000,
+    metrics: c.events?.metrics,
+    logger: c.log,
+  });
   return {
     backend: 'influx-redis',
     location: c.location ?? `Redis prefix ${keys.prefix}`,
@@ -72,10 +117,61 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     inventory: new RedisInventory(redis, keys),
     pubsub: new RedisPubSub(redis, keys),
     state: new RedisState(redis, keys, c.log ? { logger: c.log } : {}),
+    events,
+    sessions: new RedisSessions(redis, keys),
+    limits: new RedisWindowCounter(c.limiterRedis ?? redis, keys),
+    ping: timeoutMs =>
+      Promise.all([
+        timedPing('redis', async () => (await redis.ping()) === 'PONG', timeoutMs),
+        timedPing('influxdb', () => influx.ping(), timeoutMs),
+      ]),
     async close() {
       await jobs.close();
+      await ownWriter?.close();
+      if (c.limiterRedis && c.limiterRedis !== redis) {
+        await c.limiterRedis.quit().catch(() => undefined);
+        c.limiterRedis.disconnect();
+      }
       await redis.quit().catch(() => undefined);
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The store's own writer for `event` points when the caller hands none: created and started on
+ * the first event, so a read-only process never opens a write path.
+ */
+class LazyEventWriter implements EventPointWriter {
+  private writer: InfluxWriter | null = null;
+  private readonly influx: InfluxClient;
+  private readonly log: Logger | undefined;
+
+  constructor(influx: InfluxClient, log: Logger | undefined) {
+    this.influx = influx;
+    this.log = log;
+  }
+
+  write(lines: readonly string[]): void {
+    if (!this.writer) {
+      const writer = new InfluxWriter({
+        settings: this.influx.settings,
+        client: this.influx,
+        metrics: createCollectorMetrics(undefined, { processMetrics: false }),
+        ...(this.log ? { logger: this.log } : {}),
+        batchSize: 1_000,
+        flushIntervalMs: 1_000,
+        bufferMaxPoints: 100_000,
+        maxRetryDelayMs: 30_000,
+      });
+      // start() does not reject: a failed CREATE DATABASE is logged and retried before the next write.
+      void writer.start();
+      this.writer = writer;
+    }
+    this.writer.write(lines);
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close({ timeoutMs: 10_000 });
+  }
 }

@@ -10,7 +10,7 @@ import { InfluxClient, rowsOf } from '../../store/influx-redis/influx-client.ts'
 import { silentLogger } from '../../runtime/logger.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import type { FleetEvent, MinerSnapshot } from '../../core/samples.ts';
-import { EventLog } from '../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { waitForFirstPolls } from './first-polls.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 import type { MinerTruth } from '../../simulator/truth.ts';
@@ -232,7 +232,7 @@ describe('collector over a simulated fleet', () => {
       .toBe('paused');
     fleet.rebootMiner(rebooted!);
     const tenantOf = (id: string): string => fleet.truth(id).tenant;
-    const log = new EventLog({
+    const log = new InfluxRedisEvents({
       redis: collector.redis,
       keys: collector.keys,
       writer: { write: () => undefined },

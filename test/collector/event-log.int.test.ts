@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { EventLog } from '../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
 import { createCollectorMetrics, type CollectorMetrics } from '../../collector/metrics.ts';
@@ -28,7 +28,7 @@ function ev(i: number, over: Partial<FleetEvent> = {}): FleetEvent {
   };
 }
 
-describe('EventLog', () => {
+describe('InfluxRedisEvents (the farm backend of the events port)', () => {
   let redis: Redis;
   let keys: RedisKeys;
   let metrics: CollectorMetrics;
@@ -50,7 +50,7 @@ describe('EventLog', () => {
   });
 
   it('round-trips through the Redis stream newest first, with filters, and counts by kind', async () => {
-    const log = new EventLog({ redis, keys, writer: sink, maxLen: 1_000, metrics });
+    const log = new InfluxRedisEvents({ redis, keys, writer: sink, maxLen: 1_000, metrics });
     const events = Array.from({ length: 30 }, (_, i) => ev(i));
     await log.record(events);
     await log.record([ev(100, { tenant: 'beta', miner: 'b-1' })]);
@@ -78,7 +78,7 @@ describe('EventLog', () => {
   });
 
   it('caps each tenant stream near maxLen', async () => {
-    const log = new EventLog({ redis, keys, writer: sink, maxLen: 100 });
+    const log = new InfluxRedisEvents({ redis, keys, writer: sink, maxLen: 100 });
     for (let b = 0; b < 10; b++) await log.record(Array.from({ length: 100 }, (_, i) => ev(b * 100 + i)));
     const len = await redis.xlen(keys.events('acme'));
     // MAXLEN ~ trims whole stream nodes (100 entries each by default): at least maxLen, never far beyond it.
@@ -106,7 +106,7 @@ describe('EventLog', () => {
     });
     try {
       await writer.start();
-      const log = new EventLog({ redis, keys, writer, maxLen: 1_000 });
+      const log = new InfluxRedisEvents({ redis, keys, writer, maxLen: 1_000 });
       await log.record([ev(2, { message: 'set "power" \\ target' }), ev(3)]);
       await writer.flush();
       const rows = rowsOf(await new InfluxClient(settings).query('SELECT * FROM event ORDER BY time'));
@@ -147,7 +147,7 @@ describe('EventLog', () => {
 
   it('still queues the InfluxDB point and throws FleetError(unavailable) when Redis is gone', async () => {
     const dead = createRedis('redis://127.0.0.1:1', { lazyConnect: true });
-    const log = new EventLog({ redis: dead, keys, writer: sink, maxLen: 100, metrics });
+    const log = new InfluxRedisEvents({ redis: dead, keys, writer: sink, maxLen: 100, metrics });
     await expect(log.record([ev(1)])).rejects.toMatchObject({ code: 'unavailable' });
     expect(lines).toHaveLength(1);
     await expect(log.recent('acme')).rejects.toMatchObject({ code: 'unavailable' });

@@ -104,7 +104,7 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const sessions = new ConsoleSessions(api.infra.redis, api.infra.keys);
+  const sessions = new ConsoleSessions(api.infra.store.sessions);
   const token = (role: Role, t = tenant): Promise<string> =>
     mintToken({ privateKey, sub: `${role}@example.com`, tenant: t, roles: [role], ttlMs: 600_000, issuer: 'bos-fleet', audience: 'bos-fleet' });
 

@@ -1,26 +1,35 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
-import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleSessions, SESSION_MAX_MS } from '../../console/sessions.ts';
-import type { Redis } from 'ioredis';
+import { waitForRedis } from '../../store/influx-redis/redis-connection.ts';
+import { BACKENDS, openTestStore, type TestStore } from '../store/backends.ts';
 
-// Console sessions and login codes on a real Redis (random prefix).
-let redis: Redis;
-let sessions: ConsoleSessions;
+// Console sessions and login codes on both store backends (real Redis with a random prefix; SQLite).
 const caller = { sub: 'ada', tenant: 't1', roles: ['operator' as const] };
 
-beforeAll(async () => {
-  redis = createRedis(inject('redisUrl'));
-  if (!(await waitForRedis(redis, 10_000))) throw new Error('Redis is not reachable');
-  sessions = new ConsoleSessions(redis, redisKeys(`test-console-${randomUUID()}`));
-});
+/** Everything the store holds for the console, as one string (keys and values). */
+async function dump(store: TestStore): Promise<string> {
+  if (store.backend === 'embedded') {
+    const rows = store.database.db.prepare('SELECT * FROM console_secrets').all();
+    return JSON.stringify(rows);
+  }
+  const keys = await store.redis.keys(`${store.keys.prefix}:*`);
+  return keys.join(' ');
+}
 
-afterAll(() => {
-  redis.disconnect();
-});
+describe.each(BACKENDS)('console sessions on %s', backend => {
+  let store: TestStore;
+  let sessions: ConsoleSessions;
 
-describe('console sessions', () => {
+  beforeAll(async () => {
+    store = await openTestStore(backend);
+    if (store.backend === 'influx-redis' && !(await waitForRedis(store.redis, 10_000))) throw new Error('Redis is not reachable');
+    sessions = new ConsoleSessions(store.sessions);
+  });
+
+  afterAll(async () => {
+    await store.destroy();
+  });
+
   it('ends a session when the token would have expired', async () => {
     const { id } = await sessions.create(caller, Date.now() + 300);
     expect((await sessions.get(id))?.caller).toEqual(caller);
@@ -44,9 +53,10 @@ describe('console sessions', () => {
   it('redeems a login code once, and stores neither code nor session id in the clear', async () => {
     const code = await sessions.mintLoginCode('the.jwt.token');
     const { id } = await sessions.create(caller, Date.now() + 60_000);
-    const keys = await redis.keys('test-console-*');
-    expect(keys.join(' ')).not.toContain(code);
-    expect(keys.join(' ')).not.toContain(id);
+    const held = await dump(store);
+    expect(held).not.toBe('');
+    expect(held).not.toContain(code);
+    expect(held).not.toContain(id);
     expect(await sessions.redeemLoginCode(code)).toBe('the.jwt.token');
     expect(await sessions.redeemLoginCode(code)).toBeNull();
   });

@@ -23,7 +23,7 @@ import { FleetQuery } from '../../services/query/fleet-query.ts';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
 import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
-import { EventLog } from '../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
 import { silentLogger } from '../../runtime/logger.ts';
@@ -161,7 +161,7 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
     maxRetryDelayMs: 1_000,
   });
   await writer.start();
-  const audit = new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 100_000 });
+  const audit = new InfluxRedisEvents({ redis: infra.redis, keys: infra.keys, writer, maxLen: 100_000 });
   const plane = createControlPlane(infra, {
     audit,
     jobs: { lockDurationMs: 2_000, stalledIntervalMs: 1_000, commandPollMs: 100, progressIntervalMs: 50 },

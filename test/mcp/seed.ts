@@ -1,7 +1,7 @@
 /**
  * Stored fleets for MCP tests and the MCP benchmark, written with the collector's own modules
  * (SnapshotStore for snapshots, indexes and aggregates; points.ts for raw `miner` lines;
- * EventLog for events) so the query service reads exactly what production stores.
+ * InfluxRedisEvents for events) so the query service reads exactly what production stores.
  *
  *  - `syntheticFleet(n)`: n miners of one tenant, deterministic, with a few of every problem
  *    (offline, low hashrate, overheating, paused, dead board, dead pool).
@@ -14,7 +14,7 @@
  * fan_rpm_min and shares integer, up float 0..1, samples integer).
  */
 import type { Redis } from 'ioredis';
-import { EventLog } from '../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { FieldSet, line, minerTags, samplePoints } from '../../collector/points.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
@@ -345,7 +345,7 @@ export async function seedSynthetic(o: SeedOptions): Promise<{ lines: number }> 
   await w.flush();
 
   const eventLines: string[] = [];
-  const eventLog = new EventLog({ redis: o.redis, keys: o.keys, writer: { write: lines => void eventLines.push(...lines) }, maxLen: 10_000 });
+  const eventLog = new InfluxRedisEvents({ redis: o.redis, keys: o.keys, writer: { write: lines => void eventLines.push(...lines) }, maxLen: 10_000 });
   const events: FleetEvent[] = [];
   const nEvents = o.events ?? 300;
   for (let i = 0; i < nEvents; i++) {

@@ -14,6 +14,8 @@ import { FleetQuery } from '../../../services/query/fleet-query.ts';
 import { silentLogger } from '../../../runtime/logger.ts';
 import { buildTestApp, freshIp, testConfig, testKeys, type TestApp, type TestKeys } from '../app/helpers.ts';
 import { POLL_MS, seedFleet, type FleetFixture } from '../../services/query/fleet-fixture.ts';
+import { RedisWindowCounter } from '../../../store/influx-redis/window-counter.ts';
+import { redisKeys } from '../../../store/influx-redis/redis-keys.ts';
 
 // Authentication, role guards, tenant scoping and rate limits of the real app on real Redis.
 // Every test uses its own client IP (inject remoteAddress) and token subject, so per-IP and
@@ -404,7 +406,7 @@ describe('rate limits', () => {
       fleetQuery,
       metrics,
       extraRoutes: [controlTestRoutes],
-      rateLimitRedis: dead,
+      limits: new RedisWindowCounter(dead, redisKeys('test:dead-limiter')),
     });
     try {
       const h = await bearer(['operator']);

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { inject } from 'vitest';
 import { CredentialStore } from '../../../collector/credentials.ts';
-import { EventLog } from '../../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../../store/influx-redis/influx-writer.ts';
 import type { InventoryMiner } from '../../../collector/inventory/schema.ts';
@@ -31,7 +31,7 @@ import { startSimulator, type SimulatedFleet, type SimulatorOptions } from '../.
 /**
  * Real pieces for control-half integration tests: a simulated fleet (real gRPC on loopback),
  * the test Redis (random key prefix) and InfluxDB (fresh database), the real credential store,
- * miner client pool and EventLog, and the control plane (jobs, schedules, rollouts, inventory).
+ * miner client pool and InfluxRedisEvents, and the control plane (jobs, schedules, rollouts, inventory).
  *
  * The collector is not running: the harness writes what the collector would have written — the
  * resolved inventory of the simulated miners and one real poll of each (collector/poller.ts)
@@ -44,7 +44,7 @@ export interface Harness {
   redis: Redis;
   influx: InfluxClient;
   writer: InfluxWriter;
-  events: EventLog;
+  events: InfluxRedisEvents;
   plane: ControlPlane;
   tenant: string;
   operator: Caller;
@@ -114,7 +114,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     maxRetryDelayMs: 1_000,
   });
   await writer.start();
-  const events = new EventLog({ writer, redis, keys, maxLen: 100_000 });
+  const events = new InfluxRedisEvents({ writer, redis, keys, maxLen: 100_000 });
   const store = influxRedisStoreOver({ redis, keys, influx, firmwareDir });
   const credentials = new CredentialStore({
     inventory: store.inventory,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EventLog } from '../../../collector/event-log.ts';
+import { InfluxRedisEvents } from '../../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
 import { offlinePoint, samplePoints } from '../../../collector/points.ts';
 import { redisKeys, type RedisKeys } from '../../../store/influx-redis/redis-keys.ts';
@@ -30,7 +30,7 @@ import { SnapshotStore, computeAggregates } from '../../../collector/snapshot-st
  * Stored the way production stores it: the collector's own SnapshotStore (snapshots, indexes,
  * aggregates), points.ts (raw line protocol), MinerRollups (miner_1m / miner_1h) feeding
  * FleetRollups (fleet_1m / fleet_1h) and WindowStatsWriter (per-miner window statistics in
- * Redis), and EventLog (Redis stream + `event` points). Reusable: later suites can seed the same fleet or compare
+ * Redis), and InfluxRedisEvents (Redis stream + `event` points). Reusable: later suites can seed the same fleet or compare
  * the real simulator + collector against the same expectations.
  *
  * Scenarios (ids):
@@ -520,9 +520,9 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
   fleetRollups.flushAll();
   await windowStats.flush();
 
-  // Events: the Redis stream and `event` points, through the collector's EventLog.
+  // Events: the Redis stream and `event` points, through the collector's InfluxRedisEvents.
   const events = fixtureEvents({ startMs, nowMs });
-  const eventLog = new EventLog({
+  const eventLog = new InfluxRedisEvents({
     redis,
     keys,
     writer: { write: l => void lines.push(...l) },

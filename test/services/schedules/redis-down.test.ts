@@ -53,7 +53,6 @@ beforeAll(async () => {
     infra,
     fleetQuery,
     metrics,
-    rateLimitRedis: dead,
     extraRoutes: [scheduleRoutes({ services: { schedules } })],
   });
   await app.ready();
