@@ -18,7 +18,7 @@ import { installJsonBodyParser } from './plugins/json-body.ts';
 import { installRequestMetrics } from './plugins/request-metrics.ts';
 import { installSwagger } from './plugins/swagger.ts';
 import type { FleetQuery } from '../services/query/fleet-query.ts';
-import healthRoutes from './routes/health.ts';
+import healthRoutes, { type HealthRouteOptions } from './routes/health.ts';
 import metricsRoutes from './routes/metrics.ts';
 import analyticsRoutes from './routes/v1/analytics.ts';
 import eventRoutes from './routes/v1/events.ts';
@@ -97,7 +97,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
   const limiterDeps = { config, redis: o.rateLimitRedis ?? infra.redis, keys: infra.keys, metrics };
   await installRateLimits(app, limiterDeps);
 
-  await app.register(healthRoutes, { redis: infra.redis, keys: infra.keys, influx: infra.influx });
+  await app.register(healthRoutes, healthOptionsOf(infra));
   await app.register(metricsRoutes, { registry: metrics.registry });
 
   const failures = createAuthFailureLimiter(limiterDeps);
@@ -123,6 +123,26 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
     { prefix: '/api/v1' },
   );
   return app;
+}
+
+/** What /health/ready checks: the servers of the influx-redis backend; the embedded store is this process. */
+function healthOptionsOf(infra: ApiInfra): HealthRouteOptions {
+  if (infra.store.backend !== 'influx-redis') {
+    // TODO(merge): the collector heartbeat comes from the state port on both backends.
+    return { backend: infra.store.backend, probes: [], collectorHeartbeatMs: async () => null };
+  }
+  const { redis, keys, influx } = infra;
+  return {
+    backend: 'influx-redis',
+    probes: [
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+      { name: 'influxdb', check: () => influx.ping() },
+    ],
+    collectorHeartbeatMs: async () => {
+      const beat = await redis.get(keys.collectorHeartbeat());
+      return beat !== null && /^\d+$/.test(beat) ? Number(beat) : null;
+    },
+  };
 }
 
 /** A hop count as the trust function fastify takes for it (its types know no number). */

@@ -12,6 +12,8 @@ import type { ApiInfra } from '../services/context.ts';
 import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { FleetQuery } from '../services/query/fleet-query.ts';
+import { registerStoreInfo } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 
 /**
  * The only place that listens: creates the connections (Redis, InfluxDB client, miner client
@@ -43,6 +45,8 @@ export interface ApiServerOptions {
   shutdownDelayMs?: number;
   /** environment for keys outside ApiConfig (COLLECTOR_POLL_INTERVAL_MS); default process.env */
   env?: NodeJS.ProcessEnv;
+  /** the store to serve from, owned by the caller (one process with the collector); default: opened from config, closed with the server */
+  store?: Store;
 }
 
 export interface ApiExtension {
@@ -74,16 +78,21 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     apiPollSchema,
     readRawConfig(opts.env ?? process.env),
   );
-  const { infra } = createInfra(config, log, 'bosfleet-api');
+  const infraHandle = createInfra(config, log, 'bosfleet-api', opts.store);
+  const { infra } = infraHandle;
   const { redis, keys, influx, minerPool, credentials } = infra;
+  const farm = infra.store.backend === 'influx-redis';
   // A separate, impatient connection for the rate limiters: a slow Redis must not stall every request.
-  const limiterRedis = createRedis(config.REDIS_URL, {
-    logger: log,
-    name: 'bosfleet-api-ratelimit',
-    commandTimeoutMs: 500,
-  });
+  const limiterRedis = farm
+    ? createRedis(config.REDIS_URL, {
+        logger: log,
+        name: 'bosfleet-api-ratelimit',
+        commandTimeoutMs: 500,
+      })
+    : undefined;
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
+  registerStoreInfo(metrics.registry, infra.store);
   const fleetQuery = new FleetQuery(
     { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
@@ -98,15 +107,14 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
       fleetQuery,
       metrics,
       extraRoutes: extension.routes ?? [],
-      rateLimitRedis: limiterRedis,
+      ...(limiterRedis ? { rateLimitRedis: limiterRedis } : {}),
     });
     await extension.mount?.(app);
   } catch (err) {
     await extension.close?.().catch(() => undefined);
     await fleetQuery.close();
-    minerPool.closeAll();
-    redis.disconnect();
-    limiterRedis.disconnect();
+    limiterRedis?.disconnect();
+    await infraHandle.close();
     throw err;
   }
 
@@ -123,14 +131,13 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     stopCredentialRefs();
     stopPreload();
     await fleetQuery.close();
-    minerPool.closeAll();
-    await Promise.allSettled([redis.quit(), limiterRedis.quit()]);
-    redis.disconnect();
-    limiterRedis.disconnect();
+    if (limiterRedis) await limiterRedis.quit().catch(() => undefined);
+    limiterRedis?.disconnect();
+    await infraHandle.close();
     markClosed();
   });
 
-  const redisUp = await waitForRedis(redis, 3_000);
+  const redisUp = farm ? await waitForRedis(redis, 3_000) : true;
   if (!redisUp) {
     log.warn(
       { redis: redactRedisUrl(config.REDIS_URL) },

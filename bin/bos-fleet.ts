@@ -2,6 +2,7 @@
 import { ConfigError, readRawConfig } from '../runtime/config-loader.ts';
 import { parseCommandArgs, renderHelp, UsageError, type CliCommand } from './command.ts';
 import { ListenError } from '../runtime/listen-error.ts';
+import { isFleetError } from '../core/errors.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   demo: { summary: 'Run the whole product on loopback: simulated fleet, collector, API with MCP.', load: async () => (await import('./commands/demo.ts')).demoCommand },
@@ -13,7 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
 };
 
 /** the commands that read the project's configuration (the demo and the simulator set their own) */
-const READS_CONFIG = new Set(['collector', 'api', 'mcp']);
+const READS_CONFIG = new Set(['start', 'collector', 'api', 'mcp', 'export', 'import']);
 
 async function warnUnknownConfig(): Promise<void> {
   let raw;
@@ -59,22 +60,25 @@ async function main(argv: string[]): Promise<number> {
   return typeof code === 'number' ? code : 0;
 }
 
+/** FleetErrors a user causes and fixes (a data folder in use, a server not reachable): their message is the whole story. */
+const ONE_LINE_CODES = new Set(['conflict', 'unavailable', 'invalid_argument', 'not_found']);
+
 main(process.argv.slice(2)).then(
   code => {
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
+    let code = 1;
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    if (err instanceof ListenError) {
+      code = 2;
+    } else if (err instanceof ListenError || (isFleetError(err) && ONE_LINE_CODES.has(err.code))) {
       process.stderr.write(`bos-fleet: ${err.message}\n`);
-      process.exitCode = 1;
-      return;
+    } else {
+      process.stderr.write(`bos-fleet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
-    process.stderr.write(`bos-fleet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    // A start that failed half-way may leave a reconnecting client or a retry timer behind; the
+    // message is out (stderr is synchronous on files and pipes), so nothing is worth waiting for.
+    process.exit(code);
   },
 );

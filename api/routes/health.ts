@@ -1,13 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
-import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
+import type { StoreBackend } from '../../store/store.ts';
 import { Liveness, Readiness } from '../schemas/health.ts';
 
+export interface ReadinessProbe {
+  /** the dependency's name in `checks` and `down` (redis, influxdb) */
+  name: string;
+  check: () => Promise<boolean>;
+}
+
 export interface HealthRouteOptions {
-  redis: Redis;
-  keys: RedisKeys;
-  influx: InfluxClient;
+  /** which backend this process serves from (shown in /health/ready) */
+  backend: StoreBackend;
+  /** the servers this process depends on; none for the embedded store (it lives in this process) */
+  probes: readonly ReadinessProbe[];
+  /** when the collector last reported (ms since epoch), null when unknown */
+  collectorHeartbeatMs: () => Promise<number | null>;
   /** per-dependency timeout (default 1500 ms) */
   timeoutMs?: number;
 }
@@ -41,7 +48,7 @@ async function timed(
   }
 }
 
-/** /health/live (process up) and /health/ready (Redis and InfluxDB answer; 503 naming what is down). */
+/** /health/live (process up) and /health/ready (the store's servers answer; 503 naming what is down). */
 const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, o) => {
   const timeoutMs = o.timeoutMs ?? 1_500;
   const common = { tags: ['health'], security: [] };
@@ -61,25 +68,21 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, o) =
       config: { rateLimit: false },
       schema: {
         ...common,
-        summary: 'Readiness: Redis and InfluxDB answer.',
+        summary: 'Readiness: the store answers (Redis and InfluxDB on the influx-redis backend).',
         response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_req, reply) => {
-      const [redis, influxdb, beat] = await Promise.all([
-        timed(async () => (await o.redis.ping()) === 'PONG', timeoutMs),
-        timed(() => o.influx.ping(), timeoutMs),
-        o.redis.get(o.keys.collectorHeartbeat()).catch(() => null),
+      const [results, beatMs] = await Promise.all([
+        Promise.all(o.probes.map(async p => [p.name, await timed(p.check, timeoutMs)] as const)),
+        o.collectorHeartbeatMs().catch(() => null),
       ]);
-      const down = [
-        ...(redis.status === 'down' ? ['redis'] : []),
-        ...(influxdb.status === 'down' ? ['influxdb'] : []),
-      ];
-      const beatMs = beat !== null && /^\d+$/.test(beat) ? Number(beat) : null;
+      const down = results.filter(([, r]) => r.status === 'down').map(([name]) => name);
       const body = {
         status: down.length === 0 ? ('ready' as const) : ('not_ready' as const),
+        store: { backend: o.backend },
         down,
-        checks: { redis, influxdb },
+        checks: Object.fromEntries(results),
         collector: {
           last_heartbeat: beatMs === null ? null : new Date(beatMs).toISOString(),
           age_s: beatMs === null ? null : Math.max(0, Math.round((Date.now() - beatMs) / 100) / 10),
