@@ -12,7 +12,7 @@ import type { ApiInfra } from '../services/context.ts';
 import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { FleetQuery } from '../services/query/fleet-query.ts';
-import { registerStoreInfo } from '../store/open-store.ts';
+import { registerStoreInfo, storeLine } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 
 /**
@@ -162,7 +162,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     .addresses()
     .map(a => (typeof a === 'string' ? a : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
   const open = config.AUTH_MODE === 'none' ? { open_access: `${config.AUTH_NONE_ROLE} of tenant ${config.AUTH_NONE_TENANT}, no token` } : {};
-  const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs };
+  const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs, store: storeLine(infra.store) };
   if (config.AUTH_MODE === 'none' && !isLoopbackHost(host)) log.warn(line, 'API listening without authentication off loopback (AUTH_NONE_ALLOW_REMOTE=true)');
   else log.info(line, 'API listening');
   try {
