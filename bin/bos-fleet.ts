@@ -5,9 +5,10 @@ import { ListenError } from '../runtime/listen-error.ts';
 import { isFleetError } from '../core/errors.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  start: { summary: 'Run collector, API, MCP over HTTP and console in one process (embedded store by default).', load: async () => (await import('./commands/start.ts')).startCommand },
   demo: { summary: 'Run the whole product on loopback: simulated fleet, collector, API with MCP.', load: async () => (await import('./commands/demo.ts')).demoCommand },
   simulator: { summary: 'Serve a virtual fleet of Braiins OS miners over the real gRPC API.', load: async () => (await import('./commands/simulator.ts')).simulatorCommand },
-  collector: { summary: 'Poll the fleet into InfluxDB and Redis.', load: async () => (await import('./commands/collector.ts')).collectorCommand },
+  collector: { summary: 'Poll the fleet into the store (a farm runs it apart from the API).', load: async () => (await import('./commands/collector.ts')).collectorCommand },
   api: { summary: 'Serve the REST API, OpenAPI docs, /metrics and MCP over HTTP.', load: async () => (await import('./commands/api.ts')).apiCommand },
   mcp: { summary: 'Serve the MCP server over stdio (for Claude Desktop and similar clients).', load: async () => (await import('./commands/mcp.ts')).mcpCommand },
   token: { summary: 'Mint a JWT from a local private key for self-hosted setups.', load: async () => (await import('./commands/token.ts')).tokenCommand },
