@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
   collector: { summary: 'Poll the fleet into the store (a farm runs it apart from the API).', load: async () => (await import('./commands/collector.ts')).collectorCommand },
   api: { summary: 'Serve the REST API, OpenAPI docs, /metrics and MCP over HTTP.', load: async () => (await import('./commands/api.ts')).apiCommand },
   mcp: { summary: 'Serve the MCP server over stdio (for Claude Desktop and similar clients).', load: async () => (await import('./commands/mcp.ts')).mcpCommand },
+  export: { summary: 'Write stored series and events as InfluxDB line protocol.', load: async () => (await import('./commands/transfer.ts')).exportCommand },
+  import: { summary: 'Write line protocol (from export) into the configured store.', load: async () => (await import('./commands/transfer.ts')).importCommand },
   token: { summary: 'Mint a JWT from a local private key for self-hosted setups.', load: async () => (await import('./commands/token.ts')).tokenCommand },
 };
 
