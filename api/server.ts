@@ -80,7 +80,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   );
   const infraHandle = createInfra(config, log, 'bosfleet-api', opts.store);
   const { infra } = infraHandle;
-  const { redis, keys, influx, minerPool, credentials } = infra;
+  const { redis, keys, influx, credentials } = infra;
   const farm = infra.store.backend === 'influx-redis';
   // A separate, impatient connection for the rate limiters: a slow Redis must not stall every request.
   const limiterRedis = farm
