@@ -21,7 +21,10 @@ const freePort = (): Promise<number> =>
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    const v = await probe().catch((err: unknown) => {
+      if ((err as Error).message.startsWith('npm start exited')) throw err;
+      return undefined;
+    });
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await new Promise(r => setTimeout(r, 250));
@@ -43,7 +46,10 @@ const exited = new Promise<number | null>(r => child.once('exit', c => r(c)));
 
 let failed: unknown = null;
 try {
-  const ready = await until('the demo printed its ready line', 120_000, async () => events.find(e => e.event === 'ready') as { api: string; mcp: string; token: string; store: string } | undefined);
+  const ready = await until('the demo printed its ready line', 120_000, async () => {
+    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode} before it was ready`);
+    return events.find(e => e.event === 'ready') as { api: string; mcp: string; token: string; store: string } | undefined;
+  });
   if (ready.store !== 'embedded') throw new Error(`the demo runs on ${ready.store}, expected embedded`);
   const headers = { authorization: `Bearer ${ready.token}` };
   const miners = await until('/api/v1/fleet/summary answered miners', 60_000, async () => {
