@@ -65,9 +65,9 @@ try {
 } catch (err) {
   failed = err;
 } finally {
-  process.kill(-child.pid!, 'SIGINT');
+  if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');
   const code = await exited;
-  if (!failed && code !== 0) failed = new Error(`npm start exited ${code} after Ctrl+C`);
+  if (!failed && code !== 0 && code !== 130) failed = new Error(`npm start exited ${code} after Ctrl+C`);
   if (!failed && existsSync(join(dataDir, 'bos-fleet.lock'))) failed = new Error('the data folder is still locked after the stop');
 }
 if (failed) {
