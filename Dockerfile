@@ -27,7 +27,8 @@ WORKDIR /app
 #   /signing        private signing key (only the key generator and the token CLI mount it)
 #   /data/firmware  uploaded firmware images (FIRMWARE_DIR)
 #   /data/secret    the API's generated job-sealing key (BOSFLEET_SECRET_KEY_FILE), mode 0700
-RUN mkdir -p /config /keys /signing /data/firmware /data/secret \
+#   /data/store     the embedded store of `bos-fleet start` (BOSFLEET_DATA_DIR)
+RUN mkdir -p /config /keys /signing /data/firmware /data/secret /data/store \
   && printf '%s\n' '# bos-fleet inventory (format: docs/configuration.md). Replace this file or add miners through the API.' 'miners: []' > /config/inventory.yaml \
   && chown -R node:node /config /keys /signing /data \
   && chmod 0700 /signing /data/secret

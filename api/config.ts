@@ -1,11 +1,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError, cfg, parseConfig, readRawConfig } from '../runtime/config-loader.ts';
-import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
+import { influxConfigShape, redisConfigShape, storeConfigShape } from '../collector/config.ts';
 import { sharedCredentialsSchema } from '../collector/inventory/credential-policy.ts';
 
 export const apiConfigSchema = z.object({
   LOG_LEVEL: cfg.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  ...storeConfigShape,
   ...influxConfigShape,
   ...redisConfigShape,
   API_HOST: z.string().default('127.0.0.1'),

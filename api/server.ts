@@ -12,6 +12,8 @@ import type { ApiInfra } from '../services/context.ts';
 import { createInfra } from './infra.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { FleetQuery } from '../services/query/fleet-query.ts';
+import { registerStoreInfo, storeLine } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
 
 /**
  * The only place that listens: creates the connections (Redis, InfluxDB client, miner client
@@ -43,6 +45,8 @@ export interface ApiServerOptions {
   shutdownDelayMs?: number;
   /** environment for keys outside ApiConfig (COLLECTOR_POLL_INTERVAL_MS); default process.env */
   env?: NodeJS.ProcessEnv;
+  /** the store to serve from, owned by the caller (one process with the collector); default: opened from config, closed with the server */
+  store?: Store;
 }
 
 export interface ApiExtension {
@@ -74,12 +78,14 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     apiPollSchema,
     readRawConfig(opts.env ?? process.env),
   );
-  // The rate limiters get their own impatient connection: a slow Redis must not stall every request.
-  const infraHandle = createInfra(config, log, 'bosfleet-api', { rateLimitConnection: true });
+  // On influx-redis the rate limiters get their own impatient connection: a slow Redis must not stall every request.
+  const infraHandle = createInfra(config, log, 'bosfleet-api', { rateLimitConnection: true, ...(opts.store ? { store: opts.store } : {}) });
   const { infra } = infraHandle;
   const { redis, keys, influx, minerPool, credentials } = infra;
+  const farm = infra.store.backend === 'influx-redis';
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
+  registerStoreInfo(metrics.registry, infra.store);
   const fleetQuery = new FleetQuery(
     { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics, store: infra.store, inventory: infra.store.inventory, events: infra.store.events },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
@@ -122,7 +128,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     markClosed();
   });
 
-  const redisUp = await waitForRedis(redis, 3_000);
+  const redisUp = farm ? await waitForRedis(redis, 3_000) : true;
   if (!redisUp) {
     log.warn(
       { redis: redactRedisUrl(config.REDIS_URL) },
@@ -147,7 +153,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     .addresses()
     .map(a => (typeof a === 'string' ? a : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`));
   const open = config.AUTH_MODE === 'none' ? { open_access: `${config.AUTH_NONE_ROLE} of tenant ${config.AUTH_NONE_TENANT}, no token` } : {};
-  const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs };
+  const line = { url, listening_on: listeningOn, docs: `${url}/docs`, auth: config.AUTH_MODE, ...open, pollIntervalMs, store: storeLine(infra.store) };
   if (config.AUTH_MODE === 'none' && !isLoopbackHost(host)) log.warn(line, 'API listening without authentication off loopback (AUTH_NONE_ALLOW_REMOTE=true)');
   else log.info(line, 'API listening');
   try {

@@ -28,8 +28,9 @@ import { RedisState } from '../store/influx-redis/redis-state.ts';
 import type { StatePort } from '../store/ports/state.ts';
 import { collectorIdOf, influxSettingsFrom, parseShard, type CollectorConfig } from './config.ts';
 import { inShard } from './inventory/shard.ts';
-import { startHttpServer } from './http-server.ts';
+import { startHttpServer, type ReadinessCheck } from './http-server.ts';
 import { listenError } from '../runtime/listen-error.ts';
+import { registerStoreInfo } from '../store/open-store.ts';
 
 export interface CollectorHandle {
   scheduler: PollScheduler;
@@ -54,7 +55,7 @@ export interface CollectorDeps {
   env?: NodeJS.ProcessEnv;
   /** what a user changes when the metrics port is taken (default: the configuration keys) */
   listenSettings?: string;
-  /** the storage ports (state, inventory, ...); without it, they go to REDIS_URL as before */
+  /** the store to write through, owned by the caller (it opens and closes it); without it, the farm store of REDIS_URL/INFLUX_URL */
   store?: Store;
 }
 
@@ -65,6 +66,22 @@ export interface CollectorDeps {
 export async function startCollector(config: CollectorConfig, deps: CollectorDeps): Promise<CollectorHandle> {
   const { log } = deps;
   const metrics = createCollectorMetrics();
+  registerStoreInfo(metrics.registry, deps.store ?? { backend: config.BOSFLEET_STORE });
+  // Listen before connecting anything: a taken port is then one line and nothing to unwind.
+  const readiness: ReadinessCheck[] = [];
+  let httpPort: number | null = null;
+  let closeHttp: (() => Promise<void>) | null = null;
+  if (deps.http !== false) {
+    const host = config.COLLECTOR_HTTP_HOST;
+    const port = config.COLLECTOR_HTTP_PORT;
+    try {
+      const srv = await startHttpServer({ host, port, registry: metrics.registry, readiness });
+      httpPort = srv.port;
+      closeHttp = srv.close;
+    } catch (err) {
+      throw listenError(err, { what: 'the collector metrics server', host, port, settings: deps.listenSettings ?? 'COLLECTOR_HTTP_HOST / COLLECTOR_HTTP_PORT' });
+    }
+  }
   const keys = redisKeys(config.REDIS_PREFIX);
   const redis = createRedis(config.REDIS_URL, { logger: log, name: 'bosfleet-collector' });
   // Polling and InfluxDB writes go on without Redis; snapshots are rebuilt once it is back.
@@ -283,8 +300,6 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const snapshotTimer = setInterval(() => void flushSnapshots().catch(() => undefined), 1_000);
   scheduler.start();
 
-  let httpPort: number | null = null;
-  let closeHttp: (() => Promise<void>) | null = null;
   async function stop(): Promise<void> {
     clearInterval(snapshotTimer);
     await inventory.close();
@@ -302,28 +317,11 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     log.info('collector stopped');
   }
 
-  if (deps.http !== false) {
-    const host = config.COLLECTOR_HTTP_HOST;
-    const port = config.COLLECTOR_HTTP_PORT;
-    try {
-      const srv = await startHttpServer({
-        host,
-        port,
-        registry: metrics.registry,
-        readiness: [
-          { name: 'influxdb', check: () => influx.ping() },
-          { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-          { name: 'inventory', check: async () => inventory.loaded },
-        ],
-      });
-      httpPort = srv.port;
-      closeHttp = srv.close;
-    } catch (err) {
-      // Polling has started: stop it and close the connections, or the process would live on.
-      await stop().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'stop after a failed listen failed'));
-      throw listenError(err, { what: 'the collector metrics server', host, port, settings: deps.listenSettings ?? 'COLLECTOR_HTTP_HOST / COLLECTOR_HTTP_PORT' });
-    }
-  }
+  readiness.push(
+    { name: 'influxdb', check: () => influx.ping() },
+    { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    { name: 'inventory', check: async () => inventory.loaded },
+  );
   log.info({ miners: scheduler.trackers.size, intervalMs: config.COLLECTOR_POLL_INTERVAL_MS, concurrency: config.COLLECTOR_CONCURRENCY, metricsPort: httpPort }, 'collector started');
 
   return {

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { cfg, loadConfig } from '../runtime/config-loader.ts';
 import type { InfluxSettings } from '../store/influx-redis/influx-client.ts';
+import { STORE_BACKENDS } from '../store/store.ts';
 import { sharedCredentialsSchema } from './inventory/credential-policy.ts';
 
 /** InfluxDB keys, shared by every component that reads or writes series. */
@@ -21,8 +22,19 @@ export const redisConfigShape = {
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'expected letters, digits, _ . -' }).default('bosfleet'),
 };
 
+/**
+ * Which store every component runs on. BOSFLEET_STORE's default depends on the other keys
+ * (parseConfig: influx-redis when INFLUX_URL or REDIS_URL is given, else embedded);
+ * BOSFLEET_DATA_DIR's on the user's data directory (store/open-store.ts).
+ */
+export const storeConfigShape = {
+  BOSFLEET_STORE: cfg.oneOf(STORE_BACKENDS, 'embedded'),
+  BOSFLEET_DATA_DIR: cfg.optionalStr(),
+};
+
 export const collectorConfigSchema = z.object({
   LOG_LEVEL: cfg.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  ...storeConfigShape,
   ...influxConfigShape,
   INFLUX_BATCH_SIZE: cfg.int(5_000, 1, 1_000_000),
   INFLUX_FLUSH_INTERVAL_MS: cfg.int(1_000, 10, 600_000),

@@ -30,16 +30,20 @@ export interface LocalServiceOptions {
   ownProcessGroup?: boolean;
 }
 
-// Servers still running when this process exits (a crash, a second Ctrl+C) are killed with it.
-const live = new Set<ChildProcess>();
+// Servers still running when this process exits (a crash, a second Ctrl+C) are killed with it,
+// and their temporary data folders removed.
+const live = new Map<ChildProcess, string>();
 let exitHook = false;
-function track(p: ChildProcess): void {
-  live.add(p);
+function track(p: ChildProcess, dataDir: string): void {
+  live.set(p, dataDir);
   p.once('exit', () => live.delete(p));
   if (exitHook) return;
   exitHook = true;
   process.once('exit', () => {
-    for (const c of live) c.kill('SIGKILL');
+    for (const [c, dir] of live) {
+      c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 }
 
@@ -120,7 +124,7 @@ abstract class SpawnedService implements LocalService {
     const { bin, args } = this.command();
     this.output = '';
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: this.ownProcessGroup });
-    track(p);
+    track(p, this.dataDir);
     const keep = (b: Buffer): void => {
       this.output = (this.output + b.toString()).slice(-4_000);
     };

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { cfg, parseConfig, readRawConfig, type RawConfig } from '../runtime/config-loader.ts';
-import { influxConfigShape, redisConfigShape } from '../collector/config.ts';
+import { influxConfigShape, redisConfigShape, storeConfigShape } from '../collector/config.ts';
 import { scopeNameSchema } from '../collector/inventory/schema.ts';
 import { apiConfigSchema, type ApiConfig } from '../api/config.ts';
 import { ROLES } from '../services/context.ts';
@@ -16,6 +16,7 @@ const categoriesMsg = `expected all, or a comma-separated list of ${TOOL_CATEGOR
 
 export const mcpConfigSchema = z.object({
   LOG_LEVEL: cfg.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  ...storeConfigShape,
   ...influxConfigShape,
   ...redisConfigShape,
   /** The collector's poll interval: staleness (3x) and the raw resolution derive from it. */

@@ -6,6 +6,7 @@
  */
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import { createLogger, type Logger } from '../runtime/logger.ts';
+import { storeLine } from '../store/open-store.ts';
 import type { Caller } from '../services/context.ts';
 import { hasRole } from '../services/context.ts';
 import { categoriesOf, type LoadedMcpConfig } from './config.ts';
@@ -60,7 +61,7 @@ export async function runStdio(loaded: LoadedMcpConfig, o: StdioOptions = {}): P
     onerror: err => log.warn({ err: err.message }, 'MCP stdio transport error'),
   });
   log.info(
-    { tenant: caller.tenant, role: mcp.MCP_ROLE, readOnly, tools: tools.length, worker },
+    { tenant: caller.tenant, role: mcp.MCP_ROLE, readOnly, tools: tools.length, worker, store: storeLine(runtime.deps.infra.store) },
     'bos-fleet MCP server on stdio',
   );
   await new Promise<void>(resolve => {

@@ -60,6 +60,8 @@ function shown(key: string, value: unknown): string {
 export function parseConfig<S extends z.ZodObject>(schema: S, raw: RawConfig): z.output<S> {
   const picked: Record<string, unknown> = {};
   for (const key of Object.keys(schema.shape)) picked[key] = raw[key];
+  // The one default that depends on other keys: naming a server chooses the farm backend.
+  if ('BOSFLEET_STORE' in schema.shape && !raw.BOSFLEET_STORE) picked.BOSFLEET_STORE = defaultStoreBackend(raw);
   const result = schema.safeParse(picked);
   if (result.success) return result.data;
   const problems = result.error.issues.map(issue => {
@@ -67,6 +69,11 @@ export function parseConfig<S extends z.ZodObject>(schema: S, raw: RawConfig): z
     return `${key}=${shown(key, picked[key])}: ${issue.message}`;
   });
   throw new ConfigError(problems);
+}
+
+/** embedded, unless INFLUX_URL or REDIS_URL names a server */
+export function defaultStoreBackend(raw: RawConfig): 'embedded' | 'influx-redis' {
+  return raw.INFLUX_URL || raw.REDIS_URL ? 'influx-redis' : 'embedded';
 }
 
 export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {

@@ -42,6 +42,7 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, o) =
       const checks = Object.fromEntries(pings.map(({ name, ...check }) => [name, check]));
       const body = {
         status: down.length === 0 ? ('ready' as const) : ('not_ready' as const),
+        store: { backend: o.store.backend },
         down,
         checks,
         collector: {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STORE_BACKENDS } from '../../store/store.ts';
 import { IsoTime } from './common.ts';
 
 export const Liveness = z.object({ status: z.literal('ok') });
@@ -11,6 +12,9 @@ const Check = z.object({
 
 export const Readiness = z.object({
   status: z.enum(['ready', 'not_ready']),
+  store: z
+    .object({ backend: z.enum(STORE_BACKENDS) })
+    .describe('The storage backend: embedded (one process, a data folder) or influx-redis (InfluxDB and Redis servers).'),
   down: z.array(z.string()).describe('Dependencies that did not answer.'),
   checks: z.record(z.string(), Check).describe('One entry per dependency of the store: redis and influxdb, or sqlite.'),
   collector: z

@@ -2,6 +2,7 @@ import { TOOL_CATEGORIES } from '../../mcp/define-tool.ts';
 import { loadMcpConfig } from '../../mcp/config.ts';
 import { runStdio } from '../../mcp/stdio.ts';
 import type { CliCommand } from '../command.ts';
+import { STORE_OPTIONS, storeOverrides } from '../store-options.ts';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -11,6 +12,7 @@ export const mcpCommand: CliCommand = {
   description: [
     'stdout carries the MCP protocol; logs go to stderr. Configuration comes from the environment or the',
     'file named by BOS_FLEET_CONFIG (see .env.example and mcp/README.md):',
+    '  BOSFLEET_STORE, BOSFLEET_DATA_DIR the store (the embedded one serves one process: use MCP over HTTP of bos-fleet start)',
     '  INFLUX_*, REDIS_*                the stores the collector writes (same values as for the API)',
     '  MCP_TENANT=default               whose fleet this server sees',
     '  MCP_ROLE=viewer                  viewer reads; operator also controls miners; admin also manages the inventory',
@@ -25,6 +27,7 @@ export const mcpCommand: CliCommand = {
     role: { type: 'string', description: 'viewer, operator or admin (overrides MCP_ROLE).' },
     'read-only': { type: 'boolean', description: 'Register no control or admin tools (overrides MCP_READ_ONLY).' },
     tools: { type: 'string', description: `Comma-separated categories to enable, or all (overrides MCP_TOOLS).` },
+    ...STORE_OPTIONS,
   },
   async run(values) {
     const loaded = loadMcpConfig(process.env, {
@@ -32,6 +35,7 @@ export const mcpCommand: CliCommand = {
       MCP_ROLE: str(values.role),
       MCP_READ_ONLY: values['read-only'] === true ? 'true' : undefined,
       MCP_TOOLS: str(values.tools),
+      ...storeOverrides(values),
     });
     return await runStdio(loaded);
   },

@@ -73,7 +73,7 @@ describe('bos-fleet demo', () => {
     const env: Record<string, string | undefined> = { ...process.env, COLLECTOR_POLL_INTERVAL_MS: '1000' };
     delete env.INFLUX_URL;
     delete env.REDIS_URL;
-    const child = spawn(process.execPath, [resolve('bin/bos-fleet.ts'), 'demo', '--json', '--miners', '4', '--port', String(apiPort), '--metrics-port', String(metricsPort)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [resolve('bin/bos-fleet.ts'), 'demo', '--store', 'influx-redis', '--json', '--miners', '4', '--port', String(apiPort), '--metrics-port', String(metricsPort)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     child.stderr!.on('data', d => (stderr = (stderr + String(d)).slice(-4000)));
     const events: Record<string, unknown>[] = [];
