@@ -14,7 +14,6 @@ import {
   type InventoryMinerEntry,
 } from '../../collector/inventory/schema.ts';
 import type { FleetEvent, HealthStatus, MinerSnapshot } from '../../core/samples.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
 import type { ApiInventoryEntry, PutEntryResult } from '../../store/ports/inventory.ts';
 import { recordSafely, type AuditLog } from '../control/audit.ts';
 import type { ApiInfra, Caller } from '../context.ts';
@@ -129,7 +128,6 @@ function issues(err: z.ZodError): string {
 export class InventoryService {
   private readonly infra: ApiInfra;
   private readonly audit: AuditLog;
-  private readonly snapshots: SnapshotStore;
   /** default site for entries and scans without one */
   private readonly defaultSite: string;
   private readonly policy: CredentialPolicy;
@@ -146,7 +144,6 @@ export class InventoryService {
   ) {
     this.infra = infra;
     this.audit = deps.audit;
-    this.snapshots = new SnapshotStore(infra.redis, infra.keys, { logger: infra.log });
     this.defaultSite = options.defaultSite ?? 'default';
     this.policy = new CredentialPolicy(infra.config.MINER_SHARED_CREDENTIALS ?? '');
     this.lookup = options.lookup;
@@ -212,7 +209,7 @@ export class InventoryService {
     const resolved = new Map<string, InventoryMiner>();
     for (const m of resolvedAll) if (m.tenant === caller.tenant) resolved.set(m.id, m);
     const ids = [...resolved.keys()];
-    const snaps = await this.snapshots.getSnapshots(ids).catch(() => [] as (MinerSnapshot | null)[]);
+    const snaps = await this.infra.store.state.snapshots(ids).catch(() => [] as (MinerSnapshot | null)[]);
     const statusOf = new Map(ids.map((id, i) => [id, snaps[i]?.status ?? null]));
     const out: InventoryMinerView[] = [];
     for (const m of resolved.values()) {
@@ -530,7 +527,7 @@ export class InventoryService {
     await this.publish({ type: 'inventory', op: 'remove', id, tenant: caller.tenant });
     this.infra.minerPool.evict(id);
     // Its last snapshot would otherwise linger in fleet answers until it goes stale.
-    await this.snapshots
+    await this.infra.store.state
       .removeMiner(id)
       .catch(err =>
         this.infra.log.warn(
