@@ -1,6 +1,7 @@
 import { influxSettingsFrom } from '../collector/config.ts';
 import { EventLog } from '../collector/event-log.ts';
 import { InfluxWriter } from '../store/influx-redis/influx-writer.ts';
+import { influxSeriesWriter } from '../store/influx-redis/series.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
 import { createControlPlane, controlRoutePlugins, type ControlPlane } from '../services/control/index.ts';
 import type { ApiInfra } from '../services/context.ts';
@@ -32,7 +33,7 @@ export function fullApiExtension(onReady?: (h: FullApiHandles & { fleetQuery: Fl
       bufferMaxPoints: 100_000,
       maxRetryDelayMs: 30_000,
     });
-    const events = new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: infra.log });
+    const events = new EventLog({ redis: infra.redis, keys: infra.keys, writer: influxSeriesWriter(writer), maxLen: 10_000, logger: infra.log });
     const plane = createControlPlane(infra, { audit: events });
     const routes = [...controlRoutePlugins(plane)];
     onReady?.({ plane, events, writer, fleetQuery: shared.fleetQuery });

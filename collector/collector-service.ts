@@ -3,7 +3,8 @@ import { CredentialStore } from './credentials.ts';
 import { EventLog } from './event-log.ts';
 import { attributeRestart, detectEvents, isRestartEvent, type AuditedAction, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from '../store/influx-redis/influx-client.ts';
-import { InfluxWriter, influxWriterOptionsFrom } from '../store/influx-redis/influx-writer.ts';
+import { influxSeries } from '../store/influx-redis/series.ts';
+import type { SeriesPort, SeriesWriter } from '../store/ports/series.ts';
 import { CredentialPolicy } from './inventory/credential-policy.ts';
 import { DeviceIdentity } from './inventory/device-identity.ts';
 import { InventoryManager } from './inventory/inventory-manager.ts';
@@ -29,7 +30,8 @@ import { listenError } from '../runtime/listen-error.ts';
 
 export interface CollectorHandle {
   scheduler: PollScheduler;
-  writer: InfluxWriter;
+  /** the series writer (points, rollups, events) */
+  writer: SeriesWriter;
   snapshots: SnapshotStore;
   metrics: CollectorMetrics;
   inventory: InventoryManager;
@@ -49,6 +51,8 @@ export interface CollectorDeps {
   env?: NodeJS.ProcessEnv;
   /** what a user changes when the metrics port is taken (default: the configuration keys) */
   listenSettings?: string;
+  /** where series go (the embedded store's); default InfluxDB from the configuration */
+  series?: SeriesPort;
 }
 
 /**
@@ -64,8 +68,14 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   if (!(await waitForRedis(redis, 5_000))) log.warn('Redis not reachable at start; continuing, snapshots will be written once it is back');
   const settings = influxSettingsFrom(config);
   const influx = new InfluxClient(settings);
-  const writer = new InfluxWriter(influxWriterOptionsFrom(config, settings, metrics, log));
-  await writer.start();
+  const writer = await (deps.series ?? influxSeries(influx)).openWriter({
+    metrics,
+    logger: log,
+    batchSize: config.INFLUX_BATCH_SIZE,
+    flushIntervalMs: config.INFLUX_FLUSH_INTERVAL_MS,
+    bufferMaxPoints: config.INFLUX_BUFFER_MAX_POINTS,
+    maxRetryDelayMs: config.INFLUX_MAX_RETRY_DELAY_MS,
+  });
   // Every closed per-miner window also feeds the fleet rollups (InfluxDB) and the per-miner
   // window statistics (Redis) that fleet-wide queries read instead of 10,000 series.
   const collectorId = collectorIdOf(config);

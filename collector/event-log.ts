@@ -6,6 +6,7 @@ import { eventPoint } from './points.ts';
 import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
 import type { EventKind, FleetEvent } from '../core/samples.ts';
 import { exec } from './snapshot-store.ts';
+import type { SeriesPoint } from '../store/ports/series.ts';
 
 /**
  * The fleet's audit trail, kept twice: every event becomes an `event` point in InfluxDB (long
@@ -15,14 +16,15 @@ import { exec } from './snapshot-store.ts';
  * time-based ids would reject. The stream entry has one field, `event`, holding the JSON.
  */
 
+/** where the `event` points go: the store's series writer */
 export interface EventSink {
-  write(lines: readonly string[]): void;
+  write(points: readonly SeriesPoint[]): void;
 }
 
 export interface EventLogOptions {
   redis: Redis;
   keys: RedisKeys;
-  /** where the `event` points go (the InfluxWriter) */
+  /** where the `event` points go (the series writer) */
   writer: EventSink;
   /** approximate cap per tenant stream (COLLECTOR_EVENTS_MAXLEN) */
   maxLen: number;

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { influxSettingsFrom } from '../collector/config.ts';
 import { EventLog } from '../collector/event-log.ts';
 import { InfluxWriter } from '../store/influx-redis/influx-writer.ts';
+import { influxSeriesWriter } from '../store/influx-redis/series.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { createCollectorMetrics } from '../collector/metrics.ts';
 import type { ApiConfig } from '../api/config.ts';
@@ -62,7 +63,7 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
     : null;
   await writer?.start();
   const audit = writer
-    ? new EventLog({ redis: infra.redis, keys: infra.keys, writer, maxLen: 10_000, logger: log })
+    ? new EventLog({ redis: infra.redis, keys: infra.keys, writer: influxSeriesWriter(writer), maxLen: 10_000, logger: log })
     : { record: async () => undefined };
   const plane = createControlPlane(infra, {
     audit,

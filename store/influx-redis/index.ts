@@ -4,6 +4,7 @@ import type { Store } from '../store.ts';
 import { InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
+import { influxSeries } from './series.ts';
 
 export interface InfluxRedisStoreOptions {
   redisUrl: string;
@@ -50,6 +51,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     redis,
     keys,
     influx,
+    series: influxSeries(influx),
     async close() {
       await redis.quit().catch(() => undefined);
       redis.disconnect();
