@@ -85,7 +85,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
   const fleetQuery = new FleetQuery(
-    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics },
+    { redis, redisUrl: config.REDIS_URL, keys, influx, store: infra.store, log, metrics },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
   );
 

@@ -45,7 +45,7 @@ export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRun
   if (!(await waitForRedis(infra.redis, 3_000)))
     log.warn({ redis: redactRedisUrl(config.REDIS_URL) }, 'Redis is not reachable yet; tools answer unavailable until it is');
   const fleetQuery = new FleetQuery(
-    { redis: infra.redis, redisUrl: config.REDIS_URL, keys: infra.keys, influx: infra.influx, log },
+    { redis: infra.redis, redisUrl: config.REDIS_URL, keys: infra.keys, influx: infra.influx, store: infra.store, log },
     { pollIntervalMs: o.pollIntervalMs },
   );
   // Control actions are audited like the API's: InfluxDB `event` points and the tenant's stream.

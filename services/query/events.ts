@@ -1,18 +1,17 @@
 import type { Redis } from 'ioredis';
 import { FleetError } from '../../core/errors.ts';
 import type { EventLog, StoredEvent } from '../../collector/event-log.ts';
-import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { MEASUREMENTS, type EventKind } from '../../core/samples.ts';
 import { EVENT_SEVERITIES, type FleetEventItem } from '../../api/schemas/events.ts';
-import { select, seriesRows, tagEq, timeRange } from './influxql.ts';
+import type { SeriesReader, TagFilter } from '../../store/ports/series.ts';
 import { iso } from './time.ts';
 
 /**
  * Events come from two stores written together by EventLog: the capped Redis stream per tenant
- * (the latest events, immediately) and InfluxDB `event` points (the whole history). The stream
+ * (the latest events, immediately) and the series store's `event` points (the whole history). The stream
  * answers "latest events" and "since <from>" when it still reaches back to <from>; anything
- * with an upper bound, a severity filter or older than the stream goes to InfluxDB.
+ * with an upper bound, a severity filter or older than the stream goes to the series store.
  */
 
 /** Slack between an event's own time and the Redis clock stamping its stream id (as in EventLog). */
@@ -93,25 +92,16 @@ export async function recentEvents(
 }
 
 export async function historyEvents(
-  influx: InfluxClient,
+  series: SeriesReader,
   tenant: string,
   f: EventFilter & { fromMs: number; toMs: number },
   limit: number,
 ): Promise<{ items: FleetEventItem[]; truncated: boolean }> {
-  const q = select({
-    fields: ['*'],
-    from: MEASUREMENTS.event,
-    where: [
-      tagEq('tenant', tenant),
-      f.miner !== undefined && tagEq('miner', f.miner),
-      f.kind !== undefined && tagEq('kind', f.kind),
-      f.severity !== undefined && tagEq('severity', f.severity),
-      timeRange(f.fromMs, f.toMs + 1),
-    ],
-    orderDesc: true,
-    limit: limit + 1,
-  });
-  const rows = seriesRows(await influx.query(q)).flatMap(s => s.rows.map(r => ({ ...s.tags, ...r })));
+  const tags: TagFilter[] = [];
+  if (f.miner !== undefined) tags.push({ tag: 'miner', in: [f.miner] });
+  if (f.kind !== undefined) tags.push({ tag: 'kind', in: [f.kind] });
+  if (f.severity !== undefined) tags.push({ tag: 'severity', in: [f.severity] });
+  const rows = await series.points({ measurement: MEASUREMENTS.event, tenant, tags, fromMs: f.fromMs, toMs: f.toMs + 1, limit: limit + 1 });
   const items = rows.slice(0, limit).map((r): FleetEventItem => ({
     time: iso(Number(r.time)),
     site: str(r.site) ?? '',

@@ -56,18 +56,10 @@ import { findMinerRow, matchModels, suggestMiners, suggestModels, unknownMinerEr
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, streamCovers, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
-import {
-  MAX_RANGE_MS,
-  agg,
-  defaultStep,
-  num,
-  pickSource,
-  select,
-  seriesRows,
-  tagEq,
-  timeRange,
-  type Source,
-} from './influxql.ts';
+import { MAX_RANGE_MS, defaultStep, num, pickSource, type Source } from './influxql.ts';
+import { influxSeries } from '../../store/influx-redis/series.ts';
+import type { SeriesQuery, SeriesReader } from '../../store/ports/series.ts';
+import type { Store } from '../../store/store.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -87,7 +79,7 @@ import {
   type MinerRow,
   type MinerTable,
 } from './miner-table.ts';
-import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type SeriesQuery } from './fleet-series.ts';
+import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type FleetSeriesQuery } from './fleet-series.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
 import { WindowBuckets } from './window-buckets.ts';
 import { mergeWindowRows, rawWindowRows } from './window-edges.ts';
@@ -135,6 +127,8 @@ export interface FleetQueryDeps {
   redis: Redis;
   keys: RedisKeys;
   influx: InfluxClient;
+  /** the storage ports: series are read through store.series (default: InfluxDB over `influx`) */
+  store?: Pick<Store, 'series'> | undefined;
   log?: Logger | undefined;
   metrics?: ApiMetrics | undefined;
   /** defaults to a SnapshotStore over redis/keys */
@@ -342,7 +336,7 @@ const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.
 export class FleetQuery {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
-  private readonly influx: InfluxClient;
+  private readonly series: SeriesReader;
   private readonly log: Logger | undefined;
   private readonly metrics: ApiMetrics | undefined;
   private readonly store: SnapshotStore;
@@ -367,7 +361,7 @@ export class FleetQuery {
   constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
     this.redis = deps.redis;
     this.keys = deps.keys;
-    this.influx = deps.influx;
+    this.series = (deps.store?.series ?? influxSeries(deps.influx)).reader;
     this.log = deps.log;
     this.metrics = deps.metrics;
     // Small MGET chunks: a table load in this thread parses ~2.5 KB of JSON per miner; chunks of
@@ -603,13 +597,16 @@ export class FleetQuery {
     const step = this.stepFor(range, source, o.step);
     const fromMs = Math.floor(range.fromMs / step) * step;
     const fields = [...new Set(metrics.map(m => TELEMETRY_METRICS[m].field))];
-    const q = select({
-      fields: fields.map(f => agg(aggregate, f)),
-      from: source.measurement,
-      where: [tagEq('tenant', tenant), tagEq('miner', id), timeRange(fromMs, range.toMs)],
-      bucketMs: step,
+    const q: SeriesQuery = {
+      measurement: source.measurement,
+      tenant,
+      tags: [{ tag: 'miner', in: [id] }],
+      fromMs,
+      toMs: range.toMs,
+      fields: fields.map(f => ({ fn: aggregate, field: f })),
+      stepMs: step,
       fill: 'null',
-    });
+    };
     const statements = [q];
     let boardMetrics: TelemetryMetric[] = [];
     if (o.boards) {
@@ -625,18 +622,19 @@ export class FleetQuery {
       boardMetrics = metrics.filter(m => TELEMETRY_METRICS[m].board !== null);
       if (boardMetrics.length === 0) boardMetrics = ['hashrate_ths', 'temp_chip_max_c'];
       const boardFields = [...new Set(boardMetrics.map(m => TELEMETRY_METRICS[m].board!))];
-      statements.push(
-        select({
-          fields: boardFields.map(f => agg(aggregate, f)),
-          from: MEASUREMENTS.hashboard,
-          where: [tagEq('tenant', tenant), tagEq('miner', id), timeRange(fromMs, range.toMs)],
-          bucketMs: step,
-          groupBy: ['board'],
-          fill: 'null',
-        }),
-      );
+      statements.push({
+        measurement: MEASUREMENTS.hashboard,
+        tenant,
+        tags: [{ tag: 'miner', in: [id] }],
+        fromMs,
+        toMs: range.toMs,
+        fields: boardFields.map(f => ({ fn: aggregate, field: f })),
+        stepMs: step,
+        groupBy: ['board'],
+        fill: 'null',
+      });
     }
-    const [minerSeries = [], boardSeries = []] = await this.influx.queryMulti(statements.join('; '));
+    const [minerSeries = [], boardSeries = []] = await this.series.queryMany(statements);
     const toPoint = (
       row: Record<string, unknown>,
       ms: readonly TelemetryMetric[],
@@ -651,7 +649,7 @@ export class FleetQuery {
       }
       return p as { time: string } & Record<string, number | null>;
     };
-    const points = seriesRows(minerSeries).flatMap(s =>
+    const points = minerSeries.flatMap(s =>
       s.rows.map(r =>
         toPoint(
           r,
@@ -676,7 +674,7 @@ export class FleetQuery {
     if (o.boards) {
       const name = (m: TelemetryMetric): string => BOARD_METRIC_NAMES[m as keyof typeof BOARD_METRIC_NAMES];
       for (const m of boardMetrics) units[name(m)] = TELEMETRY_METRICS[m].unit;
-      out.boards = seriesRows(boardSeries)
+      out.boards = boardSeries
         .map(s => ({
           board: s.tags.board ?? '',
           points: s.rows.map(r => toPoint(r, boardMetrics, name, m => TELEMETRY_METRICS[m].board!)),
@@ -710,8 +708,8 @@ export class FleetQuery {
     const models = o.model === undefined ? [] : matchModels(await this.table(tenant), o.model);
     const model = models.length === 1 ? models[0]! : o.model;
     const scope = { tenant, site: o.site, model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
-    const run = async (sq: SeriesQuery): Promise<FleetSeries['series']> =>
-      seriesRows(await this.influx.query(sq.q))
+    const run = async (sq: FleetSeriesQuery): Promise<FleetSeries['series']> =>
+      (await this.series.query(sq.query))
         .map(s => ({
           group: o.groupBy ? (s.tags[o.groupBy] ?? '') : null,
           points: s.rows.map(r => ({ time: iso(Number(r.time)), value: sq.value(r) })),
@@ -754,7 +752,7 @@ export class FleetQuery {
       });
     const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
     const level = o.level ?? 'miner';
-    const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
+    const site = o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [];
     let stats: GroupStats<'h' | 'n' | 'up'>[];
     let sourceName: Underperformers['source'];
     let window: TimeRange = range;
@@ -767,7 +765,7 @@ export class FleetQuery {
       await this.checkBoardScan(tenant, o.site, range);
       sourceName = 'hashboard';
       stats = (
-        await groupedStats(this.influx, {
+        await groupedStats(this.series, {
           tenant,
           measurement: MEASUREMENTS.hashboard,
           ...range,
@@ -777,13 +775,13 @@ export class FleetQuery {
           },
           groupBy: ['miner', 'site', 'board'],
           key: t => `${t.miner}\u0000${t.board}`,
-          where: site,
+          tags: site,
         })
       ).map(s => ({ ...s, v: { ...s.v, up: null }, n: { ...s.n, up: 0 } }));
     } else {
       const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
       sourceName = source.name;
-      stats = await groupedStats(this.influx, {
+      stats = await groupedStats(this.series, {
         tenant,
         measurement: source.measurement,
         ...range,
@@ -793,7 +791,7 @@ export class FleetQuery {
           up: { fn: 'mean', field: 'up' },
         },
         groupBy: ['miner', 'site', 'model'],
-        where: site,
+        tags: site,
       });
     }
     // Expected hashrate counts every board the miner has (miner-figures.ts): a dead board is a
@@ -863,7 +861,7 @@ export class FleetQuery {
     const limit = checkLimit('limit', o.limit, 20, 500);
     const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
     const level = o.level ?? 'miner';
-    const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
+    const site = o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [];
     let stats: GroupStats<'max' | 'mean' | 'board'>[];
     let sourceName: HotSpots['source'];
     let window: TimeRange = range;
@@ -880,7 +878,7 @@ export class FleetQuery {
     } else if (level === 'board') {
       await this.checkBoardScan(tenant, o.site, range);
       sourceName = 'hashboard';
-      stats = await groupedStats(this.influx, {
+      stats = await groupedStats(this.series, {
         tenant,
         measurement: MEASUREMENTS.hashboard,
         ...range,
@@ -891,12 +889,12 @@ export class FleetQuery {
         },
         groupBy: ['miner', 'site', 'board'],
         key: t => `${t.miner}\u0000${t.board}`,
-        where: site,
+        tags: site,
       });
     } else {
       const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
       sourceName = source.name;
-      stats = await groupedStats(this.influx, {
+      stats = await groupedStats(this.series, {
         tenant,
         measurement: source.measurement,
         ...range,
@@ -906,7 +904,7 @@ export class FleetQuery {
           board: { fn: 'max', field: 'temp_board_max_c' },
         },
         groupBy: ['miner', 'site', 'model'],
-        where: site,
+        tags: site,
       });
     }
     const ranked = stats
@@ -944,13 +942,13 @@ export class FleetQuery {
     const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
     const stats: GroupStats<'p' | 'h'>[] = ws
       ? ws.rows
-      : await groupedStats(this.influx, {
+      : await groupedStats(this.series, {
           tenant,
           measurement: source.measurement,
           ...range,
           specs: { p: { fn: 'mean', field: 'power_w' }, h: { fn: 'mean', field: 'hashrate_ghs' } },
           groupBy: ['miner', 'site', 'model'],
-          where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+          tags: o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [],
         });
     // A miner not hashing now has no efficiency (its window mean mixes hashing and idle power).
     const idle = idleNow(await this.table(tenant));
@@ -1005,7 +1003,7 @@ export class FleetQuery {
       const ws = await this.windowRows(tenant, r, undefined);
       if (ws) return { source: 'window_stats', unitMs: this.pollMs, window: ws.window, stats: ws.rows };
       const source = pickSource(r.toMs - r.fromMs, 'fleet', this.pollMs);
-      const stats = await groupedStats(this.influx, {
+      const stats = await groupedStats(this.series, {
         tenant,
         measurement: source.measurement,
         ...r,
@@ -1070,13 +1068,13 @@ export class FleetQuery {
     const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
     const stats: GroupStats<'up'>[] = ws
       ? ws.rows
-      : await groupedStats(this.influx, {
+      : await groupedStats(this.series, {
           tenant,
           measurement: source.measurement,
           ...range,
           specs: { up: { fn: 'mean', field: 'up' } },
           groupBy: ['miner', 'site'],
-          where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+          tags: o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [],
         });
     // Minutes one `up` count stands for: window statistics count polls, rollups count windows.
     const unitMin = (ws ? this.pollMs : source.resolutionMs) / 60_000;
@@ -1166,7 +1164,7 @@ export class FleetQuery {
       source = 'recent';
       // An empty stream (e.g. Redis was flushed) falls back to the history.
       if (got.items.length === 0 && f.fromMs === undefined) {
-        got = await historyEvents(this.influx, tenant, { ...f, fromMs: now - 7 * DAY_MS, toMs: now }, limit);
+        got = await historyEvents(this.series, tenant, { ...f, fromMs: now - 7 * DAY_MS, toMs: now }, limit);
         source = 'history';
       }
     } else {
@@ -1178,7 +1176,7 @@ export class FleetQuery {
           `range exceeds the ${formatDuration(MAX_RANGE_MS)} maximum; narrow from/to`,
           { details: { field: 'from' } },
         );
-      got = await historyEvents(this.influx, tenant, { ...f, fromMs, toMs }, limit);
+      got = await historyEvents(this.series, tenant, { ...f, fromMs, toMs }, limit);
       source = 'history';
     }
     const out: EventList = { items: got.items, limit, truncated: got.truncated, source };
@@ -1203,7 +1201,7 @@ export class FleetQuery {
       const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site }) : null;
       // Buckets planned but none in Redis: InfluxDB answers the whole window instead.
       if (got && !got.covered) return null;
-      const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.influx, tenant, e, site)));
+      const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.series, tenant, e, site)));
       const rows = mergeWindowRows([got?.rows ?? [], ...edgeRows]);
       if (rows.length === 0) return null;
       const head = plan.edges.find(e => e.fromMs === plan.fromMs);
