@@ -78,12 +78,15 @@ export function querySql(query: SeriesQuery, tables: readonly string[], columns:
   let sql = `SELECT ${bucket} AS time${groupBy.map(t => `, ${q(t)}`).join('')}, ${aggs(query.fields)} FROM (${src.sql})`;
   const g = group(groupBy);
   if (g) sql += ` GROUP BY ${g}`;
+  // An aggregate over no rows is still one row in SQL; in the series model it is no group.
+  sql += ' HAVING count(*) > 0';
   if (query.then) {
     const outerGroup = uniq(query.then.groupBy ?? []);
     // The outer stage reads the inner's aliases; time_ms for `last`.
     sql = `SELECT time${outerGroup.map(t => `, ${q(t)}`).join('')}, ${aggs(query.then.fields)} FROM (SELECT time AS time_ms, * FROM (${sql}))`;
     const og = group(outerGroup);
     if (og) sql += ` GROUP BY ${og}`;
+    sql += ' HAVING count(*) > 0';
   }
   return { sql, params: src.params };
 }
