@@ -1,4 +1,4 @@
-import { FLEET_ROLLUP_FIELDS, MEASUREMENTS, ROLLUP_FIELDS } from './samples.ts';
+import { MEASUREMENTS, type FLEET_ROLLUP_FIELDS, type ROLLUP_FIELDS } from './samples.ts';
 
 /**
  * Tags and field types of every measurement the product writes: line protocol takes the `i`

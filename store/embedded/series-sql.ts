@@ -1,4 +1,4 @@
-import type { SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { SeriesField, SeriesGroup, SeriesPointsQuery, SeriesQuery, TagFilter } from '../ports/series.ts';
 import { q, type Column } from './series-tables.ts';
 
@@ -24,7 +24,7 @@ const AGG: Record<SeriesField['fn'], (col: string) => string> = {
   last: c => `series_last(time_ms, ${c})`,
 };
 
-export function registerSeriesFunctions(db: import('node:sqlite').DatabaseSync): void {
+export function registerSeriesFunctions(db: DatabaseSync): void {
   db.aggregate('series_last', {
     start: () => null,
     step: (acc: unknown, t: unknown, v: unknown) => {

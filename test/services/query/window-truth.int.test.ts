@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { toLine, toLines } from '../../../store/influx-redis/line-protocol.ts';
+import { toLines } from '../../../store/influx-redis/line-protocol.ts';
 import type { SeriesPoint } from '../../../store/ports/series.ts';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
