@@ -102,6 +102,7 @@ interface Measurement {
 export interface InsertStatement {
   stmt: StatementSync;
   columns: readonly Column[];
+  known: ReadonlySet<string>;
 }
 
 export class SeriesTables {
@@ -191,7 +192,7 @@ export class SeriesTables {
       // Field by field, as InfluxDB merges a point written again: what the new point lacks stays.
       sql += ` ON CONFLICT (${key.map(q).join(', ')}) DO UPDATE SET ${fields.map(c => `${q(c.name)} = coalesce(excluded.${q(c.name)}, ${q(c.name)})`).join(', ')}`;
     }
-    ins = { stmt: this.db.prepare(sql), columns };
+    ins = { stmt: this.db.prepare(sql), columns, known: new Set(columns.map(c => c.name)) };
     this.inserts.set(table, ins);
     return ins;
   }

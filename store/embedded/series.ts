@@ -222,7 +222,7 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
     const table = this.tables.tableFor(p.measurement, p.time_ms);
     let ins = this.tables.insert(p.measurement, table);
     // A tag or field the measurement does not have yet gets its column first.
-    const known = new Set(ins.columns.map(c => c.name));
+    const known = ins.known;
     let added = false;
     for (const k in p.tags) {
       if (!known.has(k) && p.tags[k]) {
@@ -238,8 +238,13 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
       }
     }
     if (added) ins = this.tables.insert(p.measurement, table);
-    const values: SQLInputValue[] = [Math.round(p.time_ms)];
-    for (const c of ins.columns) values.push(c.kind === 'tag' ? (bindValue(p.tags[c.name], c) ?? '') : bindValue(p.fields[c.name], c));
+    const cols = ins.columns;
+    const values: SQLInputValue[] = new Array(cols.length + 1);
+    values[0] = Math.round(p.time_ms);
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!;
+      values[i + 1] = c.kind === 'tag' ? (bindValue(p.tags[c.name], c) ?? '') : bindValue(p.fields[c.name], c);
+    }
     ins.stmt.run(...values);
     return true;
   }
