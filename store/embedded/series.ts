@@ -14,7 +14,8 @@ import type {
   SeriesWriterOptions,
 } from '../ports/series.ts';
 import type { EmbeddedDatabase } from './database.ts';
-import { pointsSql, querySql, registerSeriesFunctions, toGroups } from './series-sql.ts';
+import { pointsSql, querySql, registerSeriesFunctions, toGroups, type Sql } from './series-sql.ts';
+import { SeriesReaderThread } from './series-reader-thread.ts';
 import { DAY_MS, SeriesTables, tierOf, type Column, type Tier } from './series-tables.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface EmbeddedSeriesOptions {
   retentionIntervalMs?: number;
   log?: Logger | undefined;
   now?: () => number;
+  /** run reads on a worker thread with its own read-only connection (default true) */
+  readThread?: boolean;
 }
 
 /** Rows deleted per transaction, so a large expiry does not hold the event loop (or the writer) for long. */
@@ -162,6 +165,7 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
   private readonly now: () => number;
   private readonly writers = new Set<EmbeddedSeriesWriter>();
   private retentionTimer: NodeJS.Timeout | undefined;
+  private readonly thread: SeriesReaderThread | null;
 
   constructor(database: EmbeddedDatabase, opts: EmbeddedSeriesOptions = {}) {
     this.database = database;
@@ -176,6 +180,7 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
     ]);
     registerSeriesFunctions(database.db);
     this.tables = new SeriesTables(database.db);
+    this.thread = opts.readThread === false ? null : new SeriesReaderThread(database.file, opts.log);
     const every = opts.retentionIntervalMs ?? 3_600_000;
     if (every > 0) {
       this.retentionTimer = setInterval(() => {
@@ -252,8 +257,7 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
   async query(query: SeriesQuery): Promise<SeriesGroup[]> {
     const sql = querySql(query, this.tables.tablesFor(query.measurement, query.fromMs, query.toMs), this.tables.columns(query.measurement));
     if (!sql) return [];
-    const rows = this.database.db.prepare(sql.sql).all(...sql.params) as Record<string, unknown>[];
-    return toGroups(query, rows);
+    return toGroups(query, await this.rows(sql));
   }
 
   async queryMany(qs: readonly SeriesQuery[]): Promise<SeriesGroup[][]> {
@@ -265,6 +269,11 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
   async points(query: SeriesPointsQuery): Promise<Record<string, unknown>[]> {
     const sql = pointsSql(query, this.tables.tablesFor(query.measurement, query.fromMs, query.toMs), this.tables.columns(query.measurement));
     if (!sql) return [];
+    return await this.rows(sql);
+  }
+
+  private async rows(sql: Sql): Promise<Record<string, unknown>[]> {
+    if (this.thread) return await this.thread.read(sql);
     return this.database.db.prepare(sql.sql).all(...sql.params) as Record<string, unknown>[];
   }
 
@@ -300,6 +309,7 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
   /** Flushes and closes the writers (before the database closes). */
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
+    await this.thread?.close();
     for (const w of this.writers) await w.close().catch(err => this.log.warn({ err: (err as Error).message }, 'series writer close failed'));
     this.writers.clear();
   }
