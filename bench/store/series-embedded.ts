@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { samplePoints } from '../../collector/points.ts';
 import { MEASUREMENTS, type MinerSample } from '../../core/samples.ts';
@@ -50,16 +51,20 @@ const rollup = (measurement: string, i: number, t: number): SeriesPoint => ({
   time_ms: t,
 });
 
+/** Wall time of each run, and the longest the event loop was held meanwhile (reads run on a worker thread). */
 async function timed<T>(label: string, fn: () => Promise<T> | T, runs = 3): Promise<T> {
   let out!: T;
   const ms: number[] = [];
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   for (let r = 0; r < runs; r++) {
     const t = performance.now();
     out = await fn();
     ms.push(performance.now() - t);
   }
+  lag.disable();
   ms.sort((a, b) => a - b);
-  console.log(`${label.padEnd(62)} ${ms.map(x => x.toFixed(1)).join(' / ')} ms`);
+  console.log(`${label.padEnd(66)} ${ms.map(x => x.toFixed(1)).join(' / ')} ms; event loop held ≤ ${(lag.max / 1e6).toFixed(0)} ms`);
   return out;
 }
 
