@@ -3,7 +3,8 @@ import { CredentialStore } from './credentials.ts';
 import { InfluxRedisEvents } from '../store/influx-redis/events.ts';
 import { attributeRestart, detectEvents, isRestartEvent, type AuditedAction, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from '../store/influx-redis/influx-client.ts';
-import { InfluxWriter, influxWriterOptionsFrom } from '../store/influx-redis/influx-writer.ts';
+import { influxSeries } from '../store/influx-redis/series.ts';
+import type { SeriesPort, SeriesWriter } from '../store/ports/series.ts';
 import { CredentialPolicy } from './inventory/credential-policy.ts';
 import { DeviceIdentity } from './inventory/device-identity.ts';
 import { InventoryManager } from './inventory/inventory-manager.ts';
@@ -34,7 +35,8 @@ import { registerStoreInfo } from '../store/open-store.ts';
 
 export interface CollectorHandle {
   scheduler: PollScheduler;
-  writer: InfluxWriter;
+  /** the series writer (points, rollups) */
+  writer: SeriesWriter;
   /** the latest-state port the collector writes (snapshots, aggregates, heartbeat, window statistics) */
   state: StatePort;
   metrics: CollectorMetrics;
@@ -90,8 +92,14 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const influx = new InfluxClient(settings);
   // Not closed by the collector when it is its own: it shares the collector's Redis, quit in stop().
   const store = deps.store ?? influxRedisStoreOver({ redis, keys, influx });
-  const writer = new InfluxWriter(influxWriterOptionsFrom(config, settings, metrics, log));
-  await writer.start();
+  const writer = await store.series.openWriter({
+    metrics,
+    logger: log,
+    batchSize: config.INFLUX_BATCH_SIZE,
+    flushIntervalMs: config.INFLUX_FLUSH_INTERVAL_MS,
+    bufferMaxPoints: config.INFLUX_BUFFER_MAX_POINTS,
+    maxRetryDelayMs: config.INFLUX_MAX_RETRY_DELAY_MS,
+  });
   // Every closed per-miner window also feeds the fleet rollups (InfluxDB) and the per-miner
   // window statistics (Redis) that fleet-wide queries read instead of 10,000 series.
   const collectorId = collectorIdOf(config);

@@ -1,6 +1,6 @@
-import { FieldSet, line, tagSet } from './points.ts';
 import type { ClosedWindow, RollupSink } from './rollups.ts';
 import { MEASUREMENTS } from '../core/samples.ts';
+import type { SeriesPoint } from '../store/ports/series.ts';
 
 /**
  * Fleet rollups `fleet_1m` and `fleet_1h` (FLEET_ROLLUP_FIELDS in samples.ts): one point per
@@ -39,7 +39,7 @@ const WINDOWS = [
 
 interface Group {
   measurement: string;
-  tags: string;
+  tags: SeriesPoint['tags'];
   startMs: number;
   endMs: number;
   miners: number;
@@ -88,12 +88,7 @@ export class FleetRollups {
       g = {
         measurement: spec.measurement,
         // tag keys in sorted order, as InfluxDB stores them; an empty model is left out
-        tags: tagSet([
-          ['collector', this.collector],
-          ['model', model],
-          ['site', w.ref.site],
-          ['tenant', w.ref.tenant],
-        ]),
+        tags: { collector: this.collector, model, site: w.ref.site, tenant: w.ref.tenant },
         startMs: w.startMs,
         endMs: w.startMs + w.windowMs,
         miners: 0,
@@ -120,10 +115,10 @@ export class FleetRollups {
 
   /** Write group windows that ended more than graceMs before nowMs; forget old ones. */
   flushDue(nowMs: number): void {
-    const out: string[] = [];
+    const out: SeriesPoint[] = [];
     for (const [key, g] of this.groups) {
       if (g.endMs > nowMs - this.graceMs) continue;
-      if (g.dirty) out.push(this.line(g));
+      if (g.dirty) out.push(this.point(g));
       if (g.endMs <= nowMs - this.graceMs - this.keepMs) {
         this.groups.delete(key);
         const ms = g.endMs - g.startMs;
@@ -135,8 +130,8 @@ export class FleetRollups {
 
   /** Write every changed group window now, open ones included (shutdown). */
   flushAll(): void {
-    const out: string[] = [];
-    for (const g of this.groups.values()) if (g.dirty) out.push(this.line(g));
+    const out: SeriesPoint[] = [];
+    for (const g of this.groups.values()) if (g.dirty) out.push(this.point(g));
     if (out.length > 0) this.sink.write(out);
   }
 
@@ -144,16 +139,21 @@ export class FleetRollups {
     return this.groups.size;
   }
 
-  private line(g: Group): string {
+  private point(g: Group): SeriesPoint {
     g.dirty = false;
-    const f = new FieldSet()
-      .int('miners', g.miners)
-      .float('online', g.online)
-      .float('hashrate_ghs', g.hashrateGhs)
-      .float('hashrate_nominal_ghs', g.nominalGhs)
-      .float('power_w', g.powerW)
-      .float('temp_chip_max_c', g.chipMaxC)
-      .int('samples', g.samples);
-    return line(g.measurement, g.tags, f, g.startMs)!;
+    return {
+      measurement: g.measurement,
+      tags: g.tags,
+      fields: {
+        miners: g.miners,
+        online: g.online,
+        hashrate_ghs: g.hashrateGhs,
+        hashrate_nominal_ghs: g.nominalGhs,
+        power_w: g.powerW,
+        temp_chip_max_c: g.chipMaxC,
+        samples: g.samples,
+      },
+      time_ms: g.startMs,
+    };
   }
 }

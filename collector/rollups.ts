@@ -1,4 +1,5 @@
-import { FieldSet, line, minerTags } from './points.ts';
+import { minerTags } from './points.ts';
+import type { SeriesPoint } from '../store/ports/series.ts';
 import { MEASUREMENTS, type MinerRef, type MinerSample } from '../core/samples.ts';
 
 /**
@@ -17,15 +18,16 @@ import { MEASUREMENTS, type MinerRef, type MinerSample } from '../core/samples.t
  * A window is written at most once per process: polls arriving late for a window already
  * written are ignored rather than overwriting it with fewer samples.
  *
- * Every closed window (1 m, 5 m and 1 h; the 5-minute one is not written to InfluxDB) is also
+ * Every closed window (1 m, 5 m and 1 h; the 5-minute one is not stored) is also
  * handed to the optional `onWindow` listener as a ClosedWindow, with the sums and counts behind
  * each mean so consumers can merge windows exactly: fleet-rollups.ts (fleet_1m / fleet_1h) and
  * window-stats.ts (per-miner window statistics in Redis) are fed from here instead of folding
  * every poll a second time.
  */
 
+/** where finished windows go: the store's series writer */
 export interface RollupSink {
-  write(lines: readonly string[]): void;
+  write(points: readonly SeriesPoint[]): void;
 }
 
 /** measurement null: kept for the listener only, not written to InfluxDB. */
@@ -139,18 +141,18 @@ function fold(b: Bucket, s: MinerSample | null): void {
   }
 }
 
-function bucketLine(measurement: string, st: MinerState, b: Bucket): string {
-  const f = new FieldSet();
-  MEAN_FIELDS.forEach((k, i) => f.float(k, b.counts[i]! > 0 ? b.sums[i]! / b.counts[i]! : null));
-  f.float('temp_chip_max_c', b.chipMax)
-    .float('temp_board_max_c', b.boardMax)
-    .int('fan_rpm_min', b.fanMin)
-    .int('shares_accepted', b.shares?.[0])
-    .int('shares_rejected', b.shares?.[1])
-    .int('shares_stale', b.shares?.[2])
-    .float('up', b.reached / b.polls)
-    .int('samples', b.polls);
-  return line(measurement, minerTags(st.ref, st.model), f, b.start)!;
+function bucketPoint(measurement: string, st: MinerState, b: Bucket): SeriesPoint {
+  const fields: Record<string, number | null | undefined> = {};
+  MEAN_FIELDS.forEach((k, i) => (fields[k] = b.counts[i]! > 0 ? b.sums[i]! / b.counts[i]! : null));
+  fields.temp_chip_max_c = b.chipMax;
+  fields.temp_board_max_c = b.boardMax;
+  fields.fan_rpm_min = b.fanMin;
+  fields.shares_accepted = b.shares?.[0];
+  fields.shares_rejected = b.shares?.[1];
+  fields.shares_stale = b.shares?.[2];
+  fields.up = b.reached / b.polls;
+  fields.samples = b.polls;
+  return { measurement, tags: minerTags(st.ref, st.model), fields, time_ms: b.start };
 }
 
 const acc = (b: Bucket, field: (typeof MEAN_FIELDS)[number]): MeanAcc => {
@@ -202,7 +204,7 @@ export class MinerRollups {
 
   /** Write windows that ended more than graceMs before nowMs (miners no longer polled). */
   flushDue(nowMs: number, graceMs = 0): void {
-    const out: string[] = [];
+    const out: SeriesPoint[] = [];
     for (const st of this.miners.values()) {
       ROLLUP_WINDOWS.forEach((w, i) => {
         const b = st.buckets[i];
@@ -214,7 +216,7 @@ export class MinerRollups {
 
   /** Write every window now, partial ones included (shutdown; see the header on upserts). */
   flushAll(): void {
-    const out: string[] = [];
+    const out: SeriesPoint[] = [];
     for (const st of this.miners.values()) ROLLUP_WINDOWS.forEach((_w, i) => this.emit(st, i, out));
     if (out.length > 0) this.sink.write(out);
   }
@@ -223,7 +225,7 @@ export class MinerRollups {
   forget(minerId: string): void {
     const st = this.miners.get(minerId);
     if (!st) return;
-    const out: string[] = [];
+    const out: SeriesPoint[] = [];
     ROLLUP_WINDOWS.forEach((_w, i) => this.emit(st, i, out));
     if (out.length > 0) this.sink.write(out);
     this.miners.delete(minerId);
@@ -247,7 +249,7 @@ export class MinerRollups {
     // The tags of the window are those of its latest poll (an identified model replaces "unknown").
     st.ref = ref;
     if (model) st.model = model;
-    const out: string[] = [];
+    const out: SeriesPoint[] = [];
     ROLLUP_WINDOWS.forEach((w, i) => {
       const start = Math.floor(timeMs / w.ms) * w.ms;
       let b = st.buckets[i];
@@ -261,11 +263,11 @@ export class MinerRollups {
     if (out.length > 0) this.sink.write(out);
   }
 
-  private emit(st: MinerState, i: number, out: string[]): void {
+  private emit(st: MinerState, i: number, out: SeriesPoint[]): void {
     const b = st.buckets[i];
     if (!b || b.polls === 0) return;
     const w = ROLLUP_WINDOWS[i]!;
-    if (w.measurement) out.push(bucketLine(w.measurement, st, b));
+    if (w.measurement) out.push(bucketPoint(w.measurement, st, b));
     st.written[i] = b.start;
     st.buckets[i] = null;
     this.onWindow?.(closedWindow(w.ms, st, b));

@@ -14,6 +14,7 @@ import type { EventsPort } from './ports/events.ts';
 import type { LimitsPort } from './ports/limits.ts';
 import type { SessionsPort } from './ports/sessions.ts';
 import type { DependencyPing } from './ping.ts';
+import type { SeriesPort } from './ports/series.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -39,4 +40,5 @@ export interface Store {
   close(): Promise<void>;
   readonly schedules: SchedulesPort;
   readonly firmware: FirmwarePort;
+  readonly series: SeriesPort;
 }

@@ -27,7 +27,7 @@
 import type { Redis } from 'ioredis';
 import { FLEET_1M_MAX_RANGE_MS } from '../../services/query/fleet-series.ts';
 import { FleetRollups } from '../../collector/fleet-rollups.ts';
-import { FieldSet, line, minerTags } from '../../collector/points.ts';
+import { FieldSet, line, minerTags, toLine } from '../../store/influx-redis/line-protocol.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import type { ClosedWindow } from '../../collector/rollups.ts';
 import { MEASUREMENTS, type MinerRef } from '../../core/samples.ts';
@@ -223,7 +223,7 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
 
   const poster = new LinePoster(o.influxUrl, o.db);
   const fleet = new FleetRollups(
-    { write: lines => lines.forEach(l => poster.add(l.startsWith(MEASUREMENTS.fleet1m) ? MEASUREMENTS.fleet1m : MEASUREMENTS.fleet1h, l)) },
+    { write: points => points.forEach(p => poster.add(p.measurement, toLine(p)!)) },
     { collector: o.collectorId, graceMs: 0, keepMs: 0 },
   );
   const runId = `${o.collectorId}.history`;

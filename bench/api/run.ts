@@ -34,6 +34,7 @@ import { generateKeyFiles, mintToken, parsePrivateKey } from '../../api/auth/key
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { collectorIdOf } from '../../collector/config.ts';
 import { samplePoints } from '../../collector/points.ts';
+import { toLines } from '../../store/influx-redis/line-protocol.ts';
 import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
@@ -162,7 +163,7 @@ async function syntheticBenchFleet(): Promise<{ tenant: string; miners: BenchMin
     // Raw series only for the miner whose telemetry is loaded, at the collector's 10 s cadence.
     const m = fleet[Math.floor(N / 2)]!;
     const raw: string[] = [];
-    for (let t = nowMs - HOUR_MS; t < nowMs; t += 10_000) raw.push(...samplePoints(sampleOf(m, t)));
+    for (let t = nowMs - HOUR_MS; t < nowMs; t += 10_000) raw.push(...toLines(samplePoints(sampleOf(m, t))));
     const res = await fetch(`${influxUrl}/write?db=${db}&precision=ms`, { method: 'POST', body: raw.join('\n') });
     if (res.status !== 204) throw new Error(`raw write failed: ${res.status} ${await res.text()}`);
     process.stdout.write(`synthetic fleet: ${N} snapshots, ${lines} lines in ${Math.round((Date.now() - t0) / 1000)} s\n`);

@@ -61,18 +61,9 @@ import { findMinerRow, matchModels, suggestMiners, suggestModels, unknownMinerEr
 import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
-import {
-  MAX_RANGE_MS,
-  agg,
-  defaultStep,
-  num,
-  pickSource,
-  select,
-  seriesRows,
-  tagEq,
-  timeRange,
-  type Source,
-} from './influxql.ts';
+import { MAX_RANGE_MS, defaultStep, num, pickSource, type Source } from './influxql.ts';
+import { influxSeries } from '../../store/influx-redis/series.ts';
+import type { SeriesQuery, SeriesReader } from '../../store/ports/series.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -92,7 +83,7 @@ import {
   type MinerRow,
   type MinerTable,
 } from './miner-table.ts';
-import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type SeriesQuery } from './fleet-series.ts';
+import { fleetRollupSeriesQuery, minerRollupSeriesQuery, pickFleetSource, type FleetSeriesQuery } from './fleet-series.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
 import { WindowBuckets } from './window-buckets.ts';
 import { mergeWindowRows, rawWindowRows } from './window-edges.ts';
@@ -142,7 +133,7 @@ export interface FleetQueryDeps {
   influx: InfluxClient;
   log?: Logger | undefined;
   metrics?: ApiMetrics | undefined;
-  /** the storage ports; without it (tests), the state is read from redis/keys */
+  /** the storage ports; without it (tests), state and series are read from redis/keys/influx */
   store?: Store | undefined;
   /**
    * the URL `redis` was opened with: on influx-redis, miner tables are then read and parsed in a
@@ -341,7 +332,7 @@ export class FleetQuery {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly inventory: InventoryPort;
-  private readonly influx: InfluxClient;
+  private readonly series: SeriesReader;
   private readonly log: Logger | undefined;
   private readonly metrics: ApiMetrics | undefined;
   private readonly state: StatePort;
@@ -367,7 +358,7 @@ export class FleetQuery {
     this.redis = deps.redis;
     this.keys = deps.keys;
     this.inventory = deps.inventory ?? new RedisInventory(deps.redis, deps.keys);
-    this.influx = deps.influx;
+    this.series = (deps.store?.series ?? influxSeries(deps.influx)).reader;
     this.log = deps.log;
     this.metrics = deps.metrics;
     // Small MGET chunks: a table load in this thread parses ~2.5 KB of JSON per miner; chunks of
@@ -604,13 +595,16 @@ export class FleetQuery {
     const step = this.stepFor(range, source, o.step);
     const fromMs = Math.floor(range.fromMs / step) * step;
     const fields = [...new Set(metrics.map(m => TELEMETRY_METRICS[m].field))];
-    const q = select({
-      fields: fields.map(f => agg(aggregate, f)),
-      from: source.measurement,
-      where: [tagEq('tenant', tenant), tagEq('miner', id), timeRange(fromMs, range.toMs)],
-      bucketMs: step,
+    const q: SeriesQuery = {
+      measurement: source.measurement,
+      tenant,
+      tags: [{ tag: 'miner', in: [id] }],
+      fromMs,
+      toMs: range.toMs,
+      fields: fields.map(f => ({ fn: aggregate, field: f })),
+      stepMs: step,
       fill: 'null',
-    });
+    };
     const statements = [q];
     let boardMetrics: TelemetryMetric[] = [];
     if (o.boards) {
@@ -626,18 +620,19 @@ export class FleetQuery {
       boardMetrics = metrics.filter(m => TELEMETRY_METRICS[m].board !== null);
       if (boardMetrics.length === 0) boardMetrics = ['hashrate_ths', 'temp_chip_max_c'];
       const boardFields = [...new Set(boardMetrics.map(m => TELEMETRY_METRICS[m].board!))];
-      statements.push(
-        select({
-          fields: boardFields.map(f => agg(aggregate, f)),
-          from: MEASUREMENTS.hashboard,
-          where: [tagEq('tenant', tenant), tagEq('miner', id), timeRange(fromMs, range.toMs)],
-          bucketMs: step,
-          groupBy: ['board'],
-          fill: 'null',
-        }),
-      );
+      statements.push({
+        measurement: MEASUREMENTS.hashboard,
+        tenant,
+        tags: [{ tag: 'miner', in: [id] }],
+        fromMs,
+        toMs: range.toMs,
+        fields: boardFields.map(f => ({ fn: aggregate, field: f })),
+        stepMs: step,
+        groupBy: ['board'],
+        fill: 'null',
+      });
     }
-    const [minerSeries = [], boardSeries = []] = await this.influx.queryMulti(statements.join('; '));
+    const [minerSeries = [], boardSeries = []] = await this.series.queryMany(statements);
     const toPoint = (
       row: Record<string, unknown>,
       ms: readonly TelemetryMetric[],
@@ -652,7 +647,7 @@ export class FleetQuery {
       }
       return p as { time: string } & Record<string, number | null>;
     };
-    const points = seriesRows(minerSeries).flatMap(s =>
+    const points = minerSeries.flatMap(s =>
       s.rows.map(r =>
         toPoint(
           r,
@@ -677,7 +672,7 @@ export class FleetQuery {
     if (o.boards) {
       const name = (m: TelemetryMetric): string => BOARD_METRIC_NAMES[m as keyof typeof BOARD_METRIC_NAMES];
       for (const m of boardMetrics) units[name(m)] = TELEMETRY_METRICS[m].unit;
-      out.boards = seriesRows(boardSeries)
+      out.boards = boardSeries
         .map(s => ({
           board: s.tags.board ?? '',
           points: s.rows.map(r => toPoint(r, boardMetrics, name, m => TELEMETRY_METRICS[m].board!)),
@@ -711,8 +706,8 @@ export class FleetQuery {
     const models = o.model === undefined ? [] : matchModels(await this.table(tenant), o.model);
     const model = models.length === 1 ? models[0]! : o.model;
     const scope = { tenant, site: o.site, model, fromMs, toMs: range.toMs, stepMs: step, groupBy: o.groupBy };
-    const run = async (sq: SeriesQuery): Promise<FleetSeries['series']> =>
-      seriesRows(await this.influx.query(sq.q))
+    const run = async (sq: FleetSeriesQuery): Promise<FleetSeries['series']> =>
+      (await this.series.query(sq.query))
         .map(s => ({
           group: o.groupBy ? (s.tags[o.groupBy] ?? '') : null,
           points: s.rows.map(r => ({ time: iso(Number(r.time)), value: sq.value(r) })),
@@ -755,7 +750,7 @@ export class FleetQuery {
       });
     const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
     const level = o.level ?? 'miner';
-    const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
+    const site = o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [];
     let stats: GroupStats<'h' | 'n' | 'up'>[];
     let sourceName: Underperformers['source'];
     let window: TimeRange = range;
@@ -768,7 +763,7 @@ export class FleetQuery {
       await this.checkBoardScan(tenant, o.site, range);
       sourceName = 'hashboard';
       stats = (
-        await groupedStats(this.influx, {
+        await groupedStats(this.series, {
           tenant,
           measurement: MEASUREMENTS.hashboard,
           ...range,
@@ -778,13 +773,13 @@ export class FleetQuery {
           },
           groupBy: ['miner', 'site', 'board'],
           key: t => `${t.miner}\u0000${t.board}`,
-          where: site,
+          tags: site,
         })
       ).map(s => ({ ...s, v: { ...s.v, up: null }, n: { ...s.n, up: 0 } }));
     } else {
       const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
       sourceName = source.name;
-      stats = await groupedStats(this.influx, {
+      stats = await groupedStats(this.series, {
         tenant,
         measurement: source.measurement,
         ...range,
@@ -794,7 +789,7 @@ export class FleetQuery {
           up: { fn: 'mean', field: 'up' },
         },
         groupBy: ['miner', 'site', 'model'],
-        where: site,
+        tags: site,
       });
     }
     // Expected hashrate counts every board the miner has (miner-figures.ts): a dead board is a
@@ -864,7 +859,7 @@ export class FleetQuery {
     const limit = checkLimit('limit', o.limit, 20, 500);
     const range = resolveWindow(o.window ?? '1h', o.to, this.now(), MAX_RANGE_MS);
     const level = o.level ?? 'miner';
-    const site = o.site !== undefined ? [tagEq('site', o.site)] : [];
+    const site = o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [];
     let stats: GroupStats<'max' | 'mean' | 'board'>[];
     let sourceName: HotSpots['source'];
     let window: TimeRange = range;
@@ -881,7 +876,7 @@ export class FleetQuery {
     } else if (level === 'board') {
       await this.checkBoardScan(tenant, o.site, range);
       sourceName = 'hashboard';
-      stats = await groupedStats(this.influx, {
+      stats = await groupedStats(this.series, {
         tenant,
         measurement: MEASUREMENTS.hashboard,
         ...range,
@@ -892,12 +887,12 @@ export class FleetQuery {
         },
         groupBy: ['miner', 'site', 'board'],
         key: t => `${t.miner}\u0000${t.board}`,
-        where: site,
+        tags: site,
       });
     } else {
       const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
       sourceName = source.name;
-      stats = await groupedStats(this.influx, {
+      stats = await groupedStats(this.series, {
         tenant,
         measurement: source.measurement,
         ...range,
@@ -907,7 +902,7 @@ export class FleetQuery {
           board: { fn: 'max', field: 'temp_board_max_c' },
         },
         groupBy: ['miner', 'site', 'model'],
-        where: site,
+        tags: site,
       });
     }
     const ranked = stats
@@ -945,13 +940,13 @@ export class FleetQuery {
     const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
     const stats: GroupStats<'p' | 'h'>[] = ws
       ? ws.rows
-      : await groupedStats(this.influx, {
+      : await groupedStats(this.series, {
           tenant,
           measurement: source.measurement,
           ...range,
           specs: { p: { fn: 'mean', field: 'power_w' }, h: { fn: 'mean', field: 'hashrate_ghs' } },
           groupBy: ['miner', 'site', 'model'],
-          where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+          tags: o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [],
         });
     // A miner not hashing now has no efficiency (its window mean mixes hashing and idle power).
     const idle = idleNow(await this.table(tenant));
@@ -1006,7 +1001,7 @@ export class FleetQuery {
       const ws = await this.windowRows(tenant, r, undefined);
       if (ws) return { source: 'window_stats', unitMs: this.pollMs, window: ws.window, stats: ws.rows };
       const source = pickSource(r.toMs - r.fromMs, 'fleet', this.pollMs);
-      const stats = await groupedStats(this.influx, {
+      const stats = await groupedStats(this.series, {
         tenant,
         measurement: source.measurement,
         ...r,
@@ -1071,13 +1066,13 @@ export class FleetQuery {
     const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
     const stats: GroupStats<'up'>[] = ws
       ? ws.rows
-      : await groupedStats(this.influx, {
+      : await groupedStats(this.series, {
           tenant,
           measurement: source.measurement,
           ...range,
           specs: { up: { fn: 'mean', field: 'up' } },
           groupBy: ['miner', 'site'],
-          where: o.site !== undefined ? [tagEq('site', o.site)] : [],
+          tags: o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [],
         });
     // Minutes one `up` count stands for: window statistics count polls, rollups count windows.
     const unitMin = (ws ? this.pollMs : source.resolutionMs) / 60_000;
@@ -1204,7 +1199,7 @@ export class FleetQuery {
       const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site }) : null;
       // Buckets planned but none in Redis: InfluxDB answers the whole window instead.
       if (got && !got.covered) return null;
-      const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.influx, tenant, e, site)));
+      const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.series, tenant, e, site)));
       const rows = mergeWindowRows([got?.rows ?? [], ...edgeRows]);
       if (rows.length === 0) return null;
       const head = plan.edges.find(e => e.fromMs === plan.fromMs);

@@ -1,11 +1,12 @@
 import { MEASUREMENTS } from '../../core/samples.ts';
 import type { FleetMetric } from '../../api/schemas/fleet.ts';
 import { celsius, jth, kw, nullable, pct, ths } from './format.ts';
-import { agg, num, select, tagEq, timeRange, type Source } from './influxql.ts';
+import type { SeriesField, SeriesQuery, TagFilter } from '../../store/ports/series.ts';
+import { num, type Source } from './influxql.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './time.ts';
 
 /**
- * The InfluxQL behind fleet series, and how a result row becomes a value.
+ * The series queries behind fleet series, and how a result row becomes a value.
  *
  * Normally from the collector's fleet rollups (`fleet_1m` up to 7 days, `fleet_1h` beyond): the
  * inner query averages each (site, model, collector) series over the step, the outer one adds
@@ -16,8 +17,8 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from './time.ts';
  * series (sum of per-miner means per step; slow at 10,000 miners): minerRollupSeriesQuery.
  */
 
-export interface SeriesQuery {
-  q: string;
+export interface FleetSeriesQuery {
+  query: SeriesQuery;
   value: (row: Record<string, unknown>) => number | null;
 }
 
@@ -46,37 +47,34 @@ const FIELD_OF = {
   power_kw: 'power_w',
 } as const;
 
+const f = (fn: SeriesField['fn'], field: string, as: string): SeriesField => ({ fn, field, as });
+
+/**
+ * Inner: per (site, model, collector) or per miner, the mean over the step (buckets without
+ * data left out); outer (`then`): added up per step over those series, every step answered.
+ */
 function builders(
   s: SeriesScope,
   measurement: string,
   innerTags: readonly string[],
 ): {
-  where: (string | false)[];
-  inner: (fields: string[]) => { subquery: string };
-  outer: (fields: string[], from: string | { subquery: string }, where: readonly (string | false)[]) => string;
+  twoStage: (outer: SeriesField[], inner: SeriesField[]) => SeriesQuery;
+  oneStage: (fields: SeriesField[]) => SeriesQuery;
 } {
-  const time = timeRange(s.fromMs, s.toMs);
-  const where = [
-    tagEq('tenant', s.tenant),
-    s.site !== undefined && tagEq('site', s.site),
-    s.model !== undefined && tagEq('model', s.model),
-    time,
-  ];
+  const tags: TagFilter[] = [];
+  if (s.site !== undefined) tags.push({ tag: 'site', in: [s.site] });
+  if (s.model !== undefined) tags.push({ tag: 'model', in: [s.model] });
   const outerGroup = s.groupBy ? [s.groupBy] : [];
+  const base = { measurement, tenant: s.tenant, tags, fromMs: s.fromMs, toMs: s.toMs, stepMs: s.stepMs };
   return {
-    where,
-    inner: fields => ({
-      subquery: select({
-        fields,
-        from: measurement,
-        where,
-        bucketMs: s.stepMs,
-        groupBy: [...innerTags, ...(s.groupBy && !innerTags.includes(s.groupBy) ? [s.groupBy] : [])],
-        fill: 'none',
-      }),
+    twoStage: (outer, inner) => ({
+      ...base,
+      fields: inner,
+      groupBy: [...innerTags, ...(s.groupBy && !innerTags.includes(s.groupBy) ? [s.groupBy] : [])],
+      fill: 'none',
+      then: { fields: outer, groupBy: outerGroup, fill: 'null' },
     }),
-    outer: (fields, from, w) =>
-      select({ fields, from, where: w, bucketMs: s.stepMs, groupBy: outerGroup, fill: 'null' }),
+    oneStage: fields => ({ ...base, fields, groupBy: outerGroup, fill: 'null' }),
   };
 }
 
@@ -101,42 +99,39 @@ interface SourceShape {
 const FLEET_ROLLUPS: SourceShape = { innerTags: ['site', 'model', 'collector'], onlineField: 'online', availability: 'ratio_of_sums' };
 const PER_MINER: SourceShape = { innerTags: ['miner'], onlineField: 'up', availability: 'mean_up' };
 
-function seriesQuery(metric: FleetMetric, source: Source, s: SeriesScope, shape: SourceShape): SeriesQuery {
-  const time = timeRange(s.fromMs, s.toMs);
-  const { where, inner, outer } = builders(s, source.measurement, shape.innerTags);
+function seriesQuery(metric: FleetMetric, source: Source, s: SeriesScope, shape: SourceShape): FleetSeriesQuery {
+  const { twoStage, oneStage } = builders(s, source.measurement, shape.innerTags);
   switch (metric) {
     case 'hashrate_ths':
     case 'hashrate_nominal_ths':
     case 'power_kw':
       return {
-        q: outer([agg('sum', 'v')], inner([agg('mean', FIELD_OF[metric], 'v')]), [time]),
+        query: twoStage([f('sum', 'v', 'v')], [f('mean', FIELD_OF[metric], 'v')]),
         value: r => nullable(metric === 'power_kw' ? kw : ths)(num(r.v)),
       };
     case 'efficiency_jth':
       return {
-        q: outer(
-          [agg('sum', 'p'), agg('sum', 'h')],
-          inner([agg('mean', 'power_w', 'p'), agg('mean', 'hashrate_ghs', 'h')]),
-          [time],
+        query: twoStage(
+          [f('sum', 'p', 'p'), f('sum', 'h', 'h')],
+          [f('mean', 'power_w', 'p'), f('mean', 'hashrate_ghs', 'h')],
         ),
         value: efficiency,
       };
     case 'online_miners':
       return {
-        q: outer([agg('sum', 'v')], inner([agg('mean', shape.onlineField, 'v')]), [time]),
+        query: twoStage([f('sum', 'v', 'v')], [f('mean', shape.onlineField, 'v')]),
         value: r => nullable(v => Math.round(v * 100) / 100)(num(r.v)),
       };
     case 'availability_pct':
       if (shape.availability === 'mean_up')
         return {
-          q: outer([agg('mean', 'v')], inner([agg('mean', 'up', 'v')]), [time]),
+          query: twoStage([f('mean', 'v', 'v')], [f('mean', 'up', 'v')]),
           value: r => nullable(v => pct(v * 100))(num(r.v)),
         };
       return {
-        q: outer(
-          [agg('sum', 'o'), agg('sum', 'm')],
-          inner([agg('mean', 'online', 'o'), agg('mean', 'miners', 'm')]),
-          [time],
+        query: twoStage(
+          [f('sum', 'o', 'o'), f('sum', 'm', 'm')],
+          [f('mean', 'online', 'o'), f('mean', 'miners', 'm')],
         ),
         value: r => {
           const on = num(r.o);
@@ -146,18 +141,18 @@ function seriesQuery(metric: FleetMetric, source: Source, s: SeriesScope, shape:
       };
     case 'temp_chip_max_c':
       return {
-        q: outer([agg('max', 'temp_chip_max_c', 'v')], source.measurement, where),
+        query: oneStage([f('max', 'temp_chip_max_c', 'v')]),
         value: r => nullable(celsius)(num(r.v)),
       };
   }
 }
 
 /** From fleet_1m / fleet_1h. */
-export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
+export function fleetRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): FleetSeriesQuery {
   return seriesQuery(metric, source, s, FLEET_ROLLUPS);
 }
 
 /** From the per-miner series (`miner`, `miner_1m`, `miner_1h`): sum of per-miner means per step. */
-export function minerRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): SeriesQuery {
+export function minerRollupSeriesQuery(metric: FleetMetric, source: Source, s: SeriesScope): FleetSeriesQuery {
   return seriesQuery(metric, source, s, PER_MINER);
 }

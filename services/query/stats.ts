@@ -1,8 +1,8 @@
-import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
-import { agg, num, select, tagEq, timeRange, type AggFn, type Cond } from './influxql.ts';
+import type { SeriesAggregate, SeriesField, SeriesQuery, SeriesReader, TagFilter } from '../../store/ports/series.ts';
+import { num } from './influxql.ts';
 
 /**
- * Per-series statistics over one time range: one InfluxQL statement grouped by tags (miner,
+ * Per-series statistics over one time range: one series query grouped by tags (miner,
  * site, model or board), merged per key in memory. A miner whose site or model tag changed in
  * the range comes back as several series; they are merged exactly: means weighted by their
  * counts, max of maxima, min of minima, sums added. The tags of the series with the most
@@ -10,7 +10,7 @@ import { agg, num, select, tagEq, timeRange, type AggFn, type Cond } from './inf
  */
 
 export interface StatSpec {
-  fn: Exclude<AggFn, 'last'>;
+  fn: Exclude<SeriesAggregate, 'last'>;
   field: string;
 }
 
@@ -32,34 +32,36 @@ export interface GroupedStatsQuery<A extends string> {
   groupBy: readonly string[];
   /** merge key from a series' tags (default: the miner tag) */
   key?: (tags: Record<string, string>) => string;
-  where?: readonly Cond[];
+  tags?: readonly TagFilter[];
 }
 
-export function statsQuery<A extends string>(q: GroupedStatsQuery<A>): string {
-  const fields: string[] = [];
+export function statsQuery<A extends string>(q: GroupedStatsQuery<A>): SeriesQuery {
+  const fields: SeriesField[] = [];
   for (const [alias, s] of Object.entries(q.specs) as [A, StatSpec][]) {
-    fields.push(agg(s.fn, s.field, alias));
-    if (s.fn === 'mean') fields.push(agg('count', s.field, `${alias}__n`));
+    fields.push({ fn: s.fn, field: s.field, as: alias });
+    if (s.fn === 'mean') fields.push({ fn: 'count', field: s.field, as: `${alias}__n` });
   }
-  return select({
+  return {
+    measurement: q.measurement,
+    tenant: q.tenant,
+    ...(q.tags ? { tags: q.tags } : {}),
+    fromMs: q.fromMs,
+    toMs: q.toMs,
     fields,
-    from: q.measurement,
-    where: [tagEq('tenant', q.tenant), ...(q.where ?? []), timeRange(q.fromMs, q.toMs)],
     groupBy: q.groupBy,
-  });
+  };
 }
 
 export async function groupedStats<A extends string>(
-  influx: InfluxClient,
+  series: SeriesReader,
   q: GroupedStatsQuery<A>,
 ): Promise<GroupStats<A>[]> {
-  const series = await influx.query(statsQuery(q));
+  const groups = await series.query(statsQuery(q));
   const keyOf = q.key ?? ((t: Record<string, string>) => t.miner ?? '');
   const specs = Object.entries(q.specs) as [A, StatSpec][];
   const out = new Map<string, GroupStats<A> & { weight: number }>();
-  for (const s of series) {
-    const row: Record<string, unknown> = {};
-    s.columns.forEach((c, i) => (row[c] = s.values[0]?.[i]));
+  for (const s of groups) {
+    const row: Record<string, unknown> = s.rows[0] ?? {};
     const v = {} as Record<A, number | null>;
     const n = {} as Record<A, number>;
     let weight = 0;

@@ -1,6 +1,5 @@
-import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
+import type { SeriesReader } from '../../store/ports/series.ts';
 import { MEASUREMENTS } from '../../core/samples.ts';
-import { tagEq } from './influxql.ts';
 import { groupedStats, type GroupStats } from './stats.ts';
 import type { TimeRange } from './time.ts';
 import type { WindowStatKey } from './window-stats.ts';
@@ -13,12 +12,12 @@ import type { WindowStatKey } from './window-stats.ts';
  * nearest boundary (which made `now-10m..now-5m` and `now-5m..now` the same bucket).
  */
 export async function rawWindowRows(
-  influx: InfluxClient,
+  series: SeriesReader,
   tenant: string,
   range: TimeRange,
   site: string | undefined,
 ): Promise<GroupStats<WindowStatKey>[]> {
-  return await groupedStats(influx, {
+  return await groupedStats(series, {
     tenant,
     measurement: MEASUREMENTS.miner,
     ...range,
@@ -33,7 +32,7 @@ export async function rawWindowRows(
       tboard: { fn: 'max', field: 'temp_board_max_c' },
     },
     groupBy: ['miner', 'site', 'model'],
-    where: site !== undefined ? [tagEq('site', site)] : [],
+    tags: site !== undefined ? [{ tag: 'site', in: [site] }] : [],
   });
 }
 

@@ -12,6 +12,7 @@ import { EmbeddedEvents } from './events.ts';
 import { EmbeddedSessions } from './sessions.ts';
 import { InProcessWindowCounter } from './limits.ts';
 import { timedPing } from '../ping.ts';
+import { EmbeddedSeries, type EmbeddedSeriesOptions } from './series.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -19,6 +20,8 @@ export interface EmbeddedStoreOptions {
   checkpointIntervalMs?: number;
   /** how long events and audit entries are kept (by their time); @defaultValue 90 days */
   eventsRetentionMs?: number;
+  /** series retention and its job's period */
+  series?: Omit<EmbeddedSeriesOptions, 'log'>;
 }
 
 export interface EmbeddedStore extends Store {
@@ -34,6 +37,7 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
   const events = new EmbeddedEvents(database, {
     ...(opts.eventsRetentionMs !== undefined ? { retentionMs: opts.eventsRetentionMs } : {}),
   });
+  const series = new EmbeddedSeries(database, { ...opts.series, log: opts.log });
   return {
     backend: 'embedded',
     location: database.file,
@@ -51,8 +55,10 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     async ping(timeoutMs) {
       return [await timedPing('sqlite', async () => database.isOpen && database.db.prepare('SELECT 1 AS one').get()?.one === 1, timeoutMs)];
     },
+    series,
     async close() {
       await jobs.close();
+      await series.close();
       database.close();
     },
   };

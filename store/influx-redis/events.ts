@@ -3,6 +3,7 @@ import { FleetError } from '../../core/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { CollectorMetrics } from '../../collector/metrics.ts';
 import { eventPoint } from '../../collector/points.ts';
+import type { SeriesPoint } from '../ports/series.ts';
 import { exec } from '../../collector/snapshot-store.ts';
 import { MEASUREMENTS, type EventKind, type FleetEvent } from '../../core/samples.ts';
 import { DistinctEventTimes } from '../event-times.ts';
@@ -24,9 +25,9 @@ import type { RedisKeys } from './redis-keys.ts';
  * explicit time-based ids would reject. The stream entry has one field, `event`, holding the JSON.
  */
 
-/** Where the `event` points go: the InfluxWriter (or anything that takes line protocol). */
+/** Where the `event` points go: the series writer. */
 export interface EventPointWriter {
-  write(lines: readonly string[]): void;
+  write(points: readonly SeriesPoint[]): void;
 }
 
 export interface InfluxRedisEventsOptions {

@@ -16,9 +16,12 @@ import { timedPing } from '../ping.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { redisSchedules } from './schedules.ts';
+import { toLines } from './line-protocol.ts';
+import type { SeriesPoint } from '../ports/series.ts';
 
 const DEFAULT_FIRMWARE_DIR = './.data/firmware';
 import { RedisState } from './redis-state.ts';
+import { influxSeries } from './series.ts';
 
 export interface InfluxRedisStoreOptions {
   redisUrl: string;
@@ -125,6 +128,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
         timedPing('redis', async () => (await redis.ping()) === 'PONG', timeoutMs),
         timedPing('influxdb', () => influx.ping(), timeoutMs),
       ]),
+    series: influxSeries(influx),
     async close() {
       await jobs.close();
       await ownWriter?.close();
@@ -152,7 +156,7 @@ class LazyEventWriter implements EventPointWriter {
     this.log = log;
   }
 
-  write(lines: readonly string[]): void {
+  write(points: readonly SeriesPoint[]): void {
     if (!this.writer) {
       const writer = new InfluxWriter({
         settings: this.influx.settings,
@@ -168,7 +172,7 @@ class LazyEventWriter implements EventPointWriter {
       void writer.start();
       this.writer = writer;
     }
-    this.writer.write(lines);
+    this.writer.write(toLines(points));
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,4 @@
 import { HttpError, InfluxDB, type Transport, type WriteApi } from '@influxdata/influxdb-client';
-import type { CollectorConfig } from '../../collector/config.ts';
 import { FleetError } from '../../core/errors.ts';
 import { authHeaders, InfluxClient, type InfluxSettings } from './influx-client.ts';
 import { silentLogger, type Logger } from '../../runtime/logger.ts';
@@ -49,23 +48,6 @@ export interface InfluxWriterOptions {
   gzipThreshold?: number;
   /** for ensureDatabase(); default: a client over the same settings */
   client?: InfluxClient;
-}
-
-export function influxWriterOptionsFrom(
-  c: CollectorConfig,
-  settings: InfluxSettings,
-  metrics: CollectorMetrics,
-  logger?: Logger,
-): InfluxWriterOptions {
-  return {
-    settings,
-    metrics,
-    ...(logger ? { logger } : {}),
-    batchSize: c.INFLUX_BATCH_SIZE,
-    flushIntervalMs: c.INFLUX_FLUSH_INTERVAL_MS,
-    bufferMaxPoints: c.INFLUX_BUFFER_MAX_POINTS,
-    maxRetryDelayMs: c.INFLUX_MAX_RETRY_DELAY_MS,
-  };
 }
 
 /** Client transport whose write path is the v1 `/write` endpoint. */
@@ -167,6 +149,9 @@ export class InfluxWriter {
   private rejectsSinceLog = 0;
   private closing: Promise<void> | null = null;
   private sizeKick = false;
+  /** lines InfluxDB acknowledged, and lines given up on, since start */
+  written = 0;
+  dropped = 0;
 
   constructor(options: InfluxWriterOptions) {
     this.opts = { minRetryDelayMs: 500, gzipThreshold: 1000, ...options };
@@ -229,6 +214,7 @@ export class InfluxWriter {
     const m = this.opts.metrics;
     if (this.state === 'closed') {
       m.pointsDropped.inc({ reason: 'closed' }, lines.length);
+      this.dropped += lines.length;
       this.log.warn({ points: lines.length }, 'InfluxDB writer is closed; points dropped');
       return;
     }
@@ -237,6 +223,7 @@ export class InfluxWriter {
     if (over > 0) {
       this.queue.take(over, false);
       m.pointsDropped.inc({ reason: 'buffer_full' }, over);
+      this.dropped += over;
       if (this.burstDropped === 0) {
         this.log.warn(
           { capacity: this.capacity },
@@ -291,6 +278,7 @@ export class InfluxWriter {
     const lost = this.pending;
     if (lost > 0) {
       this.opts.metrics.pointsDropped.inc({ reason: 'shutdown' }, lost);
+      this.dropped += lost;
       this.log.error(
         { points: lost },
         'InfluxDB writer closed with unwritten points (InfluxDB unavailable until the close timeout)',
@@ -326,6 +314,7 @@ export class InfluxWriter {
         if (over > 0) {
           this.queue.take(over, false);
           this.opts.metrics.pointsDropped.inc({ reason: 'buffer_full' }, over);
+          this.dropped += over;
           this.burstDropped += over;
         }
       }
@@ -352,6 +341,7 @@ export class InfluxWriter {
       return this.failed(err, batch);
     }
     m.pointsWritten.inc(batch.length);
+    this.written += batch.length;
     if (this.failures > 0) {
       this.log.info(
         { failed_attempts: this.failures, outage_ms: Date.now() - this.failingSince },
@@ -381,6 +371,7 @@ export class InfluxWriter {
     ) {
       const n = rejectedLines(body, batch.length);
       this.opts.metrics.pointsDropped.inc({ reason: 'rejected' }, n);
+      this.dropped += n;
       this.rejectsSinceLog++;
       // Log the body once, then at most once a minute (a bug that writes bad lines each cycle must not flood).
       if (Date.now() - this.lastRejectLog > 60_000) {

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { toLines } from '../../store/influx-redis/line-protocol.ts';
+import { influxSeriesWriter } from '../../store/influx-redis/series.ts';
+import type { SeriesPoint } from '../../store/ports/series.ts';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
@@ -33,7 +36,7 @@ describe('InfluxRedisEvents (the farm backend of the events port)', () => {
   let keys: RedisKeys;
   let metrics: CollectorMetrics;
   const lines: string[] = [];
-  const sink = { write: (l: readonly string[]) => void lines.push(...l) };
+  const sink = { write: (l: readonly SeriesPoint[]) => void lines.push(...toLines(l)) };
 
   beforeEach(async () => {
     redis = createRedis(inject('redisUrl'));
@@ -106,7 +109,7 @@ describe('InfluxRedisEvents (the farm backend of the events port)', () => {
     });
     try {
       await writer.start();
-      const log = new InfluxRedisEvents({ redis, keys, writer, maxLen: 1_000 });
+      const log = new InfluxRedisEvents({ redis, keys, writer: influxSeriesWriter(writer), maxLen: 1_000 });
       await log.record([ev(2, { message: 'set "power" \\ target' }), ev(3)]);
       await writer.flush();
       const rows = rowsOf(await new InfluxClient(settings).query('SELECT * FROM event ORDER BY time'));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { influxSeriesWriter } from '../../store/influx-redis/series.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
@@ -26,7 +27,7 @@ describe('events in one millisecond', () => {
     const writer = new InfluxWriter({ settings, metrics: createCollectorMetrics(), batchSize: 100, flushIntervalMs: 60_000, bufferMaxPoints: 1_000, maxRetryDelayMs: 1_000 });
     try {
       await writer.start();
-      const log = new InfluxRedisEvents({ redis, keys, writer, maxLen: 1_000 });
+      const log = new InfluxRedisEvents({ redis, keys, writer: influxSeriesWriter(writer), maxLen: 1_000 });
       const at = Math.floor(Date.now() / 1000) * 1000 - 60_000;
       const ev = (board: string): FleetEvent => ({ time_ms: at, tenant: 'acme', site: 'dc-1', miner: 'm-1', kind: 'hashboard_recovered', severity: 'info', message: `board ${board} back`, data: { board } });
       await log.record([ev('1'), ev('2')]);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { influxSeriesWriter } from '../../store/influx-redis/series.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
@@ -102,8 +103,8 @@ describe('FleetRollups -> fleet_1m / fleet_1h in InfluxDB', () => {
   const client = new InfluxClient(settings);
   const writer = new InfluxWriter({ settings, metrics: createCollectorMetrics(), batchSize: 1_000, flushIntervalMs: 60_000, bufferMaxPoints: 10_000, maxRetryDelayMs: 1_000 });
   const collectors = (['c1', 'c2'] as const).map(id => {
-    const fleet = new FleetRollups(writer, { collector: id, graceMs: 20_000 });
-    return { id, fleet, rollups: new MinerRollups(writer, { onWindow: w => fleet.add(w) }) };
+    const fleet = new FleetRollups(influxSeriesWriter(writer), { collector: id, graceMs: 20_000 });
+    return { id, fleet, rollups: new MinerRollups(influxSeriesWriter(writer), { onWindow: w => fleet.add(w) }) };
   });
   const of = (m: Miner) => collectors.find(c => c.id === m.collector)!;
 

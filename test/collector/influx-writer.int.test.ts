@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { toLines } from '../../store/influx-redis/line-protocol.ts';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
@@ -171,7 +172,7 @@ describe('InfluxWriter against the shared InfluxDB', () => {
         },
       ],
     } satisfies MinerSample;
-    writer.write(samplePoints(sample));
+    writer.write(toLines(samplePoints(sample)));
     await writer.flush();
     const types = async (m: string): Promise<Record<string, unknown>> =>
       Object.fromEntries(

@@ -50,7 +50,7 @@ describe('collector through outages', () => {
       await sleep(3_000);
       await influxSvc.stop();
       await sleep(20_000);
-      expect(collector.writer.pending).toBeGreaterThan(0); // buffered, not lost
+      expect(collector.writer.stats().pending).toBeGreaterThan(0); // buffered, not lost
       await influxSvc.start();
       await sleep(2_000);
       const ok = async (): Promise<number> => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { eventPoint, offlinePoint, samplePoints } from '../../collector/points.ts';
+import * as points from '../../collector/points.ts';
 import type { FleetEvent, MinerRef, MinerSample } from '../../core/samples.ts';
+import { toLine, toLines } from '../../store/influx-redis/line-protocol.ts';
+
+// The collector's points as the InfluxDB adapter writes them.
+const samplePoints = (s: MinerSample): string[] => toLines(points.samplePoints(s));
+const offlinePoint = (...a: Parameters<typeof points.offlinePoint>): string => toLine(points.offlinePoint(...a))!;
+const eventPoint = (e: FleetEvent): string => toLine(points.eventPoint(e))!;
 
 // Golden lines: exact line protocol for a realistic S19j Pro poll (3 boards, 4 fans, 2 pools).
 

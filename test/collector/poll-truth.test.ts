@@ -2,6 +2,7 @@
 // (fleet.truth), over real gRPC on loopback: a dead board is a shortfall, a paused or stopped
 // miner produces nothing now, and uptime is bosminer's own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toLines } from '../../store/influx-redis/line-protocol.ts';
 import type { InventoryMiner } from '../../collector/inventory/schema.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import { samplePoints } from '../../collector/points.ts';
@@ -67,7 +68,7 @@ describe('a poll tells the truth', () => {
     const dead = s.hashboards.find(b => b.board === truth.boards[2]!.id)!;
     expect(dead.hashrate_ghs).toBe(0);
     expect(dead.hashrate_nominal_ghs).toBeGreaterThan(perBoard * 0.9);
-    const row = samplePoints(s).find(l => l.startsWith(`hashboard,board=${truth.boards[2]!.id},`));
+    const row = toLines(samplePoints(s)).find(l => l.startsWith(`hashboard,board=${truth.boards[2]!.id},`));
     expect(row).toMatch(/hashrate_ghs=0,hashrate_nominal_ghs=\d/);
     fleet.clearFault(id, 'hashboard_failure');
   });

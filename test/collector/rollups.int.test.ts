@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { influxSeriesWriter } from '../../store/influx-redis/series.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InfluxClient, rowsOf, type InfluxSettings } from '../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
@@ -71,7 +72,7 @@ describe('MinerRollups -> miner_1m / miner_1h in InfluxDB', () => {
     bufferMaxPoints: 10_000,
     maxRetryDelayMs: 1_000,
   });
-  const rollups = new MinerRollups(writer);
+  const rollups = new MinerRollups(influxSeriesWriter(writer));
   const fed: MinerSample[] = []; // polls that reached miner A, for the hourly expectation
 
   beforeAll(async () => {

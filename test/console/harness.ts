@@ -22,7 +22,7 @@ import { silentLogger } from '../../runtime/logger.ts';
 import { ConsoleSessions } from '../../console/sessions.ts';
 import { startSimulator, type SimulatedFleet, type SimulatedMiner } from '../../simulator/index.ts';
 import { waitForFirstPolls } from '../collector/first-polls.ts';
-import { FieldSet, line, tagSet } from '../../collector/points.ts';
+import { FieldSet, line, tagSet } from '../../store/influx-redis/line-protocol.ts';
 import { MEASUREMENTS } from '../../core/samples.ts';
 import { LineWriter, rollupLine } from '../mcp/seed.ts';
 

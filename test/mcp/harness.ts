@@ -26,6 +26,7 @@ import { collectorConfigSchema } from '../../collector/config.ts';
 import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
+import { influxSeriesWriter } from '../../store/influx-redis/series.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import { createCollectorMetrics } from '../../collector/metrics.ts';
@@ -161,7 +162,7 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
     maxRetryDelayMs: 1_000,
   });
   await writer.start();
-  const audit = new InfluxRedisEvents({ redis: infra.redis, keys: infra.keys, writer, maxLen: 100_000 });
+  const audit = new InfluxRedisEvents({ redis: infra.redis, keys: infra.keys, writer: influxSeriesWriter(writer), maxLen: 100_000 });
   const plane = createControlPlane(infra, {
     audit,
     jobs: { lockDurationMs: 2_000, stalledIntervalMs: 1_000, commandPollMs: 100, progressIntervalMs: 50 },

@@ -16,7 +16,8 @@
 import type { Redis } from 'ioredis';
 import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
-import { FieldSet, line, minerTags, samplePoints } from '../../collector/points.ts';
+import { samplePoints } from '../../collector/points.ts';
+import { FieldSet, line, minerTags, toLine, toLines } from '../../store/influx-redis/line-protocol.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import {
   MEASUREMENTS,
@@ -318,7 +319,7 @@ export async function seedSynthetic(o: SeedOptions): Promise<{ lines: number }> 
         await w.add(line(MEASUREMENTS.miner, minerTags(m.ref, m.model), new FieldSet().int('up', 0).str('status', 'offline'), t)!);
         continue;
       }
-      await w.add(samplePoints(sampleOf(m, t))[0]!);
+      await w.add(toLine(samplePoints(sampleOf(m, t))[0]!)!);
     }
   }
   const values = (m: SyntheticMiner, t: number, windowMs: number): RollupValues => {
@@ -345,7 +346,7 @@ export async function seedSynthetic(o: SeedOptions): Promise<{ lines: number }> 
   await w.flush();
 
   const eventLines: string[] = [];
-  const eventLog = new InfluxRedisEvents({ redis: o.redis, keys: o.keys, writer: { write: lines => void eventLines.push(...lines) }, maxLen: 10_000 });
+  const eventLog = new InfluxRedisEvents({ redis: o.redis, keys: o.keys, writer: { write: points => void eventLines.push(...toLines(points)) }, maxLen: 10_000 });
   const events: FleetEvent[] = [];
   const nEvents = o.events ?? 300;
   for (let i = 0; i < nEvents; i++) {

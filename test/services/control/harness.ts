@@ -10,6 +10,7 @@ import { CredentialStore } from '../../../collector/credentials.ts';
 import { InfluxRedisEvents } from '../../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
 import { InfluxWriter } from '../../../store/influx-redis/influx-writer.ts';
+import { influxSeriesWriter } from '../../../store/influx-redis/series.ts';
 import type { InventoryMiner } from '../../../collector/inventory/schema.ts';
 import { silentLogger } from '../../../runtime/logger.ts';
 import { createCollectorMetrics } from '../../../collector/metrics.ts';
@@ -114,7 +115,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     maxRetryDelayMs: 1_000,
   });
   await writer.start();
-  const events = new InfluxRedisEvents({ writer, redis, keys, maxLen: 100_000 });
+  const events = new InfluxRedisEvents({ writer: influxSeriesWriter(writer), redis, keys, maxLen: 100_000 });
   const store = influxRedisStoreOver({ redis, keys, influx, firmwareDir });
   const credentials = new CredentialStore({
     inventory: store.inventory,

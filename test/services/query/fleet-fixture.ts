@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { toLine, toLines } from '../../../store/influx-redis/line-protocol.ts';
+import type { SeriesPoint } from '../../../store/ports/series.ts';
 import { Redis } from 'ioredis';
 import { InfluxRedisEvents } from '../../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
@@ -485,7 +487,7 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
 
   // Raw points and rollups, miner by miner in time order (as the collector produces them).
   const lines: string[] = [];
-  const sink = { write: (l: readonly string[]) => void lines.push(...l) };
+  const sink = { write: (l: readonly SeriesPoint[]) => void lines.push(...toLines(l)) };
   const fleetRollups = new FleetRollups(sink, { collector: 'fixture' });
   const windowStats = new WindowStatsWriter(new RedisState(redis, keys), { runId: 'fixture.1' });
   const rollups = new MinerRollups(sink, {
@@ -507,11 +509,11 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
     for (let s = 0; s < total; s++) {
       const sample = sampleAt(m, startMs, s);
       if (sample) {
-        lines.push(...samplePoints(sample).filter(l => l.startsWith('miner,') || l.startsWith('hashboard,')));
+        lines.push(...toLines(samplePoints(sample).filter(p => p.measurement === 'miner' || p.measurement === 'hashboard')));
         rollups.addSample(sample);
       } else {
         const t = startMs + s * POLL_MS;
-        lines.push(offlinePoint(ref, m.model, t));
+        lines.push(toLine(offlinePoint(ref, m.model, t))!);
         rollups.addOffline(ref, m.model, t);
       }
     }
@@ -525,7 +527,7 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
   const eventLog = new InfluxRedisEvents({
     redis,
     keys,
-    writer: { write: l => void lines.push(...l) },
+    writer: { write: l => void lines.push(...toLines(l)) },
     maxLen: 10_000,
   });
   await eventLog.record(events);

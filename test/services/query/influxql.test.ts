@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FleetError } from '../../../core/errors.ts';
-import { defaultStep, pickSource, select, tagEq, tagIn, timeRange } from '../../../services/query/influxql.ts';
+import { defaultStep, pickSource } from '../../../services/query/influxql.ts';
+import { select, tagEq, tagIn, timeRange } from '../../../store/influx-redis/influxql.ts';
 import { formatDuration, parseDuration, parseTime, resolveRange } from '../../../services/query/time.ts';
 
 // Pure helpers of the query service: InfluxQL building (escaping of user input), the rollup

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { toLines } from '../../../store/influx-redis/line-protocol.ts';
+import type { SeriesPoint } from '../../../store/ports/series.ts';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../../services/context.ts';
@@ -121,14 +123,14 @@ beforeAll(async () => {
   influx = new InfluxClient({ url: inject('influxUrl'), db, auth: 'none', flavour: '1' });
   await influx.ensureDatabase();
   const lines: string[] = [];
-  const sink = { write: (l: readonly string[]) => void lines.push(...l) };
+  const sink = { write: (l: readonly SeriesPoint[]) => void lines.push(...toLines(l)) };
   const writer = new WindowStatsWriter(new RedisState(redis, keys), { runId: 'truth.1' });
   const rollups = new MinerRollups(sink, { onWindow: w => writer.add(w) });
   const last = new Map<string, MinerSample>();
   for (let t = START; t < NOW; t += POLL_MS) {
     for (const id of ['ok', 'dead', 'late'] as const) {
       const s = poll(id, t);
-      lines.push(...samplePoints(s).filter(l => l.startsWith('miner,') || l.startsWith('hashboard,')));
+      lines.push(...toLines(samplePoints(s).filter(p => p.measurement === 'miner' || p.measurement === 'hashboard')));
       rollups.addSample(s);
       last.set(id, s);
     }
