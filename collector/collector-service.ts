@@ -1,10 +1,6 @@
-import type { Redis } from 'ioredis';
 import { CredentialStore } from './credentials.ts';
-import { InfluxRedisEvents } from '../store/influx-redis/events.ts';
 import { attributeRestart, detectEvents, isRestartEvent, type AuditedAction, type MinerObservation } from './event-detector.ts';
 import { InfluxClient } from '../store/influx-redis/influx-client.ts';
-import { influxSeries } from '../store/influx-redis/series.ts';
-import type { SeriesPort, SeriesWriter } from '../store/ports/series.ts';
 import { CredentialPolicy } from './inventory/credential-policy.ts';
 import { DeviceIdentity } from './inventory/device-identity.ts';
 import { InventoryManager } from './inventory/inventory-manager.ts';
@@ -14,10 +10,12 @@ import { MinerClientPool } from './miner-client-pool.ts';
 import { deriveHealth, enumSuffix } from './normalize.ts';
 import { offlinePoint, samplePoints } from './points.ts';
 import type { MinerTracker, PollOutcome } from './poller.ts';
-import { redisKeys, type RedisKeys } from '../store/influx-redis/redis-keys.ts';
+import { redisKeys } from '../store/influx-redis/redis-keys.ts';
 import { createRedis, waitForRedis } from '../store/influx-redis/redis-connection.ts';
 import { influxRedisStoreOver } from '../store/influx-redis/index.ts';
 import type { Store } from '../store/store.ts';
+import type { InfluxRedisStore } from '../store/influx-redis/index.ts';
+import type { SeriesPoint, SeriesWriter } from '../store/ports/series.ts';
 import { MinerRollups } from './rollups.ts';
 import { FleetRollups } from './fleet-rollups.ts';
 import { WindowStatsWriter } from './window-stats-writer.ts';
@@ -25,7 +23,6 @@ import type { FleetEvent, HealthStatus, MinerSnapshot } from '../core/samples.ts
 import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
 import { SecretBox } from './secret-box.ts';
 import { computeAggregates } from '../core/fleet-aggregates.ts';
-import { RedisState } from '../store/influx-redis/redis-state.ts';
 import type { StatePort } from '../store/ports/state.ts';
 import { collectorIdOf, influxSettingsFrom, parseShard, type CollectorConfig } from './config.ts';
 import { inShard } from './inventory/shard.ts';
@@ -41,8 +38,8 @@ export interface CollectorHandle {
   state: StatePort;
   metrics: CollectorMetrics;
   inventory: InventoryManager;
-  keys: RedisKeys;
-  redis: Redis;
+  /** the store it writes through (the caller's, or the farm store it opened and closes) */
+  store: Store;
   /** port of /metrics and /health, when served */
   httpPort: number | null;
   /** Write dirty snapshots and aggregates now (tests; otherwise every second / every cycle). */
@@ -84,14 +81,16 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       throw listenError(err, { what: 'the collector metrics server', host, port, settings: deps.listenSettings ?? 'COLLECTOR_HTTP_HOST / COLLECTOR_HTTP_PORT' });
     }
   }
-  const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = createRedis(config.REDIS_URL, { logger: log, name: 'bosfleet-collector' });
-  // Polling and InfluxDB writes go on without Redis; snapshots are rebuilt once it is back.
-  if (!(await waitForRedis(redis, 5_000))) log.warn('Redis not reachable at start; continuing, snapshots will be written once it is back');
-  const settings = influxSettingsFrom(config);
-  const influx = new InfluxClient(settings);
-  // Not closed by the collector when it is its own: it shares the collector's Redis, quit in stop().
-  const store = deps.store ?? influxRedisStoreOver({ redis, keys, influx });
+  const collectorId = collectorIdOf(config);
+  // Events share the series writer's batches; it is opened from the store, after the store.
+  let writerRef: SeriesWriter | null = null;
+  const farm = deps.store ? null : await openCollectorFarmStore(config, {
+    log,
+    metrics,
+    collectorId,
+    events: { write: points => writerRef?.write(points) },
+  });
+  const store: Store = deps.store ?? farm!.store;
   const writer = await store.series.openWriter({
     metrics,
     logger: log,
@@ -100,11 +99,11 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     bufferMaxPoints: config.INFLUX_BUFFER_MAX_POINTS,
     maxRetryDelayMs: config.INFLUX_MAX_RETRY_DELAY_MS,
   });
-  // Every closed per-miner window also feeds the fleet rollups (InfluxDB) and the per-miner
-  // window statistics (Redis) that fleet-wide queries read instead of 10,000 series.
-  const collectorId = collectorIdOf(config);
+  writerRef = writer;
+  // Every closed per-miner window also feeds the fleet rollups (series) and the per-miner
+  // window statistics (state) that fleet-wide queries read instead of 10,000 series.
   const fleetRollups = new FleetRollups(writer, { collector: collectorId, graceMs: 2 * config.COLLECTOR_POLL_INTERVAL_MS });
-  const state: StatePort = deps.store?.state ?? new RedisState(redis, keys, { metrics, logger: log, collectorId });
+  const state = store.state;
   const windowStats = new WindowStatsWriter(state, { runId: `${collectorId}.${Date.now().toString(36)}`, metrics, logger: log });
   const rollups = new MinerRollups(writer, {
     onWindow: w => {
@@ -112,7 +111,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       windowStats.add(w);
     },
   });
-  const eventLog = new InfluxRedisEvents({ redis, keys, influx, writer, metrics, maxLen: config.COLLECTOR_EVENTS_MAXLEN, logger: log });
+  const eventLog = store.events;
   const credentials = new CredentialStore({
     env: deps.env ?? process.env,
     defaultUsername: config.MINER_DEFAULT_USERNAME,
@@ -321,13 +320,12 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     await writer.close({ timeoutMs: 30_000 });
     pool.closeAll();
     await closeHttp?.();
-    await redis.quit().catch(() => redis.disconnect());
+    await farm?.store.close();
     log.info('collector stopped');
   }
 
   readiness.push(
-    { name: 'influxdb', check: () => influx.ping() },
-    { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    { name: 'store', check: async () => (await store.ping(1_500)).every(p => p.status !== 'down') },
     { name: 'inventory', check: async () => inventory.loaded },
   );
   log.info({ miners: scheduler.trackers.size, intervalMs: config.COLLECTOR_POLL_INTERVAL_MS, concurrency: config.COLLECTOR_CONCURRENCY, metricsPort: httpPort }, 'collector started');
@@ -338,10 +336,32 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     state,
     metrics,
     inventory,
-    keys,
-    redis,
+    store,
     httpPort,
     flushSnapshots: () => flushSnapshots(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())),
     stop,
   };
+}
+
+/**
+ * The farm store a standalone `bos-fleet collector` writes through: its own Redis connection
+ * (polling goes on while Redis is down; snapshots are rebuilt once it is back), the state port
+ * counting into the collector's metrics, events batched with the collector's series writer.
+ */
+async function openCollectorFarmStore(
+  config: CollectorConfig,
+  o: { log: Logger; metrics: CollectorMetrics; collectorId: string; events: { write(points: readonly SeriesPoint[]): void } },
+): Promise<{ store: InfluxRedisStore }> {
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const redis = createRedis(config.REDIS_URL, { logger: o.log, name: 'bosfleet-collector' });
+  if (!(await waitForRedis(redis, 5_000))) o.log.warn('Redis not reachable at start; continuing, snapshots will be written once it is back');
+  const store = influxRedisStoreOver({
+    redis,
+    keys,
+    influx: new InfluxClient(influxSettingsFrom(config)),
+    log: o.log,
+    state: { metrics: o.metrics, logger: o.log, collectorId: o.collectorId },
+    events: { writer: o.events, maxLen: config.COLLECTOR_EVENTS_MAXLEN, metrics: o.metrics },
+  });
+  return { store };
 }

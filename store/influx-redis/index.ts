@@ -21,6 +21,7 @@ import type { SeriesPoint } from '../ports/series.ts';
 
 const DEFAULT_FIRMWARE_DIR = './.data/firmware';
 import { RedisState } from './redis-state.ts';
+import type { SnapshotStoreOptions } from './snapshot-store.ts';
 import { influxSeries } from './series.ts';
 
 export interface InfluxRedisStoreOptions {
@@ -89,6 +90,8 @@ export interface InfluxRedisConnections {
   /** folder of firmware image bytes (FIRMWARE_DIR). @defaultValue ./.data/firmware, FIRMWARE_DIR's default */
   firmwareDir?: string;
   events?: InfluxRedisEventOptions;
+  /** the state port's metrics and collector id (a collector's own store) */
+  state?: SnapshotStoreOptions;
   /** Redis for the rate limiters (closed with the store); default: redis */
   limiterRedis?: Redis;
 }
@@ -119,7 +122,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     cache: redisCache(redis, keys),
     inventory: new RedisInventory(redis, keys),
     pubsub: new RedisPubSub(redis, keys),
-    state: new RedisState(redis, keys, c.log ? { logger: c.log } : {}),
+    state: new RedisState(redis, keys, { ...(c.log ? { logger: c.log } : {}), ...c.state }),
     events,
     sessions: new RedisSessions(redis, keys),
     limits: new RedisWindowCounter(c.limiterRedis ?? redis, keys),

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
 import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
-import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import type { StoredEvent } from '../../store/ports/events.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
@@ -64,7 +63,7 @@ afterAll(async () => {
 });
 
 // the event log as the API sees it (same Redis, same keys); the API records control actions here too
-const audit = (): InfluxRedisEvents => new InfluxRedisEvents({ redis: collector!.redis, keys: collector!.keys, writer: { write: () => undefined }, maxLen: 1_000 });
+const audit = () => collector!.store.events;
 const events = async (miner: string): Promise<StoredEvent[]> => audit().recent(fleet.truth(miner).tenant, { miner, limit: 50 });
 
 describe('collector truth', () => {

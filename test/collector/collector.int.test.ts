@@ -10,7 +10,6 @@ import { InfluxClient, rowsOf } from '../../store/influx-redis/influx-client.ts'
 import { silentLogger } from '../../runtime/logger.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import type { FleetEvent, MinerSnapshot } from '../../core/samples.ts';
-import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { waitForFirstPolls } from './first-polls.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 import type { MinerTruth } from '../../simulator/truth.ts';
@@ -76,8 +75,6 @@ afterAll(async () => {
   await collector.stop();
   await fleet?.stop();
   await influx?.query(`DROP DATABASE "${db}"`).catch(() => undefined);
-  const keys = await collector.redis.keys(`${prefix}:*`).catch(() => []);
-  void keys;
 });
 
 /** Expected hashrate counting every board: a board without chips or nominal counts at the median of its hashing siblings. */
@@ -232,12 +229,7 @@ describe('collector over a simulated fleet', () => {
       .toBe('paused');
     fleet.rebootMiner(rebooted!);
     const tenantOf = (id: string): string => fleet.truth(id).tenant;
-    const log = new InfluxRedisEvents({
-      redis: collector.redis,
-      keys: collector.keys,
-      writer: { write: () => undefined },
-      maxLen: 1000,
-    });
+    const log = collector.store.events;
     const kindsFor = async (id: string): Promise<string[]> =>
       (await log.recent(tenantOf(id), { miner: id, limit: 50 })).map((e: FleetEvent) => e.kind);
     await expect.poll(() => kindsFor(hot!), { timeout: 15_000, interval: 500 }).toContain('overheating');

@@ -1,3 +1,4 @@
+import type { InfluxRedisStore } from '../../store/influx-redis/index.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -86,7 +87,7 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined>, t
 
 describe('device identity', () => {
   it("holds back another tenant's entry that reaches an owned device by another address", async () => {
-    const { redis, keys } = collector;
+    const { redis, keys } = collector.store as InfluxRedisStore;
     const victim = fleet.miners[0]!;
     // Tenant 2's own credentials (what PUT /api/v1/inventory/credentials/own stores) and its entry.
     const store = new CredentialStore({ inventory: new RedisInventory(redis, keys), box: new SecretBox(secret) });
