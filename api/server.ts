@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseConfig, readRawConfig } from '../runtime/config-loader.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { followCredentialRefs } from '../collector/inventory/credential-refs.ts';
+import type { InfluxRedisStore } from '../store/influx-redis/index.ts';
 import { redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
 import { listenError } from '../runtime/listen-error.ts';
 import { buildApp, type ApiRoutePlugin } from './app.ts';
@@ -81,13 +82,13 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
   // On influx-redis the rate limiters get their own impatient connection: a slow Redis must not stall every request.
   const infraHandle = createInfra(config, log, 'bosfleet-api', { rateLimitConnection: true, ...(opts.store ? { store: opts.store } : {}) });
   const { infra } = infraHandle;
-  const { redis, keys, influx, minerPool, credentials } = infra;
+  const { minerPool, credentials } = infra;
   const farm = infra.store.backend === 'influx-redis';
   const stopCredentialRefs = config.COLLECTOR_INVENTORY_FILE ? await followCredentialRefs(config.COLLECTOR_INVENTORY_FILE, credentials, log) : () => undefined;
   const metrics = createApiMetrics();
   registerStoreInfo(metrics.registry, infra.store);
   const fleetQuery = new FleetQuery(
-    { redis, redisUrl: config.REDIS_URL, keys, influx, log, metrics, store: infra.store, inventory: infra.store.inventory, events: infra.store.events },
+    { store: infra.store, redisUrl: config.REDIS_URL, log, metrics },
     { pollIntervalMs, windowCacheBytes: config.API_WINDOW_CACHE_MB * 1024 * 1024 },
   );
 
@@ -128,7 +129,7 @@ export async function startApiServer(config: ApiConfig, opts: ApiServerOptions =
     markClosed();
   });
 
-  const redisUp = farm ? await waitForRedis(redis, 3_000) : true;
+  const redisUp = farm ? await waitForRedis((infra.store as InfluxRedisStore).redis, 3_000) : true;
   if (!redisUp) {
     log.warn(
       { redis: redactRedisUrl(config.REDIS_URL) },

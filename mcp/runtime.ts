@@ -5,6 +5,7 @@
  * function; the connections themselves come from api/infra.ts, shared with the API server.
  */
 import type { Logger } from '../runtime/logger.ts';
+import type { InfluxRedisStore } from '../store/influx-redis/index.ts';
 import type { ApiConfig } from '../api/config.ts';
 import { createInfra, type InfraHandle } from '../api/infra.ts';
 import { redactRedisUrl, waitForRedis } from '../store/influx-redis/redis-connection.ts';
@@ -36,10 +37,10 @@ export interface McpRuntimeOptions {
 export async function createMcpRuntime(config: ApiConfig, log: Logger, o: McpRuntimeOptions): Promise<McpRuntime> {
   const handle = createMcpInfra(config, log);
   const { infra } = handle;
-  if (!(await waitForRedis(infra.redis, 3_000)))
+  if (infra.store.backend === 'influx-redis' && !(await waitForRedis((infra.store as InfluxRedisStore).redis, 3_000)))
     log.warn({ redis: redactRedisUrl(config.REDIS_URL) }, 'Redis is not reachable yet; tools answer unavailable until it is');
   const fleetQuery = new FleetQuery(
-    { redis: infra.redis, redisUrl: config.REDIS_URL, keys: infra.keys, influx: infra.influx, log, store: infra.store, events: infra.store.events },
+    { store: infra.store, redisUrl: config.REDIS_URL, log },
     { pollIntervalMs: o.pollIntervalMs },
   );
   // Control actions are audited like the API's, in the store's events. A read-only session

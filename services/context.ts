@@ -1,9 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { CredentialStore } from '../collector/credentials.ts';
-import type { InfluxClient } from '../store/influx-redis/influx-client.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { MinerClientPool } from '../collector/miner-client-pool.ts';
-import type { RedisKeys } from '../store/influx-redis/redis-keys.ts';
 import type { Store } from '../store/store.ts';
 import type { ApiConfig } from '../api/config.ts';
 
@@ -32,9 +29,6 @@ export interface ApiInfra {
   log: Logger;
   /** the storage ports (store/): services read and write only through these */
   store: Store;
-  redis: Redis;
-  keys: RedisKeys;
-  influx: InfluxClient;
   minerPool: MinerClientPool;
   credentials: CredentialStore;
 }

@@ -1,3 +1,4 @@
+import { farmOf } from '../../test/store/backends.ts';
 // bench/mcp: latency (cold, p50, p95) and default answer size of every read MCP tool at N
 // miners, through an in-process MCP client (the SDK's Client over createMcpHandler's fetch: no
 // network, real protocol, real stores).
@@ -66,8 +67,8 @@ try {
       // The miner the per-miner tools ask about answers for real (a simulated miner).
       const someId = f.miners[Math.floor(n / 2)]!.ref;
       const m = sim.miners[0]!;
-      await f.deps.infra.redis.hset(
-        f.deps.infra.keys.resolvedInventory(),
+      await farmOf(f.deps.infra.store).redis.hset(
+        farmOf(f.deps.infra.store).keys.resolvedInventory(),
         someId.id,
         JSON.stringify({ id: someId.id, host: m.host, port: m.port, tenant: someId.tenant, site: someId.site, credentials: 'default', labels: {}, source: 'file' }),
       );

@@ -1,11 +1,6 @@
-import type { Redis } from 'ioredis';
 import { FleetError } from '../../core/errors.ts';
-import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import type { EventsPort } from '../../store/ports/events.ts';
-import type { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
-import { RedisInventory } from '../../store/influx-redis/inventory.ts';
 import type { InventoryPort } from '../../store/ports/inventory.ts';
 import {
   HEALTH_STATUSES,
@@ -16,9 +11,9 @@ import {
   type MinerSample,
   type MinerSnapshot,
 } from '../../core/samples.ts';
-import { RedisState } from '../../store/influx-redis/redis-state.ts';
 import type { StatePort } from '../../store/ports/state.ts';
 import type { Store } from '../../store/store.ts';
+import type { InfluxRedisStore } from '../../store/influx-redis/index.ts';
 import { hasRole, type Caller } from '../context.ts';
 import type { ApiMetrics } from '../../api/metrics.ts';
 import type {
@@ -62,7 +57,6 @@ import { shareAnswer } from './shared-answer.ts';
 import { historyEvents, recentEvents, type EventFilter } from './events.ts';
 import { celsius, jth, kw, minutes, nullable, pct, ratioPct, roundForUnit, ths, watts } from './format.ts';
 import { MAX_RANGE_MS, defaultStep, num, pickSource, type Source } from './influxql.ts';
-import { influxSeries } from '../../store/influx-redis/series.ts';
 import type { SeriesQuery, SeriesReader } from '../../store/ports/series.ts';
 import {
   decodeCursor,
@@ -128,22 +122,15 @@ import {
 export type TimeInput = string | number;
 
 export interface FleetQueryDeps {
-  redis: Redis;
-  keys: RedisKeys;
-  influx: InfluxClient;
+  /** the storage ports every answer is read from */
+  store: Store;
   log?: Logger | undefined;
   metrics?: ApiMetrics | undefined;
-  /** the storage ports; without it (tests), state and series are read from redis/keys/influx */
-  store?: Store | undefined;
   /**
-   * the URL `redis` was opened with: on influx-redis, miner tables are then read and parsed in a
-   * worker thread with its own connection (miner-table-loader.ts); without it, in this thread
+   * the Redis URL of an influx-redis store: miner tables are then read and parsed in a worker
+   * thread with its own connection (miner-table-loader.ts); without it, in this thread
    */
   redisUrl?: string | undefined;
-  /** the store's events port; defaults to a read-only one over redis/keys/influx */
-  events?: EventsPort | undefined;
-  /** the store's inventory port; defaults to the Redis one over redis/keys */
-  inventory?: InventoryPort | undefined;
 }
 
 export interface FleetQueryOptions {
@@ -329,8 +316,6 @@ interface WindowRows {
 const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.fromMs), to: iso(r.toMs) });
 
 export class FleetQuery {
-  private readonly redis: Redis;
-  private readonly keys: RedisKeys;
   private readonly inventory: InventoryPort;
   private readonly series: SeriesReader;
   private readonly log: Logger | undefined;
@@ -355,32 +340,18 @@ export class FleetQuery {
   private tableVersion = 0;
 
   constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
-    this.redis = deps.redis;
-    this.keys = deps.keys;
-    this.inventory = deps.inventory ?? new RedisInventory(deps.redis, deps.keys);
-    this.series = (deps.store?.series ?? influxSeries(deps.influx)).reader;
+    const { store } = deps;
+    this.inventory = store.inventory;
+    this.series = store.series.reader;
     this.log = deps.log;
     this.metrics = deps.metrics;
-    // Small MGET chunks: a table load in this thread parses ~2.5 KB of JSON per miner; chunks of
-    // 200 keep each synchronous JSON.parse slice short (see also createTableLoader).
-    this.state =
-      deps.store?.state ??
-      new RedisState(deps.redis, deps.keys, { chunkSize: 200, ...(deps.log ? { logger: deps.log } : {}) });
-    const onRedis = (deps.store?.backend ?? 'influx-redis') === 'influx-redis';
+    this.state = store.state;
     this.tableLoader = createTableLoader({
       state: this.state,
-      redis: onRedis && deps.redisUrl ? { url: deps.redisUrl, prefix: deps.keys.prefix } : undefined,
+      redis: store.backend === 'influx-redis' && deps.redisUrl ? { url: deps.redisUrl, prefix: (store as InfluxRedisStore).keys.prefix } : undefined,
       log: deps.log,
     });
-    this.eventLog =
-      deps.events ??
-      new InfluxRedisEvents({
-        redis: deps.redis,
-        keys: deps.keys,
-        influx: deps.influx,
-        writer: { write: () => undefined },
-        maxLen: opts.eventsMaxLen ?? 10_000,
-      });
+    this.eventLog = store.events;
     this.pollMs = opts.pollIntervalMs ?? 10_000;
     this.now = opts.now ?? Date.now;
     this.maxRawPoints = opts.maxRawPoints ?? 20_000_000;

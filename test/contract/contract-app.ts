@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../store/influx-redis/index.ts';
 /**
  * The whole API as a client meets it, for the contract suites (fuzz and cross-tenant): the
  * control harness's simulated fleet (real gRPC on loopback, real Redis and InfluxDB, real
@@ -56,7 +57,7 @@ export async function startContractApp(o: { miners?: number } = {}): Promise<Con
       MCP_ALLOWED_HOSTS: '127.0.0.1,localhost',
     },
   });
-  const fleetQuery = new FleetQuery({ redis: h.redis, keys: h.keys, influx: h.influx, log: h.infra.log });
+  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: h.redis, keys: h.keys, influx: h.influx }), log: h.infra.log });
   const app = await buildApp({
     infra: h.infra,
     fleetQuery,

@@ -1,3 +1,5 @@
+import { farmOf } from '../store/backends.ts';
+import { influxRedisStoreOver } from '../../store/influx-redis/index.ts';
 /**
  * A realistic MCP test bed on real services: a simulated fleet (real gRPC on loopback), the
  * real collector polling it every second into the test InfluxDB and Redis (random prefix, fresh
@@ -151,8 +153,8 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
   const log = silentLogger();
   const handle: McpInfraHandle = createMcpInfra(config, log, 'bosfleet-mcp-test');
   const { infra } = handle;
-  if (!(await waitForRedis(infra.redis, 10_000))) throw new Error('Redis is not reachable');
-  const fleetQuery = new FleetQuery({ redis: infra.redis, keys: infra.keys, influx: infra.influx, log }, { pollIntervalMs: 1_000 });
+  if (!(await waitForRedis(farmOf(infra.store).redis, 10_000))) throw new Error('Redis is not reachable');
+  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: farmOf(infra.store).redis, keys: farmOf(infra.store).keys, influx: farmOf(infra.store).influx }), log }, { pollIntervalMs: 1_000 });
   const writer = new InfluxWriter({
     settings: { url: influxUrl, db, auth: 'none', flavour: '1' },
     metrics: createCollectorMetrics(new Registry()),
@@ -162,7 +164,7 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
     maxRetryDelayMs: 1_000,
   });
   await writer.start();
-  const audit = new InfluxRedisEvents({ redis: infra.redis, keys: infra.keys, writer: influxSeriesWriter(writer), maxLen: 100_000 });
+  const audit = new InfluxRedisEvents({ redis: farmOf(infra.store).redis, keys: farmOf(infra.store).keys, writer: influxSeriesWriter(writer), maxLen: 100_000 });
   const plane = createControlPlane(infra, {
     audit,
     jobs: { lockDurationMs: 2_000, stalledIntervalMs: 1_000, commandPollMs: 100, progressIntervalMs: 50 },
@@ -207,8 +209,8 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
       await writer.close({ timeoutMs: 2_000 }).catch(() => undefined);
       await collector.stop().catch(() => undefined);
       await fleet.stop();
-      const stale = await infra.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
-      for (let i = 0; i < stale.length; i += 500) await infra.redis.del(...stale.slice(i, i + 500)).catch(() => undefined);
+      const stale = await farmOf(infra.store).redis.keys(`${prefix}:*`).catch(() => [] as string[]);
+      for (let i = 0; i < stale.length; i += 500) await farmOf(infra.store).redis.del(...stale.slice(i, i + 500)).catch(() => undefined);
       await new InfluxClient({ url: influxUrl, db, auth: 'none', flavour: '1' }).query(`DROP DATABASE "${db}"`).catch(() => undefined);
       await handle.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import { farmOf } from '../store/backends.ts';
+import { influxRedisStoreOver } from '../../store/influx-redis/index.ts';
 /**
  * An MCP server over a large stored fleet without simulated miners: `seedSynthetic` writes the
  * snapshots, aggregates, raw points, rollups and events of n miners into a fresh InfluxDB
@@ -56,13 +58,13 @@ export async function startSyntheticMcp(o: {
   const log = silentLogger();
   const handle = createMcpInfra(config, log, 'bosfleet-mcp-synthetic');
   const { infra } = handle;
-  if (!(await waitForRedis(infra.redis, 10_000))) throw new Error('Redis is not reachable');
+  if (!(await waitForRedis(farmOf(infra.store).redis, 10_000))) throw new Error('Redis is not reachable');
   const tenant = 'acme';
   const miners = syntheticFleet(o.n, tenant);
   const t0 = Date.now();
   const { lines } = await seedSynthetic({
-    redis: infra.redis,
-    keys: infra.keys,
+    redis: farmOf(infra.store).redis,
+    keys: farmOf(infra.store).keys,
     influxUrl: o.influxUrl,
     db,
     miners,
@@ -71,8 +73,7 @@ export async function startSyntheticMcp(o: {
     ...o.seed,
   });
   const seedMs = Date.now() - t0;
-  const fleetQuery = new FleetQuery(
-    { redis: infra.redis, keys: infra.keys, influx: infra.influx, log },
+  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: farmOf(infra.store).redis, keys: farmOf(infra.store).keys, influx: farmOf(infra.store).influx }), log },
     { pollIntervalMs: o.pollIntervalMs ?? 60_000 },
   );
   const plane = createControlPlane(infra, {
@@ -104,8 +105,8 @@ export async function startSyntheticMcp(o: {
     async close() {
       for (const c of clients) await c.close().catch(() => undefined);
       await plane.close({ force: true }).catch(() => undefined);
-      const stale = await infra.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
-      for (let i = 0; i < stale.length; i += 500) await infra.redis.del(...stale.slice(i, i + 500)).catch(() => undefined);
+      const stale = await farmOf(infra.store).redis.keys(`${prefix}:*`).catch(() => [] as string[]);
+      for (let i = 0; i < stale.length; i += 500) await farmOf(infra.store).redis.del(...stale.slice(i, i + 500)).catch(() => undefined);
       await new InfluxClient({ url: o.influxUrl, db, auth: 'none', flavour: '1' }).query(`DROP DATABASE "${db}"`).catch(() => undefined);
       await handle.close();
     },

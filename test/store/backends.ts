@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { openEmbeddedStore, type EmbeddedStore } from '../../store/embedded/index.ts';
 import { openInfluxRedisStore, type InfluxRedisStore } from '../../store/influx-redis/index.ts';
-import type { StoreBackend } from '../../store/store.ts';
+import type { Store, StoreBackend } from '../../store/store.ts';
 import { waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 
 /**
@@ -62,4 +62,10 @@ export async function openTestStore(backend: StoreBackend, opts: TestStoreOption
       fs.rmSync(path.dirname(firmwareDir), { recursive: true, force: true });
     },
   });
+}
+
+/** The farm store's connections, for tests that inspect Redis or InfluxDB directly. */
+export function farmOf(store: Store): InfluxRedisStore {
+  if (store.backend !== 'influx-redis') throw new Error(`expected the influx-redis store, got ${store.backend}`);
+  return store as InfluxRedisStore;
 }

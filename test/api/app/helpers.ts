@@ -77,16 +77,12 @@ export async function buildTestApp(
   const infra: ApiInfra = {
     config,
     log: silentLogger(),
-    redis: fx.redis,
-    keys: fx.keys,
-    influx: o.influx ?? fx.influx,
     store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: o.influx ?? fx.influx }),
     minerPool: new MinerClientPool(credentials),
     credentials,
   };
   const metrics = createApiMetrics();
-  const fleetQuery = new FleetQuery(
-    { redis: fx.redis, keys: fx.keys, influx: infra.influx, metrics },
+  const fleetQuery = new FleetQuery({ store: infra.store, metrics },
     { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
   );
   const app = await buildApp({ infra, fleetQuery, metrics, extraRoutes: o.extraRoutes ?? [] });

@@ -1,3 +1,4 @@
+import { farmOf } from '../../store/backends.ts';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -36,11 +37,11 @@ describe('startApiServer', () => {
           (async app =>
             void app.get('/ext/ping', async req => ({
               tenant: req.caller.tenant,
-              redis: infra.redis.status,
+              redis: farmOf(infra.store).redis.status,
             }))) satisfies FastifyPluginAsyncZod,
         ],
         start: async () => void calls.push('start'),
-        close: async () => void calls.push(`close(redis ${infra.redis.status})`),
+        close: async () => void calls.push(`close(redis ${farmOf(infra.store).redis.status})`),
       }),
     });
     try {
@@ -66,7 +67,7 @@ describe('startApiServer', () => {
       await server.close();
     }
     await server.closed;
-    await expect.poll(() => server.infra.redis.status, { timeout: 2_000 }).toBe('end');
+    await expect.poll(() => farmOf(server.infra.store).redis.status, { timeout: 2_000 }).toBe('end');
     expect(calls).toEqual(['start', 'close(redis ready)']);
     const r = new Redis(inject('redisUrl'));
     const left = await r.keys(`${prefix}:*`);

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { createPublicKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -397,8 +398,7 @@ describe('rate limits', () => {
     });
     dead.on('error', () => undefined);
     const metrics = createApiMetrics();
-    const fleetQuery = new FleetQuery(
-      { redis: fx.redis, keys: fx.keys, influx: fx.influx },
+    const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }) },
       { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
     );
     const app = await buildApp({

@@ -124,7 +124,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     defaultPassword: 'root',
   });
   const minerPool = new MinerClientPool(credentials, { timeoutMs: config.MINER_RPC_TIMEOUT_MS });
-  const infra: ApiInfra = { config, log, store, redis, keys, influx, minerPool, credentials };
+  const infra: ApiInfra = { config, log, store, minerPool, credentials };
 
   const inventory: InventoryMiner[] = fleet.miners.map(m => ({
     id: m.id,

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../api/app.ts';
@@ -12,7 +13,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   h = await startHarness({ sim: { miners: 1, sites: 1, seed: 1408 } });
-  const fleetQuery = new FleetQuery({ redis: h.redis, keys: h.keys, influx: h.influx, log: h.infra.log });
+  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: h.redis, keys: h.keys, influx: h.influx }), log: h.infra.log });
   // Tokens are checked by a stand-in verifier (as in routes.int.test.ts): one operator token.
   app = await buildApp({
     infra: { ...h.infra, config: { ...h.infra.config, AUTH_MODE: 'jwt' } },

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../api/app.ts';
@@ -24,7 +25,7 @@ const auth = (token: keyof typeof TOKENS): Record<string, string> => ({ authoriz
 
 beforeAll(async () => {
   h = await startHarness({ sim: { miners: 4, sites: 2, seed: 66, firmware: FIRMWARE_PREVIOUS } });
-  const fleetQuery = new FleetQuery({ redis: h.redis, keys: h.keys, influx: h.influx, log: h.infra.log });
+  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: h.redis, keys: h.keys, influx: h.influx }), log: h.infra.log });
   app = await buildApp({
     infra: { ...h.infra, config: { ...h.infra.config, AUTH_MODE: 'jwt' } },
     fleetQuery,

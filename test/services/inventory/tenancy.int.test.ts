@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   await manager.start();
   await waitFor('file miners published', async () => (await h.redis.hlen(h.keys.resolvedInventory())) === 2, 5_000);
-  const fleetQuery = new FleetQuery({ redis: h.redis, keys: h.keys, influx: h.influx, log: h.infra.log });
+  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: h.redis, keys: h.keys, influx: h.influx }), log: h.infra.log });
   app = await buildApp({
     infra: { ...h.infra, config: { ...h.infra.config, AUTH_MODE: 'jwt' } },
     fleetQuery,

@@ -29,12 +29,11 @@ function infra(): ApiInfra {
   return {
     config: testConfig({ REDIS_PREFIX: prefix, BOSFLEET_SECRET_KEY_FILE: join(dir, 'secret.key') }),
     log: silentLogger(),
-    redis,
-    keys: redisKeys(prefix),
-    influx: new InfluxClient({ url: inject('influxUrl'), db: 'unused', auth: 'none', flavour: '1' }),
-    get store() {
-      return influxRedisStoreOver({ redis, keys: redisKeys(prefix), influx: this.influx });
-    },
+    store: influxRedisStoreOver({
+      redis,
+      keys: redisKeys(prefix),
+      influx: new InfluxClient({ url: inject('influxUrl'), db: 'unused', auth: 'none', flavour: '1' }),
+    }),
     minerPool: new MinerClientPool(credentials),
     credentials,
   };

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -23,7 +24,7 @@ const empty: Caller = { sub: 'eve', tenant: 'nobody', roles: ['viewer'] };
 
 beforeAll(async () => {
   fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl'), historyMinutes: 12 * 60 });
-  fq = new FleetQuery({ redis: fx.redis, keys: fx.keys, influx: fx.influx }, { pollIntervalMs: POLL_MS, now: () => fx.nowMs });
+  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }) }, { pollIntervalMs: POLL_MS, now: () => fx.nowMs });
   // what the collector's inventory holds for a tenant registered a moment ago, before its first poll
   for (const id of ['fresh-01', 'fresh-02'])
     await fx.redis.hset(

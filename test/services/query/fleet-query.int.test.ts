@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FleetError } from '../../../core/errors.ts';
@@ -49,8 +50,7 @@ const snap = (id: string) => fx.snapshots.find(s => s.ref.id === id)!;
 beforeAll(async () => {
   fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl') });
   // With the Redis URL, miner tables load in the loader thread, as in the API.
-  fq = new FleetQuery(
-    { redis: fx.redis, redisUrl: inject('redisUrl'), keys: fx.keys, influx: fx.influx },
+  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }), redisUrl: inject('redisUrl') },
     { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
   );
 });
@@ -224,11 +224,10 @@ describe('miner table reloads', () => {
       JSON.parse(JSON.stringify(fx.snapshots.filter(s => s.ref.tenant === 'acme'))) as MinerSnapshot[];
     await store.writeSnapshots(copy());
     const opts = { pollIntervalMs: POLL_MS, now: () => fx.nowMs, tableFreshMs: 1, tableStaleMs: 1 };
-    const threaded = new FleetQuery(
-      { redis: fx.redis, redisUrl: inject('redisUrl'), keys, influx: fx.influx },
+    const threaded = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: keys, influx: fx.influx }), redisUrl: inject('redisUrl') },
       opts,
     );
-    const inline = new FleetQuery({ redis: fx.redis, keys, influx: fx.influx }, opts);
+    const inline = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: keys, influx: fx.influx }) }, opts);
     const both = async (o: Parameters<FleetQuery['listMiners']>[1]) => {
       await new Promise(r => setTimeout(r, 5));
       const [a, b] = await Promise.all([threaded.listMiners(acme, o), inline.listMiners(acme, o)]);
@@ -542,8 +541,7 @@ describe('fleetSeries', () => {
 describe('analytics', () => {
   it('window statistics read ahead serve the same answers from memory', async () => {
     const metrics = createApiMetrics();
-    const warm = new FleetQuery(
-      { redis: fx.redis, keys: fx.keys, influx: fx.influx, metrics },
+    const warm = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }), metrics },
       { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
     );
     const ahead = await warm.preloadWindows(48);
@@ -718,9 +716,11 @@ describe('analytics', () => {
   it('InfluxDB answers when Redis holds no window statistics (history older than them)', async () => {
     const noStats = new FleetQuery(
       {
-        redis: fx.redis,
-        keys: { ...fx.keys, windowStats: () => `${fx.prefix}:no-window-stats` },
-        influx: fx.influx,
+        store: influxRedisStoreOver({
+          redis: fx.redis,
+          keys: { ...fx.keys, windowStats: () => `${fx.prefix}:no-window-stats` },
+          influx: fx.influx,
+        }),
       },
       { pollIntervalMs: POLL_MS, now: () => fx.nowMs },
     );
@@ -743,8 +743,7 @@ describe('analytics', () => {
   });
 
   it('board-level scans that would be too large are refused with a usable window', async () => {
-    const small = new FleetQuery(
-      { redis: fx.redis, keys: fx.keys, influx: fx.influx },
+    const small = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }) },
       { pollIntervalMs: POLL_MS, now: () => fx.nowMs, maxRawPoints: 10_000 },
     );
     await rejects(

@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../../services/context.ts';
 import { FleetQuery } from '../../../services/query/fleet-query.ts';
@@ -15,7 +16,7 @@ let fq: FleetQuery;
 
 beforeAll(async () => {
   fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl'), historyMinutes: 1 });
-  fq = new FleetQuery({ redis: fx.redis, keys: fx.keys, influx: fx.influx }, { pollIntervalMs: POLL_MS, tableFreshMs: 60_000 });
+  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }) }, { pollIntervalMs: POLL_MS, tableFreshMs: 60_000 });
 });
 
 afterAll(async () => {

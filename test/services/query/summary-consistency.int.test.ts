@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../../services/context.ts';
 import { FleetQuery } from '../../../services/query/fleet-query.ts';
@@ -16,7 +17,7 @@ let store: SnapshotStore;
 
 beforeAll(async () => {
   fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl'), historyMinutes: 20 });
-  fq = new FleetQuery({ redis: fx.redis, keys: fx.keys, influx: fx.influx }, { pollIntervalMs: POLL_MS, now: () => fx.nowMs });
+  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }) }, { pollIntervalMs: POLL_MS, now: () => fx.nowMs });
   store = new SnapshotStore(fx.redis, fx.keys);
 });
 

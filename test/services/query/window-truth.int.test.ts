@@ -1,3 +1,4 @@
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { randomUUID } from 'node:crypto';
 import { toLines } from '../../../store/influx-redis/line-protocol.ts';
 import type { SeriesPoint } from '../../../store/ports/series.ts';
@@ -165,7 +166,7 @@ beforeAll(async () => {
   const store = new SnapshotStore(redis, keys);
   await store.writeSnapshots(snaps);
   await store.writeAggregates(computeAggregates(snaps, NOW));
-  fq = new FleetQuery({ redis, keys, influx }, { pollIntervalMs: POLL_MS, now: () => NOW });
+  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: redis, keys: keys, influx: influx }) }, { pollIntervalMs: POLL_MS, now: () => NOW });
 }, 60_000);
 
 afterAll(async () => {

@@ -39,15 +39,12 @@ beforeAll(async () => {
   const infra: ApiInfra = {
     config: testConfig({ AUTH_PUBLIC_KEY: keys.publicPem }),
     log: silentLogger(),
-    redis: dead,
-    keys: redisKeys('test:redis-down'),
-    influx,
     store: influxRedisStoreOver({ redis: dead, keys: redisKeys('test:redis-down'), influx }),
     minerPool: new MinerClientPool(credentials),
     credentials,
   };
   const metrics = createApiMetrics();
-  const fleetQuery = new FleetQuery({ redis: dead, keys: infra.keys, influx, metrics }, { pollIntervalMs: 10_000 });
+  const fleetQuery = new FleetQuery({ store: infra.store, metrics }, { pollIntervalMs: 10_000 });
   const schedules = new ScheduleService(infra, { control: {} as ControlService, jobs: {} as JobService });
   app = await buildApp({
     infra,
