@@ -30,10 +30,10 @@ const isFinal = (j: JobSummary): boolean => FINAL_STATUSES.includes(j.status);
  * The live part of a job page. While the job runs, the page follows /jobs/:id/stream (server-sent
  * events) and swaps in each new version of this fragment (console.js).
  */
-function progressView(j: JobDetail, session: ConsoleSession, opts: { stream?: boolean } = {}): Html {
+function progressView(j: JobDetail, session: ConsoleSession): Html {
   const p = j.progress;
   const live = !isFinal(j);
-  return html`<div id="job-progress" data-testid="job-progress" data-status="${j.status}"${live && opts.stream ? html` data-stream="/jobs/${encodeURIComponent(j.id)}/stream"` : ''}>
+  return html`<div id="job-progress" data-testid="job-progress" data-status="${j.status}"${live ? html` data-stream="/jobs/${encodeURIComponent(j.id)}/stream"` : ''}>
 <p>Status <span class="badge ${j.status === 'succeeded' ? 'online' : live ? 'paused' : 'offline'}" data-testid="job-status">${j.status.replace('_', ' ')}</span>
 ${p ? html` · ${p.done} of ${p.total} done (${p.ok} ok, ${p.failed} failed${p.skipped ? `, ${p.skipped} skipped` : ''}${p.cancelled ? `, ${p.cancelled} cancelled` : ''})${p.phase ? ` · ${p.phase}` : ''}` : ''}</p>
 ${p ? html`<progress max="${p.total}" value="${p.done}" aria-label="Job progress">${p.done}/${p.total}</progress>` : ''}
@@ -77,7 +77,7 @@ ${list.items.length === 0 ? html`<p class="muted">No jobs yet. Batch actions fro
     const { id } = req.params as { id: string };
     const j = await jobs().get(session.caller, id, { resultsLimit: 500 });
     const body = html`<p class="asof">${j.type} · by ${j.created_by} · created ${age(iso(j.created_ms))}${j.finished_ms ? ` · finished ${age(iso(j.finished_ms))}` : ''}</p>
-${progressView(j, session, { stream: true })}`;
+${progressView(j, session)}`;
     reply.type('text/html');
     return page(j.label, { session, path: '/jobs' }, body).text;
   });
