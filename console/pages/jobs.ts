@@ -82,14 +82,6 @@ ${progressView(j, session)}`;
     return page(j.label, { session, path: '/jobs' }, body).text;
   });
 
-  app.get('/jobs/:id/progress', async (req, reply) => {
-    const session = req.consoleSession!;
-    const { id } = req.params as { id: string };
-    const j = await jobs().get(session.caller, id, { resultsLimit: 500 });
-    reply.type('text/html');
-    return progressView(j, session).text;
-  });
-
   // Server-sent events: the progress fragment each time it changes, then `end` once the job is
   // final. JobService has no change notification, so the stream reads JobService.get every
   // STREAM_POLL_MS (one small read per open job page) and sends only what changed.
