@@ -236,7 +236,7 @@ try {
     const t = Date.now();
     await act();
     const search = new URL(p.url()).search;
-    await p.waitForFunction(q => document.querySelector('#miner-results')?.getAttribute('data-query') === q, search, { timeout: 30_000 });
+    await p.waitForFunction(`document.querySelector('#miner-results')?.getAttribute('data-query') === ${JSON.stringify(search)}`, undefined, { timeout: 30_000 });
     await tableReady(p);
     return Date.now() - t;
   };
