@@ -63,7 +63,7 @@ function checkOrigin(req: FastifyRequest): void {
     throw new FleetError('forbidden', `cross-site request refused (Sec-Fetch-Site: ${String(site)})`);
 }
 
-/** The session's CSRF token, from the form field `_csrf` or the `x-csrf-token` header (htmx). */
+/** The session's CSRF token, from the form field `_csrf` or the `x-csrf-token` header (script requests). */
 function checkCsrf(req: FastifyRequest, session: ConsoleSession): void {
   const given = field(req.body, '_csrf') ?? (req.headers['x-csrf-token'] as string | undefined);
   if (given === undefined || !sameSecret(given, session.csrf))

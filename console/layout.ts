@@ -1,5 +1,6 @@
 import type { Caller } from '../services/context.ts';
 import { hasRole } from '../services/context.ts';
+import { assetUrl } from './assets.ts';
 import { html, type Html } from './html.ts';
 import type { ConsoleSession } from './sessions.ts';
 
@@ -27,7 +28,8 @@ export function csrfField(session: ConsoleSession): Html {
   return html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
 }
 
-export function page(title: string, ctx: PageContext, body: Html, opts: { charts?: boolean } = {}): Html {
+/** opts.preload: chart data the page will fetch, requested while the scripts load */
+export function page(title: string, ctx: PageContext, body: Html, opts: { charts?: boolean; preload?: string[] } = {}): Html {
   const s = ctx.session;
   const current = (href: string): boolean => (href === '/' ? ctx.path === '/' : ctx.path.startsWith(href));
   return html`<!doctype html>
@@ -37,10 +39,10 @@ export function page(title: string, ctx: PageContext, body: Html, opts: { charts
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · bos-fleet</title>
 ${s ? html`<meta name="csrf-token" content="${s.csrf}">` : ''}
-<link rel="stylesheet" href="/assets/console.css">
-${opts.charts ? html`<link rel="stylesheet" href="/assets/uPlot.min.css"><script src="/assets/uPlot.iife.min.js" defer></script>` : ''}
-<script src="/assets/htmx.min.js" defer></script>
-<script src="/assets/console.js" defer></script>
+<link rel="stylesheet" href="${assetUrl('console.css')}">
+${opts.charts ? html`<link rel="stylesheet" href="${assetUrl('uPlot.min.css')}"><script src="${assetUrl('uPlot.iife.min.js')}" defer></script>` : ''}
+<script src="${assetUrl('console.js')}" defer></script>
+${(opts.preload ?? []).map(u => html`<link rel="preload" href="${u}" as="fetch" crossorigin="anonymous">`)}
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

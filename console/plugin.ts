@@ -5,6 +5,7 @@ import type { ControlPlane } from '../services/control/index.ts';
 import { HTTP_STATUS } from '../api/errors.ts';
 import type { FleetQuery } from '../services/query/fleet-query.ts';
 import { registerAssets } from './assets.ts';
+import { installPageCompression } from './compression.ts';
 import { installSessionHooks, registerLoginRoutes } from './auth.ts';
 import { errorPage } from './layout.ts';
 import { registerActionRoutes } from './pages/actions.ts';
@@ -56,6 +57,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
     }
     return payload;
   });
+  installPageCompression(app);
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = isFleetError(err) ? HTTP_STATUS[err.code] : typeof err.statusCode === 'number' && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err, url: req.url }, 'console: error');

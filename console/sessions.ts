@@ -9,7 +9,7 @@ import type { Caller } from '../services/context.ts';
  */
 export interface ConsoleSession {
   caller: Caller;
-  /** per-session CSRF token, echoed by every form and htmx request */
+  /** per-session CSRF token, echoed by every form and script request */
   csrf: string;
   created_ms: number;
   expires_ms: number;

@@ -24,6 +24,14 @@ export const MINER_SORT_KEYS = [
   'efficiency',
   'power',
   'last_seen',
+  'fans',
+  'uptime',
+  'boards',
+  'site',
+  'model',
+  'status',
+  'firmware',
+  'pool',
 ] as const;
 export type MinerSortKey = (typeof MINER_SORT_KEYS)[number];
 
@@ -73,6 +81,9 @@ export const MinerListItem = z.object({
   temp_chip_max_c: z.number().nullable(),
   boards_hashing: z.number().int().nullable(),
   boards_total: z.number().int().nullable(),
+  fan_rpm_min: z.number().nullable().describe('slowest fan, RPM; null while offline.'),
+  uptime_s: z.number().nullable().describe('control board (system) uptime, s; null while offline or before the first details read.'),
+  pool: z.string().nullable().describe('URL of the active pool (else the first enabled one).'),
   labels: z.record(z.string(), z.string()),
   last_seen: IsoTime.nullable(),
   stale: z.boolean().describe('last_seen older than 3 poll intervals (or never reached).'),

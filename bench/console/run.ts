@@ -5,9 +5,10 @@
 // Measures, per screen, with a cold browser cache: first contentful paint (Paint Timing), the
 // time until the screen's content is there ("meaningful": the fleet status counts, the first page
 // of the miner table, a chart drawn), and the bytes transferred (Resource Timing transferSize of
-// the document and every sub-resource). Then the latency of filter / sort / next page in the
-// miner table (click to the new table rendered: the console is server-rendered, so each is a
-// navigation), and the 30-day charts of one miner and of the fleet: time to drawn and the long
+// the document and every sub-resource; and, from CDP Network events, the encoded bytes on the
+// wire). Then the latency of filter / sort / next page in the miner table (click until the
+// results of the new address are in the page: console.js fetches only the results and swaps
+// them in place), and the 30-day charts of one miner and of the fleet: time to drawn and the long
 // tasks (> 50 ms main-thread tasks, Long Tasks API) while they load and draw.
 //
 // The fleet is seeded the way bench/api --synthetic does it, with the same modules: snapshots,
@@ -69,6 +70,7 @@ interface ScreenFigures {
   'FCP ms': number;
   'content ms': number;
   'KiB transferred': number;
+  'KiB on the wire': number;
   requests: number;
   'long tasks': number;
   'longest task ms': number;
@@ -122,6 +124,10 @@ async function measureScreen(b: Browser, cookie: { name: string; value: string; 
   // main-thread time of the page's renderer from before the navigation (CDP Performance domain)
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
+  // bytes on the wire (headers and compressed bodies) of every request of the page
+  let wireBytes = 0;
+  cdp.on('Network.loadingFinished', e => (wireBytes += e.encodedDataLength));
+  await cdp.send('Network.enable');
   const t = Date.now();
   const r = await page.goto(url);
   if (!r || r.status() !== 200) throw new BenchInputError(`${screen}: ${url} answered ${r?.status()}`);
@@ -143,6 +149,7 @@ async function measureScreen(b: Browser, cookie: { name: string; value: string; 
       'FCP ms': Math.round(m.fcp),
       'content ms': content,
       'KiB transferred': Math.round(m.bytes / 102.4) / 10,
+      'KiB on the wire': Math.round(wireBytes / 102.4) / 10,
       requests: m.requests,
       'long tasks': m.long.length,
       'longest task ms': Math.round(Math.max(0, ...m.long.map(x => x.ms))),
@@ -222,11 +229,14 @@ try {
   const rows = await tableRows(table.page);
   process.stdout.write(`miner table: ${rows} rows on the first page of ${N}\n`);
 
-  // Interactions in the table: each is a server round trip and a new document.
+  // Interactions in the table: click until the results of the new address are in the page
+  // (the console swaps them in place; without its script each would be a new document).
   const p = table.page;
   const timed = async (what: string, act: () => Promise<void>): Promise<number> => {
     const t = Date.now();
     await act();
+    const search = new URL(p.url()).search;
+    await p.waitForFunction(`document.querySelector('#miner-results')?.getAttribute('data-query') === ${JSON.stringify(search)}`, undefined, { timeout: 30_000 });
     await tableReady(p);
     return Date.now() - t;
   };

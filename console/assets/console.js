@@ -1,5 +1,6 @@
-/* global window, document, fetch, uPlot */
-// bos-fleet console: charts (uPlot), select-all checkboxes, and the CSRF header on htmx requests.
+/* global window, document, fetch, history, location, EventSource, URLSearchParams, FormData, uPlot */
+// bos-fleet console: charts (uPlot), select-all checkboxes, in-place results of the miner table
+// (sort, page, filter without reloading the page) and live job progress (server-sent events).
 (function () {
   'use strict';
 
@@ -7,7 +8,8 @@
 
   function drawChart(el) {
     if (typeof uPlot === 'undefined') return;
-    fetch(el.dataset.chart, { credentials: 'same-origin', headers: { accept: 'application/json' } })
+    // the same request as the page's <link rel="preload" as="fetch">, so it is answered from that
+    fetch(el.dataset.chart, { credentials: 'same-origin' })
       .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
       .then(function (d) {
         el.textContent = '';
@@ -38,6 +40,11 @@
 
   function init(root) {
     root.querySelectorAll('[data-chart]').forEach(drawChart);
+    root.querySelectorAll('[data-stream]').forEach(follow);
+    if (root === document) {
+      var part = document.querySelector('[data-query]');
+      if (part) history.replaceState({ part: part.id }, '', location.href);
+    }
     root.querySelectorAll('input[data-select-all]').forEach(function (box) {
       box.addEventListener('change', function () {
         document.querySelectorAll('input[name="' + box.dataset.selectAll + '"]').forEach(function (c) { c.checked = box.checked; });
@@ -45,11 +52,73 @@
     });
   }
 
-  // htmx requests carry the session's CSRF token from <meta name="csrf-token">.
-  document.addEventListener('htmx:config:request', function (e) {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta && e.detail && e.detail.ctx && e.detail.ctx.request) e.detail.ctx.request.headers['X-CSRF-Token'] = meta.content;
+  // ---- results swapped in place: the server answers only the part named in x-console-part ----
+  var latest = null;
+  function loadPart(id, url) {
+    latest = url;
+    var box = document.getElementById(id);
+    if (box) box.setAttribute('aria-busy', 'true');
+    fetch(url, { credentials: 'same-origin', headers: { 'x-console-part': id } })
+      .then(function (r) {
+        // a redirect (session ended: the login page) or an error: let the browser show it
+        if (!r.ok || r.redirected) throw new Error('HTTP ' + r.status);
+        return r.text();
+      })
+      .then(function (text) {
+        if (url !== latest) return; // a newer click won
+        var old = document.getElementById(id);
+        if (!old) { location.href = url; return; }
+        var tpl = document.createElement('template');
+        tpl.innerHTML = text;
+        var fresh = tpl.content.firstElementChild;
+        old.replaceWith(fresh);
+        history.pushState({ part: id }, '', url);
+        init(fresh);
+      })
+      .catch(function () { location.href = url; });
+  }
+  document.addEventListener('click', function (e) {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    var a = e.target.closest && e.target.closest('a[href]');
+    if (!a) return;
+    var box = a.closest('[data-query]');
+    var href = a.getAttribute('href');
+    // sort headers and pager links of the same list (not the links to one miner)
+    if (!box || href.split('?')[0] !== location.pathname) return;
+    e.preventDefault();
+    loadPart(box.id, href);
   });
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (!form.dataset || !form.dataset.results || (form.method || 'get').toLowerCase() !== 'get') return;
+    e.preventDefault();
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (v, k) { if (typeof v === 'string' && v.trim() !== '') params.append(k, v.trim()); });
+    var qs = params.toString();
+    loadPart(form.dataset.results, form.getAttribute('action') + (qs ? '?' + qs : ''));
+  });
+  // Back/forward over swapped results: load the page of that address.
+  window.addEventListener('popstate', function (e) { if (e.state && e.state.part) location.reload(); });
+
+  // ---- live job progress: the server sends the progress fragment as it changes ----
+  function follow(el) {
+    if (typeof EventSource === 'undefined' || !el.dataset.stream) return;
+    var source = new EventSource(el.dataset.stream);
+    source.addEventListener('progress', function (e) {
+      var cur = document.getElementById(el.id);
+      if (!cur) { source.close(); return; }
+      var tpl = document.createElement('template');
+      tpl.innerHTML = e.data;
+      var fresh = tpl.content.firstElementChild;
+      // keep keyboard focus on a button that is still there after the swap
+      var form = document.activeElement && cur.contains(document.activeElement) ? document.activeElement.closest('form') : null;
+      var action = form ? form.getAttribute('action') : null;
+      cur.replaceWith(fresh);
+      var again = action ? fresh.querySelector('form[action="' + action + '"] button') : null;
+      if (again) again.focus();
+    });
+    source.addEventListener('end', function () { source.close(); });
+  }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { init(document); });
   else init(document);

@@ -5,7 +5,10 @@ import type { MinerListItem } from '../../api/schemas/miners.ts';
 import { html, type Html } from '../html.ts';
 import { age, num, REASON_LABELS, withUnit } from '../format.ts';
 import { page } from '../layout.ts';
-import { RANGES, rangeParam, rangePicker } from './ranges.ts';
+import { AnswerCache } from '../answer-cache.ts';
+import { CHART_FRESH_MS, RANGES, rangeParam, rangePicker, type ChartData } from './ranges.ts';
+
+const fleetSeriesUrl = (range: string): string => `/console/fleet-series.json?range=${range}`;
 
 /** Most problem miners listed per kind; the table (filtered) has the rest. */
 const PROBLEMS_PER_KIND = 100;
@@ -59,7 +62,7 @@ ${degraded.truncated || offline.truncated ? html`<p class="muted">Showing the fi
   <div><dt>Hashboards</dt><dd>${t.boards_hashing} of ${t.boards_total} hashing</dd></div>
 </dl>
 ${rangePicker('/', range)}
-<div class="chart" role="img" aria-label="Fleet hashrate, expected hashrate and power over the last ${range}" data-chart="/console/fleet-series.json?range=${range}"></div>
+<div class="chart" role="img" aria-label="Fleet hashrate, expected hashrate and power over the last ${range}" data-chart="${fleetSeriesUrl(range)}"></div>
 </section>
 
 <section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2>
@@ -70,14 +73,16 @@ ${rangePicker('/', range)}
     )}</tbody></table></div>
 </section>`;
     reply.type('text/html');
-    return page('Fleet', { session: req.consoleSession, path: '/' }, body, { charts: true }).text;
+    return page('Fleet', { session: req.consoleSession, path: '/' }, body, { charts: true, preload: [fleetSeriesUrl(range)] }).text;
   });
 
   const seriesQuery = z.object({ range: z.enum(RANGES).default('24h') });
+  const charts = new AnswerCache<ChartData>({ freshMs: CHART_FRESH_MS, maxEntries: 256 });
   app.get('/console/fleet-series.json', async req => {
     const caller = req.consoleSession!.caller;
     const { range } = seriesQuery.parse(req.query);
     const from = `now-${range}`;
+    return await charts.get(`${caller.tenant}\u0000${range}`, async () => {
     const [rate, nominal, power] = await Promise.all(
       (['hashrate_ths', 'hashrate_nominal_ths', 'power_kw'] as const).map(metric => fleetQuery.fleetSeries(caller, { metric, from })),
     );
@@ -90,6 +95,7 @@ ${rangePicker('/', range)}
         { label: 'Power', unit: 'kW', scale: 'kw', values: pts(power).map(p => p.value) },
       ],
     };
+    });
   });
 }
 

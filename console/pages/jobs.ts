@@ -7,18 +7,33 @@ import { age } from '../format.ts';
 import { canControl, csrfField, page } from '../layout.ts';
 import type { ConsoleSession } from '../sessions.ts';
 
+const STREAM_POLL_MS = 1_000;
+const STREAM_HEARTBEAT_MS = 15_000;
+
+/** Resolves after ms, or at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const isFinal = (j: JobSummary): boolean => FINAL_STATUSES.includes(j.status);
 
 /**
- * The live part of a job page. While the job runs, htmx fetches it again every second and
- * swaps it in place (the jobs service keeps progress in Redis; polling one small fragment is
- * simpler than holding an SSE stream per open tab, and stops by itself once the job is final).
+ * The live part of a job page. While the job runs, the page follows /jobs/:id/stream (server-sent
+ * events) and swaps in each new version of this fragment (console.js).
  */
 function progressView(j: JobDetail, session: ConsoleSession): Html {
   const p = j.progress;
   const live = !isFinal(j);
-  return html`<div id="job-progress" data-testid="job-progress" data-status="${j.status}"${live ? html` hx-get="/jobs/${encodeURIComponent(j.id)}/progress" hx-trigger="every 1s" hx-swap="outerHTML"` : ''}>
+  return html`<div id="job-progress" data-testid="job-progress" data-status="${j.status}"${live ? html` data-stream="/jobs/${encodeURIComponent(j.id)}/stream"` : ''}>
 <p>Status <span class="badge ${j.status === 'succeeded' ? 'online' : live ? 'paused' : 'offline'}" data-testid="job-status">${j.status.replace('_', ' ')}</span>
 ${p ? html` · ${p.done} of ${p.total} done (${p.ok} ok, ${p.failed} failed${p.skipped ? `, ${p.skipped} skipped` : ''}${p.cancelled ? `, ${p.cancelled} cancelled` : ''})${p.phase ? ` · ${p.phase}` : ''}` : ''}</p>
 ${p ? html`<progress max="${p.total}" value="${p.done}" aria-label="Job progress">${p.done}/${p.total}</progress>` : ''}
@@ -38,6 +53,10 @@ ${j.results_truncated ? html`<p class="muted">Showing ${j.results.length} of ${j
 }
 
 export function registerJobPages(app: FastifyInstance, plane: ControlPlane | undefined): void {
+  const streams = new Set<AbortController>();
+  app.addHook('onClose', async () => {
+    for (const s of streams) s.abort();
+  });
   const jobs = (): NonNullable<ControlPlane>['jobs'] => {
     if (!plane) throw new FleetError('unavailable', 'this API runs without the jobs service');
     return plane.jobs;
@@ -63,12 +82,57 @@ ${progressView(j, session)}`;
     return page(j.label, { session, path: '/jobs' }, body).text;
   });
 
-  app.get('/jobs/:id/progress', async (req, reply) => {
+  // Server-sent events: the progress fragment each time it changes, then `end` once the job is
+  // final. JobService has no change notification, so the stream reads JobService.get every
+  // STREAM_POLL_MS (one small read per open job page) and sends only what changed.
+  app.get('/jobs/:id/stream', async (req, reply) => {
     const session = req.consoleSession!;
     const { id } = req.params as { id: string };
-    const j = await jobs().get(session.caller, id, { resultsLimit: 500 });
-    reply.type('text/html');
-    return progressView(j, session).text;
+    const read = (): Promise<JobDetail> => jobs().get(session.caller, id, { resultsLimit: 500 });
+    // Tenant and existence are checked before the stream starts (a 404 page otherwise).
+    let j = await read();
+    const ac = new AbortController();
+    streams.add(ac);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.on('close', () => ac.abort());
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    raw.write('retry: 2000\n\n');
+    let sent = '';
+    let lastWriteMs = Date.now();
+    try {
+      for (;;) {
+        const fragment = progressView(j, session).text;
+        if (fragment !== sent) {
+          raw.write(`event: progress\n${fragment.split('\n').map(l => `data: ${l}`).join('\n')}\n\n`);
+          sent = fragment;
+          lastWriteMs = Date.now();
+        } else if (Date.now() - lastWriteMs >= STREAM_HEARTBEAT_MS) {
+          raw.write(': heartbeat\n\n');
+          lastWriteMs = Date.now();
+        }
+        if (isFinal(j)) {
+          raw.write(`event: end\ndata: ${JSON.stringify({ status: j.status })}\n\n`);
+          break;
+        }
+        await sleep(STREAM_POLL_MS, ac.signal);
+        if (ac.signal.aborted) break;
+        j = await read();
+      }
+    } catch (err) {
+      if (!ac.signal.aborted) {
+        req.log.warn({ err, job: id }, 'console: job progress stream failed');
+        raw.write(`event: error\ndata: ${JSON.stringify({ message: 'progress is unavailable; reload the page' })}\n\n`);
+      }
+    } finally {
+      streams.delete(ac);
+      raw.end();
+    }
   });
 
   for (const op of ['cancel', 'pause', 'resume'] as const) {

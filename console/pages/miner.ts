@@ -7,7 +7,8 @@ import { age, duration, num, REASON_LABELS, STATUS_LABELS, withUnit } from '../f
 import { canControl, csrfField, page } from '../layout.ts';
 import type { ConsoleSession } from '../sessions.ts';
 import { actionLabel, MINER_PAGE_ACTIONS } from './actions.ts';
-import { RANGES, rangeParam, rangePicker } from './ranges.ts';
+import { AnswerCache } from '../answer-cache.ts';
+import { CHART_FRESH_MS, RANGES, rangeParam, rangePicker, type ChartData } from './ranges.ts';
 import { eventsTable } from './events.ts';
 
 export function registerMinerPage(app: FastifyInstance, fleetQuery: FleetQuery): void {
@@ -75,13 +76,15 @@ ${rangePicker(path, range)}
 <section aria-labelledby="ev-h"><h2 id="ev-h">Events</h2>${eventsTable(events.items, false)}
 <p><a href="/events?miner=${encodeURIComponent(m.id)}">All events of this miner</a></p></section>`;
     reply.type('text/html');
-    return page(m.id, { session, path: '/miners' }, body, { charts: true }).text;
+    return page(m.id, { session, path: '/miners' }, body, { charts: true, preload: [`${path}/telemetry.json?range=${range}`] }).text;
   });
 
+  const charts = new AnswerCache<ChartData>({ freshMs: CHART_FRESH_MS, maxEntries: 256 });
   app.get('/miners/:id/telemetry.json', async req => {
     const session = req.consoleSession!;
     const { id } = req.params as { id: string };
     const range = rangeParam(req.query);
+    return await charts.get(`${session.caller.tenant}\u0000${id}\u0000${range}`, async () => {
     const t = await fleetQuery.telemetry(session.caller, id, { metrics: 'hashrate_ths,hashrate_nominal_ths,power_w,temp_chip_max_c', from: `now-${range}` });
     const col = (k: string): (number | null)[] => t.points.map(p => (p[k] as number | null | undefined) ?? null);
     return {
@@ -93,6 +96,7 @@ ${rangePicker(path, range)}
         { label: 'Max chip', unit: '°C', scale: 'c', values: col('temp_chip_max_c') },
       ],
     };
+    });
   });
   void RANGES;
 }

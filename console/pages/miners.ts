@@ -1,28 +1,34 @@
 import type { FastifyInstance } from 'fastify';
 import { HEALTH_STATUSES } from '../../core/samples.ts';
 import type { FleetQuery } from '../../services/query/fleet-query.ts';
-import { MinerListQuery, type MinerListItem } from '../../api/schemas/miners.ts';
+import { MinerListQuery, type MinerListItem, type MinerSortKey } from '../../api/schemas/miners.ts';
 import { html, type Html } from '../html.ts';
-import { age, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';
+import { age, duration, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';
 import { canControl, csrfField, page } from '../layout.ts';
 import { BATCH_ACTIONS } from './actions.ts';
 
 
 /** Sortable columns: header text and the list service's sort key. */
-const COLUMNS: { label: string; sort?: string; num?: boolean }[] = [
+const COLUMNS: { label: string; sort: MinerSortKey; num?: boolean }[] = [
   { label: 'Miner', sort: 'id' },
-  { label: 'Site' },
-  { label: 'Model' },
-  { label: 'Status' },
+  { label: 'Site', sort: 'site' },
+  { label: 'Model', sort: 'model' },
+  { label: 'Status', sort: 'status' },
   { label: 'Hashrate (TH/s)', sort: 'hashrate', num: true },
   { label: '% expected', sort: 'pct_nominal', num: true },
   { label: 'Power (W)', sort: 'power', num: true },
   { label: 'J/TH', sort: 'efficiency', num: true },
   { label: 'Max chip °C', sort: 'temperature', num: true },
-  { label: 'Boards', num: true },
-  { label: 'Firmware' },
+  { label: 'Fans (min RPM)', sort: 'fans', num: true },
+  { label: 'Boards', sort: 'boards', num: true },
+  { label: 'Uptime', sort: 'uptime', num: true },
+  { label: 'Pool', sort: 'pool' },
+  { label: 'Firmware', sort: 'firmware' },
   { label: 'Last seen', sort: 'last_seen' },
 ];
+
+/** Text columns read A→Z first; numbers largest first. */
+const ascendingFirst = (sort: MinerSortKey): boolean => ['id', 'site', 'model', 'status', 'firmware', 'pool'].includes(sort);
 
 /** The query string without empty fields (an empty filter box means no filter). */
 function cleanQuery(query: unknown): Record<string, string | string[]> {
@@ -57,31 +63,24 @@ export function registerMinersPage(app: FastifyInstance, fleetQuery: FleetQuery)
     const summary = await fleetQuery.summary(caller);
     let problem: string | null = null;
     let list = null;
-    if (parsed.success) list = await fleetQuery.listMiners(caller, parsed.data);
+    const order = parsed.success ? (parsed.data.order ?? (ascendingFirst(parsed.data.sort) ? 'asc' : 'desc')) : 'asc';
+    if (parsed.success) list = await fleetQuery.listMiners(caller, { ...parsed.data, order });
     else problem = parsed.error.issues.map(i => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
     const sort = parsed.success ? parsed.data.sort : 'id';
-    const order = parsed.success ? (parsed.data.order ?? (sort === 'id' ? 'asc' : 'desc')) : 'asc';
     const control = canControl(caller);
     const one = (k: string): string => (typeof q[k] === 'string' ? (q[k] as string) : '');
 
     const header = (c: (typeof COLUMNS)[number]): Html => {
-      if (!c.sort) return html`<th scope="col"${c.num ? html` class="num"` : ''}>${c.label}</th>`;
       const active = sort === c.sort;
-      const nextOrder = active && order === 'desc' ? 'asc' : active ? 'desc' : c.sort === 'id' ? 'asc' : 'desc';
+      const first = ascendingFirst(c.sort) ? 'asc' : 'desc';
+      const nextOrder = active ? (order === 'asc' ? 'desc' : 'asc') : first;
       return html`<th scope="col"${c.num ? html` class="num"` : ''}${active ? html` aria-sort="${order === 'asc' ? 'ascending' : 'descending'}"` : ''}><a href="${hrefWith(filters, { sort: c.sort, order: nextOrder })}">${c.label}${active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
     };
 
-    const body = html`
-<form class="filters" method="get" action="/miners" role="search" aria-label="Filter miners">
-  <label>Search<input type="search" name="q" value="${one('q')}" placeholder="id, hostname or IP"></label>
-  <label>Site<select name="site"><option value="">any</option>${summary.by_site.map(s => html`<option${one('site') === s.site ? html` selected` : ''}>${s.site}</option>`)}</select></label>
-  <label>Model<select name="model"><option value="">any</option>${summary.by_model.map(m => html`<option${one('model') === m.model ? html` selected` : ''}>${m.model}</option>`)}</select></label>
-  <label>Status<select name="status"><option value="">any</option>${HEALTH_STATUSES.map(s => html`<option value="${s}"${one('status') === s ? html` selected` : ''}>${STATUS_LABELS[s] ?? s}</option>`)}</select></label>
-  <label>Label<input name="label" value="${one('label')}" placeholder="rack=r1" size="10"></label>
-  <label>Firmware<input name="firmware" value="${one('firmware')}" size="10"></label>
-  <input type="hidden" name="sort" value="${sort}"><input type="hidden" name="order" value="${order}">
-  <button type="submit">Filter</button> <a href="/miners">Clear</a>
-</form>
+    // The query as the browser sent it: the script waits for the results of exactly this query.
+    const search = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    const results = html`<div id="miner-results" data-query="${search}">
+<input type="hidden" name="sort" value="${sort}" form="miner-filters"><input type="hidden" name="order" value="${order}" form="miner-filters">
 ${problem ? html`<p class="error" role="alert">${problem}</p>` : ''}
 ${
   list
@@ -94,8 +93,22 @@ ${control ? html`${csrfField(session)}<div class="actions"><label>With the selec
 </form>
 <nav class="pager" aria-label="Pages">${_c ? html`<a href="${hrefWith(filters, {})}">First page</a>` : ''}${list.next_cursor ? html`<a href="${hrefWith(filters, { cursor: list.next_cursor })}" rel="next">Next page</a>` : ''}</nav>`
     : ''
-}`;
-    reply.type('text/html');
+}</div>`;
+    reply.type('text/html').header('vary', 'x-console-part');
+    // Sorting, paging and filtering fetch only the results (console.js swaps them in place).
+    if (req.headers['x-console-part'] === 'miner-results') return results.text;
+
+    const body = html`
+<form class="filters" method="get" action="/miners" role="search" aria-label="Filter miners" id="miner-filters" data-results="miner-results">
+  <label>Search<input type="search" name="q" value="${one('q')}" placeholder="id, hostname or IP"></label>
+  <label>Site<select name="site"><option value="">any</option>${summary.by_site.map(s => html`<option${one('site') === s.site ? html` selected` : ''}>${s.site}</option>`)}</select></label>
+  <label>Model<select name="model"><option value="">any</option>${summary.by_model.map(m => html`<option${one('model') === m.model ? html` selected` : ''}>${m.model}</option>`)}</select></label>
+  <label>Status<select name="status"><option value="">any</option>${HEALTH_STATUSES.map(s => html`<option value="${s}"${one('status') === s ? html` selected` : ''}>${STATUS_LABELS[s] ?? s}</option>`)}</select></label>
+  <label>Label<input name="label" value="${one('label')}" placeholder="rack=r1" size="10"></label>
+  <label>Firmware<input name="firmware" value="${one('firmware')}" size="10"></label>
+  <button type="submit">Filter</button> <a href="/miners">Clear</a>
+</form>
+${results}`;
     return page('Miners', { session, path: '/miners' }, body).text;
   });
 }
@@ -112,7 +125,10 @@ ${control ? html`<td><input type="checkbox" name="ids" value="${m.id}" aria-labe
 <td class="num" data-label="Power (W)">${num(m.power_w, 0)}</td>
 <td class="num" data-label="J/TH">${num(m.efficiency_jth)}</td>
 <td class="num" data-label="Max chip °C">${num(m.temp_chip_max_c, 0)}</td>
+<td class="num" data-label="Fans (min RPM)">${num(m.fan_rpm_min, 0)}</td>
 <td class="num" data-label="Boards">${m.boards_hashing ?? '—'}/${m.boards_total ?? '—'}</td>
+<td class="num" data-label="Uptime">${duration(m.uptime_s)}</td>
+<td data-label="Pool">${m.pool ? html`<span class="pool" title="${m.pool}">${m.pool.replace(/^stratum\+(tcp|ssl):\/\//, '')}</span>` : '—'}</td>
 <td data-label="Firmware">${m.firmware ?? '—'}</td>
 <td data-label="Last seen">${age(m.last_seen)}</td></tr>`;
 }

@@ -14,3 +14,12 @@ export function rangePicker(path: string, current: ChartRange): Html {
     r => html`<a href="${path}?range=${r}"${r === current ? html` aria-current="true"` : ''}>${r}</a>`,
   )}</nav>`;
 }
+
+/** What a chart's JSON holds: x in Unix seconds, one array of values per series. */
+export interface ChartData {
+  x: number[];
+  series: { label: string; unit: string; scale: string; values: (number | null)[]; dash?: boolean }[];
+}
+
+/** Chart answers are shared this long: rollups behind them are written once a minute. */
+export const CHART_FRESH_MS = 15_000;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { FleetError } from '../../core/errors.ts';
 import type { HealthStatus } from '../../core/samples.ts';
 import type { MinerSortKey } from '../../api/schemas/miners.ts';
-import { orNull, type MinerTable } from './miner-table.ts';
+import { orNull, poolOf, type MinerTable } from './miner-table.ts';
 
 // Filters, sort order and keyset cursors of the miner list, over a MinerTable.
 
@@ -49,18 +49,58 @@ function matchingRows(t: MinerTable, f: MinerFilter): Int32Array {
 }
 
 type SortValue = number | string | null;
+type NumberSortKey = 'hashrate' | 'pct_nominal' | 'temperature' | 'efficiency' | 'power' | 'last_seen' | 'fans' | 'uptime' | 'boards';
+type TextSortKey = Exclude<MinerSortKey, NumberSortKey | 'id'>;
 
-const SORT_COLUMN: Record<Exclude<MinerSortKey, 'id'>, (t: MinerTable) => Float64Array> = {
+const SORT_COLUMN: Record<NumberSortKey, (t: MinerTable) => Float64Array> = {
   hashrate: t => t.hashrate_ghs,
   pct_nominal: t => t.pct_nominal,
   temperature: t => t.temp_chip_max_c,
   efficiency: t => t.efficiency_jth,
   power: t => t.power_w,
   last_seen: t => t.last_seen_ms,
+  fans: t => t.fan_rpm_min,
+  uptime: t => t.system_uptime_s,
+  boards: t => t.boards_hashing,
 };
 
+/** Text columns sort by their value (nulls last), compared as strings. */
+const TEXT_COLUMN: Record<TextSortKey, (t: MinerTable, i: number) => string | null> = {
+  site: (t, i) => t.site[i]!,
+  model: (t, i) => t.model[i]!,
+  status: (t, i) => t.status[i]!,
+  firmware: (t, i) => t.firmware[i]!,
+  pool: (t, i) => poolOf(t, i),
+};
+
+const isText = (sort: MinerSortKey): sort is TextSortKey => sort in TEXT_COLUMN;
+
+/**
+ * The rank of each row's text value among the table's distinct values (NaN for null), computed
+ * once per table and key, so a text sort is a number sort.
+ */
+const textRanks = new WeakMap<MinerTable, Map<TextSortKey, Float64Array>>();
+function textRank(t: MinerTable, sort: TextSortKey): Float64Array {
+  let byKey = textRanks.get(t);
+  if (!byKey) textRanks.set(t, (byKey = new Map()));
+  let ranks = byKey.get(sort);
+  if (ranks) return ranks;
+  const value = TEXT_COLUMN[sort];
+  const values = Array.from({ length: t.size }, (_, i) => value(t, i));
+  const distinct = [...new Set(values.filter((v): v is string => v !== null))].sort();
+  const rankOf = new Map(distinct.map((v, k) => [v, k]));
+  ranks = Float64Array.from(values, v => (v === null ? NaN : rankOf.get(v)!));
+  byKey.set(sort, ranks);
+  return ranks;
+}
+
+function numberColumn(t: MinerTable, sort: Exclude<MinerSortKey, 'id'>): Float64Array {
+  return isText(sort) ? textRank(t, sort) : SORT_COLUMN[sort](t);
+}
+
 function sortValue(t: MinerTable, i: number, sort: MinerSortKey): SortValue {
-  return sort === 'id' ? t.id[i]! : orNull(SORT_COLUMN[sort](t)[i]!);
+  if (sort === 'id') return t.id[i]!;
+  return isText(sort) ? TEXT_COLUMN[sort](t, i) : orNull(SORT_COLUMN[sort](t)[i]!);
 }
 
 /**
@@ -71,7 +111,7 @@ function comparator(t: MinerTable, o: MinerOrder): (a: number, b: number) => num
   const dir = o.order === 'asc' ? 1 : -1;
   const rank = t.idRank;
   if (o.sort === 'id') return (a, b) => (rank[a]! - rank[b]!) * dir;
-  const col = SORT_COLUMN[o.sort](t);
+  const col = numberColumn(t, o.sort);
   return (a, b) => {
     const x = col[a]!;
     const y = col[b]!;
@@ -154,8 +194,8 @@ function atOrBefore(t: MinerTable, i: number, at: { v: SortValue; id: string }, 
   const id = t.id[i]!;
   const byId = id <= at.id;
   if (o.sort === 'id') return o.order === 'asc' ? byId : id >= at.id;
-  const v = orNull(SORT_COLUMN[o.sort](t)[i]!);
-  const w = typeof at.v === 'number' ? at.v : null;
+  const v = sortValue(t, i, o.sort);
+  const w = isText(o.sort) ? (typeof at.v === 'string' ? at.v : null) : typeof at.v === 'number' ? at.v : null;
   if (v === w) return byId;
   if (v === null) return false;
   if (w === null) return true;

@@ -47,6 +47,10 @@ export interface MinerTableColumns extends MinerTableStrings {
   boards_hashing: Float64Array;
   boards_total: Float64Array;
   last_seen_ms: Float64Array;
+  /** slowest fan, RPM */
+  fan_rpm_min: Float64Array;
+  /** control board uptime */
+  system_uptime_s: Float64Array;
   /** POOL_ENABLED | POOL_ACTIVE | POOL_ALIVE */
   poolFlags: Uint8Array;
   poolAccepted: Float64Array;
@@ -66,6 +70,8 @@ export const NUMBER_COLUMNS = [
   'boards_hashing',
   'boards_total',
   'last_seen_ms',
+  'fan_rpm_min',
+  'system_uptime_s',
 ] as const;
 export const POOL_NUMBER_COLUMNS = ['poolAccepted', 'poolRejected', 'poolStale'] as const;
 
@@ -113,7 +119,23 @@ export function minerRowAt(t: MinerTable, i: number): MinerRow {
     boards_hashing: orNull(t.boards_hashing[i]!),
     boards_total: orNull(t.boards_total[i]!),
     last_seen_ms: orNull(t.last_seen_ms[i]!),
+    fan_rpm_min: orNull(t.fan_rpm_min[i]!),
+    system_uptime_s: orNull(t.system_uptime_s[i]!),
+    pool: poolOf(t, i),
   };
+}
+
+/** URL of row i's active pool, else its first enabled one, else its first; null without pools. */
+export function poolOf(t: MinerTableColumns, i: number): string | null {
+  const from = t.poolStart[i]!;
+  const to = t.poolStart[i + 1]!;
+  if (from === to) return null;
+  let enabled = -1;
+  for (let k = from; k < to; k++) {
+    if (t.poolFlags[k]! & POOL_ACTIVE) return t.poolUrl[k]!;
+    if (enabled < 0 && t.poolFlags[k]! & POOL_ENABLED) enabled = k;
+  }
+  return t.poolUrl[enabled >= 0 ? enabled : from]!;
 }
 
 export interface MinerRow {
@@ -137,6 +159,9 @@ export interface MinerRow {
   boards_hashing: number | null;
   boards_total: number | null;
   last_seen_ms: number | null;
+  fan_rpm_min: number | null;
+  system_uptime_s: number | null;
+  pool: string | null;
 }
 
 export const POOL_ENABLED = 1;
@@ -266,7 +291,9 @@ export class MinerTableBuilder {
     }
     this.status.push(s.status);
     this.reached[i] = reached ? 1 : 0;
-    const [h, nom, ratio, pctNominal, pw, eff, temp, bh, bt, seen] = this.num as [
+    const [h, nom, ratio, pctNominal, pw, eff, temp, bh, bt, seen, fan, uptime] = this.num as [
+      Float64Array,
+      Float64Array,
       Float64Array,
       Float64Array,
       Float64Array,
@@ -288,6 +315,8 @@ export class MinerTableBuilder {
     bh[i] = cur ? cur.boards_hashing : NaN;
     bt[i] = cur ? cur.boards_total : NaN;
     seen[i] = num(s.last_seen_ms);
+    fan[i] = num(cur?.fan_rpm_min);
+    uptime[i] = num(cur?.system_uptime_s);
 
     const pools = cur?.pools ?? [];
     const prevFrom = p && j >= 0 ? p.poolStart[j]! : 0;

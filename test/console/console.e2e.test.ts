@@ -146,6 +146,73 @@ describe('console: miners table and miner page', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'miners.png'), fullPage: true });
   });
 
+  it('shows fans, uptime and pool, and sorts and pages by any column in place', async () => {
+    const page = await loginAs('viewer');
+    await page.goto(`${h.api.url}/miners?sort=id&order=asc&limit=5`);
+    const caller = { sub: 't', tenant: h.tenant, roles: ['viewer' as const] };
+    const m = await h.api.fleetQuery.getMiner(caller, h.healthy.id);
+    const row = page.locator(`table[data-testid="miners"] tbody tr:has(th a:text-is("${h.healthy.id}"))`);
+    const minFan = Math.min(...m.fans.map(f => f.rpm));
+    // fans turn a little between two polls: the slowest one, within 10 %
+    const fan = Number((await row.locator('td[data-label="Fans (min RPM)"]').textContent())!.replace(/,/g, ''));
+    expect(Math.abs(fan - minFan)).toBeLessThanOrEqual(minFan * 0.1);
+    expect(await row.locator('td[data-label="Uptime"]').textContent()).toMatch(/^\d+ (min|h \d+ min|d \d+ h)$/);
+    const active = m.pools.find(p => p.active) ?? m.pools[0]!;
+    expect(await row.locator('td[data-label="Pool"] .pool').getAttribute('title')).toBe(active.url);
+    // sorting and paging swap the results in place: the document stays the same
+    await page.evaluate('window.__sameDocument = true');
+    const ids = async (): Promise<string[]> => await page.locator('table[data-testid="miners"] tbody th a').allTextContents();
+    for (const [label, sort] of [['Pool', 'pool'], ['Uptime', 'uptime'], ['Fans', 'fans'], ['Site', 'site'], ['Status', 'status']] as const) {
+      await Promise.all([page.waitForURL(new RegExp(`sort=${sort}&`)), page.click(`thead a:has-text("${label}")`)]);
+      const order = new URL(page.url()).searchParams.get('order') as 'asc' | 'desc';
+      const expected = await h.api.fleetQuery.listMiners(caller, { sort, order, limit: 5 });
+      expect(await ids(), sort).toEqual(expected.items.map(x => x.id));
+      expect(await page.getAttribute(`thead th:has(a:has-text("${label}"))`, 'aria-sort')).toBe(order === 'asc' ? 'ascending' : 'descending');
+    }
+    // the next page of the last sort continues it
+    await Promise.all([page.waitForURL(/cursor=/), page.click('a[rel="next"]')]);
+    const all = await h.api.fleetQuery.listMiners(caller, { sort: 'status', order: 'asc', limit: 10 });
+    expect(await ids()).toEqual(all.items.slice(5, 10).map(x => x.id));
+    // the filter form keeps the sort the table shows
+    await page.selectOption('select[name="site"]', h.deadBoard.site);
+    await Promise.all([page.waitForURL(/site=/), page.click('button:text("Filter")')]);
+    expect(page.url()).toMatch(/sort=status/);
+    expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
+    // back returns to the previous results
+    await page.goBack();
+    await page.waitForFunction('!/site=/.test(location.search) && document.querySelector("#miner-results").dataset.query === location.search');
+    expect(await ids()).toEqual(all.items.slice(5, 10).map(x => x.id));
+  });
+
+  it('sends pages and assets compressed, assets with a content hash and a long cache life', async () => {
+    const page = await loginAs('viewer');
+    const r = await page.goto(`${h.api.url}/miners`);
+    expect(r!.headers()['content-encoding']).toBe('br');
+    const href = (await page.getAttribute('link[rel="stylesheet"]', 'href'))!;
+    expect(href).toMatch(/^\/assets\/console\.css\?v=[\w-]{12}$/);
+    const css = readFileSync(join(import.meta.dirname, '..', '..', 'console', 'assets', 'console.css'), 'utf8');
+    for (const encoding of ['br', 'gzip'] as const) {
+      const a = await fetch(`${h.api.url}${href}`, { headers: { 'accept-encoding': encoding } });
+      expect(a.headers.get('content-encoding')).toBe(encoding);
+      expect(a.headers.get('cache-control')).toContain('immutable');
+      expect(await a.text()).toBe(css);
+    }
+    const plain = await fetch(`${h.api.url}${href}`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(await plain.text()).toBe(css);
+    const stale = await fetch(`${h.api.url}/assets/console.css?v=old`);
+    expect(stale.headers.get('cache-control')).not.toContain('immutable');
+    // the fleet page over plain HTTP with the session cookie: gzip when brotli is not offered
+    const cookie = (await page.context().cookies()).find(c => c.name === 'bosfleet_session')!;
+    const fleet = await fetch(`${h.api.url}/`, { headers: { cookie: `bosfleet_session=${cookie.value}`, 'accept-encoding': 'gzip' } });
+    expect(fleet.status).toBe(200);
+    expect(fleet.headers.get('content-encoding')).toBe('gzip');
+    expect(fleet.headers.get('vary')).toContain('accept-encoding');
+    expect(await fleet.text()).toContain('data-testid="count-online"');
+    const raw = await fetch(`${h.api.url}/`, { headers: { cookie: `bosfleet_session=${cookie.value}`, 'accept-encoding': 'identity' } });
+    expect(raw.headers.get('content-encoding')).toBeNull();
+  });
+
   it('shows a miner with a dead hashboard', async () => {
     const page = await loginAs('operator');
     await page.goto(`${h.api.url}/miners/${h.deadBoard.id}`);
@@ -224,8 +291,22 @@ describe('console: miners table and miner page', () => {
     await page.click('button:text("Confirm")');
     await page.waitForURL(/\/jobs\//);
     expect(['queued', 'running']).toContain(await page.getAttribute('[data-testid="job-progress"]', 'data-status'));
-    // the progress fragment refreshes itself (htmx) until the job is final
+    const stream = `${new URL(page.url()).pathname}/stream`;
+    // the page follows the job over server-sent events until it is final, without reloading
+    await page.evaluate('window.__sameDocument = true');
     await page.waitForSelector('[data-testid="job-progress"][data-status="succeeded"], [data-testid="job-progress"][data-status="partially_failed"]', { timeout: 30_000 });
+    expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
+    expect(await page.textContent('[data-testid="job-progress"]')).toContain('2 of 2 done');
+    const streamed = (await page.evaluate(`performance.getEntriesByType('resource').map(e => e.name)`)) as string[];
+    expect(streamed.some(u => u.endsWith(stream))).toBe(true);
+    // another tenant's operator gets no stream of this job
+    const other = h.fleet.miners.find(m => m.tenant !== h.tenant)!.tenant;
+    const foreign = await h.newPage();
+    await foreign.goto(`${h.api.url}/login`);
+    await foreign.fill('#token', await h.token('operator', other));
+    await foreign.click('button:text("Log in")');
+    await foreign.waitForSelector('h1:text("Fleet")');
+    expect(await foreign.evaluate(`fetch('${stream}').then(r => r.status)`)).toBe(404);
     const results = await page.textContent('table[data-testid="job-results"]');
     for (const id of ids) expect(results).toContain(id);
     h.fleet.clearFault(h.healthy.id, 'slow');

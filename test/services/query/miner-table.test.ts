@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MinerSnapshot } from '../../../core/samples.ts';
+import type { MinerSample, MinerSnapshot } from '../../../core/samples.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -194,5 +194,45 @@ describe('keyset cursors', () => {
     const order = { sort: 'hashrate' as const, order: 'desc' as const };
     expect(ids(t, filterAndSort(t, {}, order))).toEqual(['a', 'b', 'c']);
     expect(ids(t, filterAndSort(t, {}, { sort: 'id', order: 'asc' }))).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('sort by text columns, fans and uptime', () => {
+  const withPool = (id: string, url: string | null, extra: Partial<MinerSample> = {}): MinerSnapshot => {
+    const s = snap({ id, hashrate: 10, pools: url === null ? [] : [{ url: 'stratum+tcp://backup', accepted: 0, active: false }, { url, accepted: 1 }] });
+    return { ...s, sample: { ...s.sample!, ...extra } };
+  };
+  const t = minerTableOf('t', [
+    withPool('a', 'stratum+tcp://zeta', { fan_rpm_min: 3000, system_uptime_s: 50 }),
+    withPool('b', null, { fan_rpm_min: 5000, system_uptime_s: null }),
+    withPool('c', 'stratum+tcp://alpha', { fan_rpm_min: 1000, system_uptime_s: 900 }),
+    withPool('d', 'stratum+tcp://alpha', { fan_rpm_min: null, system_uptime_s: 10 }),
+  ]);
+
+  it('holds the slowest fan, the system uptime and the active pool of each miner', () => {
+    expect(minerRowAt(t, 0)).toMatchObject({ fan_rpm_min: 3000, system_uptime_s: 50, pool: 'stratum+tcp://zeta' });
+    expect(minerRowAt(t, 1)).toMatchObject({ fan_rpm_min: 5000, system_uptime_s: null, pool: null });
+  });
+
+  it('sorts by the active pool (text, nulls last, ties by id) and by fans and uptime', () => {
+    expect(ids(t, filterAndSort(t, {}, { sort: 'pool', order: 'asc' }))).toEqual(['c', 'd', 'a', 'b']);
+    expect(ids(t, filterAndSort(t, {}, { sort: 'pool', order: 'desc' }))).toEqual(['a', 'c', 'd', 'b']);
+    expect(ids(t, filterAndSort(t, {}, { sort: 'fans', order: 'asc' }))).toEqual(['c', 'a', 'b', 'd']);
+    expect(ids(t, filterAndSort(t, {}, { sort: 'uptime', order: 'desc' }))).toEqual(['c', 'a', 'd', 'b']);
+  });
+
+  it('pages through a text sort with keyset cursors, without repeats or gaps', () => {
+    for (const order of [{ sort: 'pool', order: 'asc' }, { sort: 'pool', order: 'desc' }, { sort: 'site', order: 'asc' }] as const) {
+      const sorted = filterAndSort(t, {}, order);
+      const fp = queryFingerprint({}, order);
+      const seen: string[] = [];
+      let start = 0;
+      while (start < sorted.length) {
+        const row = sorted[start]!;
+        seen.push(t.id[row]!);
+        start = indexAfter(t, sorted, decodeCursor(encodeCursor(fp, t, row, order.sort), fp), order);
+      }
+      expect(seen).toEqual(ids(t, sorted));
+    }
   });
 });
