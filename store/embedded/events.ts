@@ -106,6 +106,12 @@ export class EmbeddedEvents implements EventsPort {
     return Number(r.changes);
   }
 
+  /** Every tenant's events with time in [sinceMs, untilMs), oldest first (export). */
+  *exportRange(sinceMs: number, untilMs: number): Generator<FleetEvent> {
+    const stmt = this.database.db.prepare('SELECT * FROM events WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms, seq');
+    for (const r of stmt.iterate(sinceMs, untilMs)) yield eventOf(r as unknown as Row);
+  }
+
   async recent(tenant: string, q: RecentEventsQuery = {}): Promise<StoredEvent[]> {
     const limit = Math.max(1, Math.min(q.limit ?? 100, this.maxLen));
     const where = ['tenant = ?'];

@@ -149,6 +149,11 @@ export class SeriesTables {
     return m;
   }
 
+  /** measurements that have at least one table */
+  measurementNames(): string[] {
+    return [...this.measurements.values()].filter(m => m.tables.size > 0).map(m => m.name);
+  }
+
   columns(measurement: string): readonly Column[] {
     return this.measurements.get(measurement)?.columns ?? this.measurement(measurement).columns;
   }

@@ -16,7 +16,7 @@ import type {
 import type { EmbeddedDatabase } from './database.ts';
 import { pointsSql, querySql, registerSeriesFunctions, toGroups, type Sql } from './series-sql.ts';
 import { SeriesReaderThread } from './series-reader-thread.ts';
-import { DAY_MS, SeriesTables, tierOf, type Column, type Tier } from './series-tables.ts';
+import { DAY_MS, q, SeriesTables, tierOf, type Column, type Tier } from './series-tables.ts';
 
 /**
  * The series port on the embedded SQLite file. Writes are buffered in memory and committed as
@@ -275,6 +275,17 @@ export class EmbeddedSeries implements SeriesPort, SeriesReader {
   private async rows(sql: Sql): Promise<Record<string, unknown>[]> {
     if (this.thread) return await this.thread.read(sql);
     return this.database.db.prepare(sql.sql).all(...sql.params) as Record<string, unknown>[];
+  }
+
+  /** Every stored row with time in [sinceMs, untilMs), table by table, with its columns (export). */
+  *exportRows(sinceMs: number, untilMs: number): Generator<{ measurement: string; columns: readonly Column[]; row: Record<string, unknown> }> {
+    for (const measurement of this.tables.measurementNames()) {
+      const columns = this.tables.columns(measurement);
+      for (const table of this.tables.tablesFor(measurement, sinceMs, untilMs)) {
+        const stmt = this.database.db.prepare(`SELECT * FROM ${q(table)} WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms`);
+        for (const row of stmt.iterate(sinceMs, untilMs)) yield { measurement, columns, row: row as Record<string, unknown> };
+      }
+    }
   }
 
   async applyRetention(nowMs = this.now()): Promise<SeriesRetentionReport> {

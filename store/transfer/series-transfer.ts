@@ -2,6 +2,8 @@ import { FleetError } from '../../core/errors.ts';
 import type { InfluxRedisStore } from '../influx-redis/index.ts';
 import { authHeaders, ident, type InfluxClient } from '../influx-redis/influx-client.ts';
 import type { Store } from '../store.ts';
+import type { EmbeddedStore } from '../embedded/index.ts';
+import { embeddedTransfer } from './embedded-transfer.ts';
 import { formatLine, type FieldValue, type LinePoint } from './line-protocol.ts';
 
 /**
@@ -22,10 +24,7 @@ export type SeriesTransfer = SeriesExportSource & SeriesImportSink;
 
 export function seriesTransferOf(store: Store): SeriesTransfer {
   if (store.backend === 'influx-redis') return influxTransfer((store as InfluxRedisStore).influx);
-  // TODO(merge): the embedded series port (store.series) provides exportRange and write.
-  const port = (store as unknown as { series?: Partial<SeriesTransfer> }).series;
-  if (port && typeof port.exportRange === 'function' && typeof port.write === 'function') return port as SeriesTransfer;
-  throw new FleetError('unavailable', `export and import on the ${store.backend} store need its series port; this build does not have it yet`);
+  return embeddedTransfer(store as EmbeddedStore);
 }
 
 /** InfluxDB over its v1 HTTP API: InfluxQL for reading (one measurement and day at a time), /write for writing. */
