@@ -162,7 +162,13 @@ async function run(values: Record<string, string | boolean | string[] | undefine
 
 /** Store a one-time code for `token` in the API's Redis; the link carries the code, not the token. */
 async function consoleLoginLink(token: string): Promise<string> {
-  const c = parseConfig(apiConfigSchema.pick({ REDIS_URL: true, REDIS_PREFIX: true, API_PUBLIC_URL: true }), readRawConfig());
+  const c = parseConfig(apiConfigSchema.pick({ REDIS_URL: true, REDIS_PREFIX: true, API_PUBLIC_URL: true, BOSFLEET_STORE: true, BOSFLEET_DATA_DIR: true }), readRawConfig());
+  // The embedded store belongs to the running process (one process per data folder): it prints
+  // its own link at start, and its login page takes the token itself.
+  if (c.BOSFLEET_STORE === 'embedded')
+    throw new UsageError(
+      `--login-link needs the farm store (REDIS_URL); on the embedded store use the link 'bos-fleet start' printed, or paste this token on ${c.API_PUBLIC_URL.replace(/\/+$/, '')}/login`,
+    );
   const redis = createRedis(c.REDIS_URL, { name: 'bosfleet-token', lazyConnect: true });
   try {
     await redis.connect().catch((err: unknown) => {
