@@ -31,7 +31,8 @@ beforeAll(async () => {
   fleet = await startSimulator({
     miners: MINERS,
     seed: 11,
-    baseAddress: '127.11.0.1',
+    // a random /24 of 127.11: runs of this file in other worktrees or backends must not collide
+    baseAddress: `127.11.${Math.floor(Math.random() * 250)}.1`,
     sites: 3,
     tenants: 2,
     models: 's19jpro:50,s21:30,s9:20',
