@@ -1,7 +1,6 @@
-// The running collector against the simulator, real InfluxDB and Redis: restarts are named for
+// The running collector against the simulator, on each store backend: restarts are named for
 // what they were (system reboot, mining restart, or one the product caused), an offline miner
 // keeps its model, and a wrong password is logged once, at warn.
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,17 +12,15 @@ import { collectorConfigSchema } from '../../collector/config.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import type { StoredEvent } from '../../store/ports/events.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
+import { BACKENDS, openTestStore, type TestStore } from '../store/backends.ts';
 
-const prefix = `t-${randomUUID().slice(0, 8)}`;
 const logLines: Record<string, unknown>[] = [];
 const logger = pino({ level: 'debug' }, { write: (s: string) => void logLines.push(JSON.parse(s) as Record<string, unknown>) });
 
 function config(inventory: string) {
   return parseConfig(collectorConfigSchema, {
     INFLUX_URL: inject('influxUrl'),
-    INFLUX_DB: `truth_${prefix.slice(2)}`,
     REDIS_URL: inject('redisUrl'),
-    REDIS_PREFIX: prefix,
     COLLECTOR_INVENTORY_FILE: inventory,
     COLLECTOR_POLL_INTERVAL_MS: '1000',
     COLLECTOR_RPC_TIMEOUT_MS: '800',
@@ -33,9 +30,11 @@ function config(inventory: string) {
   });
 }
 
+describe.each(BACKENDS)('collector truth (%s store)', backend => {
 let fleet: SimulatedFleet;
 let inventory: string;
 let collector: CollectorHandle | null = null;
+let store: TestStore;
 const ids: string[] = [];
 
 async function until<T>(what: string, f: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
@@ -49,24 +48,26 @@ async function until<T>(what: string, f: () => T | Promise<T>, ok: (v: T) => boo
 }
 
 beforeAll(async () => {
-  fleet = await startSimulator({ miners: 5, seed: 1415, baseAddress: '127.65.0.1', rebootMs: 3_000, warmupMs: 200, retuneMs: 300, sites: 1 });
+  logLines.length = 0;
+  store = await openTestStore(backend);
+  fleet = await startSimulator({ miners: 5, seed: 1415, baseAddress: `127.65.${Math.floor(Math.random() * 250)}.1`, rebootMs: 3_000, warmupMs: 200, retuneMs: 300, sites: 1 });
   for (const m of fleet.miners) ids.push(m.id);
   inventory = join(mkdtempSync(join(tmpdir(), 'truth-')), 'inventory.json');
   await fleet.writeInventory(inventory);
   fleet.injectFault(ids[3]!, 'unreachable');
   fleet.injectFault(ids[4]!, 'auth_reject');
-  collector = await startCollector(config(inventory), { log: logger, http: false, env: { MINER_PASSWORD: 'root' } });
+  collector = await startCollector(config(inventory), { store, log: logger, http: false, env: { MINER_PASSWORD: 'root' } });
 }, 30_000);
 afterAll(async () => {
   await collector?.stop();
   await fleet?.stop();
+  await store?.destroy();
 });
 
 // the event log as the API sees it (same Redis, same keys); the API records control actions here too
 const audit = () => collector!.store.events;
 const events = async (miner: string): Promise<StoredEvent[]> => audit().recent(fleet.truth(miner).tenant, { miner, limit: 50 });
 
-describe('collector truth', () => {
   it('logs a rejected password once, at warn, naming the miner and auth_rejected', async () => {
     const t = () => collector!.scheduler.trackers.get(ids[4]!)!;
     await until('three failed polls', () => t().failures, n => n >= 3);

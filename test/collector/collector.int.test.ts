@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
 import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
-import { InfluxClient, rowsOf } from '../../store/influx-redis/influx-client.ts';
+import { BACKENDS, openTestStore, type TestStore } from '../store/backends.ts';
+import type { SeriesGroup } from '../../store/ports/series.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { MinerClient } from '../../collector/miner-client.ts';
 import type { FleetEvent, MinerSnapshot } from '../../core/samples.ts';
@@ -14,22 +14,25 @@ import { waitForFirstPolls } from './first-polls.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 import type { MinerTruth } from '../../simulator/truth.ts';
 
-// The collector over a simulated fleet of 200 miners (real gRPC on loopback), writing to the
-// real test InfluxDB and Redis. Stored values are compared with the simulator's own state.
+// The collector over a simulated fleet of 200 miners (real gRPC on loopback), writing through
+// each store backend (embedded SQLite; the real test InfluxDB and Redis) and read back through
+// the store's ports. Stored values are compared with the simulator's own state.
 const MINERS = 200;
-let fleet: SimulatedFleet;
-let collector: CollectorHandle;
-let influx: InfluxClient;
-const db = `t_${randomUUID().slice(0, 8)}`;
-const prefix = `test-${randomUUID()}`;
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
+describe.each(BACKENDS)('collector over a simulated fleet (%s store)', backend => {
+let fleet: SimulatedFleet;
+let collector: CollectorHandle;
+let store: TestStore;
+
 beforeAll(async () => {
+  store = await openTestStore(backend);
   fleet = await startSimulator({
     miners: MINERS,
     seed: 11,
-    baseAddress: '127.11.0.1',
+    // a random /24 of 127.11: runs of this file in other worktrees or backends must not collide
+    baseAddress: `127.11.${Math.floor(Math.random() * 250)}.1`,
     sites: 3,
     tenants: 2,
     models: 's19jpro:50,s21:30,s9:20',
@@ -43,9 +46,7 @@ beforeAll(async () => {
   await fleet.writeInventory(inventoryFile);
   const config = parseConfig(collectorConfigSchema, {
     INFLUX_URL: inject('influxUrl'),
-    INFLUX_DB: db,
     REDIS_URL: inject('redisUrl'),
-    REDIS_PREFIX: prefix,
     COLLECTOR_INVENTORY_FILE: inventoryFile,
     COLLECTOR_POLL_INTERVAL_MS: '1000',
     // room for a loaded CI machine (800 ms took healthy miners offline); unreachable miners
@@ -57,8 +58,8 @@ beforeAll(async () => {
     INFLUX_FLUSH_INTERVAL_MS: '200',
     MINER_PASSWORD: 'root',
   });
-  influx = new InfluxClient({ url: inject('influxUrl'), db, auth: 'none', flavour: '1' });
   collector = await startCollector(config, {
+    store,
     log: silentLogger(),
     env: { ...process.env, MINER_PASSWORD: 'root' },
   });
@@ -74,8 +75,13 @@ afterAll(async () => {
   if (!collector) return;
   await collector.stop();
   await fleet?.stop();
-  await influx?.query(`DROP DATABASE "${db}"`).catch(() => undefined);
+  await store?.destroy();
 });
+
+const tenants = (): string[] => [...new Set(fleet.miners.map(m => m.tenant))];
+const HOUR_MS = 3_600_000;
+/** one group's single row (a query without a step answers one row per group) */
+const only = (g: SeriesGroup): Record<string, unknown> => ({ ...g.tags, ...g.rows[0] });
 
 /** Expected hashrate counting every board: a board without chips or nominal counts at the median of its hashing siblings. */
 function expectedEveryBoardGhs(t: MinerTruth): number {
@@ -96,7 +102,6 @@ const hashingGhs = (t: MinerTruth): number =>
 const faulty = (kind: string): string[] =>
   fleet.miners.filter(m => fleet.faults(m.id).some(f => f.kind === kind)).map(m => m.id);
 
-describe('collector over a simulated fleet', () => {
   it('writes every reachable miner with values and units matching the simulator', async () => {
     // The simulator's hashrate windows are time-averages since bosminer started, so right after
     // start a miner's 1-minute figure still climbs: compare each stored value with the truth
@@ -104,13 +109,27 @@ describe('collector over a simulated fleet', () => {
     const reachable = fleet.miners.filter(m => !faulty('unreachable').includes(m.id));
     const before = new Map(reachable.map(m => [m.id, fleet.truth(m.id)]));
     const sinceMs = Date.now();
+    // Each miner's first point with up = 1 since then (points come newest first).
     const firstPollsSince = async (): Promise<Record<string, unknown>[]> => {
       await collector.writer.flush();
-      return rowsOf(
-        await influx.query(
-          `SELECT first(hashrate_ghs) AS hashrate_ghs, first(power_w) AS power_w, first(temp_chip_max_c) AS temp_c, first(boards_total) AS boards, first(hashrate_nominal_ghs) AS nominal, first(hashrate_nominal_reported_ghs) AS nominal_reported FROM miner WHERE up = 1 AND time > ${sinceMs}ms GROUP BY miner, model, site, tenant`,
-        ),
-      );
+      const first = new Map<string, Record<string, unknown>>();
+      for (const tenant of tenants()) {
+        const points = await store.series.reader.points({
+          measurement: 'miner',
+          tenant,
+          fromMs: sinceMs + 1,
+          toMs: Date.now() + HOUR_MS,
+          limit: 200_000,
+        });
+        for (const p of points) if (Number(p.up) === 1) first.set(String(p.miner), p);
+      }
+      return [...first.values()].map(p => ({
+        ...p,
+        temp_c: p.temp_chip_max_c,
+        boards: p.boards_total,
+        nominal: p.hashrate_nominal_ghs,
+        nominal_reported: p.hashrate_nominal_reported_ghs,
+      }));
     };
     // A poll can miss on a loaded machine; every reachable miner answers one within the deadline.
     await expect
@@ -128,7 +147,7 @@ describe('collector over a simulated fleet', () => {
       expect(r.tenant).toBe(t0.tenant);
       expect(r.site).toBe(t0.site);
       expect(r.model).toBe(t0.model);
-      expect(r.boards).toBe(t0.boards_total);
+      expect(Number(r.boards)).toBe(t0.boards_total);
       // GH/s on both sides: a TH/s or MH/s mix-up would be off by 1000x. A dead board's share of
       // the lagging 1-minute window is not output any more (docs/data-model.md), so the truth is
       // the window of the boards still hashing.
@@ -145,26 +164,31 @@ describe('collector over a simulated fleet', () => {
   it('writes per-board, fan and pool series', async () => {
     const id = fleet.miners.find(m => !faulty('unreachable').includes(m.id))!.id;
     const t = fleet.truth(id);
-    const boards = rowsOf(
-      await influx.query(
-        `SELECT last(hashrate_ghs) AS h, last(frequency_mhz) AS f FROM hashboard WHERE miner = '${id}' GROUP BY board`,
-      ),
-    );
+    const last = async (measurement: string, field: string, by: string): Promise<Record<string, unknown>[]> =>
+      (
+        await store.series.reader.query({
+          measurement,
+          tenant: t.tenant,
+          tags: [{ tag: 'miner', in: [id] }],
+          fromMs: Date.now() - HOUR_MS,
+          toMs: Date.now() + HOUR_MS,
+          fields: [{ fn: 'last', field, as: 'v' }],
+          groupBy: [by],
+        })
+      ).map(only);
+    const boards = await last('hashboard', 'frequency_mhz', 'board');
     expect(boards).toHaveLength(t.boards_total);
-    for (const b of boards) expect(Number(b.f)).toBeGreaterThan(100); // MHz, converted from Hz
-    const fans = rowsOf(await influx.query(`SELECT last(rpm) FROM fan WHERE miner = '${id}' GROUP BY fan`));
+    for (const b of boards) expect(Number(b.v)).toBeGreaterThan(100); // MHz, converted from Hz
+    const fans = await last('fan', 'rpm', 'fan');
     expect(fans).toHaveLength(t.fans.length);
-    const pools = rowsOf(
-      await influx.query(`SELECT last(accepted) AS a FROM pool WHERE miner = '${id}' GROUP BY pool`),
-    );
+    const pools = await last('pool', 'accepted', 'pool');
     expect(pools.length).toBe(t.pools.length);
     expect(pools.every(p => !String(p.pool).includes('@'))).toBe(true);
   });
 
-  it('keeps snapshots, indexes and fleet aggregates in Redis', async () => {
-    const tenants = [...new Set(fleet.miners.map(m => m.tenant))];
+  it('keeps snapshots, indexes and fleet aggregates in the state store', async () => {
     let total = 0;
-    for (const tenant of tenants) {
+    for (const tenant of tenants()) {
       const ids = await collector.state.minersOf({ tenant });
       const expected = fleet.miners
         .filter(m => m.tenant === tenant)
@@ -248,8 +272,15 @@ describe('collector over a simulated fleet', () => {
     await c.unary('ActionsService', 'ResumeMining', {});
     c.close();
     await collector.writer.flush();
-    const stored = rowsOf(await influx.query(`SELECT count(message) FROM event WHERE kind = 'overheating'`));
-    expect(Number(stored[0]?.count)).toBeGreaterThanOrEqual(1);
+    // History of events (InfluxDB `event` points on the farm; the events table on the embedded store).
+    const { events: stored } = await store.events.history(tenantOf(hot!), {
+      fromMs: Date.now() - HOUR_MS,
+      toMs: Date.now() + HOUR_MS,
+      kind: 'overheating',
+      miner: hot!,
+      limit: 100,
+    });
+    expect(stored.length).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('marks a miner stuck well below nominal as degraded (low_hashrate)', async () => {
@@ -277,13 +308,24 @@ describe('collector over a simulated fleet', () => {
   it('writes 1-minute rollups itself', async () => {
     // The first minute boundary may not have passed yet; the rollup of a finished minute must
     // agree with the raw points of that minute.
-    await expect
-      .poll(async () => rowsOf(await influx.query(`SELECT count(samples) FROM miner_1m`))[0]?.count ?? 0, {
-        timeout: 70_000,
-        interval: 2_000,
-      })
-      .toBeGreaterThan(0);
-    const [r] = rowsOf(await influx.query(`SELECT time, miner, samples, up FROM miner_1m LIMIT 1`));
+    const rollups = async (): Promise<Record<string, unknown>[]> => {
+      await collector.writer.flush();
+      const all = await Promise.all(
+        tenants().map(tenant =>
+          store.series.reader.points({
+            measurement: 'miner_1m',
+            tenant,
+            fromMs: Date.now() - HOUR_MS,
+            toMs: Date.now() + HOUR_MS,
+            limit: 10,
+          }),
+        ),
+      );
+      return all.flat();
+    };
+    await expect.poll(async () => (await rollups()).length, { timeout: 70_000, interval: 2_000 }).toBeGreaterThan(0);
+    const [r] = await rollups();
     expect(Number(r!.samples)).toBeGreaterThan(0);
+    expect(typeof r!.miner).toBe('string');
   }, 80_000);
 });

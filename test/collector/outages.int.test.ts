@@ -12,7 +12,9 @@ import { startLocalInflux, startLocalRedis, type LocalService } from '../../demo
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 
 // Outages need servers the test may stop, so this file starts its own InfluxDB and Redis
-// (Debian binaries on loopback) instead of the shared ones.
+// (Debian binaries on loopback) instead of the shared ones. Farm backend only: the embedded
+// store is a file in the collector's own process, with no server to lose (its hard-kill case is
+// test/e2e/embedded-restart.e2e.test.ts).
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 function configFor(influxUrl: string, redisUrl: string, inventory: string, extra: Record<string, string> = {}) {

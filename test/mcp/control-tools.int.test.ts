@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../store/backends.ts';
 import type { Client } from '@modelcontextprotocol/client';
 import { buildFirmwareImage } from '../../simulator/index.ts';
 import { call, callError, fleetState, minerState, withFault } from './helpers.ts';
@@ -7,6 +8,7 @@ import { sleep, startMcpHarness, type McpHarness } from './harness.ts';
 // Control, jobs, schedules, baseline, firmware rollout and admin tools through a real MCP
 // client, checked against the simulated miners themselves: dry runs change nothing, applied
 // changes show up in the miner's ground truth, passwords are never echoed.
+describe.each(BACKENDS)('MCP control tools (%s store)', backend => {
 let h: McpHarness;
 let op: Client;
 let admin: Client;
@@ -22,7 +24,7 @@ const waitFor = async (what: string, fn: () => boolean, ms = 15_000): Promise<vo
 };
 
 beforeAll(async () => {
-  h = await startMcpHarness({ sim: { miners: 10, faults: 'unreachable:1' } });
+  h = await startMcpHarness({ backend, sim: { miners: 10, faults: 'unreachable:1' } });
   op = await h.connect(h.operator);
   admin = await h.connect(h.admin);
   await op.listTools();
@@ -351,4 +353,5 @@ describe('admin tools', () => {
     const events = await call<{ items: { message: string; actor: string | null }[] }>(admin, 'get_events', { miner: id, kind: 'control_action' });
     expect(events.s.items.some(e => /factory reset/.test(e.message) && e.actor === h.admin.sub)).toBe(true);
   });
+});
 });

@@ -1,22 +1,20 @@
-import { farmOf } from '../store/backends.ts';
-import { influxRedisStoreOver } from '../../store/influx-redis/index.ts';
 /**
  * A realistic MCP test bed on real services: a simulated fleet (real gRPC on loopback), the
- * real collector polling it every second into the test InfluxDB and Redis (random prefix, fresh
- * database), a few hours of extra history written with the collector's line builders, and the
- * services MCP runs on (FleetQuery + control plane with jobs, built by mcp/runtime.ts's
- * createMcpInfra exactly as the stdio server builds them).
+ * real collector polling it every second into a fresh store of the backend asked for (embedded
+ * SQLite in a temp folder, or the test InfluxDB and Redis under a fresh prefix and database), a
+ * few hours of extra history written through the store's series writer, and the services MCP
+ * runs on (FleetQuery + control plane with jobs, over api/infra.ts's createInfra on that store,
+ * as the one-process runtime builds them).
  *
  * `connect(caller)` returns a real MCP Client talking to buildMcpServer in-process through
  * createMcpHandler's web-standard fetch (no port, no mock transport).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { Registry } from 'prom-client';
 import { inject } from 'vitest';
 import { loadApiConfig, type ApiConfig } from '../../api/config.ts';
 import type { Caller } from '../../services/context.ts';
@@ -25,20 +23,17 @@ import { FleetQuery } from '../../services/query/fleet-query.ts';
 import { startCollector, type CollectorHandle } from '../../collector/collector-service.ts';
 import { parseConfig } from '../../runtime/config-loader.ts';
 import { collectorConfigSchema } from '../../collector/config.ts';
-import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
-import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
-import { InfluxWriter } from '../../store/influx-redis/influx-writer.ts';
-import { influxSeriesWriter } from '../../store/influx-redis/series.ts';
 import { silentLogger } from '../../runtime/logger.ts';
-import { waitForRedis } from '../../store/influx-redis/redis-connection.ts';
-import { createCollectorMetrics } from '../../collector/metrics.ts';
 import { MEASUREMENTS } from '../../core/samples.ts';
 import type { McpDeps } from '../../mcp/define-tool.ts';
-import { createMcpInfra, type McpInfraHandle } from '../../mcp/runtime.ts';
+import { createInfra } from '../../api/infra.ts';
+import type { StoreBackend } from '../../store/store.ts';
+import type { SeriesPoint } from '../../store/ports/series.ts';
+import { farmOf, openTestStore, type TestStore } from '../store/backends.ts';
 import { buildMcpServer, type BuildOptions } from '../../mcp/server.ts';
 import { startSimulator, type SimulatedFleet, type SimulatorOptions } from '../../simulator/index.ts';
 import { waitForFirstPolls } from '../collector/first-polls.ts';
-import { LineWriter, rollupLine } from './seed.ts';
+import { rollupPoint } from './seed.ts';
 
 export interface McpHarness {
   fleet: SimulatedFleet;
@@ -46,14 +41,14 @@ export interface McpHarness {
   deps: McpDeps;
   plane: ControlPlane;
   config: ApiConfig;
-  influx: InfluxClient;
-  db: string;
-  prefix: string;
+  backend: StoreBackend;
+  /** the store the collector writes and the services read; pass it to startApiServer as `store` */
+  store: TestStore;
   tenant: string;
   viewer: Caller;
   operator: Caller;
   admin: Caller;
-  /** env for a `bos-fleet mcp` child process on the same stores */
+  /** env for a `bos-fleet mcp` child process on the same stores (farm only: an embedded data folder has one process) */
   env: Record<string, string>;
   /** A client of the 2026-07-28 era (per-request streams, cancellation by aborting them); `legacy: true` for a 2025-era client. */
   connect(caller: Caller, options?: BuildOptions & { legacy?: boolean }): Promise<Client>;
@@ -68,7 +63,11 @@ function baseAddress(): string {
   return `127.${60 + ((process.pid + block) % 40)}.${Math.floor(Math.random() * 250)}.1`;
 }
 
-export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSeconds?: number } = {}): Promise<McpHarness> {
+export async function startMcpHarness(
+  o: { backend?: StoreBackend; sim?: SimulatorOptions; collectSeconds?: number } = {},
+): Promise<McpHarness> {
+  const backend = o.backend ?? 'influx-redis';
+  const store = await openTestStore(backend);
   const fleet = await startSimulator({
     miners: 10,
     seed: 21,
@@ -89,16 +88,13 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
   await fleet.writeInventory(inventoryFile);
   const influxUrl = inject('influxUrl');
   const redisUrl = inject('redisUrl');
-  const db = `mcp_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const prefix = `test-mcp-${randomUUID()}`;
+  const farm = backend === 'influx-redis' ? farmOf(store) : null;
   const secret = randomBytes(32).toString('base64');
 
   const collector = await startCollector(
     parseConfig(collectorConfigSchema, {
       INFLUX_URL: influxUrl,
-      INFLUX_DB: db,
       REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
       COLLECTOR_INVENTORY_FILE: inventoryFile,
       COLLECTOR_POLL_INTERVAL_MS: '1000',
       COLLECTOR_RPC_TIMEOUT_MS: '800',
@@ -107,7 +103,7 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
       INFLUX_FLUSH_INTERVAL_MS: '200',
       BOSFLEET_SECRET_KEY: secret,
     }),
-    { log: silentLogger(), http: false, env: { ...process.env, MINER_PASSWORD: 'root' } },
+    { store, log: silentLogger(), http: false, env: { ...process.env, MINER_PASSWORD: 'root' } },
   );
   await sleep((o.collectSeconds ?? 4) * 1_000);
   await waitForFirstPolls(collector);
@@ -117,7 +113,7 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
   // History beyond what the collector wrote: 3 h of 1m rollups, 48 h of 1h rollups, from each
   // miner's ground truth, ending 2 minutes ago (the collector owns the current minute).
   const now = Date.now();
-  const w = new LineWriter(influxUrl, db);
+  const seed: SeriesPoint[] = [];
   for (const m of fleet.miners) {
     const t = fleet.truth(m.id);
     const ref = { id: m.id, tenant: m.tenant, site: m.site, address: m.address, credentials: 'default', labels: {} };
@@ -129,17 +125,21 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
       up: t.reachable ? 1 : 0,
     };
     for (let k = 180; k >= 2; k--)
-      await w.add(rollupLine(MEASUREMENTS.miner1m, ref, t.model, Math.floor((now - k * 60_000) / 60_000) * 60_000, v, 60));
+      seed.push(rollupPoint(MEASUREMENTS.miner1m, ref, t.model, Math.floor((now - k * 60_000) / 60_000) * 60_000, v, 60));
     for (let h = 48; h >= 1; h--)
-      await w.add(rollupLine(MEASUREMENTS.miner1h, ref, t.model, Math.floor((now - h * 3_600_000) / 3_600_000) * 3_600_000, v, 3_600));
+      seed.push(rollupPoint(MEASUREMENTS.miner1h, ref, t.model, Math.floor((now - h * 3_600_000) / 3_600_000) * 3_600_000, v, 3_600));
   }
+  const w = await store.series.openWriter({ batchSize: 5_000, flushIntervalMs: 100 });
+  w.write(seed);
   await w.flush();
+  await w.close();
 
   const env: Record<string, string> = {
     INFLUX_URL: influxUrl,
-    INFLUX_DB: db,
     REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
+    ...(farm
+      ? { BOSFLEET_STORE: 'influx-redis', INFLUX_DB: farm.influx.settings.db, REDIS_PREFIX: farm.keys.prefix }
+      : { BOSFLEET_STORE: 'embedded', BOSFLEET_DATA_DIR: dirname(store.location) }),
     COLLECTOR_POLL_INTERVAL_MS: '1000',
     MINER_RPC_TIMEOUT_MS: '1500',
     MINER_DEFAULT_PASSWORD: 'root',
@@ -151,22 +151,10 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
   };
   const config = loadApiConfig({ ...env, AUTH_MODE: 'none' });
   const log = silentLogger();
-  const handle: McpInfraHandle = createMcpInfra(config, log, 'bosfleet-mcp-test');
+  const handle = createInfra(config, log, 'bosfleet-mcp-test', { store });
   const { infra } = handle;
-  if (!(await waitForRedis(farmOf(infra.store).redis, 10_000))) throw new Error('Redis is not reachable');
-  const fleetQuery = new FleetQuery({ store: influxRedisStoreOver({ redis: farmOf(infra.store).redis, keys: farmOf(infra.store).keys, influx: farmOf(infra.store).influx }), log }, { pollIntervalMs: 1_000 });
-  const writer = new InfluxWriter({
-    settings: { url: influxUrl, db, auth: 'none', flavour: '1' },
-    metrics: createCollectorMetrics(new Registry()),
-    batchSize: 1_000,
-    flushIntervalMs: 100,
-    bufferMaxPoints: 100_000,
-    maxRetryDelayMs: 1_000,
-  });
-  await writer.start();
-  const audit = new InfluxRedisEvents({ redis: farmOf(infra.store).redis, keys: farmOf(infra.store).keys, writer: influxSeriesWriter(writer), maxLen: 100_000 });
+  const fleetQuery = new FleetQuery({ store, log }, { pollIntervalMs: 1_000 });
   const plane = createControlPlane(infra, {
-    audit,
     jobs: { lockDurationMs: 2_000, stalledIntervalMs: 1_000, commandPollMs: 100, progressIntervalMs: 50 },
     schedules: { tickMs: 200, reloadMs: 1_000 },
   });
@@ -181,9 +169,8 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
     deps,
     plane,
     config,
-    influx: new InfluxClient({ url: influxUrl, db, auth: 'none', flavour: '1' }),
-    db,
-    prefix,
+    backend,
+    store,
     tenant,
     viewer: { sub: 'vera@example.com', tenant, roles: ['viewer'] },
     operator: { sub: 'otto@example.com', tenant, roles: ['operator'] },
@@ -206,13 +193,11 @@ export async function startMcpHarness(o: { sim?: SimulatorOptions; collectSecond
     async close() {
       for (const c of clients) await c.close().catch(() => undefined);
       await plane.close({ force: true }).catch(() => undefined);
-      await writer.close({ timeoutMs: 2_000 }).catch(() => undefined);
       await collector.stop().catch(() => undefined);
       await fleet.stop();
-      const stale = await farmOf(infra.store).redis.keys(`${prefix}:*`).catch(() => [] as string[]);
-      for (let i = 0; i < stale.length; i += 500) await farmOf(infra.store).redis.del(...stale.slice(i, i + 500)).catch(() => undefined);
-      await new InfluxClient({ url: influxUrl, db, auth: 'none', flavour: '1' }).query(`DROP DATABASE "${db}"`).catch(() => undefined);
+      await fleetQuery.close();
       await handle.close();
+      await store.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { SignJWT, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../store/backends.ts';
 import { loadApiConfig } from '../../api/config.ts';
 import { startApiServer, type ApiServer } from '../../api/server.ts';
 import { fullApiExtension } from '../../api/wiring.ts';
@@ -14,6 +15,7 @@ import { startMcpHarness, type McpHarness } from './harness.ts';
 // extension (control plane, audit, /mcp and its OAuth metadata), the same JWT verifier, error
 // handler and rate limits as REST. Tokens are real JWTs (ES256, jose). API_PUBLIC_URL is a
 // public https name, as behind a reverse proxy: the metadata and the challenge use it.
+describe.each(BACKENDS)('MCP over HTTP (%s store)', backend => {
 let h: McpHarness;
 let server: ApiServer;
 let base: string;
@@ -67,7 +69,7 @@ const initBody = JSON.stringify({
 const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 beforeAll(async () => {
-  h = await startMcpHarness();
+  h = await startMcpHarness({ backend });
   const keys = await generateKeyPair('ES256');
   privateKey = keys.privateKey;
   const config = loadApiConfig({
@@ -88,6 +90,8 @@ beforeAll(async () => {
     port: 0,
     log: silentLogger(),
     handleSignals: false,
+    // one store for collector, harness and server (an embedded data folder admits one process)
+    store: h.store,
     env: { COLLECTOR_POLL_INTERVAL_MS: '1000' },
     extension: fullApiExtension(),
   });
@@ -253,4 +257,5 @@ describe('tenant scoping and roles, as REST', () => {
     const r = await fetch(`${base}/metrics`);
     expect(await r.text()).toMatch(/bosfleet_mcp_tool_calls_total\{tool="fleet_overview",outcome="ok"\} \d+/);
   });
+});
 });

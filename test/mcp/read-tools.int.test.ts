@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS } from '../store/backends.ts';
 import type { Client } from '@modelcontextprotocol/client';
 import { ALL_TOOLS, enabledTools } from '../../mcp/server.ts';
 import { PROMPT_NAMES } from '../../mcp/prompts.ts';
@@ -8,6 +9,7 @@ import { startMcpHarness, type McpHarness } from './harness.ts';
 // The read side of the MCP server over a simulated fleet collected by the real collector (real
 // gRPC, InfluxDB, Redis), through a real MCP client. Values are checked against the simulator's
 // ground truth (fleet.truth), never against the query code; no call may change any miner.
+describe.each(BACKENDS)('MCP read tools (%s store)', backend => {
 let h: McpHarness;
 let viewer: Client;
 let operator: Client;
@@ -17,7 +19,7 @@ let brokenBoard: string;
 let healthy: string;
 
 beforeAll(async () => {
-  h = await startMcpHarness();
+  h = await startMcpHarness({ backend });
   viewer = await h.connect(h.viewer);
   operator = await h.connect(h.operator);
   await viewer.listTools();
@@ -349,4 +351,5 @@ describe('errors say what to change', () => {
     expect(await callError(other, 'miner_action', { miner: healthy, action: 'pause' })).toMatch(/unknown miner/);
     expect(fleetState(h.fleet)).toEqual(before);
   });
+});
 });

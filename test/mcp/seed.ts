@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import { InfluxRedisEvents } from '../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { samplePoints } from '../../collector/points.ts';
+import type { SeriesPoint } from '../../store/ports/series.ts';
 import { FieldSet, line, minerTags, toLine, toLines } from '../../store/influx-redis/line-protocol.ts';
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import {
@@ -212,6 +213,34 @@ export function rollupLine(measurement: string, ref: MinerRef, model: string, t:
   }
   f.float('up', v.up).int('samples', samples);
   return line(measurement, minerTags(ref, model), f, t)!;
+}
+
+/** The same rollup as a structured point, for a store's series writer (either backend). */
+export function rollupPoint(measurement: string, ref: MinerRef, model: string, t: number, v: RollupValues, samples: number): SeriesPoint {
+  const up = v.up > 0;
+  return {
+    measurement,
+    tags: { miner: ref.id, model, site: ref.site, tenant: ref.tenant },
+    fields: {
+      ...(up
+        ? {
+            hashrate_ghs: v.hashrate_ghs,
+            hashrate_nominal_ghs: v.hashrate_nominal_ghs,
+            power_w: v.power_w,
+            efficiency_jth: v.hashrate_ghs > 0 ? v.power_w / (v.hashrate_ghs / 1_000) : null,
+            temp_chip_max_c: v.temp_chip_max_c,
+            temp_board_max_c: v.temp_chip_max_c - 12,
+            fan_rpm_min: 4_200,
+            shares_accepted: 10_000,
+            shares_rejected: 20,
+            shares_stale: 5,
+          }
+        : {}),
+      up: v.up,
+      samples,
+    },
+    time_ms: t,
+  };
 }
 
 /** POST line protocol to InfluxDB's v1 /write in batches. */
