@@ -238,8 +238,19 @@ try {
     const search = new URL(p.url()).search;
     await p.waitForFunction(`document.querySelector('#miner-results')?.getAttribute('data-query') === ${JSON.stringify(search)}`, undefined, { timeout: 30_000 });
     await tableReady(p);
-    return Date.now() - t;
+    const ms = Date.now() - t;
+    // Where the time went: the fragment's fetch (Resource Timing) and the server's phases (Server-Timing).
+    const r = (await p.evaluate(`(() => {
+      const e = performance.getEntriesByType('resource').filter(x => x.initiatorType === 'fetch' && x.name.endsWith(${JSON.stringify(search)})).pop();
+      return e ? { fetch: e.responseEnd - e.startTime, server: Object.fromEntries(e.serverTiming.map(s => [s.name, s.duration])) } : null;
+    })()`)) as { fetch: number; server: Record<string, number> } | null;
+    if (r) {
+      const b = (breakdown[what] ??= {});
+      for (const [k, v] of Object.entries({ 'fetch (client)': r.fetch, ...r.server })) (b[k] ??= []).push(v);
+    }
+    return ms;
   };
+  const breakdown: Record<string, Record<string, number[]>> = {};
   const site = fleet[0]!.ref.site;
   const interactions: Record<string, number | string>[] = [];
   const runs: Record<string, number[]> = { 'filter (site)': [], 'sort (max chip °C)': [], 'next page': [] };
@@ -252,6 +263,7 @@ try {
     runs['next page']!.push(await timed('page', async () => void (await Promise.all([p.waitForURL(/cursor=/), p.click('a[rel="next"]')]))));
   }
   for (const [what, xs] of Object.entries(runs)) interactions.push({ interaction: what, 'median ms': median(xs), 'max ms': Math.max(...xs), runs: xs.length });
+  const phases = Object.entries(breakdown).map(([what, b]) => ({ interaction: what, ...Object.fromEntries(Object.entries(b).map(([k, xs]) => [`${k} ms (median)`, Math.round(median(xs) * 10) / 10])) }));
   await p.context().close();
 
   // 30-day charts: time to drawn, and whether the main thread stalled (long tasks) meanwhile.
@@ -266,6 +278,7 @@ try {
   process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium ${browser.version()}, ${new Date().toISOString()}; ${N} miners (synthetic), ${DAYS} d history; load average at end ${load()}\n`);
   console.table(screens);
   console.table(interactions);
+  console.table(phases);
   process.stdout.write(`miner ${DAYS} d chart: ${String(points)} points\n`);
 } catch (err) {
   if (err instanceof BenchInputError) {
