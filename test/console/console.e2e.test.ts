@@ -457,6 +457,18 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     }
   });
 
+  it('shows a job started elsewhere on the open jobs list, and its end, without a reload', async () => {
+    const id = spare(7);
+    const page = await loginAs('operator');
+    await page.goto(`${h.api.url}/jobs`);
+    await page.waitForSelector('[data-testid="job-list"]');
+    await page.evaluate('window.__sameDocument = true');
+    const operator = { sub: 'operator@example.com', tenant: h.tenant, roles: ['operator' as const] };
+    const r = await h.plane().control.execute(operator, { selector: { ids: [id] } }, { kind: 'action', action: 'locate_on' });
+    await page.waitForSelector(`tr[data-job="${r.job!.id}"]:is([data-status="succeeded"], [data-status="partially_failed"], [data-status="failed"])`, { timeout: 30_000 });
+    expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
+  });
+
   it('creates a curtailment schedule from the form and removes it', async () => {
     const page = await loginAs('operator');
     await page.goto(`${h.api.url}/schedules`);
