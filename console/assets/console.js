@@ -1,4 +1,4 @@
-/* global window, document, fetch, history, location, EventSource, URLSearchParams, FormData, uPlot */
+/* global window, document, fetch, history, location, EventSource, URLSearchParams, FormData, uPlot, performance, requestAnimationFrame, setTimeout */
 // bos-fleet console: charts (uPlot), select-all checkboxes, in-place results of the miner table
 // (sort, page, filter without reloading the page) and live job progress (server-sent events).
 (function () {
