@@ -1,5 +1,6 @@
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { appendServerTiming } from './server-timing.ts';
 
 export type Encoding = 'br' | 'gzip';
 
@@ -52,7 +53,9 @@ export function installPageCompression(app: FastifyInstance): void {
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
     const encoding = acceptedEncoding(req.headers['accept-encoding']);
     if (encoding === null || body.length < COMPRESS_MIN_BYTES) return payload;
+    const t0 = performance.now();
     const out = compress(body, encoding, 'fast');
+    appendServerTiming(reply, `compress;dur=${(performance.now() - t0).toFixed(1)};desc="${encoding} ${body.length} B"`);
     reply.header('content-encoding', encoding);
     reply.header('content-length', out.length);
     return out;

@@ -31,9 +31,10 @@ import { FieldSet, line, minerTags, toLine } from '../../store/influx-redis/line
 import type { RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import type { ClosedWindow } from '../../collector/rollups.ts';
 import { MEASUREMENTS, type MinerRef } from '../../core/samples.ts';
-import { exec } from '../../collector/snapshot-store.ts';
 import { WindowStatsWriter } from '../../collector/window-stats-writer.ts';
 import { RedisState } from '../../store/influx-redis/redis-state.ts';
+import type { SeriesWriter } from '../../store/ports/series.ts';
+import type { StatePort, WindowStatWrite } from '../../store/ports/state.ts';
 import {
   FIELD_SEPARATOR,
   WINDOW_RESOLUTIONS,
@@ -49,11 +50,12 @@ export interface HistoryMiner {
   nominalGhs: number;
 }
 
-export interface HistoryOptions {
-  influxUrl: string;
-  db: string;
-  redis: Redis;
-  keys: RedisKeys;
+/** Where the history goes: InfluxDB and Redis, or a store's ports (the embedded store). */
+export type HistoryTarget =
+  | { influxUrl: string; db: string; redis: Redis; keys: RedisKeys }
+  | { series: SeriesWriter; state: StatePort };
+
+export type HistoryOptions = HistoryTarget & {
   miners: readonly HistoryMiner[];
   days: number;
   /** history ends here (rounded down to 5 minutes) */
@@ -67,7 +69,7 @@ export interface HistoryOptions {
    * ranges, and the fallback when the stores above are empty). Default false.
    */
   perMinerRollups?: boolean;
-}
+};
 
 export interface HistoryCounts {
   ms: number;
@@ -207,7 +209,10 @@ function minerRollupLine(measurement: string, m: HistoryMiner, v: HourValues, st
 
 export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
   const t0 = performance.now();
-  const { miners, redis, keys } = o;
+  const { miners } = o;
+  const viaPorts = 'series' in o;
+  if (viaPorts && o.perMinerRollups) throw new Error('writeHistory: perMinerRollups is written as line protocol, to InfluxDB only');
+  const state = viaPorts ? o.state : new RedisState(o.redis, o.keys);
   const endMs = floorTo(o.endMs, FIVE_MS);
   const firstHour = floorTo(endMs - o.days * DAY_MS, DAY_MS);
   // fleet_1m: as far back as the API reads it (a range up to FLEET_1M_MAX_RANGE_MS ending now), an hour to spare.
@@ -221,13 +226,30 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
   const fiveFrom = floorTo(endMs - r5.ms - r5.retentionMs, FIVE_MS) + FIVE_MS;
   const minute1mFrom = endMs - 2 * HOUR_MS;
 
-  const poster = new LinePoster(o.influxUrl, o.db);
+  const poster = viaPorts ? null : new LinePoster(o.influxUrl, o.db);
+  const counts: Record<string, number> = {};
   const fleet = new FleetRollups(
-    { write: points => points.forEach(p => poster.add(p.measurement, toLine(p)!)) },
+    {
+      write: points => {
+        for (const p of points) counts[p.measurement] = (counts[p.measurement] ?? 0) + 1;
+        if (poster) points.forEach(p => poster.add(p.measurement, toLine(p)!));
+        else if (viaPorts) o.series.write(points);
+      },
+    },
     { collector: o.collectorId, graceMs: 0, keepMs: 0 },
   );
   const runId = `${o.collectorId}.history`;
-  const writer = new WindowStatsWriter(new RedisState(redis, keys), { runId, maxPending: 1_000_000 });
+  const writer = new WindowStatsWriter(state, { runId, maxPending: 1_000_000 });
+  // The series writer of the ports commits a batch per flush: flush every ~20,000 points, as the poster posts.
+  let unflushed = 0;
+  const drain = async (): Promise<void> => {
+    if (poster) return await poster.drain();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (viaPorts && total - unflushed >= 20_000) {
+      unflushed = total;
+      await o.series.flush();
+    }
+  };
   let sent = 0;
   const fields: Record<string, number> = { '5m': 0, '1h': 0, '1d': 0 };
   const flushWriter = async (): Promise<void> => {
@@ -255,8 +277,8 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
         fleet.flushDue(t + MINUTE_MS);
         if (o.perMinerRollups && t >= minute1mFrom)
           for (let i = 0; i < miners.length; i++)
-            poster.add(MEASUREMENTS.miner1m, minerRollupLine(MEASUREMENTS.miner1m, miners[i]!, values[i]!, t, MINUTE_MS / POLL_MS));
-        await poster.drain();
+            poster?.add(MEASUREMENTS.miner1m, minerRollupLine(MEASUREMENTS.miner1m, miners[i]!, values[i]!, t, MINUTE_MS / POLL_MS));
+        await drain();
       }
     }
 
@@ -277,7 +299,7 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
       const w = w1h[i]!;
       fill(w, m, values[i]!, HOUR_MS, hour, polls);
       fleet.add(w);
-      if (o.perMinerRollups) poster.add(MEASUREMENTS.miner1h, minerRollupLine(MEASUREMENTS.miner1h, m, values[i]!, hour, polls));
+      if (o.perMinerRollups) poster?.add(MEASUREMENTS.miner1h, minerRollupLine(MEASUREMENTS.miner1h, m, values[i]!, hour, polls));
       if (hour >= writerFrom) {
         writer.add(w);
         fields['1h']!++;
@@ -287,7 +309,7 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
         if (d) mergeWindowStat(d, s);
         else days[i] = s;
       }
-      if (i % 2_000 === 1_999) await poster.drain();
+      if (i % 2_000 === 1_999) await drain();
     }
     if (hourEnd === hour + HOUR_MS) fleet.flushDue(hourEnd);
 
@@ -295,17 +317,13 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
     if (hour < writerFrom && (hour + HOUR_MS) % DAY_MS === 0) {
       const dayStart = hour + HOUR_MS - DAY_MS;
       for (let i = 0; i < miners.length; i += 1_000) {
-        const p = redis.pipeline();
-        const hashes = new Set<string>();
+        const batch: WindowStatWrite[] = [];
         for (let j = i; j < Math.min(i + 1_000, miners.length); j++) {
           const m = miners[j]!;
-          const key = keys.windowStats(m.ref.tenant, '1d', dayStart);
-          hashes.add(key);
-          p.hset(key, `${m.ref.id}${FIELD_SEPARATOR}${runId}`, encodeWindowStat(days[j]!));
+          batch.push({ tenant: m.ref.tenant, res: '1d', startMs: dayStart, field: `${m.ref.id}${FIELD_SEPARATOR}${runId}`, value: encodeWindowStat(days[j]!), expireAtMs: dayStart + r1d.ms + r1d.retentionMs });
           days[j] = null;
         }
-        for (const key of hashes) p.pexpireat(key, dayStart + r1d.ms + r1d.retentionMs);
-        await exec(p);
+        await state.putWindowStats(batch);
       }
       fields['1d']! += miners.length;
     }
@@ -313,7 +331,8 @@ export async function writeHistory(o: HistoryOptions): Promise<HistoryCounts> {
   }
   fleet.flushAll();
   await flushWriter();
-  await poster.close();
+  await poster?.close();
+  if (viaPorts) await o.series.flush();
   fields['1d']! += sent - fields['5m']! - fields['1h']!;
-  return { ms: performance.now() - t0, points: poster.counts, fields };
+  return { ms: performance.now() - t0, points: poster ? poster.counts : counts, fields };
 }

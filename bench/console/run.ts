@@ -30,7 +30,11 @@ import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connec
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { MEASUREMENTS } from '../../core/samples.ts';
 import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
-import { LineWriter, rollupLine, seedSynthetic, syntheticFleet, type SyntheticMiner } from '../../test/mcp/seed.ts';
+import { LineWriter, rollupLine, sampleOf, seedSynthetic, syntheticFleet, type SyntheticMiner } from '../../test/mcp/seed.ts';
+import { computeAggregates } from '../../collector/snapshot-store.ts';
+import { openEmbeddedStore } from '../../store/embedded/index.ts';
+import type { SeriesPoint } from '../../store/ports/series.ts';
+import type { MinerSnapshot } from '../../core/samples.ts';
 import { stopChild } from '../lib/process-stats.ts';
 import { writeHistory } from '../api/history.ts';
 
@@ -40,8 +44,12 @@ const { values } = parseArgs({
     'history-days': { type: 'string', default: '30' },
     // how many times each interaction is repeated (the median is reported)
     repeat: { type: 'string', default: '5' },
+    // the API's store: InfluxDB + Redis (the farm backend), or the embedded SQLite store of `npm start`
+    store: { type: 'string', default: 'influx-redis' },
   },
 });
+if (values.store !== 'influx-redis' && values.store !== 'embedded') throw new Error(`--store: expected influx-redis or embedded, got ${values.store}`);
+const STORE = values.store;
 const N = Number(values.miners);
 const DAYS = Number(values['history-days']);
 const REPEAT = Number(values.repeat);
@@ -53,7 +61,7 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 /** An input of the bench failed: nothing is reported, because the figures would be of the wrong thing. */
 class BenchInputError extends Error {}
 
-process.stdout.write(`bench/console: ${N} miners, ${DAYS} d of history; load average at start ${load()}\n`);
+process.stdout.write(`bench/console: ${N} miners, ${DAYS} d of history, ${STORE} store; load average at start ${load()}\n`);
 
 const services: LocalService[] = [];
 const children: ReturnType<typeof spawn>[] = [];
@@ -112,6 +120,58 @@ async function seed(influxUrl: string, redisUrl: string, db: string): Promise<{ 
     return { fleet, charted };
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * The same fleet in an embedded data folder, through the store's ports: snapshots and aggregates
+ * as seedSynthetic builds them, the fleet history of bench/api/history.ts, the charted miner's
+ * rollups. (No events: the screens measured do not show them.)
+ */
+async function seedEmbedded(dataDir: string): Promise<{ fleet: SyntheticMiner[]; charted: SyntheticMiner }> {
+  const t0 = Date.now();
+  const fleet = syntheticFleet(N);
+  const store = openEmbeddedStore({ dataDir });
+  try {
+    const nowMs = Date.now();
+    const MINUTE = 60_000;
+    const snaps: MinerSnapshot[] = fleet.map(m => {
+      const offline = m.status === 'offline';
+      const seen = offline ? nowMs - 30 * MINUTE : nowMs - 5_000;
+      const sample = sampleOf(m, seen);
+      return {
+        ref: m.ref, last_seen_ms: seen, last_poll_ms: nowMs - 5_000, consecutive_failures: offline ? 20 : 0, last_error: offline ? 'unreachable' : null, status: m.status, sample,
+        details: { uid: `uid-${m.ref.id}`, serial: `SN${m.index}`, mac: null, hostname: m.hostname, model: m.model, firmware: sample.firmware, api_version: '1.11.0', platform: 'PLATFORM_AM3_BBB', sticker_hashrate_ghs: m.nominal_ghs, fetched_ms: nowMs - HOUR_MS },
+      };
+    });
+    for (let i = 0; i < snaps.length; i += 1_000) await store.state.putSnapshots(snaps.slice(i, i + 1_000));
+    await store.state.putAggregates(collectorIdOf(process.env), computeAggregates(snaps, nowMs));
+    await store.state.putHeartbeat(nowMs);
+    process.stdout.write(`snapshots: ${N} miners in ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${load()}\n`);
+    const series = await store.series.openWriter({ flushIntervalMs: 0, batchSize: Number.MAX_SAFE_INTEGER });
+    const h = await writeHistory({ series, state: store.state, miners: fleet.map(m => ({ ref: m.ref, model: m.model, nominalGhs: m.nominal_ghs })), days: DAYS, endMs: nowMs, collectorId: collectorIdOf(process.env) });
+    process.stdout.write(`fleet history: ${Object.values(h.points).reduce((a, b) => a + b, 0)} points in ${(h.ms / 1000).toFixed(1)} s; load average ${load()}\n`);
+    const charted = fleet[Math.floor(N / 2)]!;
+    const swing = (t: number): number => 0.96 + 0.03 * Math.sin((t / 86_400_000) * 2 * Math.PI);
+    const point = (measurement: string, t: number, samples: number): SeriesPoint => {
+      const hashrate = charted.nominal_ghs * swing(t);
+      const power = charted.power_w * swing(t);
+      return {
+        measurement,
+        tags: { miner: charted.ref.id, model: charted.model, site: charted.ref.site, tenant: charted.ref.tenant },
+        fields: { hashrate_ghs: hashrate, hashrate_nominal_ghs: charted.nominal_ghs, power_w: power, efficiency_jth: power / (hashrate / 1_000), temp_chip_max_c: 68 + 10 * swing(t), temp_board_max_c: 56 + 10 * swing(t), fan_rpm_min: 4_200, up: 1, samples },
+        time_ms: t,
+      };
+    };
+    const end = Math.floor(nowMs / 60_000) * 60_000;
+    const points: SeriesPoint[] = [];
+    for (let t = Math.floor((nowMs - DAYS * 86_400_000) / HOUR_MS) * HOUR_MS; t < end; t += HOUR_MS) points.push(point(MEASUREMENTS.miner1h, t, 360));
+    for (let t = end - 86_400_000; t < end; t += 60_000) points.push(point(MEASUREMENTS.miner1m, t, 6));
+    series.write(points);
+    await series.close();
+    return { fleet, charted };
+  } finally {
+    await store.close();
   }
 }
 
@@ -175,20 +235,30 @@ async function chartReady(p: Page): Promise<void> {
 }
 
 try {
-  const influx = await startLocalInflux();
-  services.push(influx);
-  const redis = await startLocalRedis();
-  services.push(redis);
-  const db = `bench_console_${Date.now()}`;
-  const { fleet, charted } = await seed(influx.url, redis.url, db);
+  const dir = mkdtempSync(join(tmpdir(), 'bench-console-'));
+  let storeEnv: Record<string, string>;
+  let seeded: { fleet: SyntheticMiner[]; charted: SyntheticMiner };
+  if (STORE === 'embedded') {
+    const dataDir = join(dir, 'data');
+    seeded = await seedEmbedded(dataDir);
+    storeEnv = { BOSFLEET_STORE: 'embedded', BOSFLEET_DATA_DIR: dataDir };
+  } else {
+    const influx = await startLocalInflux();
+    services.push(influx);
+    const redis = await startLocalRedis();
+    services.push(redis);
+    const db = `bench_console_${Date.now()}`;
+    seeded = await seed(influx.url, redis.url, db);
+    storeEnv = { BOSFLEET_STORE: 'influx-redis', INFLUX_URL: influx.url, INFLUX_DB: db, REDIS_URL: redis.url, REDIS_PREFIX: db };
+  }
+  const { fleet, charted } = seeded;
   const tenant = fleet[0]!.ref.tenant;
 
-  const dir = mkdtempSync(join(tmpdir(), 'bench-console-'));
   const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
   const port = await freePort();
   const api = spawn(process.execPath, ['bin/bos-fleet.ts', 'api', '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influx.url, INFLUX_DB: db, REDIS_URL: redis.url, REDIS_PREFIX: db, AUTH_PUBLIC_KEY_FILE: keys.publicPath, RATE_LIMIT_MAX: '1000000' },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...storeEnv, AUTH_PUBLIC_KEY_FILE: keys.publicPath, RATE_LIMIT_MAX: '1000000' },
   });
   children.push(api);
   const base = `http://127.0.0.1:${port}`;
@@ -238,8 +308,23 @@ try {
     const search = new URL(p.url()).search;
     await p.waitForFunction(`document.querySelector('#miner-results')?.getAttribute('data-query') === ${JSON.stringify(search)}`, undefined, { timeout: 30_000 });
     await tableReady(p);
-    return Date.now() - t;
+    const ms = Date.now() - t;
+    // console.js measures the swap in the frame after it (later than the page's URL changes)
+    await p.waitForFunction(`performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`, undefined, { timeout: 5_000 }).catch(() => undefined);
+    // Where the time went: the fragment's fetch (Resource Timing) and the server's phases (Server-Timing).
+    const r = (await p.evaluate(`(() => {
+      const e = performance.getEntriesByType('resource').filter(x => x.initiatorType === 'fetch' && x.name.endsWith(${JSON.stringify(search)})).pop();
+      const m = performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').pop();
+      return e ? { swap: m ? m.duration : null, fetch: e.responseEnd - e.startTime, server: Object.fromEntries(e.serverTiming.map(s => [s.name, s.duration])) } : null;
+    })()`)) as { swap: number | null; fetch: number; server: Record<string, number> } | null;
+    if (r) {
+      const b = (breakdown[what] ??= {});
+      const inPage = r.swap === null ? {} : { 'in page: click to painted': r.swap };
+      for (const [k, v] of Object.entries({ ...inPage, 'fetch (client)': r.fetch, ...r.server })) (b[k] ??= []).push(v);
+    }
+    return ms;
   };
+  const breakdown: Record<string, Record<string, number[]>> = {};
   const site = fleet[0]!.ref.site;
   const interactions: Record<string, number | string>[] = [];
   const runs: Record<string, number[]> = { 'filter (site)': [], 'sort (max chip °C)': [], 'next page': [] };
@@ -252,6 +337,7 @@ try {
     runs['next page']!.push(await timed('page', async () => void (await Promise.all([p.waitForURL(/cursor=/), p.click('a[rel="next"]')]))));
   }
   for (const [what, xs] of Object.entries(runs)) interactions.push({ interaction: what, 'median ms': median(xs), 'max ms': Math.max(...xs), runs: xs.length });
+  const phases = Object.entries(breakdown).map(([what, b]) => ({ interaction: what, ...Object.fromEntries(Object.entries(b).map(([k, xs]) => [`${k} ms (median)`, Math.round(median(xs) * 10) / 10])) }));
   await p.context().close();
 
   // 30-day charts: time to drawn, and whether the main thread stalled (long tasks) meanwhile.
@@ -263,9 +349,10 @@ try {
   const points = await miner30.page.evaluate(`fetch('/miners/${encodeURIComponent(charted.ref.id)}/telemetry.json?range=30d').then(r => r.json()).then(d => d.x.length)`);
   await miner30.page.context().close();
 
-  process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium ${browser.version()}, ${new Date().toISOString()}; ${N} miners (synthetic), ${DAYS} d history; load average at end ${load()}\n`);
+  process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium ${browser.version()}, ${new Date().toISOString()}; ${N} miners (synthetic), ${DAYS} d history, ${STORE} store; load average at end ${load()}\n`);
   console.table(screens);
   console.table(interactions);
+  console.table(phases);
   process.stdout.write(`miner ${DAYS} d chart: ${String(points)} points\n`);
 } catch (err) {
   if (err instanceof BenchInputError) {

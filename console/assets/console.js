@@ -1,4 +1,4 @@
-/* global window, document, fetch, history, location, EventSource, URLSearchParams, FormData, uPlot */
+/* global window, document, fetch, history, location, EventSource, URLSearchParams, FormData, uPlot, performance, requestAnimationFrame, setTimeout */
 // bos-fleet console: charts (uPlot), select-all checkboxes, in-place results of the miner table
 // (sort, page, filter without reloading the page) and live job progress (server-sent events).
 (function () {
@@ -54,8 +54,11 @@
 
   // ---- results swapped in place: the server answers only the part named in x-console-part ----
   var latest = null;
+  // performance.measure('console:swap', …) from the click to the frame after the swap: what the
+  // interaction costs in the page (the bench reads it; devtools shows it).
   function loadPart(id, url) {
     latest = url;
+    var started = window.performance ? performance.now() : 0;
     var box = document.getElementById(id);
     if (box) box.setAttribute('aria-busy', 'true');
     fetch(url, { credentials: 'same-origin', headers: { 'x-console-part': id } })
@@ -72,8 +75,10 @@
         tpl.innerHTML = text;
         var fresh = tpl.content.firstElementChild;
         old.replaceWith(fresh);
-        history.pushState({ part: id }, '', url);
         init(fresh);
+        if (window.performance && window.requestAnimationFrame)
+          requestAnimationFrame(function () { setTimeout(function () { performance.measure('console:swap ' + url, { start: started, end: performance.now() }); }, 0); });
+        history.pushState({ part: id }, '', url);
       })
       .catch(function () { location.href = url; });
   }

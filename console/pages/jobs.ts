@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FleetError } from '../../core/errors.ts';
 import type { ControlPlane } from '../../services/control/index.ts';
 import { FINAL_STATUSES, type JobDetail, type JobSummary } from '../../services/jobs/types.ts';
@@ -7,21 +7,40 @@ import { age } from '../format.ts';
 import { canControl, csrfField, page } from '../layout.ts';
 import type { ConsoleSession } from '../sessions.ts';
 
-const STREAM_POLL_MS = 1_000;
+// The stream sends a fragment when the jobs service reports a change (JobService.subscribe). It
+// only hears jobs run by this process: on the influx-redis backend another replica or worker may
+// run the job, and a job's final status and a pause or cancel come without an event, so the
+// stream also reads the job every STREAM_POLL_MS, and soon after each event (its ending).
+const STREAM_POLL_MS = 5_000;
+const STREAM_AFTER_EVENT_MS = 100;
+const STREAM_AFTER_EVENTS_POLL_MS = 1_000;
 const STREAM_HEARTBEAT_MS = 15_000;
 
-/** Resolves after ms, or at once when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after ms, when `wake` is called (then STREAM_AFTER_EVENT_MS later, so a burst of
+ * events makes one read), or at once when the signal aborts.
+ */
+function waitForChange(ms: number, signal: AbortSignal, onWake: (wake: () => void) => () => void): Promise<void> {
   return new Promise(resolve => {
-    const t = setTimeout(done, ms);
+    let t = setTimeout(done, ms);
+    let woken = false;
+    const unsubscribe = onWake(() => {
+      if (woken) return;
+      woken = true;
+      clearTimeout(t);
+      t = setTimeout(done, STREAM_AFTER_EVENT_MS);
+    });
     function done(): void {
       clearTimeout(t);
+      unsubscribe();
       signal.removeEventListener('abort', done);
       resolve();
     }
     signal.addEventListener('abort', done, { once: true });
   });
 }
+
+type JobList = Awaited<ReturnType<NonNullable<ControlPlane>['jobs']['list']>>;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const isFinal = (j: JobSummary): boolean => FINAL_STATUSES.includes(j.status);
@@ -52,6 +71,81 @@ ${j.results_truncated ? html`<p class="muted">Showing ${j.results.length} of ${j
 </div>`;
 }
 
+/** The jobs table; the page follows /jobs/stream and swaps in each new version (console.js). */
+function jobListView(list: JobList): Html {
+  return html`<div id="job-list" data-testid="job-list" data-stream="/jobs/stream">
+<p class="asof">${list.total} jobs</p>
+${list.items.length === 0 ? html`<p class="muted">No jobs yet. Batch actions from the miners table and rollouts appear here.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Jobs"><table data-testid="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col">Created</th></tr></thead>
+<tbody>${list.items.map(j => html`<tr data-job="${j.id}" data-status="${j.status}"><th scope="row"><a href="/jobs/${encodeURIComponent(j.id)}">${j.label}</a></th><td>${j.status.replace('_', ' ')}</td><td>${j.progress ? `${j.progress.done}/${j.progress.total}` : '—'}</td><td>${j.created_by}</td><td>${age(iso(j.created_ms))}</td></tr>`)}</tbody></table></div>`}
+</div>`;
+}
+
+interface FragmentStream<T> {
+  first: T;
+  read: () => Promise<T>;
+  render: (value: T) => string;
+  /** the final status once nothing will change any more (the stream then ends), else null */
+  ended: (value: T) => string | null;
+  /** call wake on a change; returns the unsubscribe function */
+  subscribe: (wake: () => void) => () => void;
+}
+
+/** Server-sent events: `progress` with the fragment each time it changes; `end` when it is final. */
+async function streamFragments<T>(req: FastifyRequest, reply: FastifyReply, streams: Set<AbortController>, o: FragmentStream<T>): Promise<void> {
+  const ac = new AbortController();
+  streams.add(ac);
+  reply.hijack();
+  const raw = reply.raw;
+  raw.on('close', () => ac.abort());
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.write('retry: 2000\n\n');
+  let value = o.first;
+  let sent = '';
+  let lastWriteMs = Date.now();
+  let lastEventMs = 0;
+  try {
+    for (;;) {
+      const fragment = o.render(value);
+      if (fragment !== sent) {
+        raw.write(`event: progress\n${fragment.split('\n').map(l => `data: ${l}`).join('\n')}\n\n`);
+        sent = fragment;
+        lastWriteMs = Date.now();
+      } else if (Date.now() - lastWriteMs >= STREAM_HEARTBEAT_MS) {
+        raw.write(': heartbeat\n\n');
+        lastWriteMs = Date.now();
+      }
+      const status = o.ended(value);
+      if (status !== null) {
+        raw.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+        break;
+      }
+      // Shortly after events a job usually ends or moves on without one: look again in a second.
+      const pollMs = Date.now() - lastEventMs < STREAM_POLL_MS ? STREAM_AFTER_EVENTS_POLL_MS : STREAM_POLL_MS;
+      await waitForChange(pollMs, ac.signal, wake =>
+        o.subscribe(() => {
+          lastEventMs = Date.now();
+          wake();
+        }),
+      );
+      if (ac.signal.aborted) break;
+      value = await o.read();
+    }
+  } catch (err) {
+    if (!ac.signal.aborted) {
+      req.log.warn({ err, url: req.url }, 'console: live stream failed');
+      raw.write(`event: error\ndata: ${JSON.stringify({ message: 'live updates are unavailable; reload the page' })}\n\n`);
+    }
+  } finally {
+    streams.delete(ac);
+    raw.end();
+  }
+}
+
 export function registerJobPages(app: FastifyInstance, plane: ControlPlane | undefined): void {
   const streams = new Set<AbortController>();
   app.addHook('onClose', async () => {
@@ -65,9 +159,8 @@ export function registerJobPages(app: FastifyInstance, plane: ControlPlane | und
   app.get('/jobs', async (req, reply) => {
     const session = req.consoleSession!;
     const list = await jobs().list(session.caller, { limit: 100 });
-    const body = html`<p class="asof">${list.total} jobs, newest first${canControl(session.caller) && plane ? html` · <a href="/rollouts/new" data-testid="new-rollout">Start a firmware rollout</a>` : ''}</p>
-${list.items.length === 0 ? html`<p class="muted">No jobs yet. Batch actions from the miners table and rollouts appear here.</p>` : html`<div class="scroll" tabindex="0" role="region" aria-label="Jobs"><table data-testid="jobs"><thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col">Created</th></tr></thead>
-<tbody>${list.items.map(j => html`<tr><th scope="row"><a href="/jobs/${encodeURIComponent(j.id)}">${j.label}</a></th><td>${j.status.replace('_', ' ')}</td><td>${j.progress ? `${j.progress.done}/${j.progress.total}` : '—'}</td><td>${j.created_by}</td><td>${age(iso(j.created_ms))}</td></tr>`)}</tbody></table></div>`}`;
+    const body = html`<p class="asof">Newest first${canControl(session.caller) && plane ? html` · <a href="/rollouts/new" data-testid="new-rollout">Start a firmware rollout</a>` : ''}</p>
+${jobListView(list)}`;
     reply.type('text/html');
     return page('Jobs', { session, path: '/jobs' }, body).text;
   });
@@ -82,57 +175,34 @@ ${progressView(j, session)}`;
     return page(j.label, { session, path: '/jobs' }, body).text;
   });
 
-  // Server-sent events: the progress fragment each time it changes, then `end` once the job is
-  // final. JobService has no change notification, so the stream reads JobService.get every
-  // STREAM_POLL_MS (one small read per open job page) and sends only what changed.
+  // Server-sent events: the progress fragment each time it changes, then `end` once the job is final.
   app.get('/jobs/:id/stream', async (req, reply) => {
     const session = req.consoleSession!;
     const { id } = req.params as { id: string };
     const read = (): Promise<JobDetail> => jobs().get(session.caller, id, { resultsLimit: 500 });
     // Tenant and existence are checked before the stream starts (a 404 page otherwise).
-    let j = await read();
-    const ac = new AbortController();
-    streams.add(ac);
-    reply.hijack();
-    const raw = reply.raw;
-    raw.on('close', () => ac.abort());
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+    const first = await read();
+    await streamFragments(req, reply, streams, {
+      first,
+      read,
+      render: j => progressView(j, session).text,
+      ended: j => (isFinal(j) ? j.status : null),
+      subscribe: wake => jobs().subscribe(session.caller, e => e.id === id && wake()),
     });
-    raw.write('retry: 2000\n\n');
-    let sent = '';
-    let lastWriteMs = Date.now();
-    try {
-      for (;;) {
-        const fragment = progressView(j, session).text;
-        if (fragment !== sent) {
-          raw.write(`event: progress\n${fragment.split('\n').map(l => `data: ${l}`).join('\n')}\n\n`);
-          sent = fragment;
-          lastWriteMs = Date.now();
-        } else if (Date.now() - lastWriteMs >= STREAM_HEARTBEAT_MS) {
-          raw.write(': heartbeat\n\n');
-          lastWriteMs = Date.now();
-        }
-        if (isFinal(j)) {
-          raw.write(`event: end\ndata: ${JSON.stringify({ status: j.status })}\n\n`);
-          break;
-        }
-        await sleep(STREAM_POLL_MS, ac.signal);
-        if (ac.signal.aborted) break;
-        j = await read();
-      }
-    } catch (err) {
-      if (!ac.signal.aborted) {
-        req.log.warn({ err, job: id }, 'console: job progress stream failed');
-        raw.write(`event: error\ndata: ${JSON.stringify({ message: 'progress is unavailable; reload the page' })}\n\n`);
-      }
-    } finally {
-      streams.delete(ac);
-      raw.end();
-    }
+  });
+
+  // The jobs list, live: the list fragment whenever one of the tenant's jobs reports a change.
+  app.get('/jobs/stream', async (req, reply) => {
+    const session = req.consoleSession!;
+    const read = (): Promise<JobList> => jobs().list(session.caller, { limit: 100 });
+    const first = await read();
+    await streamFragments(req, reply, streams, {
+      first,
+      read,
+      render: l => jobListView(l).text,
+      ended: () => null,
+      subscribe: wake => jobs().subscribe(session.caller, () => wake()),
+    });
   });
 
   for (const op of ['cancel', 'pause', 'resume'] as const) {

@@ -6,6 +6,7 @@ import { html, type Html } from '../html.ts';
 import { age, duration, num, REASON_LABELS, STATUS_LABELS } from '../format.ts';
 import { canControl, csrfField, page } from '../layout.ts';
 import { BATCH_ACTIONS } from './actions.ts';
+import { ServerTiming } from '../server-timing.ts';
 
 
 /** Sortable columns: header text and the list service's sort key. */
@@ -55,17 +56,20 @@ function hrefWith(q: Record<string, string | string[]>, change: Record<string, s
 
 export function registerMinersPage(app: FastifyInstance, fleetQuery: FleetQuery): void {
   app.get('/miners', async (req, reply) => {
+    const timing = new ServerTiming();
     const session = req.consoleSession!;
     const caller = session.caller;
     const q = cleanQuery(req.query);
     const { cursor: _c, ...filters } = q;
     const parsed = MinerListQuery.safeParse(q);
+    timing.mark('parse');
     const summary = await fleetQuery.summary(caller);
     let problem: string | null = null;
     let list = null;
     const order = parsed.success ? (parsed.data.order ?? (ascendingFirst(parsed.data.sort) ? 'asc' : 'desc')) : 'asc';
     if (parsed.success) list = await fleetQuery.listMiners(caller, { ...parsed.data, order });
     else problem = parsed.error.issues.map(i => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+    timing.mark('query');
     const sort = parsed.success ? parsed.data.sort : 'id';
     const control = canControl(caller);
     const one = (k: string): string => (typeof q[k] === 'string' ? (q[k] as string) : '');
@@ -96,7 +100,11 @@ ${control ? html`${csrfField(session)}<div class="actions"><label>With the selec
 }</div>`;
     reply.type('text/html').header('vary', 'x-console-part');
     // Sorting, paging and filtering fetch only the results (console.js swaps them in place).
-    if (req.headers['x-console-part'] === 'miner-results') return results.text;
+    if (req.headers['x-console-part'] === 'miner-results') {
+      timing.mark('render');
+      timing.send(reply);
+      return results.text;
+    }
 
     const body = html`
 <form class="filters" method="get" action="/miners" role="search" aria-label="Filter miners" id="miner-filters" data-results="miner-results">
@@ -109,7 +117,10 @@ ${control ? html`${csrfField(session)}<div class="actions"><label>With the selec
   <button type="submit">Filter</button> <a href="/miners">Clear</a>
 </form>
 ${results}`;
-    return page('Miners', { session, path: '/miners' }, body).text;
+    const text = page('Miners', { session, path: '/miners' }, body).text;
+    timing.mark('render');
+    timing.send(reply);
+    return text;
   });
 }
 

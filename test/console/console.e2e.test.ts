@@ -178,6 +178,10 @@ describe('console: miners table and miner page', () => {
     await Promise.all([page.waitForURL(/site=/), page.click('button:text("Filter")')]);
     expect(page.url()).toMatch(/sort=status/);
     expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
+    // the results say where their time went: server phases (Server-Timing) and the swap in the page
+    await page.waitForFunction(`performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`);
+    const phases = (await page.evaluate(`performance.getEntriesByType('resource').filter(e => e.name.endsWith(location.search)).pop().serverTiming.map(s => s.name)`)) as string[];
+    expect(phases).toEqual(expect.arrayContaining(['parse', 'query', 'render']));
     // back returns to the previous results
     await page.goBack();
     await page.waitForFunction('!/site=/.test(location.search) && document.querySelector("#miner-results").dataset.query === location.search');
@@ -455,6 +459,20 @@ describe('console: more actions (pools, cooling, hashboards, jobs, schedules, ro
     } finally {
       for (const id of ids) h.fleet.clearFault(id, 'slow');
     }
+  });
+
+  it('shows a job started elsewhere on the open jobs list, and its end, without a reload', async () => {
+    // two miners: a single miner's action runs at once, without a job
+    const ids = [spare(0), spare(1)];
+    const page = await loginAs('operator');
+    await page.goto(`${h.api.url}/jobs`);
+    await page.waitForSelector('[data-testid="job-list"]');
+    await page.evaluate('window.__sameDocument = true');
+    const operator = { sub: 'operator@example.com', tenant: h.tenant, roles: ['operator' as const] };
+    const r = await h.plane().control.execute(operator, { selector: { ids } }, { kind: 'action', action: 'locate_on' });
+    expect(r.job).toBeTruthy();
+    await page.waitForSelector(`tr[data-job="${r.job!.id}"]:is([data-status="succeeded"], [data-status="partially_failed"], [data-status="failed"])`, { timeout: 30_000 });
+    expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
   });
 
   it('creates a curtailment schedule from the form and removes it', async () => {
