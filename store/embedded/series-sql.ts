@@ -54,6 +54,14 @@ function where(tenant: string, tags: readonly TagFilter[] | undefined, fromMs: n
 
 const uniq = (xs: readonly string[]): string[] => [...new Set(xs)];
 
+/**
+ * Group tags leave the SQL under names of their own: a field alias may be named like a tag (the
+ * hot spots' `board` field next to the `board` tag), and one row cannot hold both; in InfluxDB
+ * tags and fields never share a namespace.
+ */
+const TAG_PREFIX = 'tag:';
+const tagOut = (t: string): string => q(TAG_PREFIX + t);
+
 /** The rows of every table of the range as one relation: time_ms, the needed tags and fields. */
 function union(tables: readonly string[], columns: readonly Column[], tags: readonly string[], anyField: readonly string[], w: Sql): Sql {
   const have = new Set(columns.map(c => c.name));
@@ -72,19 +80,18 @@ export function querySql(query: SeriesQuery, tables: readonly string[], columns:
   const fieldNames = uniq(query.fields.map(f => f.field));
   const src = union(tables, columns, groupBy, fieldNames, where(query.tenant, query.tags, query.fromMs, query.toMs, cols));
   const bucket = query.stepMs ? `((time_ms / ${Math.floor(query.stepMs)}) * ${Math.floor(query.stepMs)})` : `${Math.floor(query.fromMs)}`;
-  const group = (tags: readonly string[]): string => [query.stepMs ? 'time' : '', ...tags.map(q)].filter(Boolean).join(', ');
   const aggs = (fields: readonly SeriesField[]): string =>
     fields.map(f => `${AGG[f.fn](q(f.field))} AS ${q(f.as ?? f.field)}`).join(', ');
-  let sql = `SELECT ${bucket} AS time${groupBy.map(t => `, ${q(t)}`).join('')}, ${aggs(query.fields)} FROM (${src.sql})`;
-  const g = group(groupBy);
+  let sql = `SELECT ${bucket} AS time${groupBy.map(t => `, ${q(t)} AS ${tagOut(t)}`).join('')}, ${aggs(query.fields)} FROM (${src.sql})`;
+  const g = [query.stepMs ? 'time' : '', ...groupBy.map(q)].filter(Boolean).join(', ');
   if (g) sql += ` GROUP BY ${g}`;
   // An aggregate over no rows is still one row in SQL; in the series model it is no group.
   sql += ' HAVING count(*) > 0';
   if (query.then) {
     const outerGroup = uniq(query.then.groupBy ?? []);
     // The outer stage reads the inner's aliases; time_ms for `last`.
-    sql = `SELECT time${outerGroup.map(t => `, ${q(t)}`).join('')}, ${aggs(query.then.fields)} FROM (SELECT time AS time_ms, * FROM (${sql}))`;
-    const og = group(outerGroup);
+    sql = `SELECT time${outerGroup.map(t => `, ${tagOut(t)}`).join('')}, ${aggs(query.then.fields)} FROM (SELECT time AS time_ms, * FROM (${sql}))`;
+    const og = [query.stepMs ? 'time' : '', ...outerGroup.map(tagOut)].filter(Boolean).join(', ');
     if (og) sql += ` GROUP BY ${og}`;
     sql += ' HAVING count(*) > 0';
   }
@@ -99,7 +106,10 @@ export function toGroups(query: SeriesQuery, rows: readonly Record<string, unkno
   const groups = new Map<string, SeriesGroup>();
   for (const r of rows) {
     const t: Record<string, string> = {};
-    for (const k of tags) t[k] = typeof r[k] === 'string' ? (r[k] as string) : '';
+    for (const k of tags) {
+      const v = r[TAG_PREFIX + k];
+      t[k] = typeof v === 'string' ? v : '';
+    }
     // The outer stage of a subquery has rows for buckets where every inner value was null: InfluxDB leaves them out too.
     if (query.then && fields.every(f => r[f] === null || r[f] === undefined)) continue;
     const key = tags.map(k => t[k]).join('\u0000');

@@ -142,6 +142,25 @@ describe.each(BACKENDS)('series port on %s', backend => {
     expect(one.map(g => g.rows[0]!.n)).toEqual([4]);
   });
 
+  it('a field alias named like a group tag leaves the tag as it is (tags and fields do not share names)', async () => {
+    const got = await read({ measurement: MEASUREMENTS.miner, ...range, fields: [{ fn: 'max', field: 'hashrate_ghs', as: 'site' }], groupBy: ['miner', 'site'] });
+    expect(got.map(g => [g.tags.miner, g.tags.site, g.rows[0]!.site])).toEqual([
+      ['m1', 's1', 103],
+      ['m2', 's2', 203],
+    ]);
+    const two = await read({
+      measurement: MEASUREMENTS.miner,
+      ...range,
+      fields: [{ fn: 'max', field: 'hashrate_ghs', as: 'v' }],
+      groupBy: ['miner', 'site'],
+      then: { fields: [{ fn: 'sum', field: 'v', as: 'site' }], groupBy: ['site'] },
+    });
+    expect(two.map(g => [g.tags.site, g.rows[0]!.site])).toEqual([
+      ['s1', 103],
+      ['s2', 203],
+    ]);
+  });
+
   it('adds up per-miner means per step in a second stage (fleet sums)', async () => {
     const got = await read({
       measurement: MEASUREMENTS.miner1m,

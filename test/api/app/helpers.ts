@@ -12,6 +12,7 @@ import type { InfluxClient } from '../../../store/influx-redis/influx-client.ts'
 import { silentLogger } from '../../../runtime/logger.ts';
 import { MinerClientPool } from '../../../collector/miner-client-pool.ts';
 import { POLL_MS, type FleetFixture } from '../../services/query/fleet-fixture.ts';
+import { farmOf } from '../../store/backends.ts';
 
 /** Test signing keys (jose generateKeyPair) and a token minter with the API's default iss/aud. */
 export interface TestKeys {
@@ -67,7 +68,10 @@ export interface TestApp {
   infra: ApiInfra;
 }
 
-/** The real app over the fixture's Redis and InfluxDB, with the fixture's clock. */
+/**
+ * The real app over the fixture's store, with the fixture's clock. `influx` (farm only) swaps
+ * the InfluxDB client, e.g. for one that cannot reach it.
+ */
 export async function buildTestApp(
   fx: FleetFixture,
   o: { config?: ApiConfig; extraRoutes?: ApiRoutePlugin[]; influx?: InfluxClient } = {},
@@ -77,7 +81,7 @@ export async function buildTestApp(
   const infra: ApiInfra = {
     config,
     log: silentLogger(),
-    store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: o.influx ?? fx.influx }),
+    store: o.influx ? influxRedisStoreOver({ redis: farmOf(fx.store).redis, keys: farmOf(fx.store).keys, influx: o.influx }) : fx.store,
     minerPool: new MinerClientPool(credentials),
     credentials,
   };

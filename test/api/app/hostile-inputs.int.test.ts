@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FleetError } from '../../../core/errors.ts';
-import { seedFleet, type FleetFixture } from '../../services/query/fleet-fixture.ts';
+import { seedFleet, type FarmFleetFixture } from '../../services/query/fleet-fixture.ts';
 import { buildTestApp, testConfig, testKeys, type TestApp } from './helpers.ts';
 
 // Inputs that used to reach InfluxDB and come back as 500s (issue 15, security 3): control
 // characters in tag filters and steps far beyond the range. Real app over real InfluxDB/Redis.
 
-let fx: FleetFixture;
+let fx: FarmFleetFixture;
 let t: TestApp;
 let auth: { authorization: string };
 

@@ -14,7 +14,7 @@ import { controlRateLimit } from '../../../api/plugins/rate-limit.ts';
 import { FleetQuery } from '../../../services/query/fleet-query.ts';
 import { silentLogger } from '../../../runtime/logger.ts';
 import { buildTestApp, freshIp, testConfig, testKeys, type TestApp, type TestKeys } from '../app/helpers.ts';
-import { POLL_MS, seedFleet, type FleetFixture } from '../../services/query/fleet-fixture.ts';
+import { POLL_MS, seedFleet, type FarmFleetFixture } from '../../services/query/fleet-fixture.ts';
 import { RedisWindowCounter } from '../../../store/influx-redis/window-counter.ts';
 import { redisKeys } from '../../../store/influx-redis/redis-keys.ts';
 
@@ -55,7 +55,7 @@ const controlTestRoutes: FastifyPluginAsyncZod = async app => {
   app.get('/test/credentials', { onRequest: requireRole('admin') }, async () => ({ ok: true }));
 };
 
-let fx: FleetFixture;
+let fx: FarmFleetFixture;
 let keys: TestKeys;
 let t: TestApp;
 let subs = 0;

@@ -3,7 +3,7 @@ import { FleetError } from '../../../core/errors.ts';
 import type { ApiInfra, Caller } from '../../../services/context.ts';
 import { MinerResolver } from '../../../services/control/selector.ts';
 import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
-import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
+import { seedFleet, type FarmFleetFixture } from '../query/fleet-fixture.ts';
 
 // Control targets accept what users type (issue 15): `ids` in a selector and the miner of a
 // single-miner request may be an id, hostname or IP in any case, resolved by the same module as
@@ -11,7 +11,7 @@ import { seedFleet, type FleetFixture } from '../query/fleet-fixture.ts';
 // Real Redis: the fixture's snapshots plus the collector's resolved inventory written here.
 
 const acme: Caller = { sub: 'alice', tenant: 'acme', roles: ['operator'] };
-let fx: FleetFixture;
+let fx: FarmFleetFixture;
 let resolver: MinerResolver;
 
 beforeAll(async () => {

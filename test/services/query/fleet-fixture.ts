@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { toLine, toLines } from '../../../store/influx-redis/line-protocol.ts';
-import type { SeriesPoint } from '../../../store/ports/series.ts';
 import { Redis } from 'ioredis';
-import { InfluxRedisEvents } from '../../../store/influx-redis/events.ts';
 import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
+import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
 import { offlinePoint, samplePoints } from '../../../collector/points.ts';
 import { redisKeys, type RedisKeys } from '../../../store/influx-redis/redis-keys.ts';
 import { FleetRollups } from '../../../collector/fleet-rollups.ts';
 import { MinerRollups } from '../../../collector/rollups.ts';
 import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
-import { RedisState } from '../../../store/influx-redis/redis-state.ts';
+import { computeAggregates } from '../../../core/fleet-aggregates.ts';
+import type { SeriesPoint } from '../../../store/ports/series.ts';
+import type { Store, StoreBackend } from '../../../store/store.ts';
+import { openTestStore, type TestStore } from '../../store/backends.ts';
 import type {
   DegradedReason,
   FleetEvent,
@@ -17,10 +18,9 @@ import type {
   MinerSample,
   MinerSnapshot,
 } from '../../../core/samples.ts';
-import { SnapshotStore, computeAggregates } from '../../../collector/snapshot-store.ts';
 
 /**
- * A deterministic fleet and its stored history, for query tests against real InfluxDB and Redis.
+ * A deterministic fleet and its stored history, for query tests on either storage backend.
  *
  * 30 miners, 2 tenants (acme 20, globex 10), sites dc1/dc2 (acme) and dc1/dc3 (globex; dc1 on
  * purpose in both tenants), 3 models, and `historyMinutes` (default 180) of 10 s polls ending at
@@ -29,11 +29,11 @@ import { SnapshotStore, computeAggregates } from '../../../collector/snapshot-st
  * minute-aligned window equals the mean of its 1-minute rollups: expectations computed here
  * from the generator (never through the query code) hold whichever series the API reads.
  *
- * Stored the way production stores it: the collector's own SnapshotStore (snapshots, indexes,
- * aggregates), points.ts (raw line protocol), MinerRollups (miner_1m / miner_1h) feeding
- * FleetRollups (fleet_1m / fleet_1h) and WindowStatsWriter (per-miner window statistics in
- * Redis), and InfluxRedisEvents (Redis stream + `event` points). Reusable: later suites can seed the same fleet or compare
- * the real simulator + collector against the same expectations.
+ * Stored the way the collector stores it, through a Store's ports: points.ts (raw points) and
+ * MinerRollups (miner_1m / miner_1h) feeding FleetRollups (fleet_1m / fleet_1h) through
+ * store.series, WindowStatsWriter (per-miner window statistics) and the snapshots, aggregates and
+ * heartbeat through store.state, the events through store.events. So the same fleet seeds the
+ * embedded store and the farm one (InfluxDB + Redis), and the suites compare their answers.
  *
  * Scenarios (ids):
  *   acme-dc1-03  board 2 dead (2 of 3 boards hash)            degraded hashboard_down
@@ -442,11 +442,8 @@ export interface FleetFixture {
   startMs: number;
   /** end of history (an hour boundary); the clock to give the query service */
   nowMs: number;
-  db: string;
-  prefix: string;
-  keys: RedisKeys;
-  redis: Redis;
-  influx: InfluxClient;
+  /** the store the fleet was written to */
+  store: Store;
   snapshots: MinerSnapshot[];
   events: FleetEvent[];
   miner(id: string): FixtureMiner;
@@ -454,43 +451,41 @@ export interface FleetFixture {
   cleanup(): Promise<void>;
 }
 
-export interface SeedOptions {
-  influxUrl: string;
-  redisUrl: string;
+/** The fixture on the farm backend with its connections, for suites that inspect Redis or InfluxDB. */
+export interface FarmFleetFixture extends FleetFixture {
+  db: string;
+  prefix: string;
+  keys: RedisKeys;
+  redis: Redis;
+  influx: InfluxClient;
+}
+
+export interface FleetOptions {
   /** default 180 (3 h) */
   historyMinutes?: number;
   /** end of history; default the last full hour */
   nowMs?: number;
+  /** write a collector heartbeat 2 s before nowMs (a running collector); default none, as before a collector ran */
+  heartbeat?: boolean;
 }
 
-async function writeLines(url: string, db: string, lines: readonly string[]): Promise<void> {
-  for (let i = 0; i < lines.length; i += 10_000) {
-    const res = await fetch(`${url}/write?db=${encodeURIComponent(db)}&precision=ms`, {
-      method: 'POST',
-      body: lines.slice(i, i + 10_000).join('\n'),
-    });
-    if (res.status !== 204) throw new Error(`InfluxDB write failed: HTTP ${res.status} ${await res.text()}`);
-  }
+export interface SeedOptions extends FleetOptions {
+  influxUrl: string;
+  redisUrl: string;
 }
 
-export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
+/** Writes the fixture fleet through the store's ports; cleanup() closes nothing (the caller owns the store). */
+export async function seedFleetInto(store: Store, o: FleetOptions = {}): Promise<FleetFixture> {
   const historyMinutes = o.historyMinutes ?? 180;
   const nowMs = o.nowMs ?? Math.floor(Date.now() / HOUR) * HOUR;
   const startMs = nowMs - historyMinutes * MINUTE;
   const miners = buildFleet(historyMinutes);
-  const db = `bosfleet_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const prefix = `test:${randomUUID()}`;
-  const keys = redisKeys(prefix);
-  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 1 });
-  const influx = new InfluxClient({ url: o.influxUrl, db, auth: 'none', flavour: '1' });
-  await influx.ensureDatabase();
 
   // Raw points and rollups, miner by miner in time order (as the collector produces them).
-  const lines: string[] = [];
-  const sink = { write: (l: readonly SeriesPoint[]) => void lines.push(...toLines(l)) };
-  const fleetRollups = new FleetRollups(sink, { collector: 'fixture' });
-  const windowStats = new WindowStatsWriter(new RedisState(redis, keys), { runId: 'fixture.1' });
-  const rollups = new MinerRollups(sink, {
+  const writer = await store.series.openWriter({ bufferMaxPoints: 2_000_000 });
+  const fleetRollups = new FleetRollups(writer, { collector: 'fixture' });
+  const windowStats = new WindowStatsWriter(store.state, { runId: 'fixture.1' });
+  const rollups = new MinerRollups(writer, {
     onWindow: w => {
       fleetRollups.add(w);
       windowStats.add(w);
@@ -506,50 +501,44 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
       credentials: 'default',
       labels: m.labels,
     };
+    const points: SeriesPoint[] = [];
     for (let s = 0; s < total; s++) {
       const sample = sampleAt(m, startMs, s);
       if (sample) {
-        lines.push(...toLines(samplePoints(sample).filter(p => p.measurement === 'miner' || p.measurement === 'hashboard')));
+        points.push(...samplePoints(sample).filter(p => p.measurement === 'miner' || p.measurement === 'hashboard'));
         rollups.addSample(sample);
       } else {
         const t = startMs + s * POLL_MS;
-        lines.push(toLine(offlinePoint(ref, m.model, t))!);
+        points.push(offlinePoint(ref, m.model, t));
         rollups.addOffline(ref, m.model, t);
       }
     }
+    writer.write(points);
+    await writer.flush();
   }
   rollups.flushAll();
   fleetRollups.flushAll();
+  await writer.close({ timeoutMs: 60_000 });
+  if (writer.stats().dropped > 0) throw new Error(`fixture: ${writer.stats().dropped} points dropped`);
   await windowStats.flush();
 
-  // Events: the Redis stream and `event` points, through the collector's InfluxRedisEvents.
   const events = fixtureEvents({ startMs, nowMs });
-  const eventLog = new InfluxRedisEvents({
-    redis,
-    keys,
-    writer: { write: l => void lines.push(...toLines(l)) },
-    maxLen: 10_000,
-  });
-  await eventLog.record(events);
-  await writeLines(o.influxUrl, db, lines);
+  await store.events.record(events);
+  await untilEventsReadable(store, events);
 
-  // Latest state: snapshots, indexes and aggregates, through the collector's SnapshotStore.
+  // Latest state: snapshots, indexes, aggregates and the collector heartbeat.
   const fx = { startMs, nowMs, historyMinutes };
   const snapshots = miners.map(m => snapshotOf(fx, m));
-  const store = new SnapshotStore(redis, keys);
-  await store.writeSnapshots(snapshots);
-  await store.writeAggregates(computeAggregates(snapshots, nowMs - 2_000));
+  await store.state.putSnapshots(snapshots);
+  await store.state.putAggregates('collector', computeAggregates(snapshots, nowMs - 2_000));
+  if (o.heartbeat) await store.state.putHeartbeat(nowMs - 2_000);
 
   return {
     miners,
     historyMinutes,
     startMs,
     nowMs,
-    db,
-    prefix,
-    keys,
-    redis,
-    influx,
+    store,
     snapshots,
     events,
     miner: id => {
@@ -558,6 +547,54 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
       return m;
     },
     tenantMiners: tenant => miners.filter(m => m.tenant === tenant),
+    cleanup: async () => undefined,
+  };
+}
+
+/** The farm store writes `event` points in the background: wait until history answers all of them. */
+async function untilEventsReadable(store: Store, events: readonly FleetEvent[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  const r = { fromMs: Math.min(...events.map(e => e.time_ms)), toMs: Math.max(...events.map(e => e.time_ms)) };
+  for (const tenant of new Set(events.map(e => e.tenant))) {
+    const want = events.filter(e => e.tenant === tenant).length;
+    for (;;) {
+      const got = await store.events.history(tenant, { ...r, limit: 1_000 });
+      if (got.events.length >= want) break;
+      if (Date.now() > deadline) throw new Error(`fixture: ${got.events.length} of ${want} ${tenant} events readable after 30 s`);
+      await new Promise(res => setTimeout(res, 50));
+    }
+  }
+}
+
+/** A fresh test store of `backend` (test/store/backends.ts) holding the fixture; cleanup() destroys it. */
+export async function openFleetFixture(backend: StoreBackend, o: FleetOptions = {}): Promise<FleetFixture & { store: TestStore }> {
+  const store = await openTestStore(backend);
+  try {
+    const fx = await seedFleetInto(store, o);
+    return { ...fx, store, cleanup: () => store.destroy() };
+  } catch (err) {
+    await store.destroy();
+    throw err;
+  }
+}
+
+/** The fixture on the farm backend over connections of its own (suites that reach into Redis or InfluxDB). */
+export async function seedFleet(o: SeedOptions): Promise<FarmFleetFixture> {
+  const db = `bosfleet_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const prefix = `test:${randomUUID()}`;
+  const keys = redisKeys(prefix);
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 1 });
+  const influx = new InfluxClient({ url: o.influxUrl, db, auth: 'none', flavour: '1' });
+  await influx.ensureDatabase();
+  const store = influxRedisStoreOver({ redis, keys, influx });
+  const fx = await seedFleetInto(store, o);
+  return {
+    ...fx,
+    db,
+    prefix,
+    keys,
+    redis,
+    influx,
     async cleanup() {
       await fetch(`${o.influxUrl}/query`, {
         method: 'POST',
@@ -569,7 +606,7 @@ export async function seedFleet(o: SeedOptions): Promise<FleetFixture> {
         if (found.length > 0) await redis.del(...found);
         cursor = next;
       } while (cursor !== '0');
-      redis.disconnect();
+      await store.close();
     },
   };
 }

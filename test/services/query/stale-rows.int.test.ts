@@ -1,9 +1,8 @@
-import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../services/context.ts';
 import { FleetQuery } from '../../../services/query/fleet-query.ts';
-import { SnapshotStore } from '../../../collector/snapshot-store.ts';
-import { seedFleet, type FleetFixture } from './fleet-fixture.ts';
+import { BACKENDS } from '../../store/backends.ts';
+import { openFleetFixture, type FleetFixture } from './fleet-fixture.ts';
 
 // A miner is stale when the collector stopped refreshing it, not when the API serves its cached
 // table a little longer: at a short poll interval a table served from cache marked nearly every
@@ -11,24 +10,25 @@ import { seedFleet, type FleetFixture } from './fleet-fixture.ts';
 
 const acme: Caller = { sub: 'alice', tenant: 'acme', roles: ['viewer'] };
 const POLL_MS = 200;
-let fx: FleetFixture;
-let fq: FleetQuery;
 
-beforeAll(async () => {
-  fx = await seedFleet({ influxUrl: inject('influxUrl'), redisUrl: inject('redisUrl'), historyMinutes: 1 });
-  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: fx.redis, keys: fx.keys, influx: fx.influx }) }, { pollIntervalMs: POLL_MS, tableFreshMs: 60_000 });
-});
+describe.each(BACKENDS)('stale rows (%s)', backend => {
+  let fx: FleetFixture;
+  let fq: FleetQuery;
 
-afterAll(async () => {
-  await fq?.close();
-  await fx?.cleanup();
-});
+  beforeAll(async () => {
+    fx = await openFleetFixture(backend, { historyMinutes: 1 });
+    fq = new FleetQuery({ store: fx.store }, { pollIntervalMs: POLL_MS, tableFreshMs: 60_000 });
+  });
 
-describe('stale rows', () => {
+  afterAll(async () => {
+    await fq?.close();
+    await fx?.cleanup();
+  });
+
   it('a miner fresh when the table was read stays fresh while that table is served', async () => {
     const snap = fx.snapshots.find(s => s.ref.tenant === 'acme' && s.status === 'online' && s.sample)!;
     const seen = Date.now();
-    await new SnapshotStore(fx.redis, fx.keys).writeSnapshots([{ ...snap, last_seen_ms: seen, last_poll_ms: seen }]);
+    await fx.store.state.putSnapshots([{ ...snap, last_seen_ms: seen, last_poll_ms: seen }]);
     fq.clearCaches();
     const first = (await fq.listMiners(acme, { limit: 500 })).items.find(i => i.id === snap.ref.id)!;
     expect(first.stale).toBe(false);
@@ -41,7 +41,7 @@ describe('stale rows', () => {
   it('a miner the collector stopped refreshing is stale', async () => {
     const snap = fx.snapshots.find(s => s.ref.tenant === 'acme' && s.status === 'online' && s.sample)!;
     const seen = Date.now() - 10 * POLL_MS;
-    await new SnapshotStore(fx.redis, fx.keys).writeSnapshots([{ ...snap, last_seen_ms: seen, last_poll_ms: seen }]);
+    await fx.store.state.putSnapshots([{ ...snap, last_seen_ms: seen, last_poll_ms: seen }]);
     fq.clearCaches();
     const row = (await fq.listMiners(acme, { limit: 500 })).items.find(i => i.id === snap.ref.id)!;
     expect(row.stale).toBe(true);

@@ -1,23 +1,17 @@
-import { influxRedisStoreOver } from '../../../store/influx-redis/index.ts';
-import { randomUUID } from 'node:crypto';
-import { toLines } from '../../../store/influx-redis/line-protocol.ts';
-import type { SeriesPoint } from '../../../store/ports/series.ts';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../services/context.ts';
 import { FleetQuery } from '../../../services/query/fleet-query.ts';
-import { InfluxClient } from '../../../store/influx-redis/influx-client.ts';
 import { samplePoints } from '../../../collector/points.ts';
-import { redisKeys } from '../../../store/influx-redis/redis-keys.ts';
 import { MinerRollups } from '../../../collector/rollups.ts';
 import type { HashboardSample, MinerRef, MinerSample, MinerSnapshot } from '../../../core/samples.ts';
-import { SnapshotStore, computeAggregates } from '../../../collector/snapshot-store.ts';
+import { computeAggregates } from '../../../core/fleet-aggregates.ts';
 import { WindowStatsWriter } from '../../../collector/window-stats-writer.ts';
-import { RedisState } from '../../../store/influx-redis/redis-state.ts';
+import type { SeriesPoint } from '../../../store/ports/series.ts';
+import { BACKENDS, openTestStore, type TestStore } from '../../store/backends.ts';
 
-// Issue #14 items 1, 2 and 3 through the collector's own writers (raw points to InfluxDB,
-// MinerRollups -> WindowStatsWriter -> Redis, SnapshotStore) and FleetQuery, against the
-// truth of the polls fed in:
+// Issue #14 items 1, 2 and 3 through the collector's own writers (raw points to the series
+// port, MinerRollups -> WindowStatsWriter -> the state port, snapshots) and FleetQuery, on both
+// storage backends, against the truth of the polls fed in:
 //  - an S9 with one of three boards dead (its own nominal drops with the board) is an underperformer;
 //  - the open 5-minute bucket (polls since the last boundary) is part of every window;
 //  - two adjacent 5-minute periods stay two periods.
@@ -112,116 +106,105 @@ function truthMean(id: 'ok' | 'dead' | 'late', from: number, to: number): number
   return s / n;
 }
 
-const db = `bosfleet_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-const prefix = `test:${randomUUID()}`;
-const keys = redisKeys(prefix);
-let redis: Redis;
-let influx: InfluxClient;
-let fq: FleetQuery;
+describe.each(BACKENDS)('%s', backend => {
+  let store: TestStore;
+  let fq: FleetQuery;
 
-beforeAll(async () => {
-  redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
-  influx = new InfluxClient({ url: inject('influxUrl'), db, auth: 'none', flavour: '1' });
-  await influx.ensureDatabase();
-  const lines: string[] = [];
-  const sink = { write: (l: readonly SeriesPoint[]) => void lines.push(...toLines(l)) };
-  const writer = new WindowStatsWriter(new RedisState(redis, keys), { runId: 'truth.1' });
-  const rollups = new MinerRollups(sink, { onWindow: w => writer.add(w) });
-  const last = new Map<string, MinerSample>();
-  for (let t = START; t < NOW; t += POLL_MS) {
-    for (const id of ['ok', 'dead', 'late'] as const) {
-      const s = poll(id, t);
-      lines.push(...toLines(samplePoints(s).filter(p => p.measurement === 'miner' || p.measurement === 'hashboard')));
-      rollups.addSample(s);
-      last.set(id, s);
+  beforeAll(async () => {
+    store = await openTestStore(backend);
+    const series = await store.series.openWriter({ flushIntervalMs: 60_000 });
+    const points: SeriesPoint[] = [];
+    const writer = new WindowStatsWriter(store.state, { runId: 'truth.1' });
+    const rollups = new MinerRollups(series, { onWindow: w => writer.add(w) });
+    const last = new Map<string, MinerSample>();
+    for (let t = START; t < NOW; t += POLL_MS) {
+      for (const id of ['ok', 'dead', 'late'] as const) {
+        const s = poll(id, t);
+        points.push(...samplePoints(s).filter(p => p.measurement === 'miner' || p.measurement === 'hashboard'));
+        rollups.addSample(s);
+        last.set(id, s);
+      }
+      rollups.flushDue(t + POLL_MS, 2 * POLL_MS); // as the collector does every cycle: closed windows only
     }
-    rollups.flushDue(t + POLL_MS, 2 * POLL_MS); // as the collector does every cycle: closed windows only
-  }
-  await writer.flush();
-  const res = await fetch(`${inject('influxUrl')}/write?db=${db}&precision=ms`, {
-    method: 'POST',
-    body: lines.join('\n'),
-  });
-  expect(res.status).toBe(204);
-  // The fixture reads back before anything is asserted over it: a store that lost it must fail
-  // here, naming the store, not later as "no data" from the analytics.
-  const stored = async (): Promise<number[]> =>
-    (
-      await influx.queryMulti(
-        `SELECT count(hashrate_ghs) FROM miner; SELECT count(hashrate_ghs) FROM hashboard`,
-      )
-    ).map(r => Number(r[0]?.values[0]?.[1] ?? 0));
-  const expected = [3 * ((NOW - START) / POLL_MS), 9 * ((NOW - START) / POLL_MS)];
-  expect(await stored(), `InfluxDB ${inject('influxUrl')} db ${db}`).toEqual(expected);
-  const snaps: MinerSnapshot[] = [...last.values()].map(s => ({
-    ref: s.ref,
-    last_seen_ms: s.time_ms,
-    last_poll_ms: s.time_ms,
-    consecutive_failures: 0,
-    last_error: null,
-    status: s.status,
-    sample: s,
-    details: null,
-  }));
-  const store = new SnapshotStore(redis, keys);
-  await store.writeSnapshots(snaps);
-  await store.writeAggregates(computeAggregates(snaps, NOW));
-  fq = new FleetQuery({ store: influxRedisStoreOver({ redis: redis, keys: keys, influx: influx }) }, { pollIntervalMs: POLL_MS, now: () => NOW });
-}, 60_000);
+    series.write(points);
+    await series.close({ timeoutMs: 30_000 });
+    await writer.flush();
+    // The fixture reads back before anything is asserted over it: a store that lost it must fail
+    // here, naming the store, not later as "no data" from the analytics.
+    const stored = async (): Promise<number[]> =>
+      Promise.all(
+        ['miner', 'hashboard'].map(async measurement => {
+          const g = await store.series.reader.query({
+            measurement,
+            tenant: 't-truth',
+            fromMs: START,
+            toMs: NOW,
+            fields: [{ fn: 'count', field: 'hashrate_ghs', as: 'n' }],
+          });
+          return Number(g[0]?.rows[0]?.n ?? 0);
+        }),
+      );
+    const expected = [3 * ((NOW - START) / POLL_MS), 9 * ((NOW - START) / POLL_MS)];
+    expect(await stored(), store.location).toEqual(expected);
+    const snaps: MinerSnapshot[] = [...last.values()].map(s => ({
+      ref: s.ref,
+      last_seen_ms: s.time_ms,
+      last_poll_ms: s.time_ms,
+      consecutive_failures: 0,
+      last_error: null,
+      status: s.status,
+      sample: s,
+      details: null,
+    }));
+    await store.state.putSnapshots(snaps);
+    await store.state.putAggregates('collector', computeAggregates(snaps, NOW));
+    fq = new FleetQuery({ store }, { pollIntervalMs: POLL_MS, now: () => NOW });
+  }, 60_000);
 
-afterAll(async () => {
-  await fq?.close();
-  await fetch(`${inject('influxUrl')}/query`, {
-    method: 'POST',
-    body: new URLSearchParams({ q: `DROP DATABASE "${db}"` }),
-  }).catch(() => undefined);
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
-    if (found.length > 0) await redis.del(...found);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-});
-
-describe('analytics tell the truth', () => {
-  it('a miner with a dead board is below its expected hashrate, even at threshold 99', async () => {
-    const u = await fq.underperformers(caller, { window: '30m', thresholdPct: 99 });
-    const dead = u.items.find(i => i.miner === 'dead');
-    expect(dead, JSON.stringify(u)).toBeDefined();
-    expect(dead!.hashrate_nominal_ths).toBeCloseTo(14.2125, 2);
-    expect(dead!.pct_nominal).toBeCloseTo((10_000 / 14_212.5) * 100, 0);
+  afterAll(async () => {
+    await fq?.close();
+    await store?.destroy();
   });
 
-  it('at board level the dead board is a 0 % board, not left out', async () => {
-    const u = await fq.underperformers(caller, { window: '30m', level: 'board', thresholdPct: 90 });
-    const b = u.items.find(i => i.miner === 'dead' && i.board === '8');
-    expect(b, JSON.stringify(u)).toBeDefined();
-    expect(b!.pct_nominal).toBe(0);
-    expect(b!.hashrate_nominal_ths).toBeCloseTo(4.7375, 2);
-    expect(u.hint ?? '').not.toMatch(/no hashrate data/);
-  });
-
-  it('a 5-minute window covers up to the last poll, the open bucket included, and says so', async () => {
-    const u = await fq.underperformers(caller, { window: '5m', thresholdPct: 90 });
-    expect(u.window).toEqual({ from: new Date(NOW - FIVE).toISOString(), to: new Date(NOW).toISOString() });
-    const late = u.items.find(i => i.miner === 'late');
-    expect(late, JSON.stringify(u)).toBeDefined();
-    expect(late!.pct_nominal).toBeCloseTo((truthMean('late', NOW - FIVE, NOW) / 100_000) * 100, 0);
-  });
-
-  it('compare_periods keeps two adjacent 5-minute periods apart', async () => {
-    const c = await fq.comparePeriods(caller, {
-      a: { from: 'now-10m', to: 'now-5m' },
-      b: { from: 'now-5m', to: 'now' },
+  describe('analytics tell the truth', () => {
+    it('a miner with a dead board is below its expected hashrate, even at threshold 99', async () => {
+      const u = await fq.underperformers(caller, { window: '30m', thresholdPct: 99 });
+      const dead = u.items.find(i => i.miner === 'dead');
+      expect(dead, JSON.stringify(u)).toBeDefined();
+      expect(dead!.hashrate_nominal_ths).toBeCloseTo(14.2125, 2);
+      expect(dead!.pct_nominal).toBeCloseTo((10_000 / 14_212.5) * 100, 0);
     });
-    expect([c.a.from, c.a.to, c.b.from, c.b.to]).toEqual(
-      [NOW - 2 * FIVE, NOW - FIVE, NOW - FIVE, NOW].map(t => new Date(t).toISOString()),
-    );
-    const fleetTruth = (from: number, to: number): number =>
-      (['ok', 'dead', 'late'] as const).reduce((a, id) => a + truthMean(id, from, to), 0) / 1_000;
-    expect(c.totals.a.hashrate_ths).toBeCloseTo(fleetTruth(NOW - 2 * FIVE, NOW - FIVE), 0);
-    expect(c.totals.b.hashrate_ths).toBeCloseTo(fleetTruth(NOW - FIVE, NOW), 0);
-    expect(c.totals.delta.hashrate_ths).not.toBe(0);
+
+    it('at board level the dead board is a 0 % board, not left out', async () => {
+      const u = await fq.underperformers(caller, { window: '30m', level: 'board', thresholdPct: 90 });
+      const b = u.items.find(i => i.miner === 'dead' && i.board === '8');
+      expect(b, JSON.stringify(u)).toBeDefined();
+      expect(b!.pct_nominal).toBe(0);
+      expect(b!.hashrate_nominal_ths).toBeCloseTo(4.7375, 2);
+      expect(u.hint ?? '').not.toMatch(/no hashrate data/);
+    });
+
+    it('a 5-minute window covers up to the last poll, the open bucket included, and says so', async () => {
+      const u = await fq.underperformers(caller, { window: '5m', thresholdPct: 90 });
+      expect(u.window).toEqual({ from: new Date(NOW - FIVE).toISOString(), to: new Date(NOW).toISOString() });
+      const late = u.items.find(i => i.miner === 'late');
+      expect(late, JSON.stringify(u)).toBeDefined();
+      expect(late!.pct_nominal).toBeCloseTo((truthMean('late', NOW - FIVE, NOW) / 100_000) * 100, 0);
+    });
+
+    it('compare_periods keeps two adjacent 5-minute periods apart', async () => {
+      const c = await fq.comparePeriods(caller, {
+        a: { from: 'now-10m', to: 'now-5m' },
+        b: { from: 'now-5m', to: 'now' },
+      });
+      expect([c.a.from, c.a.to, c.b.from, c.b.to]).toEqual(
+        [NOW - 2 * FIVE, NOW - FIVE, NOW - FIVE, NOW].map(t => new Date(t).toISOString()),
+      );
+      const fleetTruth = (from: number, to: number): number =>
+        (['ok', 'dead', 'late'] as const).reduce((a, id) => a + truthMean(id, from, to), 0) / 1_000;
+      expect(c.totals.a.hashrate_ths).toBeCloseTo(fleetTruth(NOW - 2 * FIVE, NOW - FIVE), 0);
+      expect(c.totals.b.hashrate_ths).toBeCloseTo(fleetTruth(NOW - FIVE, NOW), 0);
+      expect(c.totals.delta.hashrate_ths).not.toBe(0);
+    });
   });
 });
