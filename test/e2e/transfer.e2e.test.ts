@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { InfluxClient } from '../../store/influx-redis/influx-client.ts';
 import { openEmbeddedStore } from '../../store/embedded/index.ts';
-import { EmbeddedSeries } from '../../store/embedded/series.ts';
+import type { EmbeddedSeries } from '../../store/embedded/series.ts';
 
 // export → file → import into another InfluxDB database: the points arrive with their tags,
 // field types and times (the path a home miner takes to move history to InfluxDB).
