@@ -1167,7 +1167,7 @@ export class FleetQuery {
     const plan = planExactWindow(range, now);
     if (plan.units.length === 0 && plan.edges.length === 0) return null;
     const load = async (): Promise<WindowRows | null> => {
-      const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site }) : null;
+      const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site, nowMs: this.now() }) : null;
       // Buckets planned but none in Redis: InfluxDB answers the whole window instead.
       if (got && !got.covered) return null;
       const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.series, tenant, e, site)));

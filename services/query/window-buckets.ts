@@ -95,6 +95,11 @@ export class WindowBuckets {
   private keptBytes = 0;
   private readonly inflight = new Map<string, Promise<DecodedBucket>>();
 
+  /** how many fields each bucket holds now (0: empty or expired), without reading them */
+  sizes(tenant: string, units: readonly WindowUnit[]): Promise<number[]> {
+    return this.state.windowBucketSizes(tenant, units);
+  }
+
   constructor(state: StatePort, o: WindowBucketsOptions = {}) {
     this.state = state;
     this.maxBytes = o.maxBytes ?? 256 * 1024 * 1024;

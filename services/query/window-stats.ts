@@ -167,11 +167,35 @@ export interface ReadWindowOptions {
   site?: string | undefined;
   /** hashes read at once (default 8): bounds the replies held in memory */
   concurrency?: number;
+  /** the query's clock (which finer buckets are still kept) */
+  nowMs?: number;
 }
 
 const C = STAT_COLUMN;
 /** the larger of two maxima, NaN standing for none */
 const maxOf = (a: number, b: number): number => (Number.isNaN(a) || b > a ? b : a);
+
+const FINER: Partial<Record<WindowUnit['res'], WindowUnit['res']>> = { '1d': '1h', '1h': '5m' };
+
+/**
+ * Where data starts (or ends) inside a coarse edge bucket: a day bucket holding 3 hours of
+ * statistics covers those hours, not the day. Read from the finer buckets' sizes (no values);
+ * where those have expired, the coarse bucket's edge is all that is known.
+ */
+async function dataEdge(buckets: WindowBuckets, tenant: string, unit: WindowUnit, side: 'from' | 'to', nowMs: number): Promise<number> {
+  const unitMs = WINDOW_RESOLUTIONS[unit.res].ms;
+  const coarse = side === 'from' ? unit.startMs : unit.startMs + unitMs;
+  const res = FINER[unit.res];
+  // Only where every finer bucket is still kept: an expired one is empty, not "no data".
+  if (!res || !kept(res, unit.startMs, nowMs)) return coarse;
+  const ms = WINDOW_RESOLUTIONS[res].ms;
+  const subs: WindowUnit[] = [];
+  for (let t = unit.startMs; t < unit.startMs + unitMs; t += ms) subs.push({ res, startMs: t });
+  const sizes = await buckets.sizes(tenant, subs);
+  const i = side === 'from' ? sizes.findIndex(n => n > 0) : sizes.findLastIndex(n => n > 0);
+  if (i < 0) return coarse;
+  return dataEdge(buckets, tenant, subs[i]!, side, nowMs);
+}
 
 /** Read the plan's buckets for one tenant and merge each miner's parts (WindowBuckets reads and keeps them). */
 export async function readWindowStats(
@@ -229,8 +253,8 @@ export async function readWindowStats(
     first < 0
       ? null
       : {
-          fromMs: plan.units[first]!.startMs,
-          toMs: plan.units[last]!.startMs + WINDOW_RESOLUTIONS[plan.units[last]!.res].ms,
+          fromMs: await dataEdge(buckets, tenant, plan.units[first]!, 'from', o.nowMs ?? Date.now()),
+          toMs: await dataEdge(buckets, tenant, plan.units[last]!, 'to', o.nowMs ?? Date.now()),
         };
   const rows: GroupStats<WindowStatKey>[] = new Array(minerOf.length);
   for (let slot = 0; slot < minerOf.length; slot++)
