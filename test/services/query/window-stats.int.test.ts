@@ -192,7 +192,8 @@ describe('window statistics in Redis', () => {
   it('a 50 h window is cut into days, hours and 5-minute buckets and merges exactly', async () => {
     const plan = planWindow({ fromMs: END - 50 * HOUR, toMs: NOW }, NOW);
     const kinds = new Set(plan.units.map(u => u.res));
-    expect(kinds).toEqual(new Set(['1d', '1h', '5m']));
+    // In a day's first hour the window ends before any whole hour of that day (seen at 00:30 UTC).
+    expect(kinds).toEqual(new Set(END % DAY >= HOUR ? ['1d', '1h', '5m'] : ['1d', '5m']));
     // the start is older than the hourly retention: it moves to the nearest midnight
     expect(plan.fromMs % DAY).toBe(0);
     expect(Math.abs(plan.fromMs - (END - 50 * HOUR))).toBeLessThanOrEqual(DAY / 2);
