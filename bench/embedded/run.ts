@@ -13,8 +13,9 @@
 //  - write cost: bosfleet_store_write_duration_seconds (kind=series: one series flush, one
 //    transaction on the embedded store; kind=state: one flush of snapshots + aggregates);
 //  - disk: the data folder (embedded: every file, WAL included; influx-redis: InfluxDB's data,
-//    WAL and meta folders, plus Redis used_memory) at the end of the warm-up and after a clean
-//    stop, the difference divided by the time between, times 86,400 s, per miner;
+//    WAL and meta folders, plus Redis used_memory) after the history (store closed) and after a
+//    clean stop of `start`, the difference divided by the time between, times 86,400 s, per miner
+//    (what a day of collection adds while every tier is still within its retention);
 //  - REST latency with the process still collecting: fleet series 24 h, underperformers 24 h,
 //    efficiency ranking 24 h and one miner's 30-day telemetry (first call, then the median and
 //    largest of 5 more); an answer that is not 200 or carries no data is reported as FAILED,
@@ -189,6 +190,10 @@ try {
             r.disconnect();
           }
         };
+        // Disk from the closed store after the history to the closed store after a clean stop: both
+        // checkpointed, so the WAL's size at one scrape does not count as growth.
+        const disk0 = await diskNow();
+        const diskT0 = Date.now();
         const metricsPort = await freePort();
         const started = await spawnReady(
           ['bin/bos-fleet.ts', 'start', '--json', '--store', backend, '--data-dir', dataDir, '--inventory', inventory, '--port', '0', '--metrics-port', String(metricsPort), '--tenant', tenant, '--interval', String(INTERVAL_MS)],
@@ -202,8 +207,6 @@ try {
         let row: Record<string, string | number | boolean>;
         try {
           await sleep(Math.max(WARMUP_MS, INTERVAL_MS + 2_000));
-          const disk0 = await diskNow();
-          const diskT0 = Date.now();
           const sampler = new ProcSampler(proc.pid!);
           const before = await scrape();
           sampler.begin();
