@@ -115,8 +115,14 @@ async function timeQuery(apiUrl: string, token: string, path: string): Promise<T
   let bytes = 0;
   for (let i = 0; i < 6; i++) {
     const t = performance.now();
-    const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      text = await res.text();
+    } catch (err) {
+      return { first: 0, median: 0, max: 0, bytes, error: `request failed: ${(err as Error).message}` };
+    }
     ms.push(performance.now() - t);
     bytes = text.length;
     if (res.status !== 200) return { first: 0, median: 0, max: 0, bytes, error: `HTTP ${res.status}: ${text.slice(0, 160)}` };
@@ -203,7 +209,17 @@ try {
         const apiUrl = String(started.ready.api);
         const token = String(started.ready.token);
         const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-        const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
+        // A loaded machine can reset a reused keep-alive connection; a scrape is retried, not fatal.
+        const scrape = async (): Promise<string> => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await (await fetch(metricsUrl)).text();
+            } catch (err) {
+              if (attempt >= 3) throw err;
+              await sleep(200);
+            }
+          }
+        };
         let row: Record<string, string | number | boolean>;
         try {
           await sleep(Math.max(WARMUP_MS, INTERVAL_MS + 2_000));
