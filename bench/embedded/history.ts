@@ -56,7 +56,7 @@ export async function writeStoreHistory(store: Store, o: { miners: readonly Hist
   const writerFrom = floorTo(endMs - r1h.ms - r1h.retentionMs, DAY_MS);
   const fiveFrom = floorTo(endMs - r5.ms - r5.retentionMs, FIVE_MS) + FIVE_MS;
 
-  const series = await store.series.openWriter({ flushIntervalMs: 0, batchSize: Number.MAX_SAFE_INTEGER, bufferMaxPoints: 10_000_000 });
+  const series = await store.series.openWriter({ flushIntervalMs: 0, batchSize: 50_000, bufferMaxPoints: 10_000_000 });
   const points: Record<string, number> = {};
   let pending = 0;
   const sink = {
