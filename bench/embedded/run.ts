@@ -33,7 +33,7 @@ import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '
 import { MODELS, isModelKey } from '../../simulator/models.ts';
 import { openEmbeddedStore } from '../../store/embedded/index.ts';
 import { openInfluxRedisStore } from '../../store/influx-redis/index.ts';
-import { createRedis } from '../../store/influx-redis/redis-connection.ts';
+import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import type { Store } from '../../store/store.ts';
 import { ProcSampler, spawnReady, stopChild } from '../lib/process-stats.ts';
 import type { HistoryMiner } from '../api/history.ts';
@@ -190,6 +190,7 @@ try {
           if (!influx) return NaN; // an INFLUX_URL of someone else: its folder is not ours to measure
           const r = createRedis(redisUrl, { name: 'bench-embedded' });
           try {
+            if (!(await waitForRedis(r, 10_000))) throw new Error(`Redis at ${redisUrl} is not reachable`);
             const info = await r.info('memory');
             return dirBytes(influx.dataDir) + Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
           } finally {
