@@ -243,10 +243,12 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     const batch = [...dirty.values()];
     dirty.clear();
     flushing = (async () => {
+      const t0 = performance.now();
       try {
         if (batch.length > 0) await state.putSnapshots(batch);
         if (aggregates) await state.putAggregates(collectorId, aggregates);
         await state.putHeartbeat(Date.now());
+        metrics.storeWriteDuration.observe({ kind: 'state' }, (performance.now() - t0) / 1000);
       } catch (err) {
         // The state port counted the failure (Redis). Put them back unless a newer snapshot of the same miner is already waiting.
         for (const s of batch) if (!dirty.has(s.ref.id)) dirty.set(s.ref.id, s);

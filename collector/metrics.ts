@@ -34,6 +34,7 @@ export interface CollectorMetrics {
   fleetBoardsTotal: Gauge<'tenant' | 'site'>;
   fleetPoolsDead: Gauge<'tenant' | 'site'>;
   lastCycleTimestamp: Gauge<never>;
+  storeWriteDuration: Histogram<'kind'>;
 }
 
 export function createCollectorMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): CollectorMetrics {
@@ -68,5 +69,7 @@ export function createCollectorMetrics(registry = new Registry(), opts: { proces
     fleetBoardsTotal: new Gauge({ name: 'bosfleet_fleet_hashboards_total', help: 'Hashboards present per tenant and site.', labelNames: ['tenant', 'site'], registers: r }),
     fleetPoolsDead: new Gauge({ name: 'bosfleet_fleet_miners_pool_dead', help: 'Miners whose active pool group has no alive pool.', labelNames: ['tenant', 'site'], registers: r }),
     lastCycleTimestamp: new Gauge({ name: 'bosfleet_last_cycle_timestamp_seconds', help: 'Unix time the last fleet cycle completed.', registers: r }),
+    // The embedded store commits on the event loop, so this is also time the collector is held.
+    storeWriteDuration: new Histogram({ name: 'bosfleet_store_write_duration_seconds', help: 'Wall time of one store write: kind=series is one series flush (embedded: one transaction; influx-redis: one write request), kind=state one flush of snapshots, aggregates and heartbeat.', labelNames: ['kind'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
   };
 }

@@ -131,7 +131,7 @@ class LinePoster {
 }
 
 /** One miner's synthetic hour: the values every window of the hour carries. */
-interface HourValues {
+export interface HourValues {
   up: boolean;
   hashrate: number;
   power: number;
@@ -143,7 +143,7 @@ interface HourValues {
  * nominal and the rest between 88% and 98%, every 61st hot, every 50th down one hour in four
  * and any miner down about one hour in 250; efficiency differs by miner.
  */
-function hourValues(i: number, m: HistoryMiner, hourStart: number): HourValues {
+export function hourValues(i: number, m: HistoryMiner, hourStart: number): HourValues {
   const k = hourStart / HOUR_MS;
   const up = !((i % 50 === 3 && k % 4 === 0) || (i * 131 + k * 17) % 251 === 0);
   const perf = i % 37 === 2 ? 0.78 : 0.93 + 0.05 * Math.sin(i / 7 + k);
@@ -155,7 +155,7 @@ function hourValues(i: number, m: HistoryMiner, hourStart: number): HourValues {
   };
 }
 
-function emptyWindow(m: HistoryMiner): ClosedWindow {
+export function emptyWindow(m: HistoryMiner): ClosedWindow {
   const acc = (): { sum: number; n: number } => ({ sum: 0, n: 0 });
   return {
     windowMs: 0,
@@ -174,7 +174,7 @@ function emptyWindow(m: HistoryMiner): ClosedWindow {
 }
 
 /** Set w to `polls` polls of the hour's values (none reached when the miner is down). */
-function fill(w: ClosedWindow, m: HistoryMiner, v: HourValues, windowMs: number, startMs: number, polls: number): void {
+export function fill(w: ClosedWindow, m: HistoryMiner, v: HourValues, windowMs: number, startMs: number, polls: number): void {
   const r = v.up ? polls : 0;
   w.windowMs = windowMs;
   w.startMs = startMs;

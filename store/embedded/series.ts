@@ -117,8 +117,10 @@ export class EmbeddedSeriesWriter implements SeriesWriter {
     if (this.queue.length === 0 || !this.series.isOpen) return;
     const batch = this.queue;
     this.queue = [];
+    const t0 = performance.now();
     try {
       const n = this.series.writeBatch(batch);
+      this.opts.metrics?.storeWriteDuration.observe({ kind: 'series' }, (performance.now() - t0) / 1000);
       this.written += n;
       this.dropped += batch.length - n;
       this.opts.metrics?.pointsWritten.inc(n);

@@ -329,6 +329,7 @@ export class InfluxWriter {
 
   private async send(batch: string[]): Promise<Outcome> {
     const m = this.opts.metrics;
+    const t0 = performance.now();
     try {
       if (this.needEnsure) {
         await this.client.ensureDatabase();
@@ -340,6 +341,7 @@ export class InfluxWriter {
       m.writeFailures.inc();
       return this.failed(err, batch);
     }
+    m.storeWriteDuration.observe({ kind: 'series' }, (performance.now() - t0) / 1000);
     m.pointsWritten.inc(batch.length);
     this.written += batch.length;
     if (this.failures > 0) {
