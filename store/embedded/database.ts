@@ -119,11 +119,11 @@ export class EmbeddedDatabase {
 
   close(): void {
     if (this.closed) return;
-    this.closed = true;
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     try {
       this.checkpoint();
     } finally {
+      this.closed = true;
       this.db.close();
       releaseLock(this.dataDir, this.lockFile);
     }
