@@ -28,6 +28,8 @@ export interface LocalServiceOptions {
    * server dies with the same signal and the collector's final flush waits out its timeout.
    */
   ownProcessGroup?: boolean;
+  /** abandon the start (Ctrl+C): the server is stopped and its folder removed, and start rejects */
+  signal?: AbortSignal;
 }
 
 // Servers still running when this process exits (a crash, a second Ctrl+C) are killed with it,
@@ -76,11 +78,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number, proc: () => ChildProcess | null, log: () => string): Promise<void> {
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number, proc: () => ChildProcess | null, log: () => string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw new Error(`${what}: start interrupted`);
     const p = proc();
-    if (p && p.exitCode !== null) throw new Error(`${what} exited with code ${p.exitCode} during start:\n${log()}`);
+    if (p && (p.exitCode !== null || p.signalCode !== null)) throw new Error(`${what} exited (${p.exitCode ?? p.signalCode}) during start:\n${log()}`);
     if (await check().catch(() => false)) return;
     await sleep(100);
   }
@@ -105,11 +108,13 @@ abstract class SpawnedService implements LocalService {
   protected output = '';
 
   private readonly ownProcessGroup: boolean;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(port: number, dataDir: string, o: LocalServiceOptions) {
     this.port = port;
     this.dataDir = dataDir;
     this.ownProcessGroup = o.ownProcessGroup === true;
+    this.signal = o.signal;
   }
 
   get running(): boolean {
@@ -131,7 +136,13 @@ abstract class SpawnedService implements LocalService {
     p.stdout?.on('data', keep);
     p.stderr?.on('data', keep);
     this.proc = p;
-    await waitFor(() => this.ready(), this.name, 30_000, () => this.proc, () => this.output);
+    try {
+      await waitFor(() => this.ready(), this.name, 30_000, () => this.proc, () => this.output, this.signal);
+    } catch (err) {
+      // A server that never became ready is not handed to anyone who would stop it: stop it here.
+      await this.destroy();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {

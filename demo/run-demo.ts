@@ -107,13 +107,13 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
         );
       }
       if (!influxUrl) {
-        const s = await startLocalInflux({ ownProcessGroup: true });
+        const s = await startLocalInflux({ ownProcessGroup: true, ...(o.signal ? { signal: o.signal } : {}) });
         services.push(s);
         influxUrl = s.url;
         checkpoint();
       }
       if (!redisUrl) {
-        const s = await startLocalRedis({ ownProcessGroup: true });
+        const s = await startLocalRedis({ ownProcessGroup: true, ...(o.signal ? { signal: o.signal } : {}) });
         services.push(s);
         redisUrl = s.url;
         checkpoint();

@@ -44,7 +44,8 @@ export const demoCommand: CliCommand = {
     try {
       demo = await startDemo({ miners, faults: String(values.faults), apiPort, metricsPort, seed, fleetAddress, store, dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : demoDataDir(), log, signal: starting.signal });
     } catch (err) {
-      if (err instanceof DemoInterrupted) {
+      // A local server abandoned because of the same Ctrl+C is the interruption, not an error.
+      if (err instanceof DemoInterrupted || starting.signal.aborted) {
         if (values.json === true) process.stdout.write(JSON.stringify({ event: 'stopped' }) + '\n');
         return 130;
       }

@@ -627,7 +627,13 @@ export class RolloutService {
           }
         }
         if (needUpload) {
-          const before = await readBefore();
+          const before = await readBefore().catch((err: unknown) => {
+            // The previous worker was uploading when it stopped: a miner that answers nothing now
+            // may have taken the image and not come back. "Not touched" would not be true.
+            if (resumedPhase === 'uploading' && err instanceof MinerFailure && err.outcome === 'unreachable')
+              throw new MinerFailure('timeout', err.code, 'did not answer after the upload the previous worker was sending when the API stopped; not sent again');
+            throw err;
+          });
           st.boot_at_ms = Date.now() - before.system_uptime_s * 1000;
           await persist(null);
           await step('uploading', `uploading ${image.name} (${image.size_bytes} bytes)`);
