@@ -31,7 +31,7 @@ import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { MEASUREMENTS } from '../../core/samples.ts';
 import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
 import { LineWriter, rollupLine, sampleOf, seedSynthetic, syntheticFleet, type SyntheticMiner } from '../../test/mcp/seed.ts';
-import { computeAggregates } from '../../collector/snapshot-store.ts';
+import { computeAggregates } from '../../store/influx-redis/snapshot-store.ts';
 import { openEmbeddedStore } from '../../store/embedded/index.ts';
 import type { SeriesPoint } from '../../store/ports/series.ts';
 import type { MinerSnapshot } from '../../core/samples.ts';

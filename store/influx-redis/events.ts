@@ -4,7 +4,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import type { CollectorMetrics } from '../../collector/metrics.ts';
 import { eventPoint } from '../../collector/points.ts';
 import type { SeriesPoint } from '../ports/series.ts';
-import { exec } from '../../collector/snapshot-store.ts';
+import { exec } from './redis-pipeline.ts';
 import { MEASUREMENTS, type EventKind, type FleetEvent } from '../../core/samples.ts';
 import { DistinctEventTimes } from '../event-times.ts';
 import {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import type { MinerDetailsInfo, MinerSnapshot } from '../../core/samples.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../store/influx-redis/snapshot-store.ts';
 
 // Real Redis. A collector that restarts while a miner is offline has never reached it: the
 // miner keeps the identity it last reported (from its previous snapshot), not model null.

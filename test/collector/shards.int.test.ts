@@ -9,7 +9,7 @@ import { collectorConfigSchema } from '../../collector/config.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../store/influx-redis/snapshot-store.ts';
 import { startSimulator, type SimulatedFleet } from '../../simulator/index.ts';
 import { waitForFirstPolls } from './first-polls.ts';
 

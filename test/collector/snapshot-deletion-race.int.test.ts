@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import type { MinerSnapshot } from '../../core/samples.ts';
-import { SnapshotStore } from '../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../store/influx-redis/snapshot-store.ts';
 
 // Issue 15, security 5: a miner deleted while its poll was in flight came back as a stale
 // snapshot forever (the poll's snapshot was written after the deletion, and nothing ever

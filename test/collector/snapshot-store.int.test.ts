@@ -6,7 +6,7 @@ import { createCollectorMetrics } from '../../collector/metrics.ts';
 import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import { redisKeys, type RedisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { HEALTH_STATUSES, type HealthStatus, type MinerSnapshot } from '../../core/samples.ts';
-import { computeAggregates, SnapshotStore } from '../../collector/snapshot-store.ts';
+import { computeAggregates, SnapshotStore } from '../../store/influx-redis/snapshot-store.ts';
 import { startLocalRedis } from '../../demo/local-services.ts';
 
 // Real Redis: the shared test server with a random key prefix per test, and a private

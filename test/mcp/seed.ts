@@ -29,7 +29,7 @@ import {
   type MinerSample,
   type MinerSnapshot,
 } from '../../core/samples.ts';
-import { SnapshotStore, computeAggregates } from '../../collector/snapshot-store.ts';
+import { SnapshotStore, computeAggregates } from '../../store/influx-redis/snapshot-store.ts';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

@@ -19,7 +19,7 @@ import { MinerTracker, pollMiner } from '../../../collector/poller.ts';
 import { redisKeys, type RedisKeys } from '../../../store/influx-redis/redis-keys.ts';
 import type { MinerSnapshot } from '../../../core/samples.ts';
 import { SecretBox } from '../../../collector/secret-box.ts';
-import { SnapshotStore } from '../../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../../store/influx-redis/snapshot-store.ts';
 import { loadApiConfig } from '../../../api/config.ts';
 import type { ApiInfra, Caller } from '../../../services/context.ts';
 import {

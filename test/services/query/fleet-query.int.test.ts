@@ -9,7 +9,7 @@ import { createApiMetrics } from '../../../api/metrics.ts';
 import { FleetQuery } from '../../../services/query/fleet-query.ts';
 import { redisKeys } from '../../../store/influx-redis/redis-keys.ts';
 import type { MinerSnapshot } from '../../../core/samples.ts';
-import { SnapshotStore } from '../../../collector/snapshot-store.ts';
+import { SnapshotStore } from '../../../store/influx-redis/snapshot-store.ts';
 import {
   POLL_MS,
   POOL_A,
