@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { EventStreams } from '../../api/event-stream.ts';
+import { sleep } from '../../services/control/concurrency.ts';
 import { FleetError } from '../../core/errors.ts';
 import type { ControlPlane } from '../../services/control/index.ts';
 import { FINAL_STATUSES, type JobDetail, type JobSummary } from '../../services/jobs/types.ts';
@@ -20,24 +22,15 @@ const STREAM_HEARTBEAT_MS = 15_000;
  * Resolves after ms, when `wake` is called (then STREAM_AFTER_EVENT_MS later, so a burst of
  * events makes one read), or at once when the signal aborts.
  */
-function waitForChange(ms: number, signal: AbortSignal, onWake: (wake: () => void) => () => void): Promise<void> {
-  return new Promise(resolve => {
-    let t = setTimeout(done, ms);
-    let woken = false;
-    const unsubscribe = onWake(() => {
-      if (woken) return;
-      woken = true;
-      clearTimeout(t);
-      t = setTimeout(done, STREAM_AFTER_EVENT_MS);
-    });
-    function done(): void {
-      clearTimeout(t);
-      unsubscribe();
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+async function waitForChange(ms: number, signal: AbortSignal, onWake: (wake: () => void) => () => void): Promise<void> {
+  const woken = new AbortController();
+  const unsubscribe = onWake(() => woken.abort());
+  try {
+    await sleep(ms, AbortSignal.any([signal, woken.signal]));
+    if (woken.signal.aborted) await sleep(STREAM_AFTER_EVENT_MS, signal);
+  } finally {
+    unsubscribe();
+  }
 }
 
 type JobList = Awaited<ReturnType<NonNullable<ControlPlane>['jobs']['list']>>;
@@ -91,19 +84,9 @@ interface FragmentStream<T> {
 }
 
 /** Server-sent events: `progress` with the fragment each time it changes; `end` when it is final. */
-async function streamFragments<T>(req: FastifyRequest, reply: FastifyReply, streams: Set<AbortController>, o: FragmentStream<T>): Promise<void> {
-  const ac = new AbortController();
-  streams.add(ac);
-  reply.hijack();
-  const raw = reply.raw;
-  raw.on('close', () => ac.abort());
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  raw.write('retry: 2000\n\n');
+async function streamFragments<T>(req: FastifyRequest, reply: FastifyReply, streams: EventStreams, o: FragmentStream<T>): Promise<void> {
+  const stream = streams.start(reply);
+  const { signal } = stream;
   let value = o.first;
   let sent = '';
   let lastWriteMs = Date.now();
@@ -112,45 +95,42 @@ async function streamFragments<T>(req: FastifyRequest, reply: FastifyReply, stre
     for (;;) {
       const fragment = o.render(value);
       if (fragment !== sent) {
-        raw.write(`event: progress\n${fragment.split('\n').map(l => `data: ${l}`).join('\n')}\n\n`);
+        stream.send('progress', fragment);
         sent = fragment;
         lastWriteMs = Date.now();
       } else if (Date.now() - lastWriteMs >= STREAM_HEARTBEAT_MS) {
-        raw.write(': heartbeat\n\n');
+        stream.heartbeat();
         lastWriteMs = Date.now();
       }
       const status = o.ended(value);
       if (status !== null) {
-        raw.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+        stream.send('end', JSON.stringify({ status }));
         break;
       }
       // Shortly after events a job usually ends or moves on without one: look again in a second.
       const pollMs = Date.now() - lastEventMs < STREAM_POLL_MS ? STREAM_AFTER_EVENTS_POLL_MS : STREAM_POLL_MS;
-      await waitForChange(pollMs, ac.signal, wake =>
+      await waitForChange(pollMs, signal, wake =>
         o.subscribe(() => {
           lastEventMs = Date.now();
           wake();
         }),
       );
-      if (ac.signal.aborted) break;
+      if (signal.aborted) break;
       value = await o.read();
     }
   } catch (err) {
-    if (!ac.signal.aborted) {
+    if (!signal.aborted) {
       req.log.warn({ err, url: req.url }, 'console: live stream failed');
-      raw.write(`event: error\ndata: ${JSON.stringify({ message: 'live updates are unavailable; reload the page' })}\n\n`);
+      stream.send('error', JSON.stringify({ message: 'live updates are unavailable; reload the page' }));
     }
   } finally {
-    streams.delete(ac);
-    raw.end();
+    stream.end();
   }
 }
 
 export function registerJobPages(app: FastifyInstance, plane: ControlPlane | undefined): void {
-  const streams = new Set<AbortController>();
-  app.addHook('onClose', async () => {
-    for (const s of streams) s.abort();
-  });
+  const streams = new EventStreams();
+  app.addHook('onClose', async () => streams.closeAll());
   const jobs = (): NonNullable<ControlPlane>['jobs'] => {
     if (!plane) throw new FleetError('unavailable', 'this API runs without the jobs service');
     return plane.jobs;

@@ -10,6 +10,7 @@ import type { Caller } from '../../services/context.ts';
 import { TagFilter } from '../../api/schemas/common.ts';
 import type { ControlResponse, MinerSelector } from '../../services/control/index.ts';
 import { FINAL_STATUSES, JOB_STATUSES, JOB_TYPES, type JobSummary } from '../../services/jobs/types.ts';
+import { sleep } from '../../services/control/concurrency.ts';
 import { DURATION_FORM, TIME_FORM, isDuration, isTime, iso } from '../../services/query/time.ts';
 import { badArgument, type ToolContext } from '../define-tool.ts';
 import { DEFAULT_ANSWER_BYTES, clip, fitList } from '../size-budget.ts';
@@ -127,17 +128,6 @@ export function jobLine(j: JobView): string {
   const counts = p ? ` (${p.done}/${p.total} done: ${p.ok} ok, ${p.failed} failed${p.invalid ? `, ${p.invalid} rejected` : ''})` : '';
   return `job ${j.id} ${j.status}${counts}${j.message ? `: ${j.message}` : ''}`;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise(resolve => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export interface Followed {
   job: JobSummary;

@@ -12,9 +12,10 @@ import {
   JobSummarySchema,
 } from '../../../services/control/http-schemas.ts';
 import type { JobService } from '../../../services/jobs/job-service.ts';
-import { FINAL_STATUSES, type JobStep } from '../../../services/jobs/types.ts';
+import { FINAL_STATUSES } from '../../../services/jobs/types.ts';
 import { controlRateLimit } from '../../plugins/rate-limit.ts';
 import { READ_ERRORS, errorResponses } from '../../schemas/common.ts';
+import { EventStreams } from '../../event-stream.ts';
 
 export interface JobRouteDeps {
   services: { jobs: JobService };
@@ -40,10 +41,8 @@ export function jobRoutes(deps: JobRouteDeps): FastifyPluginAsyncZod {
   const pollMs = deps.pollMs ?? 500;
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   return async app => {
-    const streams = new Set<AbortController>();
-    app.addHook('onClose', async () => {
-      for (const s of streams) s.abort();
-    });
+    const streams = new EventStreams();
+    app.addHook('onClose', async () => streams.closeAll());
 
     app.get(
       '/jobs',
@@ -120,52 +119,34 @@ export function jobRoutes(deps: JobRouteDeps): FastifyPluginAsyncZod {
           '0';
         // Checks the tenant and existence before the stream starts (404 as JSON).
         let batch = await jobs.steps(req.caller, req.params.id, { afterId: after });
-        const ac = new AbortController();
-        streams.add(ac);
-        reply.hijack();
-        const raw = reply.raw;
-        // The response's 'close' (not the request's, which fires once the request is read) tells that the client left.
-        raw.on('close', () => ac.abort());
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        raw.write('retry: 2000\n\n');
-        const send = (s: JobStep): void => {
-          raw.write(`id: ${s.id}\nevent: step\ndata: ${JSON.stringify(s)}\n\n`);
-        };
+        const stream = streams.start(reply);
+        const { signal } = stream;
         let lastWrite = Date.now();
         try {
           for (;;) {
             for (const s of batch.steps) {
-              send(s);
+              stream.send('step', JSON.stringify(s), s.id);
               after = s.id;
               lastWrite = Date.now();
             }
             if (FINAL_STATUSES.includes(batch.status) && batch.steps.length === 0) {
-              raw.write(`event: end\ndata: ${JSON.stringify({ status: batch.status })}\n\n`);
+              stream.send('end', JSON.stringify({ status: batch.status }));
               break;
             }
-            if (ac.signal.aborted) break;
+            if (signal.aborted) break;
             if (Date.now() - lastWrite >= heartbeatMs) {
-              raw.write(': heartbeat\n\n');
+              stream.heartbeat();
               lastWrite = Date.now();
             }
-            await sleep(batch.steps.length > 0 ? 0 : pollMs, ac.signal);
-            if (ac.signal.aborted) break;
+            await sleep(batch.steps.length > 0 ? 0 : pollMs, signal);
+            if (signal.aborted) break;
             batch = await jobs.steps(req.caller, req.params.id, { afterId: after });
           }
         } catch (err) {
           req.log.warn({ job: req.params.id, err: (err as Error).message }, 'job event stream ended early');
-          if (!raw.writableEnded)
-            raw.write(
-              `event: error\ndata: ${JSON.stringify({ message: 'the step stream is unavailable; reconnect with Last-Event-ID' })}\n\n`,
-            );
+          stream.send('error', JSON.stringify({ message: 'the step stream is unavailable; reconnect with Last-Event-ID' }));
         } finally {
-          streams.delete(ac);
-          if (!raw.writableEnded) raw.end();
+          stream.end();
         }
       },
     );
