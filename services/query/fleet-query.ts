@@ -68,6 +68,7 @@ import {
   type MinerOrder,
 } from './miner-list.ts';
 import { createTableLoader, type MinerTableLoader } from './miner-table-loader.ts';
+import { MinerSortOrders } from './miner-sort-orders.ts';
 import {
   minerRowAt,
   orNull,
@@ -337,6 +338,8 @@ export class FleetQuery {
   /** the summary answer last built from each summary core, by its stale state */
   private readonly summaryAnswers = new WeakMap<SummaryCore, { key: string; answer: FleetSummary }>();
   private readonly tableLoader: MinerTableLoader;
+  /** each table's rows in every order asked for, carried over from one reload to the next */
+  private readonly sortOrders = new MinerSortOrders();
   private tableVersion = 0;
 
   constructor(deps: FleetQueryDeps, opts: FleetQueryOptions = {}) {
@@ -462,7 +465,7 @@ export class FleetQuery {
     if (o.model !== undefined) filter.models = matchModels(table, o.model);
     const fp = queryFingerprint(filter, order);
     const sorted = await this.lists.get(`${tenant}\u0000${table.version}\u0000${fp}`, async () =>
-      filterAndSort(table, filter, order),
+      filterAndSort(table, filter, order, this.sortOrders.order(table, order)),
     );
     const start = o.cursor ? indexAfter(table, sorted, decodeCursor(o.cursor, fp), order) : 0;
     const page = sorted.subarray(start, start + limit);

@@ -23,7 +23,7 @@ export interface MinerOrder {
 }
 
 /** Rows of `t` that pass the filter, in table order. */
-function matchingRows(t: MinerTable, f: MinerFilter): Int32Array {
+export function matchingRows(t: MinerTable, f: MinerFilter): Int32Array {
   const out = new Int32Array(t.size);
   let n = 0;
   const firmware = f.firmware?.toLowerCase();
@@ -94,7 +94,7 @@ function textRank(t: MinerTable, sort: TextSortKey): Float64Array {
   return ranks;
 }
 
-function numberColumn(t: MinerTable, sort: Exclude<MinerSortKey, 'id'>): Float64Array {
+export function numberColumn(t: MinerTable, sort: Exclude<MinerSortKey, 'id'>): Float64Array {
   return isText(sort) ? textRank(t, sort) : SORT_COLUMN[sort](t);
 }
 
@@ -107,7 +107,7 @@ function sortValue(t: MinerTable, i: number, sort: MinerSortKey): SortValue {
  * Compare rows by the sort value (nulls always last), then by id ascending, so pages are stable;
  * a row index or, for a cursor position, { v, id } on either side.
  */
-function comparator(t: MinerTable, o: MinerOrder): (a: number, b: number) => number {
+export function comparator(t: MinerTable, o: MinerOrder): (a: number, b: number) => number {
   const dir = o.order === 'asc' ? 1 : -1;
   const rank = t.idRank;
   if (o.sort === 'id') return (a, b) => (rank[a]! - rank[b]!) * dir;
@@ -125,9 +125,31 @@ function comparator(t: MinerTable, o: MinerOrder): (a: number, b: number) => num
   };
 }
 
-export function filterAndSort(t: MinerTable, f: MinerFilter, o: MinerOrder): Int32Array {
-  return matchingRows(t, f).sort(comparator(t, o));
+/**
+ * The rows that pass the filter, in the order `o`. With `allRows` (every row of `t` already in
+ * that order: miner-sort-orders.ts) it is a filter pass over that list instead of a sort.
+ */
+export function filterAndSort(t: MinerTable, f: MinerFilter, o: MinerOrder, allRows?: Int32Array): Int32Array {
+  if (!allRows) return matchingRows(t, f).sort(comparator(t, o));
+  if (!hasFilter(f)) return allRows;
+  const rows = matchingRows(t, f);
+  if (rows.length === 0) return rows;
+  const pass = new Uint8Array(t.size);
+  for (const i of rows) pass[i] = 1;
+  const out = new Int32Array(rows.length);
+  let n = 0;
+  for (const i of allRows) if (pass[i]) out[n++] = i;
+  return out;
 }
+
+const hasFilter = (f: MinerFilter): boolean =>
+  f.status !== undefined ||
+  f.site !== undefined ||
+  f.model !== undefined ||
+  f.models !== undefined ||
+  (f.labels !== undefined && f.labels.length > 0) ||
+  f.firmware !== undefined ||
+  f.q !== undefined;
 
 /** A short stable hash of the filters and order, so a cursor is only used with its own query. */
 export function queryFingerprint(f: MinerFilter, o: MinerOrder): string {

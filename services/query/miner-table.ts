@@ -423,8 +423,11 @@ export async function readMinerColumns(
 ): Promise<BuiltColumns> {
   const ids = await store.minersOf({ tenant });
   const b = new MinerTableBuilder(tenant, prev, ids.length);
-  // Chunk by chunk, so each parsed snapshot (~2.5 KB of JSON) dies young.
+  // Chunk by chunk, so each parsed snapshot (~2.5 KB of JSON) dies young. Between chunks the
+  // thread serves what waits: the embedded store answers from memory without ever yielding, so a
+  // reload in the request thread (~60 ms at 10,000 miners) would otherwise hold every request.
   for (let i = 0; i < ids.length; i += LOAD_CHUNK) {
+    if (i > 0) await new Promise(resolve => setImmediate(resolve));
     for (const s of await store.snapshots(ids.slice(i, i + LOAD_CHUNK)))
       if (s && s.ref.tenant === tenant) b.add(s);
   }
