@@ -6,7 +6,7 @@ import { html, type Html } from '../html.ts';
 import { age, num, REASON_LABELS, withUnit } from '../format.ts';
 import { page } from '../layout.ts';
 import { AnswerCache } from '../answer-cache.ts';
-import { CHART_FRESH_MS, RANGES, rangeParam, rangePicker, type ChartData } from './ranges.ts';
+import { CHART_FRESH_MS, fitChart, RANGES, rangeParam, rangePicker, type ChartData } from './ranges.ts';
 
 const fleetSeriesUrl = (range: string): string => `/console/fleet-series.json?range=${range}`;
 
@@ -87,14 +87,14 @@ ${rangePicker('/', range)}
       (['hashrate_ths', 'hashrate_nominal_ths', 'power_kw'] as const).map(metric => fleetQuery.fleetSeries(caller, { metric, from })),
     );
     const pts = (s: typeof rate | undefined): { time: string; value: number | null }[] => s?.series[0]?.points ?? [];
-    return {
+    return fitChart({
       x: pts(rate).map(p => Date.parse(p.time) / 1000),
       series: [
         { label: 'Hashrate', unit: 'TH/s', scale: 'ths', values: pts(rate).map(p => p.value) },
         { label: 'Expected', unit: 'TH/s', scale: 'ths', values: pts(nominal).map(p => p.value), dash: true },
         { label: 'Power', unit: 'kW', scale: 'kw', values: pts(power).map(p => p.value) },
       ],
-    };
+    });
     });
   });
 }

@@ -8,7 +8,7 @@ import { canControl, csrfField, page } from '../layout.ts';
 import type { ConsoleSession } from '../sessions.ts';
 import { actionLabel, MINER_PAGE_ACTIONS } from './actions.ts';
 import { AnswerCache } from '../answer-cache.ts';
-import { CHART_FRESH_MS, RANGES, rangeParam, rangePicker, type ChartData } from './ranges.ts';
+import { CHART_FRESH_MS, fitChart, RANGES, rangeParam, rangePicker, type ChartData } from './ranges.ts';
 import { eventsTable } from './events.ts';
 
 export function registerMinerPage(app: FastifyInstance, fleetQuery: FleetQuery): void {
@@ -87,7 +87,7 @@ ${rangePicker(path, range)}
     return await charts.get(`${session.caller.tenant}\u0000${id}\u0000${range}`, async () => {
     const t = await fleetQuery.telemetry(session.caller, id, { metrics: 'hashrate_ths,hashrate_nominal_ths,power_w,temp_chip_max_c', from: `now-${range}` });
     const col = (k: string): (number | null)[] => t.points.map(p => (p[k] as number | null | undefined) ?? null);
-    return {
+    return fitChart({
       x: t.points.map(p => Date.parse(p.time) / 1000),
       series: [
         { label: 'Hashrate', unit: 'TH/s', scale: 'ths', values: col('hashrate_ths') },
@@ -95,7 +95,7 @@ ${rangePicker(path, range)}
         { label: 'Power', unit: 'W', scale: 'w', values: col('power_w') },
         { label: 'Max chip', unit: '°C', scale: 'c', values: col('temp_chip_max_c') },
       ],
-    };
+    });
     });
   });
   void RANGES;

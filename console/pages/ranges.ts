@@ -1,4 +1,5 @@
 import { html, type Html } from '../html.ts';
+import { downsampleMinMax } from '../../services/query/chart-downsample.ts';
 
 /** The chart ranges a user can pick. */
 export const RANGES = ['1h', '24h', '7d', '30d'] as const;
@@ -23,3 +24,13 @@ export interface ChartData {
 
 /** Chart answers are shared this long: rollups behind them are written once a minute. */
 export const CHART_FRESH_MS = 15_000;
+
+/** At most this many points per series: more than a chart is pixels wide draws nothing more and costs the page time. */
+export const MAX_CHART_POINTS = 1_000;
+
+/** The chart's data with at most MAX_CHART_POINTS per series (min/max kept: chart-downsample.ts). */
+export function fitChart(d: ChartData): ChartData {
+  const fitted = downsampleMinMax({ x: d.x, values: d.series.map(s => s.values) }, MAX_CHART_POINTS);
+  if (fitted.x === d.x) return d;
+  return { x: fitted.x, series: d.series.map((s, k) => ({ ...s, values: fitted.values[k]! })) };
+}
