@@ -22,13 +22,17 @@ import { silentLogger } from '../../runtime/logger.ts';
 import { ConsoleSessions } from '../../console/sessions.ts';
 import { startSimulator, type SimulatedFleet, type SimulatedMiner } from '../../simulator/index.ts';
 import { waitForFirstPolls } from '../collector/first-polls.ts';
-import { FieldSet, line, tagSet } from '../../store/influx-redis/line-protocol.ts';
+import { toLine } from '../../store/influx-redis/line-protocol.ts';
 import { MEASUREMENTS } from '../../core/samples.ts';
-import { LineWriter, rollupLine } from '../mcp/seed.ts';
+import type { SeriesPoint } from '../../store/ports/series.ts';
+import type { StoreBackend } from '../../store/store.ts';
+import { LineWriter, rollupPoint } from '../mcp/seed.ts';
+import { openTestStore, type TestStore } from '../store/backends.ts';
 
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 
 export interface ConsoleHarness {
+  backend: StoreBackend;
   fleet: SimulatedFleet;
   collector: CollectorHandle;
   api: ApiServer;
@@ -44,7 +48,7 @@ export interface ConsoleHarness {
   /** a miner of the other tenant */
   foreign: SimulatedMiner;
   token(role: Role, tenant?: string): Promise<string>;
-  /** the signing key file and the API's Redis settings, for `bos-fleet token` in a child process */
+  /** the signing key file and the API's Redis settings, for `bos-fleet token` in a child process (farm backend only: the embedded store belongs to one process) */
   privateKeyPath: string;
   redisEnv: Record<string, string>;
   /** a one-time console login link for a token of `role` */
@@ -57,7 +61,11 @@ export interface ConsoleHarness {
   close(): Promise<void>;
 }
 
-export async function startConsoleHarness(): Promise<ConsoleHarness> {
+/**
+ * On 'influx-redis' the collector and the API each open the farm store from their settings (as
+ * two processes would); on 'embedded' both share one embedded store, as `npm start` runs them.
+ */
+export async function startConsoleHarness(backend: StoreBackend = 'influx-redis'): Promise<ConsoleHarness> {
   const fleet = await startSimulator({ miners: 24, seed: 17, sites: 2, tenants: 2, rackSize: 4, baseAddress: `127.${100 + (process.pid % 50)}.3.1`, warmupMs: 200, rebootMs: 1_000, thermalTauMs: 300 });
   const tenant = fleet.miners[0]!.tenant;
   const mine = fleet.miners.filter(m => m.tenant === tenant);
@@ -73,9 +81,11 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
   await fleet.writeInventory(inventory);
   process.env.MINER_PASSWORD ??= 'root';
   const shared = { INFLUX_URL: inject('influxUrl'), INFLUX_DB: `c_${randomUUID().slice(0, 8)}`, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `c-${randomUUID().slice(0, 8)}`, COLLECTOR_INVENTORY_FILE: inventory };
+  const store: TestStore | undefined = backend === 'embedded' ? await openTestStore('embedded') : undefined;
+  const onStore = store ? { store } : {};
   const collector = await startCollector(
     parseConfig(collectorConfigSchema, { ...shared, COLLECTOR_POLL_INTERVAL_MS: '1000', COLLECTOR_RPC_TIMEOUT_MS: '2000', COLLECTOR_OFFLINE_AFTER_MISSES: '2', COLLECTOR_HTTP_PORT: '0' }),
-    { log: silentLogger(), env: process.env },
+    { log: silentLogger(), env: process.env, ...onStore, ...(store ? { http: false } : {}) },
   );
   const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
   const privateKey = parsePrivateKey(readFileSync(keys.privatePath, 'utf8'), 'k');
@@ -85,9 +95,19 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
     handleSignals: false,
     env: { COLLECTOR_POLL_INTERVAL_MS: '1000' },
     extension: fullApiExtension(handles => (plane = handles.plane)),
+    ...onStore,
   });
   await waitForFirstPolls(collector, 30_000);
-  await seedHistory(fleet, tenant, deadBoard, inject('influxUrl'), shared.INFLUX_DB);
+  const history = historyPoints(fleet, tenant, deadBoard);
+  if (store) {
+    const w = await store.series.openWriter({ batchSize: 5_000, flushIntervalMs: 100 });
+    w.write(history);
+    await w.close();
+  } else {
+    const w = new LineWriter(inject('influxUrl'), shared.INFLUX_DB);
+    for (const p of history) await w.add(toLine(p)!);
+    await w.flush();
+  }
   // Faults show once the collector has seen them: wait until the snapshots say so.
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -110,6 +130,7 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
 
   const pageErrors: string[] = [];
   return {
+    backend,
     pageErrors,
     plane: () => plane!,
     fleet,
@@ -144,6 +165,7 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
       await api.close();
       await collector.stop();
       await fleet.stop();
+      await store?.destroy();
     },
   };
 }
@@ -153,8 +175,8 @@ export async function startConsoleHarness(): Promise<ConsoleHarness> {
  * rollups of the tenant's sites (as collector/fleet-rollups.ts writes them) and the 1-minute
  * rollups of one miner, from the simulator's ground truth with a gentle daily swing.
  */
-async function seedHistory(fleet: SimulatedFleet, tenant: string, miner: SimulatedMiner, influxUrl: string, db: string): Promise<void> {
-  const w = new LineWriter(influxUrl, db);
+function historyPoints(fleet: SimulatedFleet, tenant: string, miner: SimulatedMiner): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
   const end = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000;
   const swing = (t: number): number => 0.96 + 0.03 * Math.sin((t / 86_400_000) * 2 * Math.PI);
   const bySite = new Map<string, SimulatedMiner[]>();
@@ -162,19 +184,25 @@ async function seedHistory(fleet: SimulatedFleet, tenant: string, miner: Simulat
   for (let t = end - 86_400_000; t < end; t += 60_000) {
     for (const [site, ms] of bySite) {
       const truths = ms.map(m => fleet.truth(m.id));
-      const f = new FieldSet()
-        .int('miners', ms.length)
-        .float('online', ms.length)
-        .float('hashrate_ghs', truths.reduce((a, x) => a + x.hashrate_nominal_ghs, 0) * swing(t))
-        .float('hashrate_nominal_ghs', truths.reduce((a, x) => a + x.hashrate_nominal_ghs, 0))
-        .float('power_w', truths.reduce((a, x) => a + x.power_w, 0) * (0.5 + swing(t) / 2))
-        .float('temp_chip_max_c', 70 + 10 * swing(t))
-        .int('samples', ms.length * 60);
-      await w.add(line(MEASUREMENTS.fleet1m, tagSet([['collector', 'history'], ['site', site], ['tenant', tenant]]), f, t)!);
+      const nominal = truths.reduce((a, x) => a + x.hashrate_nominal_ghs, 0);
+      points.push({
+        measurement: MEASUREMENTS.fleet1m,
+        tags: { collector: 'history', site, tenant },
+        fields: {
+          miners: ms.length,
+          online: ms.length,
+          hashrate_ghs: nominal * swing(t),
+          hashrate_nominal_ghs: nominal,
+          power_w: truths.reduce((a, x) => a + x.power_w, 0) * (0.5 + swing(t) / 2),
+          temp_chip_max_c: 70 + 10 * swing(t),
+          samples: ms.length * 60,
+        },
+        time_ms: t,
+      });
     }
     const truth = fleet.truth(miner.id);
     const ref = { id: miner.id, tenant, site: miner.site, address: miner.address, credentials: 'default', labels: {} };
-    await w.add(rollupLine(MEASUREMENTS.miner1m, ref, truth.model, t, { hashrate_ghs: truth.hashrate_nominal_ghs * swing(t), hashrate_nominal_ghs: truth.hashrate_nominal_ghs, power_w: truth.power_w * (0.5 + swing(t) / 2), temp_chip_max_c: 68 + 10 * swing(t), up: 1 }, 60));
+    points.push(rollupPoint(MEASUREMENTS.miner1m, ref, truth.model, t, { hashrate_ghs: truth.hashrate_nominal_ghs * swing(t), hashrate_nominal_ghs: truth.hashrate_nominal_ghs, power_w: truth.power_w * (0.5 + swing(t) / 2), temp_chip_max_c: 68 + 10 * swing(t), up: 1 }, 60));
   }
-  await w.flush();
+  return points;
 }
