@@ -36,6 +36,7 @@ import { openEmbeddedStore } from '../../store/embedded/index.ts';
 import type { SeriesPoint } from '../../store/ports/series.ts';
 import type { MinerSnapshot } from '../../core/samples.ts';
 import { stopChild } from '../lib/process-stats.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 import { writeHistory } from '../api/history.ts';
 
 const { values } = parseArgs({
@@ -61,7 +62,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 /** An input of the bench failed: nothing is reported, because the figures would be of the wrong thing. */
 class BenchInputError extends Error {}
 
-process.stdout.write(`bench/console: ${N} miners, ${DAYS} d of history, ${STORE} store; load average at start ${load()}\n`);
+process.stdout.write(`bench/console: ${N} miners, ${DAYS} d of history, ${STORE} store\n`);
+const guard = new BenchGuard(`bench/console --miners ${N} --history-days ${DAYS} --store ${STORE}`);
 
 const services: LocalService[] = [];
 const children: ReturnType<typeof spawn>[] = [];
@@ -176,7 +178,7 @@ async function seedEmbedded(dataDir: string): Promise<{ fleet: SyntheticMiner[];
 }
 
 /** Open `url` in a fresh context (cold cache) and measure it until `ready` resolves. */
-async function measureScreen(b: Browser, cookie: { name: string; value: string; url: string }, screen: string, url: string, ready: (p: Page) => Promise<void>): Promise<{ figures: ScreenFigures; page: Page }> {
+async function measureScreen(b: Browser, cookie: { name: string; value: string; url: string }, screen: string, url: string, ready: (p: Page) => Promise<void>): Promise<{ figures: ScreenFigures; page: Page; longTasksMs: number[] }> {
   const context = await b.newContext({ viewport: { width: 1280, height: 900 } });
   await context.addCookies([cookie]);
   await context.addInitScript(OBSERVER);
@@ -204,6 +206,7 @@ async function measureScreen(b: Browser, cookie: { name: string; value: string; 
   const metric = (n: string): number => Math.round((metrics.find(x => x.name === n)?.value ?? 0) * 1000);
   return {
     page,
+    longTasksMs: m.long.map(x => Math.round(x.ms)),
     figures: {
       screen,
       'FCP ms': Math.round(m.fcp),
@@ -315,9 +318,10 @@ try {
     const r = (await p.evaluate(`(() => {
       const e = performance.getEntriesByType('resource').filter(x => x.initiatorType === 'fetch' && x.name.endsWith(${JSON.stringify(search)})).pop();
       const m = performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').pop();
-      return e ? { swap: m ? m.duration : null, fetch: e.responseEnd - e.startTime, server: Object.fromEntries(e.serverTiming.map(s => [s.name, s.duration])) } : null;
-    })()`)) as { swap: number | null; fetch: number; server: Record<string, number> } | null;
-    if (r) {
+      return e ? { status: e.responseStatus, swap: m ? m.duration : null, fetch: e.responseEnd - e.startTime, server: Object.fromEntries(e.serverTiming.map(s => [s.name, s.duration])) } : null;
+    })()`)) as { status: number; swap: number | null; fetch: number; server: Record<string, number> } | null;
+    // no fetch of the results: the script fell back to loading the page (an error answer), not the interaction measured
+    if (guard.check(r !== null, `${what}: the results of ${search} were not fetched in place`) && r && guard.check(r.status === 200, `${what}: the results of ${search} answered ${r.status}`)) {
       const b = (breakdown[what] ??= {});
       const inPage = r.swap === null ? {} : { 'in page: click to painted': r.swap };
       for (const [k, v] of Object.entries({ ...inPage, 'fetch (client)': r.fetch, ...r.server })) (b[k] ??= []).push(v);
@@ -346,18 +350,23 @@ try {
   await fleet30.page.context().close();
   const miner30 = await measureScreen(browser, cookie, `miner chart ${DAYS} d`, `${base}/miners/${encodeURIComponent(charted.ref.id)}?range=30d`, chartReady);
   screens.push(miner30.figures);
+  const longTasks = { [`fleet chart ${DAYS} d`]: fleet30.longTasksMs, [`miner chart ${DAYS} d`]: miner30.longTasksMs };
   const points = await miner30.page.evaluate(`fetch('/miners/${encodeURIComponent(charted.ref.id)}/telemetry.json?range=30d').then(r => r.json()).then(d => d.x.length)`);
   await miner30.page.context().close();
 
-  process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium ${browser.version()}, ${new Date().toISOString()}; ${N} miners (synthetic), ${DAYS} d history, ${STORE} store; load average at end ${load()}\n`);
-  console.table(screens);
-  console.table(interactions);
-  console.table(phases);
-  process.stdout.write(`miner ${DAYS} d chart: ${String(points)} points\n`);
+  // figures only when every input held (BenchGuard prints the end load either way)
+  if (guard.finish()) {
+    process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, Chromium ${browser.version()}, ${new Date().toISOString()}; ${N} miners (synthetic), ${DAYS} d history, ${STORE} store; load average at end ${load()}\n`);
+    console.table(screens);
+    console.table(interactions);
+    console.table(phases);
+    process.stdout.write(`miner ${DAYS} d chart: ${String(points)} points\n`);
+    for (const [screen, ms] of Object.entries(longTasks)) process.stdout.write(`long tasks (> 50 ms) while the ${screen} loaded and drew: ${ms.length ? ms.map(x => `${x} ms`).join(', ') : 'none'}\n`);
+  }
 } catch (err) {
   if (err instanceof BenchInputError) {
-    process.stderr.write(`bench/console: NOT REPORTING, an input failed: ${err.message}\n`);
-    process.exitCode = 2;
+    guard.fail(err.message);
+    guard.finish();
   } else throw err;
 } finally {
   await browser?.close().catch(() => undefined);
