@@ -36,14 +36,16 @@ export class HashpriceProvider {
     this.o = o;
     this.now = o.now ?? Date.now;
     if (o.registry && o.source?.kind === 'http') {
-      const self = this;
+      const last = (): Hashprice | null => this.last;
+      const now = this.now;
       new Gauge({
         name: 'bosfleet_hashprice_age_seconds',
         help: 'Age of the hashprice profitability uses (since its last successful fetch); absent before the first',
         registers: [o.registry],
         collect() {
           this.reset();
-          if (self.last) this.set((self.now() - self.last.fetched_at_ms) / 1000);
+          const l = last();
+          if (l) this.set((now() - l.fetched_at_ms) / 1000);
         },
       });
       new Gauge({
@@ -52,7 +54,8 @@ export class HashpriceProvider {
         registers: [o.registry],
         collect() {
           this.reset();
-          if (self.last) this.set(self.last.fetched_at_ms / 1000);
+          const l = last();
+          if (l) this.set(l.fetched_at_ms / 1000);
         },
       });
       this.failures = new Counter({ name: 'bosfleet_hashprice_fetch_failures_total', help: 'Hashprice feed fetches that failed', registers: [o.registry] });

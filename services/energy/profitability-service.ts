@@ -50,6 +50,7 @@ export interface LosingMinersOptions extends PriceOverrides {
 }
 
 export interface BreakEvenOptions extends PriceOverrides {
+  /** the range whose mean efficiency per model is used (default the last 24 h) */
   from?: TimeInput | undefined;
   to?: TimeInput | undefined;
   site?: string | undefined;
@@ -130,15 +131,15 @@ export interface BreakEvenModel {
   miners: number;
   efficiency_jth: number | null;
   break_even_price_per_mwh: number | null;
-  /** margin per miner per day at the prices used */
-  margin_per_miner_day: number;
-  loses_money: boolean;
+  /** margin per miner per day at the prices used; null without an energy price */
+  margin_per_miner_day: number | null;
+  loses_money: boolean | null;
 }
 
 export interface BreakEvenAnswer {
   window: { from: string; to: string };
   source: string;
-  prices: PricesUsed;
+  prices: Omit<PricesUsed, 'energy_price_per_mwh'> & { energy_price_per_mwh: PriceUsed | null };
   models: BreakEvenModel[];
   hint?: string;
 }
@@ -187,8 +188,10 @@ export class ProfitabilityService {
   private readonly fleetQuery: FleetQuery;
   private readonly energy: EnergyPriceSource | null;
   private readonly now: () => number;
+  private readonly hashpriceCurrency: string | null;
 
   constructor(deps: ProfitabilityServiceDeps) {
+    this.hashpriceCurrency = deps.config.HASHPRICE_SOURCE?.currency ?? null;
     this.fleetQuery = deps.fleetQuery;
     this.energy = deps.config.ENERGY_PRICE_SOURCE;
     this.now = deps.now ?? Date.now;
@@ -272,8 +275,10 @@ export class ProfitabilityService {
   /** Per model: the energy price at which it stops earning, at the hashprice used. */
   async breakEven(caller: Caller, o: BreakEvenOptions = {}): Promise<BreakEvenAnswer> {
     const means = await this.fleetQuery.minerMeans(caller, { from: o.from, to: o.to, site: o.site });
-    const prices = await this.prices(o, means.window, 'now');
-    const report = this.report(means, prices);
+    const prices = await this.pricesOrNoEnergy(o, means.window, 'now');
+    // Break-even needs the hashprice only; margins need an energy price too.
+    const report = this.report(means, { ...prices, energy_price_per_mwh: prices.energy_price_per_mwh ?? { value: 0, source: 'none', as_of: '', age_s: 0, stale: false } });
+    const priced = prices.energy_price_per_mwh !== null;
     const hp = prices.hashprice_per_ths_day.value;
     const models: BreakEvenModel[] = report.models.map(m => {
       const be = m.efficiency_jth !== null && m.efficiency_jth > 0 ? breakEvenPricePerMwh(m.efficiency_jth, hp) : null;
@@ -282,13 +287,13 @@ export class ProfitabilityService {
         miners: m.miners,
         efficiency_jth: m.efficiency_jth === null ? null : round(m.efficiency_jth, 2),
         break_even_price_per_mwh: be === null ? null : round(be, 2),
-        margin_per_miner_day: report.hours > 0 && m.miners > 0 ? round((m.margin / m.miners) * (24 / report.hours), 4) : 0,
-        loses_money: m.margin < 0,
+        margin_per_miner_day: priced && report.hours > 0 && m.miners > 0 ? round((m.margin / m.miners) * (24 / report.hours), 4) : null,
+        loses_money: priced ? m.margin < 0 : null,
       };
     });
     models.sort((a, b) => (a.break_even_price_per_mwh ?? -1) - (b.break_even_price_per_mwh ?? -1) || String(a.model).localeCompare(String(b.model)));
-    const hint = hintOf(means, report);
-    return { window: windowOf(means.window), source: means.source, prices, models, ...(hint ? { hint } : {}) };
+    const hints = [hintOf(means, report), priced ? undefined : 'no energy price configured (ENERGY_PRICE_SOURCE) or given: margins are not computed'].filter(Boolean);
+    return { window: windowOf(means.window), source: means.source, prices, models, ...(hints.length > 0 ? { hint: hints.join('; ') } : {}) };
   }
 
   private report(means: Pick<MinerMeans, 'window' | 'rows'>, prices: PricesUsed): ProfitabilityReport {
@@ -313,6 +318,15 @@ export class ProfitabilityService {
 
   /** The two prices for an answer: given in the call, else configured; currencies must agree. */
   async prices(o: PriceOverrides, window: TimeRange, at: 'range' | 'now'): Promise<PricesUsed> {
+    const got = await this.pricesOrNoEnergy(o, window, at);
+    if (!got.energy_price_per_mwh)
+      throw new FleetError('precondition_failed', 'no energy price configured: set ENERGY_PRICE_SOURCE or pass energy_price_per_mwh', {
+        details: { field: 'energy_price_per_mwh' },
+      });
+    return { ...got, energy_price_per_mwh: got.energy_price_per_mwh };
+  }
+
+  private async pricesOrNoEnergy(o: PriceOverrides, window: TimeRange, at: 'range' | 'now'): Promise<PricesUsed | NoEnergyPrices> {
     const now = this.now();
     const given = (value: number): PriceUsed => ({ value, source: 'request', as_of: iso(now), age_s: 0, stale: false });
     let hashCurrency: string | null = null;
@@ -327,28 +341,22 @@ export class ProfitabilityService {
       hashprice = { value: h.per_ths_day, source: h.source, as_of: iso(h.fetched_at_ms), age_s: Math.round((now - h.fetched_at_ms) / 1000), stale: h.stale };
     }
     let energyCurrency: string | null = null;
-    let energy: PriceUsed;
+    let energy: PriceUsed | null = null;
+    const src = this.energy;
     if (o.energy_price_per_mwh !== undefined) {
       if (!Number.isFinite(o.energy_price_per_mwh))
         throw new FleetError('invalid_argument', 'energy_price_per_mwh: expected a number (currency per MWh)', { details: { field: 'energy_price_per_mwh' } });
       energy = given(o.energy_price_per_mwh);
-    } else {
-      const src = this.energy;
-      if (!src)
-        throw new FleetError('precondition_failed', 'no energy price configured: set ENERGY_PRICE_SOURCE or pass energy_price_per_mwh', {
-          details: { field: 'energy_price_per_mwh' },
-        });
-      if (src.kind === 'fixed') {
-        energyCurrency = src.currency;
-        energy = { value: src.price_per_mwh, source: 'fixed', as_of: iso(now), age_s: 0, stale: false };
-      } else {
-        energyCurrency = src.tariff.currency;
-        const r = at === 'now' ? { from_ms: now, to_ms: now + 60_000 } : { from_ms: window.fromMs, to_ms: Math.max(window.toMs, window.fromMs + 1) };
-        const curve = fixedTariffCurve(src.tariff, { ...r, now_ms: now });
-        let weighted = 0;
-        for (const i of curve.intervals) weighted += i.price_per_mwh * (i.end_ms - i.start_ms);
-        energy = { value: round(weighted / (r.to_ms - r.from_ms), 4), source: curve.source, as_of: iso(now), age_s: 0, stale: false };
-      }
+    } else if (src?.kind === 'fixed') {
+      energyCurrency = src.currency;
+      energy = { value: src.price_per_mwh, source: 'fixed', as_of: iso(now), age_s: 0, stale: false };
+    } else if (src?.kind === 'tariff') {
+      energyCurrency = src.tariff.currency;
+      const r = at === 'now' ? { from_ms: now, to_ms: now + 60_000 } : { from_ms: window.fromMs, to_ms: Math.max(window.toMs, window.fromMs + 1) };
+      const curve = fixedTariffCurve(src.tariff, { ...r, now_ms: now });
+      let weighted = 0;
+      for (const i of curve.intervals) weighted += i.price_per_mwh * (i.end_ms - i.start_ms);
+      energy = { value: round(weighted / (r.to_ms - r.from_ms), 4), source: curve.source, as_of: iso(now), age_s: 0, stale: false };
     }
     if (hashCurrency && energyCurrency && hashCurrency !== energyCurrency)
       throw new FleetError(
@@ -356,9 +364,18 @@ export class ProfitabilityService {
         `the hashprice is in ${hashCurrency} and the energy price in ${energyCurrency}; configure both in one currency`,
         { details: { field: 'currency' } },
       );
-    return { currency: hashCurrency ?? energyCurrency ?? 'configured', hashprice_per_ths_day: hashprice, energy_price_per_mwh: energy };
+    // prices given in the call are taken to be in the configured currency
+    const currency = hashCurrency ?? energyCurrency ?? this.configuredCurrency() ?? 'as given';
+    return { currency, hashprice_per_ths_day: hashprice, energy_price_per_mwh: energy };
+  }
+
+  private configuredCurrency(): string | null {
+    const e = this.energy;
+    return e ? (e.kind === 'fixed' ? e.currency : e.tariff.currency) : (this.hashpriceCurrency ?? null);
   }
 }
+
+type NoEnergyPrices = Omit<PricesUsed, 'energy_price_per_mwh'> & { energy_price_per_mwh: PriceUsed | null };
 
 function minerItem(m: MinerEconomics): LosingMiner {
   return {
