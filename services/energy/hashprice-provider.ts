@@ -38,24 +38,24 @@ export class HashpriceProvider {
     if (o.registry && o.source?.kind === 'http') {
       const last = (): Hashprice | null => this.last;
       const now = this.now;
+      // Before the first success the age counts from start: a feed that never answers must alert.
+      const since = now();
       new Gauge({
         name: 'bosfleet_hashprice_age_seconds',
-        help: 'Age of the hashprice profitability uses (since its last successful fetch); absent before the first',
+        help: 'Age of the hashprice profitability uses (since its last successful fetch; before the first, since the API started)',
         registers: [o.registry],
         collect() {
-          this.reset();
           const l = last();
-          if (l) this.set((now() - l.fetched_at_ms) / 1000);
+          this.set((now() - (l ? l.fetched_at_ms : since)) / 1000);
         },
       });
       new Gauge({
         name: 'bosfleet_hashprice_last_success_timestamp_seconds',
-        help: 'When the hashprice feed last answered with a valid value (unix seconds); absent before the first',
+        help: 'When the hashprice feed last answered with a valid value (unix seconds; 0 before the first)',
         registers: [o.registry],
         collect() {
-          this.reset();
           const l = last();
-          if (l) this.set(l.fetched_at_ms / 1000);
+          this.set(l ? l.fetched_at_ms / 1000 : 0);
         },
       });
       this.failures = new Counter({ name: 'bosfleet_hashprice_fetch_failures_total', help: 'Hashprice feed fetches that failed', registers: [o.registry] });
