@@ -23,20 +23,20 @@ function serviceOf(deps: McpDeps): ProfitabilityService {
   return s;
 }
 
-const fromArg = TimeArg.optional().describe('Start of the range (default 24 h before to; 1 h for find_losing_miners).');
-const toArg = TimeArg.optional().describe('End of the range (default now).');
+const fromArg = TimeArg.optional().describe('Range start (default to-24h; to-1h for losing miners).');
+const toArg = TimeArg.optional().describe('Range end (default now).');
 const hashpriceArg = z.coerce
   .number()
   .min(0)
   .max(1_000_000)
   .optional()
-  .describe('Hashprice to use instead of the configured one, currency per TH/s per day (what-if).');
+  .describe('What-if hashprice per TH/s per day (default: configured).');
 const energyArg = z.coerce
   .number()
   .min(-1_000_000)
   .max(1_000_000)
   .optional()
-  .describe('Energy price to use instead of the configured one, currency per MWh (what-if).');
+  .describe('What-if energy price per MWh (default: configured).');
 
 const money = (v: number, currency: string): string => `${v.toFixed(2)} ${currency}`;
 const pricesLine = (p: z.output<typeof Profitability>['prices']): string =>
@@ -47,7 +47,7 @@ export const getProfitability = defineTool({
   name: 'get_profitability',
   title: 'Get profitability',
   description:
-    'Revenue, power cost and margin of the fleet and per site, model or miner over a range, from stored hashrate and power and the configured (or given) hashprice and energy price.',
+    'Revenue, power cost and margin of the fleet and per site, model or miner over a range, from stored hashrate and power.',
   access: 'read',
   category: 'analytics',
   input: z.strictObject({
@@ -55,7 +55,7 @@ export const getProfitability = defineTool({
     to: toArg,
     site: SiteArg.optional(),
     miner: z.string().min(1).max(128).optional().describe('One miner (id or hostname).'),
-    group_by: z.enum(GROUP_BYS).optional().describe("Groups: 'site' (default), 'model' or 'miner' (worst margin first)."),
+    group_by: z.enum(GROUP_BYS).optional().describe('Default site; miner: worst first.'),
     hashprice_per_ths_day: hashpriceArg,
     energy_price_per_mwh: energyArg,
     limit: limitArg(20, 500, 'groups'),
@@ -84,7 +84,7 @@ export const findLosingMiners = defineTool({
   name: 'find_losing_miners',
   title: 'Find losing miners',
   description:
-    'Miners whose power costs more than they earn at the current prices (their mean hashrate and power over the last hour by default), biggest loss first, with efficiency and margin.',
+    'Miners whose power costs more than they earn at the current prices, biggest loss first.',
   access: 'read',
   category: 'analytics',
   input: z.strictObject({
@@ -118,7 +118,7 @@ export const findLosingMiners = defineTool({
 export const getBreakEven = defineTool({
   name: 'get_break_even',
   title: 'Get break-even power price',
-  description: 'Per miner model: its efficiency (J/TH) over the range and the energy price per MWh above which it loses money at the hashprice used.',
+  description: 'Per model: efficiency (J/TH) and the energy price per MWh above which it loses money.',
   access: 'read',
   category: 'analytics',
   input: z.strictObject({
