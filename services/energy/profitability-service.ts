@@ -251,9 +251,14 @@ export class ProfitabilityService {
     const means = await this.fleetQuery.minerMeans(caller, { from: o.from, to: o.to, site: o.site, defaultRangeMs: HOUR_MS });
     const prices = await this.prices(o, means.window, 'now');
     const report = this.report(means, prices);
-    const losing = losingMiners(report);
+    // A miner that did not hash (paused, curtailed, stopped) loses its idle power, but is not a
+    // candidate for curtailment: it is left out and counted in the hint.
+    const all = losingMiners(report);
+    const losing = all.filter(m => m.hashrate_ths > 0);
+    const idle = all.length - losing.length;
     const items = losing.map(minerItem);
-    const hint = hintOf(means, report);
+    const hints = [hintOf(means, report), idle > 0 ? `${idle} miners did not hash in the window (paused, stopped or idle) and are not listed` : undefined].filter(Boolean);
+    const hint = hints.length > 0 ? hints.join('; ') : undefined;
     return {
       window: windowOf(means.window),
       hours: round(report.hours, 4),

@@ -101,6 +101,7 @@ function fakeQuery(window: { fromMs: number; toMs: number }): FleetQuery {
     rows: [
       { miner: 's9', site: 'a', model: 'S9', hashrate_ghs: 14_000, power_w: 1_400, up: 1 },
       { miner: 's21', site: 'a', model: 'S21', hashrate_ghs: 200_000, power_w: 3_500, up: 0.5 },
+      { miner: 'paused', site: 'a', model: 'S21', hashrate_ghs: 0, power_w: 40, up: 1 },
     ],
   };
   return { minerMeans: async () => means, resolveMinerId: async (_c: Caller, ref: string) => ref } as unknown as FleetQuery;
@@ -131,6 +132,9 @@ describe('energy price sources and configuration', () => {
     expect(losing.prices.energy_price_per_mwh.value).toBe(100);
     // S9: 14 TH/s earn 0.7 EUR/day, 1.4 kW cost 3.36 EUR/day at 100
     expect(losing.items.map(i => i.miner)).toEqual(['s9']);
+    // a paused miner loses its idle power but is no curtailment candidate: counted, not listed
+    expect(losing.evaluated).toBe(3);
+    expect(losing.hint).toMatch(/1 miners did not hash/);
   });
 
   it('break-even needs only the hashprice; margins are left out without an energy price', async () => {
