@@ -34,8 +34,8 @@ function jsonSetting<S extends z.ZodType>(schema: S, example: string) {
   return z
     .string()
     .optional()
-    .transform((raw, ctx): z.output<S> | null => {
-      if (raw === undefined || raw.trim() === '') return null;
+    .transform((raw, ctx): z.output<S> | undefined => {
+      if (raw === undefined || raw.trim() === '') return undefined;
       let value: unknown;
       try {
         value = JSON.parse(raw);

@@ -193,10 +193,10 @@ export class ProfitabilityService {
   constructor(deps: ProfitabilityServiceDeps) {
     this.hashpriceCurrency = deps.config.HASHPRICE_SOURCE?.currency ?? null;
     this.fleetQuery = deps.fleetQuery;
-    this.energy = deps.config.ENERGY_PRICE_SOURCE;
+    this.energy = deps.config.ENERGY_PRICE_SOURCE ?? null;
     this.now = deps.now ?? Date.now;
     this.hashprice = new HashpriceProvider({
-      source: deps.config.HASHPRICE_SOURCE,
+      source: deps.config.HASHPRICE_SOURCE ?? null,
       refreshMs: deps.config.HASHPRICE_REFRESH_MS,
       maxAgeMs: deps.config.HASHPRICE_MAX_AGE_MS,
       log: deps.log,
