@@ -18,9 +18,11 @@ import { installJsonBodyParser } from './plugins/json-body.ts';
 import { installRequestMetrics } from './plugins/request-metrics.ts';
 import { installSwagger } from './plugins/swagger.ts';
 import type { FleetQuery } from '../services/query/fleet-query.ts';
+import { ProfitabilityService } from '../services/energy/profitability-service.ts';
 import healthRoutes from './routes/health.ts';
 import metricsRoutes from './routes/metrics.ts';
 import analyticsRoutes from './routes/v1/analytics.ts';
+import energyRoutes from './routes/v1/energy.ts';
 import eventRoutes from './routes/v1/events.ts';
 import fleetRoutes from './routes/v1/fleet.ts';
 import minerRoutes from './routes/v1/miners.ts';
@@ -30,6 +32,8 @@ declare module 'fastify' {
     /** connections and shared clients (config, log, redis, keys, influx, minerPool, credentials) */
     infra: ApiInfra;
     fleetQuery: FleetQuery;
+    /** revenue, power cost and margin from stored series and the configured prices */
+    profitability: ProfitabilityService;
     /** the API's prom-client registry and metrics; register more series on `metrics.registry` */
     metrics: ApiMetrics;
     /** the bearer-token verifier (MCP over HTTP uses the same one) */
@@ -45,6 +49,8 @@ export type ApiRoutePlugin = FastifyPluginAsync | FastifyPluginAsyncZod;
 export interface BuildAppOptions {
   infra: ApiInfra;
   fleetQuery: FleetQuery;
+  /** default: one over fleetQuery and the ENERGY_PRICE_SOURCE / HASHPRICE_* configuration */
+  profitability?: ProfitabilityService;
   /** more route plugins, each registered under the auth hook with prefix /api/v1 */
   extraRoutes?: readonly ApiRoutePlugin[];
   /** default: a new registry (createApiMetrics) */
@@ -86,6 +92,11 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('infra', infra);
   app.decorate('fleetQuery', o.fleetQuery);
+  const profitability = o.profitability ?? new ProfitabilityService({ fleetQuery: o.fleetQuery, config, log: infra.log, registry: metrics.registry });
+  app.decorate('profitability', profitability);
+  // An HTTP hashprice feed is polled while the app runs (a fixed hashprice needs nothing).
+  app.addHook('onReady', async () => profitability.start());
+  app.addHook('onClose', async () => profitability.close());
   app.decorate('metrics', metrics);
   app.decorate('verifyToken', verifyToken);
   app.decorateRequest('caller', null, []);
@@ -117,6 +128,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
       await api.register(fleetRoutes);
       await api.register(minerRoutes);
       await api.register(analyticsRoutes);
+      await api.register(energyRoutes);
       await api.register(eventRoutes);
       for (const routes of o.extraRoutes ?? []) await api.register(routes as FastifyPluginAsync);
     },

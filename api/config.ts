@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError, cfg, parseConfig, readRawConfig } from '../runtime/config-loader.ts';
 import { influxConfigShape, redisConfigShape, storeConfigShape } from '../collector/config.ts';
 import { sharedCredentialsSchema } from '../collector/inventory/credential-policy.ts';
+import { profitabilityConfigShape } from '../services/energy/profitability-config.ts';
 
 export const apiConfigSchema = z.object({
   LOG_LEVEL: cfg.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -63,6 +64,8 @@ export const apiConfigSchema = z.object({
   /** /mcp requests of one tenant running at once in this process; more wait (MCP_TENANT_QUEUE), then 429. */
   MCP_TENANT_CONCURRENCY: cfg.int(8, 1, 1_000),
   MCP_TENANT_QUEUE: cfg.int(32, 0, 10_000),
+  /** Profitability prices (HASHPRICE_SOURCE, ENERGY_PRICE_SOURCE, …): services/energy/profitability-config.ts. */
+  ...profitabilityConfigShape,
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

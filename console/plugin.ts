@@ -9,6 +9,7 @@ import { installPageCompression } from './compression.ts';
 import { installSessionHooks, registerLoginRoutes } from './auth.ts';
 import { errorPage } from './layout.ts';
 import { registerActionRoutes } from './pages/actions.ts';
+import { registerEnergyPage } from './pages/energy.ts';
 import { registerEventsPage } from './pages/events.ts';
 import { registerFleetPage } from './pages/fleet.ts';
 import { registerJobPages } from './pages/jobs.ts';
@@ -78,5 +79,6 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerJobPages(app, o.plane);
   registerRackMap(app, o.fleetQuery);
   registerSchedulesPage(app, o.plane);
+  registerEnergyPage(app, app.profitability);
   registerRolloutPages(app, o.plane);
 };

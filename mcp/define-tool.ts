@@ -28,6 +28,7 @@ import type { ApiInfra, Caller, Role } from '../services/context.ts';
 import { hasRole } from '../services/context.ts';
 import type { ControlPlane } from '../services/control/index.ts';
 import type { FleetQuery } from '../services/query/fleet-query.ts';
+import type { ProfitabilityService } from '../services/energy/profitability-service.ts';
 import type { MinerLookup } from './lookup.ts';
 import type { McpMetrics } from './metrics.ts';
 import { advertised } from './wire-schema.ts';
@@ -47,6 +48,8 @@ export interface McpDeps {
   fleetQuery: FleetQuery;
   plane: ControlPlane;
   infra: ApiInfra;
+  /** the API's profitability service (its hashprice feed poller); without it one is built from infra.config */
+  profitability?: ProfitabilityService | undefined;
 }
 
 /** Per-server environment handed to every tool (one per caller). */

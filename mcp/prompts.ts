@@ -14,6 +14,7 @@ export const PROMPT_NAMES = [
   'optimize_efficiency',
   'plan_firmware_rollout',
   'curtailment_plan',
+  'plan_tonight_curtailment',
 ] as const;
 
 function message(text: string): GetPromptResult {
@@ -167,5 +168,32 @@ export function registerPrompts(server: McpServer, env: ToolEnv, tools: Readonly
           `Report: the option that meets ${target_kw} kW with the least lost TH/s, the miners involved (count, sites), the expected ` +
           `kW and TH/s, and how the miners come back at the end. ${readOnlyNote}`,
       ),
+  );
+
+  server.registerPrompt(
+    'plan_tonight_curtailment',
+    {
+      title: "Plan tonight's curtailment",
+      description: 'Decide which miners to curtail tonight from their profitability at the current prices, then plan it with a curtailment policy (dry run first).',
+      argsSchema: z.object({
+        site: z.string().optional().describe('Only this site.'),
+        night: z.string().optional().describe('The night to plan, e.g. "18:00-06:00 Europe/Prague" (default: tonight, site local time).'),
+      }),
+    },
+    ({ site, night }) => {
+      const where = site ? ` site=${site}` : '';
+      return message(
+        `Plan tonight's curtailment${site ? ` for site ${site}` : ''}${night ? ` (${night})` : ''}.\n` +
+          `1. get_profitability${where} from=now-24h group_by=site, then group_by=model: margin per site and model, and the hashprice and energy price used (check their "as of" and stale flags; say so if a price is stale or missing).\n` +
+          `2. find_losing_miners${where}: the miners that lose money at the current prices, and get_break_even${where} for the energy price per MWh above which each model loses money. ` +
+          `Compare tonight's energy prices with those break-even prices (pass energy_price_per_mwh to find_losing_miners as a what-if for the expensive hours).\n` +
+          `3. list_curtailment_policies: the policies that cover these miners (strike price, target, order, exemptions).\n` +
+          `4. plan_curtailment with a dry run first for tonight: which miners are curtailed when, kW and TH/s affected, energy cost saved and revenue forgone. ` +
+          `If list_curtailment_policies or plan_curtailment is not offered in this session, stop after step 2 and propose the plan as a list of miners and hours.\n` +
+          `Report: the prices used and their age, the losing miners (count, models, sites, loss per night), the break-even price per model, the dry-run plan ` +
+          `(windows, miners, kW shed, cost saved vs revenue forgone), and what stays running. ` +
+          `${canControl ? 'Do not execute anything: show me the dry run and wait until I confirm (then curtail_now or the policy runs it).' : readOnlyNote}`,
+      );
+    },
   );
 }

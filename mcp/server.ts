@@ -14,6 +14,7 @@ import { registerPrompts } from './prompts.ts';
 import { registerResources } from './resources.ts';
 import { adminTools } from './tools/admin.ts';
 import { analyticsTools } from './tools/analytics.ts';
+import { energyTools } from './tools/energy.ts';
 import { controlTools } from './tools/control.ts';
 import { fleetTools } from './tools/fleet.ts';
 import { jobControlTools, jobReadTools } from './tools/jobs.ts';
@@ -29,6 +30,7 @@ export const ALL_TOOLS: readonly McpTool[] = [
   ...minerTools,
   ...telemetryTools,
   ...analyticsTools,
+  ...energyTools,
   ...jobReadTools,
   ...controlTools,
   ...jobControlTools,

@@ -19,6 +19,7 @@ export const OPENAPI_TAGS = [
     description:
       'Fleet analytics over a time window: underperformers, hot spots, efficiency, availability, period comparison.',
   },
+  { name: 'energy', description: 'Profitability: revenue, power cost and margin from stored series and the hashprice and energy price.' },
   { name: 'events', description: 'Audit trail: status changes, errors, control actions, job steps.' },
   { name: 'health', description: 'Liveness, readiness and Prometheus metrics (no token needed).' },
 ];

@@ -164,7 +164,7 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteOptions> = async (app, o) => 
   const handler = createMcpHandler(
     ctx => {
       const caller = (ctx.authInfo?.extra?.caller as Caller | undefined) ?? { sub: 'anonymous', tenant: '', roles: [] };
-      return buildMcpServer({ fleetQuery: o.fleetQuery, plane: o.plane, infra }, caller, {
+      return buildMcpServer({ fleetQuery: o.fleetQuery, plane: o.plane, infra, profitability: app.hasDecorator('profitability') ? app.profitability : undefined }, caller, {
         readOnly: o.readOnly ?? false,
         categories: o.categories ?? 'all',
         log: infra.log,

@@ -239,6 +239,23 @@ export interface AvailabilityOptions {
   limit?: number | undefined;
 }
 
+export interface MinerMeansOptions {
+  from?: TimeInput | undefined;
+  to?: TimeInput | undefined;
+  site?: string | undefined;
+  /** from's default distance before to (default 24 h) */
+  defaultRangeMs?: number | undefined;
+}
+
+export interface MinerMeans {
+  /** what the statistics cover (may be narrower than asked: see windowRows) */
+  window: TimeRange;
+  source: string;
+  /** one row per miner with data; means over the polls that reached it, `up` the share that did */
+  rows: { miner: string; site: string; model: string | null; hashrate_ghs: number | null; power_w: number | null; up: number | null }[];
+  gap?: string;
+}
+
 export interface EventsOptions {
   from?: TimeInput | undefined;
   to?: TimeInput | undefined;
@@ -1109,6 +1126,41 @@ export class FleetQuery {
     if (rows.length === 0) out.hint = 'no poll data in this range; check from/to';
     else if (ws?.gap) out.hint = ws.gap;
     return out;
+  }
+
+  /**
+   * Each miner's mean hashrate and power over a range and the share of polls that reached it,
+   * from the same stored statistics as the analytics (window statistics, else the rollups):
+   * what services that price a fleet's output (energy/profitability) multiply by time.
+   */
+  async minerMeans(caller: Caller, o: MinerMeansOptions = {}): Promise<MinerMeans> {
+    const tenant = this.tenantOf(caller);
+    const range = resolveRange(o, this.now(), o.defaultRangeMs ?? DAY_MS, MAX_RANGE_MS);
+    const ws = await this.windowRows(tenant, range, o.site);
+    const source = pickSource(range.toMs - range.fromMs, 'fleet', this.pollMs);
+    const stats: GroupStats<'h' | 'p' | 'up'>[] = ws
+      ? ws.rows
+      : await groupedStats(this.series, {
+          tenant,
+          measurement: source.measurement,
+          ...range,
+          specs: { h: { fn: 'mean', field: 'hashrate_ghs' }, p: { fn: 'mean', field: 'power_w' }, up: { fn: 'mean', field: 'up' } },
+          groupBy: ['miner', 'site', 'model'],
+          tags: o.site !== undefined ? [{ tag: 'site', in: [o.site] }] : [],
+        });
+    return {
+      window: ws?.window ?? range,
+      source: ws ? 'window_stats' : source.name,
+      rows: stats.map(s => ({
+        miner: s.tags.miner ?? '',
+        site: s.tags.site ?? '',
+        model: s.tags.model ?? null,
+        hashrate_ghs: s.v.h,
+        power_w: s.v.p,
+        up: s.v.up,
+      })),
+      ...(ws?.gap ? { gap: ws.gap } : {}),
+    };
   }
 
   async events(caller: Caller, o: EventsOptions = {}): Promise<EventList> {

@@ -36,6 +36,8 @@ describe('REST: times out of range are 400s naming the field', () => {
     ['/api/v1/analytics/hot-spots?to=now-9999999d', 'to'],
     ['/api/v1/analytics/underperformers?to=now-999999999w', 'to'],
     ['/api/v1/analytics/availability?from=now-9999999d', 'from'],
+    ['/api/v1/energy/profitability?to=now-9999999d&energy_price_per_mwh=1&hashprice_per_ths_day=1', 'to'],
+    ['/api/v1/energy/losing-miners?from=now-9999999d&energy_price_per_mwh=1&hashprice_per_ths_day=1', 'from'],
     ['/api/v1/events?from=now-9999999d', 'from'],
     ['/api/v1/fleet/series?from=now-9999999d&to=now-9999998d', 'to'],
     ['/api/v1/miners/acme-dc1-01/telemetry?from=now-9999999d', 'from'],
