@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   poll: Omit<PollSettings, 'streamActive'>;
   pool: MinerClientPool;
   sink: PollSink;
+  /** checked when a poll is due: false skips it (the miner is not this process's to poll right now: collector/leases/) */
+  mayPoll?: (id: string) => boolean;
   /** checked whenever a poll brought fresh details: false keeps nothing of that poll (device-identity.ts) */
   admit?: (t: MinerTracker) => Promise<boolean>;
   metrics: CollectorMetrics;
@@ -130,6 +132,7 @@ export class PollScheduler {
       const t = this.trackers.get(id);
       if (!t) continue; // removed from inventory
       this.heap.push(due + this.intervalOf(t), id);
+      if (this.opts.mayPoll && !this.opts.mayPoll(id)) continue;
       this.dispatch(t, due, now);
     }
     this.opts.metrics.queueDepth.set(this.queue.size);
