@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isFleetError } from '../../core/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { LeaseRecord, LeaseRenewal, LeasesPort } from '../../store/ports/leases.ts';
@@ -51,6 +52,8 @@ export class MinerLeases {
   private changingView = false;
   /** performance.now() after which our lease may have expired in the store */
   private validUntilMs = 0;
+  private readonly instance = randomUUID();
+  private twinWarnedMs = 0;
 
   constructor(o: MinerLeasesOptions) {
     this.o = o;
@@ -62,7 +65,10 @@ export class MinerLeases {
 
   /** Whether this process polls the miner now. */
   owns(id: string): boolean {
-    return this.held.has(id) && (this.storeRefused || performance.now() < this.validUntilMs);
+    if (!this.held.has(id)) return false;
+    // Alone at the last round: no one to hand over to, so a late renewal costs no polls.
+    if (this.storeRefused || (this.last?.members.length ?? 0) <= 1) return true;
+    return performance.now() < this.validUntilMs;
   }
 
   get ownedCount(): number {
@@ -144,8 +150,13 @@ export class MinerLeases {
   /** Advertise `view` (it becomes ours once the store has it: nothing is taken under a view not yet advertised). */
   private async renew(view: string[]): Promise<LeaseRenewal> {
     const sentMs = performance.now();
-    const r = await this.o.leases.renew(this.o.member, view, this.o.ttlMs);
+    const r = await this.o.leases.renew(this.o.member, view, this.o.ttlMs, this.instance);
     this.view = view;
+    // Another process renewed under our id since our last renewal (the first one may see our previous start's).
+    if (this.hadLease && r.previousInstance !== null && r.previousInstance !== this.instance && Date.now() - this.twinWarnedMs > 60_000) {
+      this.twinWarnedMs = Date.now();
+      this.o.log.error({ member: this.o.member }, `another collector process uses COLLECTOR_ID ${this.o.member}: both poll the same miners and overwrite each other's aggregates; give each process its own COLLECTOR_ID`);
+    }
     this.storeRefused = false;
     this.extendValidity(sentMs);
     if (!r.continued && this.hadLease && this.held.size > 0) {

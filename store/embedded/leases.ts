@@ -6,24 +6,25 @@ import { checkLeaseMember, checkLeaseTtl, decodeView, encodeView } from '../leas
  * contract (expiry, view history) for it; nothing needs to survive a restart.
  */
 export class InProcessLeases implements LeasesPort {
-  private readonly records = new Map<string, { view: string; prev: string; sinceMs: number; expiresMs: number }>();
+  private readonly records = new Map<string, { view: string; prev: string; sinceMs: number; expiresMs: number; instance: string }>();
   private readonly now: () => number;
 
   constructor(opts: { now?: () => number } = {}) {
     this.now = opts.now ?? Date.now;
   }
 
-  async renew(member: string, view: readonly string[], ttlMs: number): Promise<LeaseRenewal> {
+  async renew(member: string, view: readonly string[], ttlMs: number, instance = ''): Promise<LeaseRenewal> {
     checkLeaseMember(member);
     checkLeaseTtl(ttlMs);
     const now = this.now();
     const v = encodeView(view);
     const cur = this.records.get(member);
     const continued = cur !== undefined && cur.expiresMs > now;
-    if (!continued) this.records.set(member, { view: v, prev: '', sinceMs: now, expiresMs: now + ttlMs });
-    else if (cur.view !== v) this.records.set(member, { view: v, prev: cur.view, sinceMs: now, expiresMs: now + ttlMs });
-    else cur.expiresMs = now + ttlMs;
-    return { ...this.read(now), continued };
+    const previousInstance = continued ? cur.instance : null;
+    if (!continued) this.records.set(member, { view: v, prev: '', sinceMs: now, expiresMs: now + ttlMs, instance });
+    else if (cur.view !== v) this.records.set(member, { view: v, prev: cur.view, sinceMs: now, expiresMs: now + ttlMs, instance });
+    else Object.assign(cur, { expiresMs: now + ttlMs, instance });
+    return { ...this.read(now), continued, previousInstance };
   }
 
   async round(): Promise<LeaseRound> {

@@ -32,6 +32,8 @@ export interface LeaseRound {
 export interface LeaseRenewal extends LeaseRound {
   /** false when the member had no live record before this renewal (new, released or expired) */
   continued: boolean;
+  /** the `instance` of the renewal before this one (null when none): another process's means two processes share one member id */
+  previousInstance: string | null;
 }
 
 export interface LeasesPort {
@@ -39,9 +41,10 @@ export interface LeasesPort {
    * Renew `member`'s lease for ttlMs advertising `view`, and read every live member's record in
    * the same instant. A view different from the stored one becomes `view` with the stored one as
    * `prev` and sinceMs = now; an unchanged view keeps prev and sinceMs; a member without a live
-   * record (new, or expired) starts over with prev [].
+   * record (new, or expired) starts over with prev []. `instance` (the renewing process, e.g. a
+   * random id per start) is stored and the one stored before is returned.
    */
-  renew(member: string, view: readonly string[], ttlMs: number): Promise<LeaseRenewal>;
+  renew(member: string, view: readonly string[], ttlMs: number, instance?: string): Promise<LeaseRenewal>;
   /** every live member's record, renewing nothing */
   round(): Promise<LeaseRound>;
   /** end `member`'s lease now (clean stop), so the others need not wait for it to expire */

@@ -118,4 +118,19 @@ describe('MinerLeases', () => {
       await new Promise(r => setTimeout(r, 5));
     }
   });
+
+  it('says so when two processes renew under one member id', async () => {
+    const port = new InProcessLeases();
+    const errors: string[] = [];
+    const log = Object.assign(silentLogger(), { error: (_o: unknown, msg: string) => void errors.push(msg) });
+    const twins = [0, 1].map(() => new MinerLeases({ leases: port, member: 'host', ttlMs: TTL_MS, settleMs: SETTLE_MS, log, onChange: () => undefined }));
+    try {
+      for (const t of twins) await t.start();
+      const deadline = Date.now() + 3_000;
+      while (errors.length === 0 && Date.now() < deadline) await new Promise(r => setTimeout(r, 5));
+      expect(errors[0]).toMatch(/another collector process uses COLLECTOR_ID host/);
+    } finally {
+      for (const t of twins) await t.stop();
+    }
+  });
 });

@@ -74,6 +74,13 @@ describe.each(BACKENDS)('leases port on %s', backend => {
     expect((await store.leases.renew('a', [], 60_000)).continued).toBe(false);
   });
 
+  it('returns the instance of the renewal before, so two processes under one member id can tell', async () => {
+    expect((await store.leases.renew('a', [], 60_000, 'p1')).previousInstance).toBe(null);
+    expect((await store.leases.renew('a', [], 60_000, 'p1')).previousInstance).toBe('p1');
+    expect((await store.leases.renew('a', [], 60_000, 'p2')).previousInstance).toBe('p1');
+    expect((await store.leases.renew('a', ['a'], 60_000, 'p1')).previousInstance).toBe('p2');
+  });
+
   it('rejects member ids that cannot travel in a view', async () => {
     await expect(store.leases.renew('a,b', [], 1_000)).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(store.leases.renew('a', ['x y'], 1_000)).rejects.toMatchObject({ code: 'invalid_argument' });
