@@ -300,7 +300,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   let inventoried: InventoryMiner[] = [];
   const applyInventory = (): void => {
     const all = inventoried;
-    const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : leases ? all.filter(m => leases.owns(m.id)) : all;
+    const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : leases ? all.filter(m => leases.holds(m.id)) : all;
     const before = new Set(scheduler.trackers.keys());
     scheduler.setInventory(miners);
     const ids = new Set(miners.map(m => m.id));

@@ -63,7 +63,12 @@ export class MinerLeases {
     this.marginMs = Math.min(Math.max(this.heartbeatMs, o.settleMs), o.ttlMs - this.heartbeatMs);
   }
 
-  /** Whether this process polls the miner now. */
+  /** Whether the miner is this process's share (its trackers); owns() says whether to poll it right now. */
+  holds(id: string): boolean {
+    return this.held.has(id);
+  }
+
+  /** Whether this process may poll the miner now. */
   owns(id: string): boolean {
     if (!this.held.has(id)) return false;
     // Alone at the last round: no one to hand over to, so a late renewal costs no polls.
