@@ -28,7 +28,10 @@ describe('PollScheduler', () => {
       pool: { retain: () => undefined } as unknown as MinerClientPool,
       sink,
       // every due poll passes here first; false keeps the test away from the network
-      mayPoll: () => void due.push(Date.now()) === undefined && false,
+      mayPoll: () => {
+        due.push(Date.now());
+        return false;
+      },
       metrics: createCollectorMetrics(undefined, { processMetrics: false }),
       log: silentLogger(),
       tickMs: 5,
