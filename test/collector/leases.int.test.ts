@@ -115,9 +115,27 @@ beforeAll(async () => {
   store = openInfluxRedisStore({ redisUrl: inject('redisUrl'), redisPrefix: prefix, influx: { url: inject('influxUrl'), db, flavour: '1', auth: 'none', timeoutMs: 30_000 } });
   if (!(await waitForRedis(store.redis, 10_000))) throw new Error('test Redis not reachable');
   await Promise.all(['c0', 'c1', 'c2'].map(m => startChild(m, inventoryFile)));
+  watchIndex();
 }, 90_000);
 
+/** miners that were in the tenant indexes once and later missing from them (a handover must not delete a snapshot) */
+const vanished = new Set<string>();
+let watching = true;
+function watchIndex(): void {
+  const seen = new Set<string>();
+  void (async () => {
+    while (watching) {
+      const now = new Set<string>();
+      for (const tenant of new Set(fleet.miners.map(m => m.tenant))) for (const id of await store.state.minersOf({ tenant })) now.add(id);
+      for (const id of seen) if (!now.has(id)) vanished.add(id);
+      for (const id of now) seen.add(id);
+      await new Promise(r => setTimeout(r, 50));
+    }
+  })();
+}
+
 afterAll(async () => {
+  watching = false;
   await Promise.all(
     [...children.values()].map(c =>
       c.exitCode !== null || c.signalCode !== null ? undefined : new Promise(r => {
@@ -156,6 +174,9 @@ describe('collector processes sharing a fleet through leases', () => {
     await until('every miner polled by exactly one survivor', () => steady(survivors), s => s.ok, 10_000);
     // the killed member's aggregate part is cleared by a survivor: the fleet is not counted twice
     await until('the tenant aggregates to count the fleet once after the takeover', () => fleetTotal(), n => n === MINERS, 10_000);
+    // miners handed over at start and at the takeover keep their snapshots and index entries
+    expect(await indexed()).toBe(MINERS);
+    expect([...vanished]).toEqual([]);
 
     // 3) never two processes on one miner within one interval (a poll may run 100 ms late on a busy machine)
     const closest = closestCrossPolls();
@@ -166,5 +187,11 @@ describe('collector processes sharing a fleet through leases', () => {
 async function fleetTotal(): Promise<number> {
   let n = 0;
   for (const tenant of new Set(fleet.miners.map(m => m.tenant))) n += (await store.state.aggregate(tenant))?.miners_total ?? 0;
+  return n;
+}
+
+async function indexed(): Promise<number> {
+  let n = 0;
+  for (const tenant of new Set(fleet.miners.map(m => m.tenant))) n += (await store.state.minersOf({ tenant })).length;
   return n;
 }
