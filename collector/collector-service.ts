@@ -18,6 +18,7 @@ import type { InfluxRedisStore } from '../store/influx-redis/index.ts';
 import type { SeriesPoint, SeriesWriter } from '../store/ports/series.ts';
 import { MinerRollups } from './rollups.ts';
 import { FleetRollups } from './fleet-rollups.ts';
+import { FleetParts } from './fleet-parts.ts';
 import { WindowStatsWriter } from './window-stats-writer.ts';
 import type { FleetEvent, HealthStatus, MinerSnapshot } from '../core/samples.ts';
 import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
@@ -26,6 +27,8 @@ import { computeAggregates } from '../core/fleet-aggregates.ts';
 import type { StatePort } from '../store/ports/state.ts';
 import { collectorIdOf, influxSettingsFrom, parseShard, type CollectorConfig } from './config.ts';
 import { inShard } from './inventory/shard.ts';
+import type { InventoryMiner } from './inventory/schema.ts';
+import { startLeases } from './leases/collector-leases.ts';
 import { startHttpServer, type ReadinessCheck } from './http-server.ts';
 import { listenError } from '../runtime/listen-error.ts';
 import { registerStoreInfo } from '../store/open-store.ts';
@@ -121,6 +124,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   });
   const pool = new MinerClientPool(credentials, { timeoutMs: config.COLLECTOR_RPC_TIMEOUT_MS });
 
+  const fleetParts = new FleetParts();
   const dirty = new Map<string, MinerSnapshot>();
   const observations = new Map<string, MinerObservation>();
   const issueLog = new Map<string, string>();
@@ -210,7 +214,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       windowStats.prune(stats.endedMs);
       void windowStats.flush().catch(() => undefined); // logged and re-queued by the writer
       const all = [...trackers].map(snapshotOf);
-      const aggregates = computeAggregates(all, stats.endedMs);
+      const aggregates = fleetParts.complete(computeAggregates(all, stats.endedMs), stats.endedMs);
       for (const a of aggregates) {
         if (a.site === null) continue;
         const l = { tenant: a.tenant, site: a.site };
@@ -223,6 +227,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         metrics.fleetBoardsTotal.set(l, a.boards_total);
       }
       const deadBySite = new Map<string, number>();
+      for (const a of aggregates) if (a.site !== null) deadBySite.set(`${a.tenant}\u0000${a.site}`, 0);
       for (const s of all) {
         const key = `${s.ref.tenant}\u0000${s.ref.site}`;
         deadBySite.set(key, (deadBySite.get(key) ?? 0) + (s.sample?.degraded_reasons.includes('pool_dead') && s.status !== 'offline' ? 1 : 0));
@@ -272,6 +277,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     pool,
     sink,
     admit: t => (identity && t.details ? identity.admit(t.inv, t.details) : Promise.resolve(true)),
+    // A lease that ran out while this process stalled: no poll until it is renewed (timers may run late).
+    mayPoll: id => leases?.owns(id) ?? true,
     metrics,
     log,
   });
@@ -288,21 +295,33 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     policy: new CredentialPolicy(config.MINER_SHARED_CREDENTIALS),
   });
   identity = new DeviceIdentity({ store: store.inventory, inventory, log });
+  // Which miners this process polls: a static COLLECTOR_SHARD, else its leased share (collector/leases/).
   const shard = parseShard(config.COLLECTOR_SHARD);
-  inventory.onChange(all => {
-    const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : all;
+  let inventoried: InventoryMiner[] = [];
+  const applyInventory = (): void => {
+    const all = inventoried;
+    const miners = shard.count > 1 ? all.filter(m => inShard(m.id, shard)) : leases ? all.filter(m => leases.holds(m.id)) : all;
     const before = new Set(scheduler.trackers.keys());
     scheduler.setInventory(miners);
     const ids = new Set(miners.map(m => m.id));
     state.readmit(ids);
+    const listed = new Set(all.map(m => m.id));
     for (const id of before) {
       if (!ids.has(id)) {
         identity?.forget(id);
         rollups.forget(id);
         observations.delete(id);
-        void state.removeMiner(id).catch(() => undefined);
+        // A miner handed to another collector keeps its snapshot: that collector writes it now.
+        if (!listed.has(id)) void state.removeMiner(id).catch(() => undefined);
       }
     }
+  };
+  const leases = shard.count > 1 ? null : startLeases(config, { store, log, metrics, collectorId, inventory: () => inventoried, onChange: () => applyInventory() });
+  await leases?.start();
+  inventory.onChange(all => {
+    inventoried = all;
+    leases?.setMiners(all.map(m => m.id));
+    applyInventory();
   });
   await inventory.start();
 
@@ -313,10 +332,11 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     clearInterval(snapshotTimer);
     await inventory.close();
     await scheduler.stop();
+    await leases?.stop();
     rollups.flushAll();
     fleetRollups.flushAll();
     await windowStats.flush().catch(() => undefined);
-    await flushSnapshots(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())).catch(err =>
+    await flushSnapshots(fleetParts.complete(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now()), Date.now())).catch(err =>
       log.warn({ err: (err as Error).message }, 'final snapshot flush failed (Redis down); snapshots are rebuilt on the next start'),
     );
     await writer.close({ timeoutMs: 30_000 });
@@ -340,7 +360,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     inventory,
     store,
     httpPort,
-    flushSnapshots: () => flushSnapshots(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now())),
+    flushSnapshots: () => flushSnapshots(fleetParts.complete(computeAggregates([...scheduler.trackers.values()].map(snapshotOf), Date.now()), Date.now())),
     stop,
   };
 }

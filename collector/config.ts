@@ -62,6 +62,8 @@ export const collectorConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ . -' })
     .optional(),
+  /** a collector process that stops renewing loses its miners this long after; 0 = three poll intervals */
+  COLLECTOR_LEASE_TTL_MS: cfg.int(0, 0, 3_600_000),
   COLLECTOR_SHARD: z
     .string()
     .regex(/^\d{1,4}\/\d{1,4}$/, { error: 'expected i/n: this collector polls shard i (0-based) of n, e.g. 0/2' })

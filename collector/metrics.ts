@@ -35,6 +35,8 @@ export interface CollectorMetrics {
   fleetPoolsDead: Gauge<'tenant' | 'site'>;
   lastCycleTimestamp: Gauge<never>;
   storeWriteDuration: Histogram<'kind'>;
+  leaseMinersOwned: Gauge<never>;
+  leaseMembers: Gauge<never>;
 }
 
 export function createCollectorMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): CollectorMetrics {
@@ -71,5 +73,7 @@ export function createCollectorMetrics(registry = new Registry(), opts: { proces
     lastCycleTimestamp: new Gauge({ name: 'bosfleet_last_cycle_timestamp_seconds', help: 'Unix time the last fleet cycle completed.', registers: r }),
     // The embedded store commits on the event loop, so this is also time the collector is held.
     storeWriteDuration: new Histogram({ name: 'bosfleet_store_write_duration_seconds', help: 'Wall time of one store write: kind=series is one series flush (embedded: one transaction; influx-redis: one write request), kind=state one flush of snapshots, aggregates and heartbeat.', labelNames: ['kind'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
+    leaseMinersOwned: new Gauge({ name: 'bosfleet_lease_miners_owned', help: 'Miners this collector process polls under its lease (0 with COLLECTOR_SHARD).', registers: r }),
+    leaseMembers: new Gauge({ name: 'bosfleet_lease_members', help: 'Collector processes with a live lease, as this process last read them.', registers: r }),
   };
 }

@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   poll: Omit<PollSettings, 'streamActive'>;
   pool: MinerClientPool;
   sink: PollSink;
+  /** checked when a poll is due: false skips it (the miner is not this process's to poll right now: collector/leases/) */
+  mayPoll?: (id: string) => boolean;
   /** checked whenever a poll brought fresh details: false keeps nothing of that poll (device-identity.ts) */
   admit?: (t: MinerTracker) => Promise<boolean>;
   metrics: CollectorMetrics;
@@ -62,7 +64,8 @@ export class PollScheduler {
   readonly trackers = new Map<string, MinerTracker>();
   private readonly opts: SchedulerOptions;
   private readonly queue: PQueue;
-  private heap = new MinHeap<string>();
+  /** due times of trackers; an entry of a tracker since removed (even if its id came back) is dropped when popped */
+  private heap = new MinHeap<MinerTracker>();
   private timer: NodeJS.Timeout | null = null;
   private cycleTimer: NodeJS.Timeout | null = null;
   private running = false;
@@ -102,7 +105,7 @@ export class PollScheduler {
       const iv = this.intervalOf(t);
       // First poll soon, still spread: within one interval from now.
       const due = now + ((phaseOf(m.id, iv) - ((now - this.epochMs) % iv) + iv) % iv);
-      this.heap.push(due, m.id);
+      this.heap.push(due, t);
     }
     for (const [id, t] of this.trackers) {
       if (!seen.has(id)) {
@@ -126,10 +129,10 @@ export class PollScheduler {
     for (;;) {
       const key = this.heap.peekKey();
       if (key === undefined || key > now) break;
-      const { key: due, value: id } = this.heap.pop()!;
-      const t = this.trackers.get(id);
-      if (!t) continue; // removed from inventory
-      this.heap.push(due + this.intervalOf(t), id);
+      const { key: due, value: t } = this.heap.pop()!;
+      if (this.trackers.get(t.ref.id) !== t) continue; // removed from inventory
+      this.heap.push(due + this.intervalOf(t), t);
+      if (this.opts.mayPoll && !this.opts.mayPoll(t.ref.id)) continue;
       this.dispatch(t, due, now);
     }
     this.opts.metrics.queueDepth.set(this.queue.size);

@@ -15,6 +15,7 @@ import type { LimitsPort } from './ports/limits.ts';
 import type { SessionsPort } from './ports/sessions.ts';
 import type { DependencyPing } from './ping.ts';
 import type { SeriesPort } from './ports/series.ts';
+import type { LeasesPort } from './ports/leases.ts';
 
 export const STORE_BACKENDS = ['embedded', 'influx-redis'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
@@ -41,4 +42,6 @@ export interface Store {
   readonly schedules: SchedulesPort;
   readonly firmware: FirmwarePort;
   readonly series: SeriesPort;
+  /** which collector process polls which miners (collector/leases/) */
+  readonly leases: LeasesPort;
 }

@@ -3,7 +3,8 @@
 // same run with a bare grpc-js loop making the same RPCs to the same simulator (the ceiling).
 //
 //   npm run bench:collector -- --miners 5000,10000 --duration 60
-//   npm run bench:collector -- --miners 7500 --shards 2     # two collector processes, COLLECTOR_SHARD 0/2 and 1/2
+//   npm run bench:collector -- --miners 7500 --shards 2     # two collector processes sharing the fleet through leases
+//   npm run bench:collector -- --miners 7500 --shards 2 --assign shard   # … through COLLECTOR_SHARD 0/2 and 1/2
 //
 // Everything runs on loopback and stops by itself; InfluxDB and Redis are INFLUX_URL/REDIS_URL
 // or local Debian binaries started for the run.
@@ -12,7 +13,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
-import { ProcSampler, spawnReady, stopChild } from '../lib/process-stats.ts';
+import { machineBusyS, ProcSampler, spawnReady, stopChild } from '../lib/process-stats.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -24,8 +26,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '256' },
     // seconds the collector runs before measuring: logins, details and status streams of the first cycle
     warmup: { type: 'string', default: '30' },
-    // collector processes sharing the fleet (COLLECTOR_SHARD i/n), to use more than one core
+    // collector processes sharing the fleet, to use more than one core
     shards: { type: 'string', default: '1' },
+    // how they share it: leases in Redis (each its own COLLECTOR_ID) or static COLLECTOR_SHARD i/n
+    assign: { type: 'string', default: 'lease' },
     // V8 flags of the collector process (as NODE_OPTIONS would set them in production; docs/operations.md).
     'node-flags': { type: 'string', default: '--max-semi-space-size=16' },
   },
@@ -35,6 +39,8 @@ const durationMs = Number(values.duration) * 1000;
 const intervalMs = Number(values.interval);
 const concurrency = Number(values.concurrency);
 const shards = Number(values.shards);
+const assign = String(values.assign);
+if (assign !== 'lease' && assign !== 'shard') throw new Error(`--assign ${assign}: expected lease or shard`);
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 function metric(text: string, name: string, labels = ''): number {
@@ -46,6 +52,25 @@ function metric(text: string, name: string, labels = ''): number {
     }
   }
   return sum;
+}
+
+const guard = new BenchGuard('bench/collector');
+/** a quantile of bosfleet_poll_duration_seconds between two scrapes of every process (bucket upper bound) */
+function histQuantile(after: string[], before: string[], q: number): number {
+  const buckets = new Map<number, number>();
+  const add = (texts: string[], sign: number): void => {
+    for (const t of texts)
+      for (const m of t.matchAll(/^bosfleet_poll_duration_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)) {
+        const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+        buckets.set(le, (buckets.get(le) ?? 0) + sign * Number(m[2]));
+      }
+  };
+  add(after, 1);
+  add(before, -1);
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  for (const [le, n] of sorted) if (n >= q * total) return le;
+  return Infinity;
 }
 
 const services: LocalService[] = [];
@@ -76,7 +101,7 @@ try {
       const simDuringBare = simStats.end();
       await new Promise(r => bare.once('exit', r));
 
-      // 2) the collector: one process, or --shards processes (COLLECTOR_SHARD i/n), real InfluxDB and Redis
+      // 2) the collector: one process, or --shards processes (leases, or COLLECTOR_SHARD i/n), real InfluxDB and Redis
       const db = `bench_${n}_${Date.now()}`;
       const nodeFlags = String(values['node-flags']).split(' ').filter(Boolean);
       const cols: { child: ReturnType<typeof spawn>; port: number }[] = [];
@@ -84,7 +109,7 @@ try {
         const port = await freePort();
         const child = spawn(process.execPath, [...nodeFlags, 'bin/bos-fleet.ts', 'collector'], {
           stdio: ['ignore', 'ignore', 'inherit'],
-          env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), COLLECTOR_SHARD: `${i}/${shards}`, MINER_PASSWORD: 'root' },
+          env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), MINER_PASSWORD: 'root', COLLECTOR_ID: `bench-${i}`, ...(assign === 'shard' ? { COLLECTOR_SHARD: `${i}/${shards}` } : {}) },
         });
         cols.push({ child, port });
       }
@@ -101,6 +126,7 @@ try {
       const before = await scrapeAll();
       for (const st of colStats) st.begin();
       simStats.begin();
+      const machine0 = machineBusyS();
       let maxLag = 0;
       const t0 = Date.now();
       while (Date.now() - t0 < durationMs) {
@@ -110,6 +136,7 @@ try {
       const after = await scrapeAll();
       if (process.env.BENCH_DEBUG) for (const t of after) process.stderr.write(t.split('\n').filter(l => /eventloop_lag_p99|eventloop_lag_max|poll_duration_seconds_bucket\{le="(0.1|0.5|1|2.5)"/.test(l)).join('\n') + '\n');
       const uses = colStats.map(st => st.end());
+      const machinePct = ((machineBusyS() - machine0) / ((Date.now() - t0) / 1000)) * 100;
       // Several shards: CPU adds up; peak RSS is the sum of each process's peak (an upper bound).
       const colUse = { cpuPct: uses.reduce((a, u) => a + u.cpuPct, 0), peakRssMb: uses.reduce((a, u) => a + u.peakRssMb, 0) };
       const simDuringCol = simStats.end();
@@ -119,12 +146,22 @@ try {
       const skipped = total(after, 'bosfleet_polls_skipped_total') - total(before, 'bosfleet_polls_skipped_total');
       const points = total(after, 'bosfleet_influx_points_written_total') - total(before, 'bosfleet_influx_points_written_total');
       const dropped = total(after, 'bosfleet_influx_points_dropped_total');
+      const perProcess = cols.map((_, i) => ({
+        polls_per_s: Math.round(((metric(after[i]!, 'bosfleet_polls_total', 'result="ok"') - metric(before[i]!, 'bosfleet_polls_total', 'result="ok"')) / wallS) * 10) / 10,
+        cpu_pct: Math.round(uses[i]!.cpuPct),
+        lease_miners_owned: metric(after[i]!, 'bosfleet_lease_miners_owned'),
+        wait_for_cpu_pct: Math.round(uses[i]!.waitPct),
+      }));
+      guard.check(ok > 0, `${n} miners: the collector made no successful poll`);
+      if (shards > 1 && assign === 'lease') guard.check(total(after, 'bosfleet_lease_miners_owned') === n, `${n} miners: the leases of ${shards} collectors cover ${total(after, 'bosfleet_lease_miners_owned')} miners`);
+      guard.check(bareResult.polls_per_s! > 0, `${n} miners: the bare loop made no successful poll`);
       for (const c of cols) await stopChild(c.child);
       const pollsPerS = ok / wallS;
       const target = n / (intervalMs / 1000);
       const row = {
         miners: n,
         collector_processes: shards,
+        assign: shards > 1 ? assign : 'one',
         target_polls_per_s: target,
         collector_polls_per_s: Math.round(pollsPerS * 10) / 10,
         collector_errors: errors,
@@ -146,6 +183,14 @@ try {
         ratio_to_bare: Math.round((pollsPerS / bareResult.polls_per_s!) * 1000) / 1000,
         simulator_cpu_pct_bare: Math.round(simDuringBare.cpuPct),
         simulator_cpu_pct_collector: Math.round(simDuringCol.cpuPct),
+        // time the simulator was runnable but had no core (% of wall): CPU oversubscription
+        simulator_wait_for_cpu_pct_bare: Math.round(simDuringBare.waitPct),
+        simulator_wait_for_cpu_pct_collector: Math.round(simDuringCol.waitPct),
+        collector_poll_p50_ms: Math.round(histQuantile(after, before, 0.5) * 1000),
+        collector_poll_p99_ms: Math.round(histQuantile(after, before, 0.99) * 1000),
+        // the whole machine (all cores, 100 % = one core busy) while the collector ran: the rest is InfluxDB, Redis and other work
+        machine_busy_pct: Math.round(machinePct),
+        per_process: perProcess,
       };
       results.push(row);
       process.stdout.write(JSON.stringify(row) + '\n');
@@ -153,8 +198,11 @@ try {
       await stopChild(sim.child);
     }
   }
+} catch (err) {
+  guard.fail((err as Error).message);
 } finally {
   for (const s of services) await s.destroy();
 }
+if (!guard.finish()) process.exit();
 process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
 console.table(results.map(r => ({ miners: r.miners, procs: r.collector_processes, 'polls/s': r.collector_polls_per_s, target: r.target_polls_per_s, keeps: r.keeps_cycle, lag_s: r.max_cycle_lag_s, 'points/s': r.points_per_s, 'cpu%': r.collector_cpu_pct, 'MB/1k': r.collector_rss_mb_per_1000, 'bare/s': r.bare_polls_per_s, ratio: r.ratio_to_bare })));

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -12,6 +12,19 @@ export function procStats(pid: number): { cpuS: number; rssMb: number } {
   return { cpuS: ticks / 100, rssMb: rssKb / 1024 };
 }
 
+/** Seconds a process's threads spent runnable but waiting for a core (/proc/<pid>/schedstat, all threads). */
+export function runDelayS(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      // thread gone
+    }
+  }
+  return ns / 1e9;
+}
+
 /** CPU seconds the whole machine spent busy (all cores, everything but idle and iowait), from /proc/stat. */
 export function machineBusyS(): number {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
@@ -22,14 +35,14 @@ export function machineBusyS(): number {
 /** Samples a process's CPU (% of one core) and peak RSS over a window. */
 export class ProcSampler {
   private readonly pid: number;
-  private start = { cpuS: 0, t: 0 };
+  private start = { cpuS: 0, t: 0, waitS: 0 };
   peakRssMb = 0;
   private timer: NodeJS.Timeout | null = null;
   constructor(pid: number) {
     this.pid = pid;
   }
   begin(): void {
-    this.start = { cpuS: procStats(this.pid).cpuS, t: Date.now() };
+    this.start = { cpuS: procStats(this.pid).cpuS, t: Date.now(), waitS: runDelayS(this.pid) };
     this.peakRssMb = 0;
     this.timer = setInterval(() => {
       try {
@@ -39,11 +52,13 @@ export class ProcSampler {
       }
     }, 500);
   }
-  end(): { cpuPct: number; peakRssMb: number; rssMb: number } {
+  /** cpuPct: % of one core; waitPct: time its threads waited for a core, % of the wall time (CPU starvation) */
+  end(): { cpuPct: number; waitPct: number; peakRssMb: number; rssMb: number } {
     if (this.timer) clearInterval(this.timer);
     const now = procStats(this.pid);
     const wall = (Date.now() - this.start.t) / 1000;
-    return { cpuPct: ((now.cpuS - this.start.cpuS) / wall) * 100, peakRssMb: Math.max(this.peakRssMb, now.rssMb), rssMb: now.rssMb };
+    const waitPct = ((runDelayS(this.pid) - this.start.waitS) / wall) * 100;
+    return { cpuPct: ((now.cpuS - this.start.cpuS) / wall) * 100, waitPct, peakRssMb: Math.max(this.peakRssMb, now.rssMb), rssMb: now.rssMb };
   }
 }
 

@@ -13,6 +13,7 @@ import { EmbeddedSessions } from './sessions.ts';
 import { InProcessWindowCounter } from './limits.ts';
 import { timedPing } from '../ping.ts';
 import { EmbeddedSeries, type EmbeddedSeriesOptions } from './series.ts';
+import { InProcessLeases } from './leases.ts';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -56,6 +57,7 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
       return [await timedPing('sqlite', async () => database.isOpen && database.db.prepare('SELECT 1 AS one').get()?.one === 1, timeoutMs)];
     },
     series,
+    leases: new InProcessLeases(),
     async close() {
       await jobs.close();
       await series.close();

@@ -23,6 +23,7 @@ const DEFAULT_FIRMWARE_DIR = './.data/firmware';
 import { RedisState } from './redis-state.ts';
 import type { SnapshotStoreOptions } from './snapshot-store.ts';
 import { influxSeries } from './series.ts';
+import { RedisLeases } from './leases.ts';
 
 export interface InfluxRedisStoreOptions {
   redisUrl: string;
@@ -132,6 +133,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
         timedPing('influxdb', () => influx.ping(), timeoutMs),
       ]),
     series: influxSeries(influx),
+    leases: new RedisLeases(redis, keys),
     async close() {
       await jobs.close();
       await ownWriter?.close();

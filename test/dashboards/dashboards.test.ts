@@ -379,6 +379,7 @@ describe('Prometheus rules', () => {
         'InfluxWriteFailures',
         'MinersOfflineHigh',
         'MinersOverheating',
+        'MinersWithoutCollector',
         'PoolDead',
         'SiteHashrateBelowNominal',
       ].sort(),
