@@ -153,7 +153,7 @@ describe('a stale HTTP price feed', () => {
         return;
       }
       const t = Math.floor(now() / MIN) * MIN;
-      const items = Array.from({ length: 12 }, (_, i) => ({ start: t + i * 5 * MIN, price: 50 }));
+      const items = Array.from({ length: 36 }, (_, i) => ({ start: t + i * 5 * MIN, price: 50 }));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: items }));
     });
     await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
@@ -212,11 +212,11 @@ describe('a demand-response signal', () => {
       price_source: { kind: 'none' },
     });
     const cap = Math.floor(powerKw * 0.5);
-    const dry = await h.plane.energy.signal(h.operator, { id: 'grid-1', site, cap_kw: cap, duration_minutes: 6 }, { dry_run: true });
+    const dry = await h.plane.energy.signal(h.operator, { id: 'grid-1', site, cap_kw: cap, duration_minutes: 6 }, { dry_run: true, policy_id: 'dr-rules' });
     expect(dry.execution).toBeNull();
     expect(dry.plan.windows[0]!.sites[0]!.shortfall_kw).toBe(0);
     const given = now();
-    const r = await replicaB.energy.signal(h.operator, { id: 'grid-1', site, cap_kw: cap, duration_minutes: 6 });
+    const r = await replicaB.energy.signal(h.operator, { id: 'grid-1', site, cap_kw: cap, duration_minutes: 6 }, { policy_id: 'dr-rules' });
     const reachedPlan = r.plan.windows[0]!.sites[0]!.reached_at_ms!;
     // The ramp bounds each minute's change; the plan reaches the cap in the fewest minutes the ramp allows.
     const perMinute = new Map<number, number>();
@@ -227,7 +227,7 @@ describe('a demand-response signal', () => {
     const reached = now();
     expect(reached).toBeGreaterThanOrEqual(reachedPlan - 1_000 * SPEED);
     expect(reached - given).toBeLessThan(reachedPlan - given + 2 * MIN);
-    await expect(h.plane.energy.signal(h.operator, { id: 'grid-1', site, cap_kw: cap, duration_minutes: 6, start: r.plan.from_ms })).rejects.toMatchObject({ code: 'conflict' });
+    await expect(h.plane.energy.signal(h.operator, { id: 'grid-1', site, cap_kw: cap, duration_minutes: 6, start: r.plan.from_ms }, { policy_id: 'dr-rules' })).rejects.toMatchObject({ code: 'conflict' });
     await waitFor('restored', async () => (await h.plane.energy.getExecution(h.viewer, r.execution!.id)).status === 'finished', wall(12 * MIN) + 20_000, 200);
     for (const m of miners) {
       expect(truth(m.id).status, m.id).toBe(before.get(m.id)!.status);
