@@ -15,6 +15,7 @@ import { registerResources } from './resources.ts';
 import { adminTools } from './tools/admin.ts';
 import { analyticsTools } from './tools/analytics.ts';
 import { controlTools } from './tools/control.ts';
+import { energyControlTools, energyReadTools } from './tools/energy.ts';
 import { fleetTools } from './tools/fleet.ts';
 import { jobControlTools, jobReadTools } from './tools/jobs.ts';
 import { minerTools } from './tools/miners.ts';
@@ -30,7 +31,9 @@ export const ALL_TOOLS: readonly McpTool[] = [
   ...telemetryTools,
   ...analyticsTools,
   ...jobReadTools,
+  ...energyReadTools,
   ...controlTools,
+  ...energyControlTools,
   ...jobControlTools,
   ...adminTools,
 ];
