@@ -16,6 +16,7 @@ const NAV: [string, string][] = [
   ['/racks', 'Racks'],
   ['/jobs', 'Jobs'],
   ['/schedules', 'Schedules'],
+  ['/curtailment', 'Curtailment'],
   ['/events', 'Events'],
 ];
 

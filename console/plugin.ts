@@ -17,6 +17,7 @@ import { registerMinersPage } from './pages/miners.ts';
 import { registerRackMap } from './pages/racks.ts';
 import { registerRolloutPages } from './pages/rollouts.ts';
 import { registerSchedulesPage } from './pages/schedules.ts';
+import { registerCurtailmentPage } from './pages/curtailment.ts';
 import { ConsoleSessions } from './sessions.ts';
 
 export interface ConsoleOptions {
@@ -78,5 +79,6 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerJobPages(app, o.plane);
   registerRackMap(app, o.fleetQuery);
   registerSchedulesPage(app, o.plane);
+  registerCurtailmentPage(app, o.plane);
   registerRolloutPages(app, o.plane);
 };
