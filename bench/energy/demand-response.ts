@@ -41,6 +41,7 @@ const guard = new BenchGuard('energy demand response');
 console.log(`# ${cpus().length} cores ${cpus()[0]?.model ?? ''}, Node ${process.version}; ${N} miners, cap ${CAP_SHARE * 100} % of site power, ramp ${RAMP} kW/min`);
 
 const fleet = await startSimulator({ miners: N, seed: 7, sites: 1, baseAddress: '127.61.0.1', cacheMs: 0, warmupMs: 200, retuneMs: 200, rebootMs: 600 });
+console.log(`# simulator up (${((performance.now()) / 1000).toFixed(1)} s)`);
 const dataDir = mkdtempSync(join(tmpdir(), 'bosfleet-bench-dr-'));
 const store = openEmbeddedStore({ dataDir, checkpointIntervalMs: 0 });
 const config = loadApiConfig({ STORE: 'embedded', DATA_DIR: dataDir, JOBS_CONCURRENCY: '64', MINER_RPC_TIMEOUT_MS: '5000', BOSFLEET_SECRET_KEY: randomBytes(32).toString('base64'), AUTH_MODE: 'none', LOG_LEVEL: 'silent' });
@@ -61,6 +62,7 @@ await forEachLimit(inventory, 64, async m => {
 });
 guard.check(snaps.length === N, `polled ${snaps.length} of ${N} miners`);
 await store.state.putSnapshots(snaps);
+console.log(`# ${snaps.length} miners polled (${(performance.now() / 1000).toFixed(1)} s)`);
 
 const plane = createControlPlane(infra, { schedules: { enabled: false }, energy: { tickMs: 250, enabled: true } });
 await plane.start();

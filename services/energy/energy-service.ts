@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { FleetError } from '../../core/errors.ts';
 import type { EnergyPort, StoredPrices } from '../../store/ports/energy.ts';
 import type { ApiInfra, Caller } from '../context.ts';
@@ -71,6 +71,15 @@ export interface PlanAnswer {
 }
 
 const MIN = 60_000;
+
+/**
+ * An execution's id: the window id (policy or signal id and price anchors) within the tenant.
+ * Policy and signal ids are per tenant, so two tenants' windows may share a window id; their
+ * executions must not share a record, a claim or a memo.
+ */
+export function executionId(tenant: string, windowId: string): string {
+  return createHash('sha256').update(`${tenant}\u0000${windowId}`).digest('hex').slice(0, 32);
+}
 
 export class EnergyService {
   private readonly infra: ApiInfra;
@@ -215,7 +224,7 @@ export class EnergyService {
     if (opts.dry_run) return { dry_run: true, plan, execution: null };
     const w = plan.windows[0]!;
     const e: CurtailmentExecution = {
-      id: w.id,
+      id: executionId(caller.tenant, w.id),
       tenant: caller.tenant,
       policy_id: p.id,
       created_ms: now,
@@ -233,7 +242,7 @@ export class EnergyService {
       note: null,
     };
     if (!(await this.store.createExecution(e, this.opts.keepExecutions)))
-      throw new FleetError('conflict', `demand-response signal "${signal.id}" for this window was already given; GET /api/v1/energy/executions/${w.id} shows it`, { details: { execution: w.id } });
+      throw new FleetError('conflict', `demand-response signal "${signal.id}" for this window was already given; GET /api/v1/energy/executions/${e.id} shows it`, { details: { execution: e.id } });
     await this.control.note(caller, {
       time_ms: Date.now(),
       site: signal.site,
@@ -386,11 +395,12 @@ export class EnergyService {
     const w = bare.windows[0];
     if (!w || w.start_ms > now) return;
     const mark = `${label}|${w.id}`;
-    if (open.some(e => e.tenant === p.tenant && e.policy_id === p.id && e.kind === 'price' && (e.id === w.id || now < e.window.end_ms))) {
+    const id = executionId(p.tenant, w.id);
+    if (open.some(e => e.tenant === p.tenant && e.policy_id === p.id && e.kind === 'price' && (e.id === id || now < e.window.end_ms))) {
       this.openSince.delete(mark);
       return;
     }
-    if (await this.store.getExecution(p.tenant, w.id)) {
+    if (await this.store.getExecution(p.tenant, id)) {
       this.openSince.delete(mark);
       return;
     }
@@ -401,7 +411,7 @@ export class EnergyService {
     const pw = plan.windows.find(x => x.id === w.id);
     if (!pw) return;
     const e: CurtailmentExecution = {
-      id: pw.id,
+      id,
       tenant: p.tenant,
       policy_id: p.id,
       created_ms: now,
@@ -439,7 +449,7 @@ export class EnergyService {
     if (p) {
       const bare = await this.planFor(p, [], now, now + p.horizon_hours * 3_600_000);
       const w = bare.windows[0];
-      if (w && w.id === e.id && w.start_ms <= now) return;
+      if (w && w.id === e.window.id && w.start_ms <= now) return;
     }
     await this.executor.endDeferred(e);
   }

@@ -113,7 +113,10 @@ function aimAtTenant1(value: unknown, schema: JsonSchema): unknown {
   else if (schema.properties?.id) {
     v.id = t1.miners[0];
     delete v.selector;
-  } else if (schema.properties?.selector) v.selector = { ids: [t1.miners[0]] };
+  } else if (schema.properties?.selector) {
+    // a curtailment policy's selector has no ids (site and labels only; the tenant is the caller's)
+    v.selector = (schema.properties.selector as JsonSchema).properties?.ids ? { ids: [t1.miners[0]] } : {};
+  }
   if ('dry_run' in v || 'dryRun' in v) {
     delete v.dryRun;
     v.dry_run = false;
@@ -242,7 +245,7 @@ const TENANT_ARGS = new Set(['miner', 'miners', 'selector', 'id', 'confirm', 'im
 /** Names that look like a tenant object's id; a tool taking one the suite does not fill fails the derivation. */
 const ID_LIKE = /(^|_)(miner|job|schedule|rollout|image|credential)s?(_ids?)?$|(^|_)ids?$/;
 /** Ids of things that are not a tenant's objects. */
-const NOT_TENANT_IDS = new Set(['hashboard_ids', 'uid']);
+const NOT_TENANT_IDS = new Set(['hashboard_ids', 'uid', 'signal_id']);
 
 /** Tenant-1's value for an id-taking argument of a tool; throws for one the suite does not know. */
 function tenant1Arg(tool: string, arg: string): unknown {

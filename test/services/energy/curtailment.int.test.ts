@@ -55,6 +55,7 @@ describe('curtailment on a price curve with two expensive windows', () => {
     const exempt = miners.filter(m => m.model === 's19xp').map(m => m.id);
     expect(exempt.length).toBeGreaterThan(0);
     const before = new Map(miners.map(m => [m.id, { status: truth(m.id).status, target: truth(m.id).power_target_w }]));
+    await h.refreshSnapshots();
     const powerKw = sitePowerKw(site);
     // Two expensive windows of 4 plan minutes, 4 minutes apart, starting at the next whole minute + 1.
     const a = Math.ceil(now() / MIN) * MIN + 2 * MIN;
@@ -65,8 +66,9 @@ describe('curtailment on a price curve with two expensive windows', () => {
       { start: a + 8 * MIN, end: a + 12 * MIN, price: 220 },
       { start: a + 12 * MIN, end: a + 60 * MIN, price: 40 },
     ];
-    const ramp = 8; // kW per minute: the cut takes at least two steps
     const cap = Math.floor(powerKw * 0.55);
+    // kW per minute: the cut takes at least two steps; above any one miner's power (S19J Pro ~3.3 kW)
+    const ramp = Math.max(3.6, (powerKw - cap) / 2.5);
     await h.plane.energy.putPolicy(h.operator, {
       id: 'peak',
       selector: { site },
@@ -234,4 +236,49 @@ describe('a demand-response signal', () => {
       expect(truth(m.id).power_target_w, m.id).toBe(before.get(m.id)!.target);
     }
   }, 90_000);
+});
+
+describe('a miner that does not answer at the restore', () => {
+  it('is retried and reported until it is back, never left curtailed', async () => {
+    const site = 'site-1';
+    await h.refreshSnapshots();
+    await h.plane.energy.putPolicy(h.operator, {
+      id: 'retry-rules',
+      selector: { site },
+      currency: 'USD',
+      strike_price_per_mwh: 1_000_000,
+      target: { kind: 'cap_kw', cap_kw: 0 },
+      method: { default: 'pause' },
+      ramp_kw_per_min: 1_000,
+      exempt_labels: { model_key: 's19xp' },
+      price_source: { kind: 'none' },
+    });
+    const r = await h.plane.energy.signal(h.operator, { id: 'grid-retry', site, cap_kw: 0, duration_minutes: 3 }, { policy_id: 'retry-rules' });
+    const victim = r.plan.steps.find(s => s.kind === 'curtail')!.miners[0]!.miner_id;
+    await waitFor('victim paused', () => truth(victim).status === 'MINER_STATUS_PAUSED', wall(3 * MIN) + 10_000, 50);
+    h.fleet.injectFault(victim, 'unreachable');
+    const failing = await waitFor(
+      'restore failing and retried',
+      async () => {
+        const v = await h.plane.energy.getExecution(h.viewer, r.execution!.id);
+        const m = v.miners.find(x => x.miner_id === victim);
+        return v.status === 'restore_retrying' && m?.restore?.status === 'failed' && m.restore.attempts >= 2 ? v : null;
+      },
+      wall(15 * MIN) + 20_000,
+      200,
+    );
+    expect(failing.finished_ms).toBeNull();
+    expect(truth(victim).status).toBe('MINER_STATUS_PAUSED');
+    expect(await metric('bosfleet_energy_restore_pending_miners', `${h.tenant}/retry-rules`)).toBeGreaterThanOrEqual(1);
+    h.fleet.clearFault(victim, 'unreachable');
+    const done = await waitFor('finished', async () => {
+      const v = await h.plane.energy.getExecution(h.viewer, r.execution!.id);
+      return v.status === 'finished' ? v : null;
+    }, wall(20 * MIN) + 30_000, 200);
+    expect(truth(victim).status).toBe('MINER_STATUS_NORMAL');
+    const m = done.miners.find(x => x.miner_id === victim)!;
+    expect(m.restore).toMatchObject({ status: 'ok' });
+    expect(m.restore!.attempts).toBeGreaterThanOrEqual(3);
+    await h.plane.energy.deletePolicy(h.operator, 'retry-rules');
+  }, 120_000);
 });
