@@ -35,6 +35,11 @@ export interface EnergyServiceOptions {
   curtailAttempts?: number;
   /** A step or window this late without being run counts as not executed, in ms. @defaultValue 120000 */
   graceMs?: number;
+  /**
+   * How long before a window opens its plan is frozen, in ms, so its first step runs at the
+   * window's start rather than at the first whole minute after a replica noticed it. @defaultValue 60000
+   */
+  freezeLeadMs?: number;
   /** Finished executions kept per tenant. @defaultValue 100 */
   keepExecutions?: number;
   replicaId?: string;
@@ -104,6 +109,7 @@ export class EnergyService {
       retryMs: 30_000,
       curtailAttempts: 3,
       graceMs: 120_000,
+      freezeLeadMs: 60_000,
       keepExecutions: 100,
       replicaId: randomUUID(),
       ...options,
@@ -393,7 +399,7 @@ export class EnergyService {
     }
     if (!p.enabled) return;
     const w = bare.windows[0];
-    if (!w || w.start_ms > now) return;
+    if (!w || w.start_ms > now + this.opts.freezeLeadMs) return;
     const mark = `${label}|${w.id}`;
     const id = executionId(p.tenant, w.id);
     if (open.some(e => e.tenant === p.tenant && e.policy_id === p.id && e.kind === 'price' && (e.id === id || now < e.window.end_ms))) {
@@ -404,7 +410,7 @@ export class EnergyService {
       this.openSince.delete(mark);
       return;
     }
-    if (!this.openSince.has(mark)) this.openSince.set(mark, now);
+    if (!this.openSince.has(mark) && w.start_ms <= now) this.openSince.set(mark, now);
     const caller: Caller = { sub: `energy-policy:${p.id}`, tenant: p.tenant, roles: ['operator'] };
     const { miners } = await fleetMiners(this.infra, this.control.resolver, caller, p.policy);
     const plan = await this.planFor(p, miners, now, to);

@@ -104,7 +104,17 @@ describe('curtailment on a price curve with two expensive windows', () => {
     const w1Miners = new Set(plan.steps.filter(s => s.window_id === plan.windows[0]!.id && s.kind === 'curtail').flatMap(s => s.miners.map(m => m.miner_id)));
 
     // During the first window the planned miners are curtailed in the simulator.
-    await waitFor('first window curtailed', () => [...w1Miners].every(id => truth(id).status === 'MINER_STATUS_PAUSED' || truth(id).power_target_w !== before.get(id)!.target), wall(8 * MIN));
+    // Each planned miner is seen curtailed during the first window (steps a minute apart).
+    const seen = new Set<string>();
+    await waitFor(
+      'first window curtailed',
+      () => {
+        for (const id of w1Miners) if (truth(id).status === 'MINER_STATUS_PAUSED' || truth(id).power_target_w !== before.get(id)!.target) seen.add(id);
+        return seen.size === w1Miners.size;
+      },
+      wall(8 * MIN) + 10_000,
+      50,
+    );
     for (const id of exempt) expect(truth(id).status).toBe(before.get(id)!.status);
 
     // Both windows finish: every miner restored.
@@ -124,6 +134,8 @@ describe('curtailment on a price curve with two expensive windows', () => {
 
     // Exactly once: each step ran in one replica; one job per step and request; no duplicates.
     const views = await Promise.all(done.map(e => h.plane.energy.getExecution(h.viewer, e.id)));
+    // frozen ahead of the window: its first step runs at the window's start, as the dry run showed
+    expect(views.map(v => v.steps[0]!.at_ms - a).sort((x, y) => x - y)).toEqual([0, 8 * MIN]);
     const jobIds = views.flatMap(v => v.runs.flatMap(r => (r.jobs as { id: string }[]).map(j => j.id)));
     const jobs = (await h.plane.jobs.list(h.operator, { type: 'batch-control', limit: 500 })).items.filter(j => j.label.startsWith('curtailment peak'));
     expect(jobs.map(j => j.id).sort()).toEqual([...jobIds].sort());
