@@ -22,7 +22,7 @@ import { ProfitabilityService } from '../services/energy/profitability-service.t
 import healthRoutes from './routes/health.ts';
 import metricsRoutes from './routes/metrics.ts';
 import analyticsRoutes from './routes/v1/analytics.ts';
-import energyRoutes from './routes/v1/energy.ts';
+import profitabilityRoutes from './routes/v1/profitability.ts';
 import eventRoutes from './routes/v1/events.ts';
 import fleetRoutes from './routes/v1/fleet.ts';
 import minerRoutes from './routes/v1/miners.ts';
@@ -128,7 +128,7 @@ export async function buildApp(o: BuildAppOptions): Promise<FastifyInstance> {
       await api.register(fleetRoutes);
       await api.register(minerRoutes);
       await api.register(analyticsRoutes);
-      await api.register(energyRoutes);
+      await api.register(profitabilityRoutes);
       await api.register(eventRoutes);
       for (const routes of o.extraRoutes ?? []) await api.register(routes as FastifyPluginAsync);
     },

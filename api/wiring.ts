@@ -6,6 +6,7 @@ import type { FleetQuery } from '../services/query/fleet-query.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { consoleRoutes } from '../console/plugin.ts';
+import { createEnergyMetrics } from '../services/energy/energy-metrics.ts';
 
 export interface FullApiHandles {
   plane: ControlPlane;
@@ -20,7 +21,7 @@ export function fullApiExtension(onReady?: (h: FullApiHandles & { fleetQuery: Fl
   return async (infra: ApiInfra, shared: { metrics: ApiMetrics; fleetQuery: FleetQuery }): Promise<ApiExtension> => {
     // The audit trail is the store's events port (the store drains its writes on close).
     const events = infra.store.events;
-    const plane = createControlPlane(infra);
+    const plane = createControlPlane(infra, { energy: { metrics: createEnergyMetrics(shared.metrics.registry) } });
     const routes = [...controlRoutePlugins(plane)];
     onReady?.({ plane, events, fleetQuery: shared.fleetQuery });
     return {

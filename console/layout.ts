@@ -17,6 +17,7 @@ const NAV: [string, string][] = [
   ['/jobs', 'Jobs'],
   ['/schedules', 'Schedules'],
   ['/energy', 'Energy'],
+  ['/curtailment', 'Curtailment'],
   ['/events', 'Events'],
 ];
 

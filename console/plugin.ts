@@ -18,6 +18,7 @@ import { registerMinersPage } from './pages/miners.ts';
 import { registerRackMap } from './pages/racks.ts';
 import { registerRolloutPages } from './pages/rollouts.ts';
 import { registerSchedulesPage } from './pages/schedules.ts';
+import { registerCurtailmentPage } from './pages/curtailment.ts';
 import { ConsoleSessions } from './sessions.ts';
 
 export interface ConsoleOptions {
@@ -80,5 +81,6 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   registerRackMap(app, o.fleetQuery);
   registerSchedulesPage(app, o.plane);
   registerEnergyPage(app, app.profitability);
+  registerCurtailmentPage(app, o.plane);
   registerRolloutPages(app, o.plane);
 };

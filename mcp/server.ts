@@ -14,8 +14,9 @@ import { registerPrompts } from './prompts.ts';
 import { registerResources } from './resources.ts';
 import { adminTools } from './tools/admin.ts';
 import { analyticsTools } from './tools/analytics.ts';
-import { energyTools } from './tools/energy.ts';
+import { profitabilityTools } from './tools/profitability.ts';
 import { controlTools } from './tools/control.ts';
+import { energyControlTools, energyReadTools } from './tools/curtailment.ts';
 import { fleetTools } from './tools/fleet.ts';
 import { jobControlTools, jobReadTools } from './tools/jobs.ts';
 import { minerTools } from './tools/miners.ts';
@@ -30,9 +31,11 @@ export const ALL_TOOLS: readonly McpTool[] = [
   ...minerTools,
   ...telemetryTools,
   ...analyticsTools,
-  ...energyTools,
+  ...profitabilityTools,
   ...jobReadTools,
+  ...energyReadTools,
   ...controlTools,
+  ...energyControlTools,
   ...jobControlTools,
   ...adminTools,
 ];

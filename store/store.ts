@@ -5,6 +5,7 @@
  */
 import type { FirmwarePort } from './ports/firmware.ts';
 import type { SchedulesPort } from './ports/schedules.ts';
+import type { EnergyPort } from './ports/energy.ts';
 import type { CachePort } from './ports/cache.ts';
 import type { JobsPort } from './ports/jobs.ts';
 import type { InventoryPort } from './ports/inventory.ts';
@@ -40,6 +41,8 @@ export interface Store {
   ping(timeoutMs: number): Promise<DependencyPing[]>;
   close(): Promise<void>;
   readonly schedules: SchedulesPort;
+  /** curtailment policies, fetched prices, executions and their step claims */
+  readonly energy: EnergyPort;
   readonly firmware: FirmwarePort;
   readonly series: SeriesPort;
   /** which collector process polls which miners (collector/leases/) */

@@ -585,6 +585,7 @@ export class ControlService {
     if (request.kind === 'restore') {
       data.restore_of = request.of;
       if (request.of === 'pause') data.action = 'resume';
+      if (request.of === 'stop') data.action = 'start';
     }
     if (jobId) data.job = jobId;
     if (origin) data.origin = origin;
@@ -716,7 +717,10 @@ export class ControlService {
           }
           case 'stop': {
             const r = await client.unary('ActionsService', 'Stop', {});
-            return r.already_stopped ? { note: 'was already stopped' } : {};
+            return {
+              ...(r.already_stopped ? { note: 'was already stopped' } : {}),
+              ...(memoKey ? { memo: { stopped_by_us: !r.already_stopped } } : {}),
+            };
           }
           case 'start': {
             const r = await client.unary('ActionsService', 'Start', {});
@@ -1158,7 +1162,7 @@ export class ControlService {
     const memo = (await this.infra.store.schedules.changeOf(r.memo_key, m.id).catch((err: unknown) => {
       this.infra.log.warn({ miner: m.id, err: (err as Error).message }, 'schedule window: what this miner had before could not be read');
       return null;
-    })) as { power_target_w?: number; paused_by_us?: boolean } | null;
+    })) as { power_target_w?: number; paused_by_us?: boolean; stopped_by_us?: boolean } | null;
     const skipped = (message: string): Plan => ({
       status: 'skipped',
       message,
@@ -1169,6 +1173,10 @@ export class ControlService {
       if (!memo?.paused_by_us) return skipped('not paused by this window; left as it is');
       const plan = this.planAction('resume', m, null);
       return plan;
+    }
+    if (r.of === 'stop') {
+      if (!memo?.stopped_by_us) return skipped('not stopped by this window; left as it is');
+      return this.planAction('start', m, null);
     }
     if (memo?.power_target_w === undefined)
       return skipped('no previous power target remembered; left as it is');

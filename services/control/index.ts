@@ -10,6 +10,8 @@ import { JobService, type JobServiceOptions } from '../jobs/job-service.ts';
 import { FirmwareStore, type FirmwareStoreOptions } from '../rollouts/firmware-store.ts';
 import { RolloutService } from '../rollouts/rollout-service.ts';
 import { ScheduleService, type ScheduleServiceOptions } from '../schedules/schedule-service.ts';
+import { EnergyService, type EnergyServiceOptions } from '../energy/energy-service.ts';
+import { curtailmentRoutes } from '../../api/routes/v1/curtailment.ts';
 import type { AuditLog } from './audit.ts';
 import { ControlService, type ControlServiceOptions } from './control-service.ts';
 import { MinerResolver } from './selector.ts';
@@ -35,6 +37,8 @@ export interface ControlPlane {
   control: ControlService;
   jobs: JobService;
   schedules: ScheduleService;
+  /** curtailment policies, plans, demand response and their executor */
+  energy: EnergyService;
   firmware: FirmwareStore;
   rollouts: RolloutService;
   inventory: InventoryService;
@@ -50,6 +54,8 @@ export interface ControlPlaneOptions {
   jobs?: JobServiceOptions;
   control?: ControlServiceOptions;
   schedules?: ScheduleServiceOptions & { enabled?: boolean };
+  /** the curtailment executor runs where the schedule evaluator runs unless `enabled` says otherwise */
+  energy?: EnergyServiceOptions & { enabled?: boolean };
   firmware?: FirmwareStoreOptions;
   inventory?: { defaultSite?: string };
 }
@@ -64,18 +70,23 @@ export function createControlPlane(infra: ApiInfra, opts: ControlPlaneOptions = 
   const schedules = new ScheduleService(infra, { control, jobs }, o.schedules);
   const inventory = new InventoryService(infra, { audit: o.audit }, o.inventory);
   const runSchedules = o.schedules?.enabled ?? true;
+  const energy = new EnergyService(infra, { control, jobs }, o.energy);
+  const runEnergy = o.energy?.enabled ?? runSchedules;
   return {
     control,
     jobs,
     schedules,
+    energy,
     firmware,
     rollouts,
     inventory,
     async start() {
       await jobs.start();
       if (runSchedules) await schedules.start();
+      if (runEnergy) await energy.start();
     },
     async close(opts) {
+      await energy.close();
       await schedules.close();
       await jobs.close(opts);
     },
@@ -95,6 +106,7 @@ export function controlRoutePlugins(
     controlRoutes({ services }),
     jobRoutes({ services, ...opts.sse }),
     scheduleRoutes({ services }),
+    curtailmentRoutes({ services }),
     firmwareRoutes({ services }),
     inventoryRoutes({ services }),
   ];

@@ -218,7 +218,7 @@ export type HashboardsRequest = z.output<typeof hashboardsRequestSchema>;
  */
 export interface RestoreRequest {
   kind: 'restore';
-  of: 'power_target' | 'pause';
+  of: 'power_target' | 'pause' | 'stop';
   /** The window's memo reference (store.schedules.windowMemoRef): per miner, what the earlier batch changed. */
   memo_key: string;
 }
@@ -255,7 +255,7 @@ export function describeRequest(r: ControlRequest): string {
     case 'hashboards':
       return `hashboards ${r.enable ? 'enable' : 'disable'} ${r.hashboard_ids.join(',')}`;
     case 'restore':
-      return r.of === 'pause' ? 'resume (end of window)' : 'restore power target (end of window)';
+      return r.of === 'pause' ? 'resume (end of window)' : r.of === 'stop' ? 'start (end of window)' : 'restore power target (end of window)';
   }
 }
 

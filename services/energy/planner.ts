@@ -23,6 +23,11 @@ export interface PricePlanInput {
   /** Horizon; from defaults to now_ms, to defaults to the end of the curve. */
   from_ms?: number;
   to_ms?: number;
+  /**
+   * Since when no price at all has been known (the caller's record): anchors the id of a window
+   * opened by the missing-price fallback, which otherwise starts wherever the horizon starts.
+   */
+  missing_since_ms?: number;
 }
 
 type Decision = 'curtail' | 'run' | 'hold';
@@ -37,12 +42,17 @@ function reasonOf(seg: PriceSegment): WindowReason {
   return seg.basis === 'stale' ? 'stale_price_fallback' : 'missing_price_fallback';
 }
 
+/** The curve interval index containing t, or -1. */
+function intervalAt(curve: PriceCurve, t: number): number {
+  return curve.intervals.findIndex(iv => iv.start_ms <= t && t < iv.end_ms);
+}
+
 /**
  * Where the expensive run containing `t` began in the curve, so a window that started before
  * the horizon keeps the id it had when it was first planned.
  */
 function expensiveRunStart(curve: PriceCurve, t: number, strike: number): number {
-  let i = curve.intervals.findIndex(iv => iv.start_ms <= t && t < iv.end_ms);
+  let i = intervalAt(curve, t);
   if (i < 0) return t;
   let start = curve.intervals[i]!.start_ms;
   while (i > 0) {
@@ -52,6 +62,37 @@ function expensiveRunStart(curve: PriceCurve, t: number, strike: number): number
     i--;
   }
   return start;
+}
+
+/** Where the expensive run containing `t` ends in the curve, wherever the horizon cuts it. */
+function expensiveRunEnd(curve: PriceCurve, t: number, strike: number): number {
+  let i = intervalAt(curve, t);
+  if (i < 0) return t;
+  let end = curve.intervals[i]!.end_ms;
+  while (i + 1 < curve.intervals.length) {
+    const next = curve.intervals[i + 1]!;
+    if (next.start_ms !== end || !(next.price_per_mwh > strike)) break;
+    end = next.end_ms;
+    i++;
+  }
+  return end;
+}
+
+/**
+ * The time a window's first segment is anchored to, independent of when the plan is computed:
+ * an expensive run's start in the curve, the moment the curve went stale, or where the prices
+ * ran out. Window ids hash anchors, never the horizon, so every replica at any time agrees.
+ */
+function startAnchor(seg: PriceSegment, curve: PriceCurve | null, policy: CurtailmentPolicy, missingSince: number | undefined): number {
+  if (seg.basis === 'price') return curve ? expensiveRunStart(curve, seg.start_ms, policy.strike_price_per_mwh) : seg.start_ms;
+  if (seg.basis === 'stale' && curve) return curve.fetched_at_ms + policy.max_price_age_minutes * 60_000;
+  if (curve) {
+    // the last known price before the gap
+    let end: number | null = null;
+    for (const iv of curve.intervals) if (iv.end_ms <= seg.start_ms) end = iv.end_ms;
+    if (end !== null) return end;
+  }
+  return missingSince ?? seg.start_ms;
 }
 
 export function planCurtailment(input: PricePlanInput): CurtailmentPlan {
@@ -67,13 +108,25 @@ export function planCurtailment(input: PricePlanInput): CurtailmentPlan {
   const resolved = resolvePrices(curve, { from_ms, to_ms, now_ms }, { max_age_ms: policy.max_price_age_minutes * 60_000, fallback: policy.fallback });
 
   const windows: WindowSpec[] = [];
-  let open: { start_ms: number; end_ms: number; reasons: Set<WindowReason>; max: number | null; endsHeld: boolean } | null = null;
+  let open: {
+    start_ms: number;
+    end_ms: number;
+    reasons: Set<WindowReason>;
+    max: number | null;
+    endsHeld: boolean;
+    anchor: number;
+    /** start of the last expensive price segment (for the run's end in the curve) */
+    lastExpensive: number | null;
+  } | null = null;
   const close = () => {
     if (!open) return;
     const deferred = open.endsHeld && open.end_ms >= to_ms;
-    const idStart = curve && open.start_ms === from_ms && open.reasons.has('price_above_strike') ? expensiveRunStart(curve, from_ms, policy.strike_price_per_mwh) : open.start_ms;
+    // A window opened only by prices ends where its expensive run ends in the curve; one that a
+    // fallback opened or prolonged has no known end, so its id rests on its start alone.
+    const onlyPrice = curve !== null && open.lastExpensive !== null && [...open.reasons].every(r => r === 'price_above_strike');
+    const idEnd = onlyPrice ? expensiveRunEnd(curve, open.lastExpensive!, policy.strike_price_per_mwh) : -1;
     windows.push({
-      id: windowId(policy.id, idStart, open.end_ms),
+      id: windowId(policy.id, open.anchor, idEnd),
       start_ms: open.start_ms,
       end_ms: open.end_ms,
       target: policy.target,
@@ -89,10 +142,11 @@ export function planCurtailment(input: PricePlanInput): CurtailmentPlan {
       close();
       continue;
     }
-    if (!open) open = { start_ms: seg.start_ms, end_ms: seg.end_ms, reasons: new Set(), max: null, endsHeld: false };
+    if (!open) open = { start_ms: seg.start_ms, end_ms: seg.end_ms, reasons: new Set(), max: null, endsHeld: false, anchor: startAnchor(seg, curve, policy, input.missing_since_ms), lastExpensive: null };
     open.end_ms = seg.end_ms;
     open.endsHeld = d === 'hold';
     if (d === 'curtail') open.reasons.add(reasonOf(seg));
+    if (d === 'curtail' && seg.basis === 'price') open.lastExpensive = seg.start_ms;
     if (seg.basis === 'price') open.max = open.max === null ? seg.price_per_mwh : Math.max(open.max, seg.price_per_mwh);
   }
   close();

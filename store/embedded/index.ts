@@ -4,6 +4,7 @@ import { memoryCache } from './cache.ts';
 import { EmbeddedDatabase } from './database.ts';
 import { embeddedFirmware } from './firmware.ts';
 import { embeddedSchedules } from './schedules.ts';
+import { embeddedEnergy } from './energy.ts';
 import { SqliteJobs } from './jobs.ts';
 import { SqliteInventory } from './inventory.ts';
 import { InProcessPubSub } from './pubsub.ts';
@@ -44,6 +45,7 @@ export function openEmbeddedStore(opts: EmbeddedStoreOptions): EmbeddedStore {
     location: database.file,
     database,
     schedules: embeddedSchedules(database),
+    energy: embeddedEnergy(database),
     firmware: embeddedFirmware(database, opts.log),
     jobs,
     cache: memoryCache(),

@@ -16,6 +16,7 @@ import { timedPing } from '../ping.ts';
 import { createRedis, redactRedisUrl } from './redis-connection.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 import { redisSchedules } from './schedules.ts';
+import { redisEnergy } from './energy.ts';
 import { toLines } from './line-protocol.ts';
 import type { SeriesPoint } from '../ports/series.ts';
 
@@ -118,6 +119,7 @@ export function influxRedisStoreOver(c: InfluxRedisConnections): InfluxRedisStor
     keys,
     influx,
     schedules: redisSchedules(redis, keys, c.log),
+    energy: redisEnergy(redis, keys),
     firmware: redisFirmware(redis, keys, c.firmwareDir ?? DEFAULT_FIRMWARE_DIR, c.log),
     jobs,
     cache: redisCache(redis, keys),

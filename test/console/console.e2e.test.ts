@@ -380,6 +380,33 @@ const shot = (name: string): string => {
       expect(text).toContain('0 17 * * 1-5');
     });
 
+    it('shows curtailment policies with their next window and executions; only an operator gets the demand-response form', async () => {
+      const op = { sub: 'otto@example.com', tenant: h.tenant, roles: ['operator' as const] };
+      await h.plane().energy.putPolicy(op, {
+        id: 'evening-tariff',
+        selector: { site: h.deadBoard.site },
+        currency: 'EUR',
+        strike_price_per_mwh: 100,
+        target: { kind: 'reduce_percent', percent: 30 },
+        ramp_kw_per_min: 20,
+        enabled: false,
+        price_source: { kind: 'tariff', tariff: { currency: 'EUR', default_price_per_mwh: 60, periods: [{ from_hour: 0, to_hour: 24, price_per_mwh: 150 }] } },
+      });
+      const viewer = await loginAs('viewer');
+      await viewer.goto(`${h.api.url}/curtailment`);
+      await viewer.waitForSelector('table[data-testid="curtailment-policies"]');
+      const text = await viewer.textContent('table[data-testid="curtailment-policies"]');
+      expect(text).toContain('evening-tariff');
+      expect(text).toContain('miners');
+      expect(await viewer.locator('form[data-testid="signal-form"]').count()).toBe(0);
+      const operator = await loginAs('operator');
+      await operator.goto(`${h.api.url}/curtailment`);
+      expect(await operator.locator('form[data-testid="signal-form"]').count()).toBe(1);
+      await expectAccessible(viewer);
+      await h.plane().energy.deletePolicy(op, 'evening-tariff');
+    });
+
+
     it('fits the fleet screen on a phone', async () => {
       const phone = await loginAs('operator', { width: 390, height: 844 });
       await phone.waitForSelector('.chart[data-state]');

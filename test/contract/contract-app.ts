@@ -38,6 +38,9 @@ export interface ContractApp {
 export interface TenantObjects {
   miners: string[];
   jobId: string;
+  /** a curtailment policy of the tenant, and an execution (a demand-response signal far in the future) */
+  energyPolicyId: string;
+  energyExecutionId: string;
   scheduleId: string;
   imageSha256: string;
   credentialName: string;
@@ -119,11 +122,26 @@ export async function startContractApp(o: { miners?: number } = {}): Promise<Con
       body: buildFirmwareImage({ version }),
     });
     const image = must('a firmware image', { status: up.status, json: await up.json() }, [200, 201]);
+    const energyPolicyId = `contract-${tenant}`;
+    must('a curtailment policy', await rest(tenant, 'operator', 'PUT', `/api/v1/energy/policies/${energyPolicyId}`, {
+      selector: {},
+      currency: 'EUR',
+      strike_price_per_mwh: 100,
+      target: { kind: 'reduce_percent', percent: 10 },
+      ramp_kw_per_min: 100,
+      enabled: false,
+    }), [200]);
+    const signal = must('a demand-response execution', await rest(tenant, 'operator', 'POST', '/api/v1/energy/demand-response', {
+      signal: { id: `contract-${tenant}`, site: 'site-1', reduce_percent: 10, duration_minutes: 30, start: '2099-01-01T00:00:00Z' },
+      policy_id: energyPolicyId,
+    }), [201]);
     const credentialName = `cred-${tenant}`;
     must('a credential', await rest(tenant, 'admin', 'PUT', `/api/v1/inventory/credentials/${credentialName}`, { username: 'root', password: 'root' }), [200, 201]);
     return {
       miners: byTenant.get(tenant) ?? [],
       jobId: String((job.job as { id: string }).id),
+      energyPolicyId,
+      energyExecutionId: String((signal.execution as { id: string }).id),
       scheduleId: String(schedule.id),
       imageSha256: String((image.image as { sha256: string }).sha256),
       credentialName,

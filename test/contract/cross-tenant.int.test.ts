@@ -52,13 +52,15 @@ function tenant1Id(route: string, name: string): string {
   if (/^\/api\/v1\/(inventory\/)?miners\/\{id\}/.test(route) && name === 'id') return t1.miners[0]!;
   if (route.startsWith('/api/v1/jobs/{id}') && name === 'id') return t1.jobId;
   if (route.startsWith('/api/v1/schedules/{id}') && name === 'id') return t1.scheduleId;
+  if (route.startsWith('/api/v1/energy/policies/{id}') && name === 'id') return t1.energyPolicyId;
+  if (route.startsWith('/api/v1/energy/executions/{id}') && name === 'id') return t1.energyExecutionId;
   if (route.startsWith('/api/v1/firmware/images/{sha256}') && name === 'sha256') return t1.imageSha256;
   if (route.startsWith('/api/v1/inventory/credentials/{name}') && name === 'name') return t1.credentialName;
   throw new Error(`cross-tenant suite: no tenant-1 value for path parameter {${name}} of ${route}; add it to tenant1Id()`);
 }
 
 /** Upserts by name: tenant-2 may create its own object of that name (names are per tenant). */
-const UPSERT_BY_NAME = new Set(['PUT /api/v1/inventory/credentials/{name}']);
+const UPSERT_BY_NAME = new Set(['PUT /api/v1/inventory/credentials/{name}', 'PUT /api/v1/energy/policies/{id}']);
 
 /** What tenant-1 owns, as tenant-1 sees it through the API, and its miners' own state. */
 async function tenant1State(): Promise<Record<string, unknown>> {
@@ -70,6 +72,8 @@ async function tenant1State(): Promise<Record<string, unknown>> {
     credentials: await get('/api/v1/inventory/credentials'),
     images: await get('/api/v1/firmware/images'),
     schedules: schedules.items ?? schedules,
+    energy_policies: await get('/api/v1/energy/policies'),
+    energy_execution: await get(`/api/v1/energy/executions/${t1.energyExecutionId}`),
     job: { id: job.id, status: job.status },
     miners: Object.fromEntries(t1.miners.map(id => [id, minerState(c.h.fleet, id)])),
   };
@@ -109,7 +113,10 @@ function aimAtTenant1(value: unknown, schema: JsonSchema): unknown {
   else if (schema.properties?.id) {
     v.id = t1.miners[0];
     delete v.selector;
-  } else if (schema.properties?.selector) v.selector = { ids: [t1.miners[0]] };
+  } else if (schema.properties?.selector) {
+    // a curtailment policy's selector has no ids (site and labels only; the tenant is the caller's)
+    v.selector = (schema.properties.selector as JsonSchema).properties?.ids ? { ids: [t1.miners[0]] } : {};
+  }
   if ('dry_run' in v || 'dryRun' in v) {
     delete v.dryRun;
     v.dry_run = false;
@@ -150,6 +157,7 @@ describe('cross-tenant over REST, routes from the OpenAPI document', () => {
     const jwt = await c.token(T2(), 'admin');
     const problems: string[] = [];
     const checked: string[] = [];
+    const created = new Set<string>();
     const ops = operationsOf(doc).filter(o => o.params.some(p => p.in === 'path'));
     // Upserts last: a tenant-2 object of the same name would answer the other routes of that name.
     ops.sort((a, b) => Number(UPSERT_BY_NAME.has(a.key)) - Number(UPSERT_BY_NAME.has(b.key)));
@@ -166,11 +174,14 @@ describe('cross-tenant over REST, routes from the OpenAPI document', () => {
       const leak = leaksTenant1(probe.body, probe.sent);
       if (leak) problems.push(`${op.key}: answer reveals tenant-1's ${leak}: ${probe.body.slice(0, 300)}`);
       if (probe.status === 400) problems.push(`${op.key}: no valid body found from its schema (last: 400 ${probe.body.slice(0, 200)}); extend aimAtTenant1()`);
-      else if (UPSERT_BY_NAME.has(op.key) && probe.status < 300) continue;
+      else if (UPSERT_BY_NAME.has(op.key) && probe.status < 300) {
+        created.add(op.key);
+        continue;
+      }
       else if (probe.status !== 404) problems.push(`${op.key}: expected 404, got ${probe.status}: ${probe.body.slice(0, 300)} (sent ${shortly(probe.sent)})`);
     }
     // What tenant-2 created of its own by name goes again, so later tests see tenant-1's names only.
-    for (const op of ops.filter(o => UPSERT_BY_NAME.has(o.key))) {
+    for (const op of ops.filter(o => created.has(o.key))) {
       const path = Object.fromEntries(op.params.filter(p => p.in === 'path').map(p => [p.name, tenant1Id(op.path, p.name)]));
       const r = await c.rest(T2(), 'admin', 'DELETE', fillPath(op.path, path));
       expect(r.status, `tenant-2 removing its own ${op.path}`).toBe(200);
@@ -234,7 +245,7 @@ const TENANT_ARGS = new Set(['miner', 'miners', 'selector', 'id', 'confirm', 'im
 /** Names that look like a tenant object's id; a tool taking one the suite does not fill fails the derivation. */
 const ID_LIKE = /(^|_)(miner|job|schedule|rollout|image|credential)s?(_ids?)?$|(^|_)ids?$/;
 /** Ids of things that are not a tenant's objects. */
-const NOT_TENANT_IDS = new Set(['hashboard_ids', 'uid']);
+const NOT_TENANT_IDS = new Set(['hashboard_ids', 'uid', 'signal_id']);
 
 /** Tenant-1's value for an id-taking argument of a tool; throws for one the suite does not know. */
 function tenant1Arg(tool: string, arg: string): unknown {
@@ -246,6 +257,7 @@ function tenant1Arg(tool: string, arg: string): unknown {
   if (arg === 'id' && tool === 'register_miner') return t1.miners[0];
   if (arg === 'image') return t1.imageSha256;
   if (arg === 'credentials') return t1.credentialName;
+  if (arg === 'policy_id') return t1.energyPolicyId;
   throw new Error(`cross-tenant suite: no tenant-1 value for argument '${arg}' of MCP tool ${tool}; add it to tenant1Arg()`);
 }
 

@@ -52,6 +52,8 @@ function realPathValues(op: Operation, name: string): string[] {
   if (name === 'name') return [own.credentialName, other.credentialName, 'default'];
   if (op.path.startsWith('/api/v1/jobs/')) return [own.jobId, other.jobId];
   if (op.path.startsWith('/api/v1/schedules/')) return [own.scheduleId, other.scheduleId];
+  if (op.path.startsWith('/api/v1/energy/policies/')) return [own.energyPolicyId, other.energyPolicyId];
+  if (op.path.startsWith('/api/v1/energy/executions/')) return [own.energyExecutionId, other.energyExecutionId];
   return [...own.miners, ...other.miners];
 }
 

@@ -144,4 +144,4 @@ export const getBreakEven = defineTool({
   },
 });
 
-export const energyTools = [getProfitability, findLosingMiners, getBreakEven];
+export const profitabilityTools = [getProfitability, findLosingMiners, getBreakEven];

@@ -3,7 +3,7 @@ import { serviceJson } from '../../plugins/json.ts';
 import { BreakEven, BreakEvenQuery, ENERGY_ERRORS, LosingMiners, LosingMinersQuery, Profitability, ProfitabilityQuery } from '../../schemas/energy.ts';
 
 /** Profitability of the caller's miners: thin over ProfitabilityService (services/energy). */
-const energyRoutes: FastifyPluginAsyncZod = async app => {
+const profitabilityRoutes: FastifyPluginAsyncZod = async app => {
   app.setSerializerCompiler(serviceJson);
 
   app.get(
@@ -46,4 +46,4 @@ const energyRoutes: FastifyPluginAsyncZod = async app => {
   );
 };
 
-export default energyRoutes;
+export default profitabilityRoutes;
