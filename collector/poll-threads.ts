@@ -120,10 +120,14 @@ class ThreadedPoller implements MinerPoller {
     worker.on('exit', code => {
       const th = this.threads[i];
       if (!th || this.stopping) return;
-      o.log.warn({ thread: i, code }, 'poll thread exited; restarting it');
-      th.worker = this.spawn(i, count);
-      th.worker.postMessage({ t: 'inventory', miners: th.miners } satisfies ToThread);
-      if (this.running) th.worker.postMessage({ t: 'start' } satisfies ToThread);
+      o.log.warn({ thread: i, code }, 'poll thread exited; restarting it in 1 s');
+      // not at once: a thread that dies while starting must not spin the main thread
+      setTimeout(() => {
+        if (this.stopping) return;
+        th.worker = this.spawn(i, count);
+        th.worker.postMessage({ t: 'inventory', miners: th.miners } satisfies ToThread);
+        if (this.running) th.worker.postMessage({ t: 'start' } satisfies ToThread);
+      }, 1_000).unref();
     });
     return worker;
   }

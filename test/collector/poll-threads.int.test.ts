@@ -83,7 +83,7 @@ describe('poll threads', () => {
     const ids = [...collector!.scheduler.trackers.keys()];
     expect(new Set(ids.map(id => threadOf(id, 3))).size).toBe(3);
     // Let every miner get going, then watch six cycles.
-    await expect.poll(() => ids.every(id => (polls.get(id)?.length ?? 0) >= 2), { timeout: 30_000, interval: 100 }).toBe(true);
+    await expect.poll(() => ids.every(id => (polls.get(id)?.length ?? 0) >= 2), { timeout: 90_000, interval: 100 }).toBe(true);
     const from = Date.now();
     const skippedBefore = await skippedPolls();
     await expect.poll(() => Date.now() - from >= 6 * intervalMs, { timeout: 20_000, interval: 200 }).toBe(true);
@@ -95,7 +95,7 @@ describe('poll threads', () => {
     expect(await skippedPolls()).toBe(skippedBefore);
     // the main thread mirrors what the threads saw
     for (const t of collector!.scheduler.trackers.values()) expect(t.lastSample?.ref.id).toBe(t.ref.id);
-  }, 90_000);
+  }, 180_000);
 
   it('a thread whose every slot is held by hung miners does not delay the other thread', async () => {
     const intervalMs = 1_000;
@@ -109,7 +109,7 @@ describe('poll threads', () => {
     expect(ids.sort()).toEqual(allIds);
     const other = ids.filter(id => threadOf(id, 2) === 1);
     expect(other.length).toBeGreaterThan(5);
-    await expect.poll(() => other.every(id => (polls.get(id)?.length ?? 0) >= 1), { timeout: 30_000, interval: 100 }).toBe(true);
+    await expect.poll(() => other.every(id => (polls.get(id)?.length ?? 0) >= 1), { timeout: 90_000, interval: 100 }).toBe(true);
     // The hung polls hold thread 0's three slots now.
     await expect.poll(() => hung.every(id => collector!.scheduler.trackers.get(id)!.lastPollMs === 0), { timeout: 5_000 }).toBe(true);
     const from = Date.now();
@@ -121,5 +121,5 @@ describe('poll threads', () => {
     const held = ids.filter(id => threadOf(id, 2) === 0 && !hung.includes(id));
     const heldCounts = countIn(polls, held, from, from + 5 * intervalMs);
     expect([...heldCounts.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(held.length);
-  }, 90_000);
+  }, 180_000);
 });
