@@ -77,6 +77,8 @@ interface PollThread {
   cycles: { polls: number; durationMs: number; lagMs: number }[];
   stopped: Promise<void> | null;
   onStopped: (() => void) | null;
+  /** false from its worker's exit until the restart */
+  alive: boolean;
 }
 
 /**
@@ -97,7 +99,7 @@ class ThreadedPoller implements MinerPoller {
   constructor(count: number, opts: SchedulerOptions, deps: { credentials: Pick<CredentialStore, 'resolve'>; rpcTimeoutMs: number }) {
     this.opts = opts;
     this.deps = deps;
-    for (let i = 0; i < count; i++) this.threads.push({ worker: this.spawn(i, count), miners: [], queueDepth: 0, cycles: [], stopped: null, onStopped: null });
+    for (let i = 0; i < count; i++) this.threads.push({ worker: this.spawn(i, count), miners: [], queueDepth: 0, cycles: [], stopped: null, onStopped: null, alive: true });
   }
 
   get offlineAfterMisses(): number {
@@ -119,12 +121,14 @@ class ThreadedPoller implements MinerPoller {
     });
     worker.on('exit', code => {
       const th = this.threads[i];
+      if (th) th.alive = false;
       if (!th || this.stopping) return;
       o.log.warn({ thread: i, code }, 'poll thread exited; restarting it in 1 s');
       // not at once: a thread that dies while starting must not spin the main thread
       setTimeout(() => {
         if (this.stopping) return;
         th.worker = this.spawn(i, count);
+        th.alive = true;
         th.worker.postMessage({ t: 'inventory', miners: th.miners } satisfies ToThread);
         if (this.running) th.worker.postMessage({ t: 'start' } satisfies ToThread);
       }, 1_000).unref();
@@ -242,6 +246,7 @@ class ThreadedPoller implements MinerPoller {
     this.cycleTimer = null;
     await Promise.all(
       this.threads.map(async th => {
+        if (!th.alive) return;
         th.stopped ??= new Promise<void>(resolve => {
           th.onStopped = resolve;
           th.worker.once('exit', () => resolve());
