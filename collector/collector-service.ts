@@ -7,7 +7,8 @@ import { InventoryManager } from './inventory/inventory-manager.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
 import { MinerClientPool } from './miner-client-pool.ts';
-import { deriveHealth, enumSuffix } from './normalize.ts';
+import { applyMissed, applyPolled, applyPushedStatus } from './tracker-updates.ts';
+import { createMinerPoller, type MinerPoller } from './poll-threads.ts';
 import { offlinePoint, samplePoints } from './points.ts';
 import type { MinerTracker, PollOutcome } from './poller.ts';
 import { redisKeys } from '../store/influx-redis/redis-keys.ts';
@@ -20,8 +21,8 @@ import { MinerRollups } from './rollups.ts';
 import { FleetRollups } from './fleet-rollups.ts';
 import { FleetParts } from './fleet-parts.ts';
 import { WindowStatsWriter } from './window-stats-writer.ts';
-import type { FleetEvent, HealthStatus, MinerSnapshot } from '../core/samples.ts';
-import { PollScheduler, type CycleStats, type PollSink } from './scheduler.ts';
+import type { FleetEvent, MinerSnapshot } from '../core/samples.ts';
+import type { CycleStats, PollSink } from './scheduler.ts';
 import { SecretBox } from './secret-box.ts';
 import { computeAggregates } from '../core/fleet-aggregates.ts';
 import type { StatePort } from '../store/ports/state.ts';
@@ -34,7 +35,8 @@ import { listenError } from '../runtime/listen-error.ts';
 import { registerStoreInfo } from '../store/open-store.ts';
 
 export interface CollectorHandle {
-  scheduler: PollScheduler;
+  /** polls the owned miners: on this thread, or on COLLECTOR_POLL_THREADS worker threads */
+  scheduler: MinerPoller;
   /** the series writer (points, rollups) */
   writer: SeriesWriter;
   /** the latest-state port the collector writes (snapshots, aggregates, heartbeat, window statistics) */
@@ -180,8 +182,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         issueLog.set(t.ref.id, key);
       }
       authWarned.delete(t.ref.id);
-      t.lastSample = sample;
-      t.status = sample.status;
+      applyPolled(t, sample);
       writer.write(samplePoints(sample));
       rollups.addSample(sample);
       observe(t, sample.time_ms);
@@ -193,19 +194,13 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         authWarned.add(t.ref.id);
         log.warn({ miner: t.ref.id, address: t.ref.address, reason: 'auth_rejected' }, `miner ${t.ref.id} rejected the login (auth_rejected): check the password of credentials "${t.ref.credentials}"`);
       }
-      if (t.failures >= scheduler.offlineAfterMisses) t.status = 'offline';
+      applyMissed(t, scheduler.offlineAfterMisses);
       writer.write([offlinePoint(t.ref, t.lastSample?.model ?? t.details?.model ?? t.ref.labels.model ?? null, timeMs)]);
       rollups.addOffline(t.ref, t.lastSample?.model ?? t.details?.model ?? t.ref.labels.model ?? null, timeMs);
       observe(t, timeMs);
     },
     statusPushed(t, minerStatus) {
-      const s = t.lastSample;
-      if (!s) return;
-      const ms = enumSuffix(minerStatus, 'MINER_STATUS_');
-      const reasons = ms === 'normal' || ms === 'restricted' ? s.degraded_reasons : s.degraded_reasons.filter(r => r === 'overheating');
-      const status: HealthStatus = deriveHealth(ms, reasons);
-      t.lastSample = { ...s, miner_status: ms, status, degraded_reasons: reasons };
-      t.status = status;
+      if (!applyPushedStatus(t, minerStatus)) return;
       observe(t, Date.now());
     },
     cycle(trackers: Iterable<MinerTracker>, stats: CycleStats) {
@@ -267,7 +262,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
 
   // Set once the inventory exists; polls start after that.
   let identity: DeviceIdentity | null = null;
-  const scheduler = new PollScheduler({
+  const scheduler = createMinerPoller(config.COLLECTOR_POLL_THREADS, {
     intervalMs: config.COLLECTOR_POLL_INTERVAL_MS,
     concurrency: config.COLLECTOR_CONCURRENCY,
     offlineAfterMisses: config.COLLECTOR_OFFLINE_AFTER_MISSES,
@@ -281,7 +276,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     mayPoll: id => leases?.owns(id) ?? true,
     metrics,
     log,
-  });
+  }, { credentials, rpcTimeoutMs: config.COLLECTOR_RPC_TIMEOUT_MS });
 
   const inventory = new InventoryManager({
     ...(config.COLLECTOR_INVENTORY_FILE ? { filePath: config.COLLECTOR_INVENTORY_FILE } : {}),

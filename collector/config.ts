@@ -44,6 +44,8 @@ export const collectorConfigSchema = z.object({
   COLLECTOR_INVENTORY_FILE: cfg.optionalStr(),
   COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000),
   COLLECTOR_CONCURRENCY: cfg.int(256, 1, 10_000),
+  /** worker threads polling disjoint miner sets (collector/poll-threads.ts); 1 = poll on the main thread */
+  COLLECTOR_POLL_THREADS: cfg.int(1, 1, 16),
   COLLECTOR_RPC_TIMEOUT_MS: cfg.int(5_000, 100, 120_000),
   COLLECTOR_DETAILS_INTERVAL_MS: cfg.int(300_000, 10_000, 86_400_000),
   COLLECTOR_OFFLINE_AFTER_MISSES: cfg.int(3, 1, 1_000),

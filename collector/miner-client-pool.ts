@@ -14,10 +14,11 @@ export interface PooledMiner {
  */
 export class MinerClientPool {
   private readonly clients = new Map<string, { client: MinerClient; key: string }>();
-  private readonly creds: CredentialStore;
+  private readonly creds: Pick<CredentialStore, 'resolve'>;
   private readonly timeoutMs: number;
 
-  constructor(creds: CredentialStore, opts: { timeoutMs?: number } = {}) {
+  /** creds: a poll thread resolves through the main thread (collector/poll-worker.ts) */
+  constructor(creds: Pick<CredentialStore, 'resolve'>, opts: { timeoutMs?: number } = {}) {
     this.creds = creds;
     this.timeoutMs = opts.timeoutMs ?? 5_000;
   }

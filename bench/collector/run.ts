@@ -5,6 +5,10 @@
 //   npm run bench:collector -- --miners 5000,10000 --duration 60
 //   npm run bench:collector -- --miners 7500 --shards 2     # two collector processes sharing the fleet through leases
 //   npm run bench:collector -- --miners 7500 --shards 2 --assign shard   # … through COLLECTOR_SHARD 0/2 and 1/2
+//   npm run bench:collector -- --miners 10000 --poll-threads 2   # COLLECTOR_POLL_THREADS
+//
+// The simulated fleet runs in ceil(miners / 4,000) simulator processes (bench/simulator/fleet-processes.ts):
+// one process needs two descriptors per miner and the hard limit here is 20,000.
 //
 // Everything runs on loopback and stops by itself; InfluxDB and Redis are INFLUX_URL/REDIS_URL
 // or local Debian binaries started for the run.
@@ -13,8 +17,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
-import { machineBusyS, ProcSampler, spawnReady, stopChild } from '../lib/process-stats.ts';
+import { machineBusyS, ProcSampler, stopChild } from '../lib/process-stats.ts';
 import { BenchGuard } from '../lib/bench-guard.ts';
+import { startSimulatedFleet } from '../simulator/fleet-processes.ts';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -30,6 +35,10 @@ const { values } = parseArgs({
     shards: { type: 'string', default: '1' },
     // how they share it: leases in Redis (each its own COLLECTOR_ID) or static COLLECTOR_SHARD i/n
     assign: { type: 'string', default: 'lease' },
+    // COLLECTOR_POLL_THREADS of each collector process (default: the collector's own default)
+    'poll-threads': { type: 'string' },
+    // skip the bare loop (profiling runs)
+    'no-bare': { type: 'boolean', default: false },
     // V8 flags of the collector process (as NODE_OPTIONS would set them in production; docs/operations.md).
     'node-flags': { type: 'string', default: '--max-semi-space-size=16' },
   },
@@ -41,6 +50,7 @@ const concurrency = Number(values.concurrency);
 const shards = Number(values.shards);
 const assign = String(values.assign);
 if (assign !== 'lease' && assign !== 'shard') throw new Error(`--assign ${assign}: expected lease or shard`);
+const pollThreads = values['poll-threads'];
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 function metric(text: string, name: string, labels = ''): number {
@@ -81,25 +91,37 @@ const results: Record<string, unknown>[] = [];
 try {
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-collector-'));
-    const inventory = join(dir, 'inventory.yaml');
-    const sim = await spawnReady(['bin/bos-fleet.ts', 'simulator', '--miners', String(n), '--seed', '1', '--base-address', '127.30.0.1', '--inventory-out', inventory, '--json']);
-    const simStats = new ProcSampler(sim.child.pid!);
+    const sim = await startSimulatedFleet(n, dir);
+    const inventory = sim.inventoryPath;
+    // CPU of all simulator processes together (% of one core)
+    const simSamplers = sim.children.map(c => new ProcSampler(c.pid!));
+    const simStats = {
+      begin: () => simSamplers.forEach(s => s.begin()),
+      end: () => simSamplers.map(s => s.end()).reduce((a, u) => ({ cpuPct: a.cpuPct + u.cpuPct, waitPct: a.waitPct + u.waitPct }), { cpuPct: 0, waitPct: 0 }),
+    };
     try {
       // 1) the ceiling
-      const bare = spawn(process.execPath, ['bench/collector/bare-loop.ts', inventory, String(durationMs), String(intervalMs), String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const bareStats = new ProcSampler(bare.pid!);
-      bareStats.begin();
-      simStats.begin();
-      const bareResult = await new Promise<Record<string, number>>((resolve, reject) => {
-        createInterface({ input: bare.stdout! }).on('line', l => {
-          const m = JSON.parse(l) as Record<string, number> & { event: string };
-          if (m.event === 'result') resolve(m);
+      let bareResult: Record<string, number> = { polls_per_s: NaN, p50_ms: NaN, p99_ms: NaN, errors: 0, logins_failed: 0 };
+      let bareUse = { cpuPct: NaN, peakRssMb: NaN };
+      let simDuringBare = { cpuPct: NaN, waitPct: NaN };
+      if (!values['no-bare']) {
+        const bare = spawn(process.execPath, ['bench/collector/bare-loop.ts', inventory, String(durationMs), String(intervalMs), String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const bareStats = new ProcSampler(bare.pid!);
+        bareStats.begin();
+        simStats.begin();
+        bareResult = await new Promise<Record<string, number>>((resolve, reject) => {
+          createInterface({ input: bare.stdout! }).on('line', l => {
+            const m = JSON.parse(l) as Record<string, number> & { event: string };
+            if (m.event === 'result') resolve(m);
+          });
+          bare.once('exit', c => (c === 0 ? undefined : reject(new Error(`bare loop exited ${c}`))));
         });
-        bare.once('exit', c => (c === 0 ? undefined : reject(new Error(`bare loop exited ${c}`))));
-      });
-      const bareUse = bareStats.end();
-      const simDuringBare = simStats.end();
-      await new Promise(r => bare.once('exit', r));
+        bareUse = bareStats.end();
+        simDuringBare = simStats.end();
+        await new Promise(r => bare.once('exit', r));
+        guard.check(bareResult.logins_failed === 0, `${n} miners: ${bareResult.logins_failed} bare-loop logins failed`);
+        guard.check(bareResult.errors === 0, `${n} miners: ${bareResult.errors} bare-loop polls failed`);
+      }
 
       // 2) the collector: one process, or --shards processes (leases, or COLLECTOR_SHARD i/n), real InfluxDB and Redis
       const db = `bench_${n}_${Date.now()}`;
@@ -109,7 +131,7 @@ try {
         const port = await freePort();
         const child = spawn(process.execPath, [...nodeFlags, 'bin/bos-fleet.ts', 'collector'], {
           stdio: ['ignore', 'ignore', 'inherit'],
-          env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), MINER_PASSWORD: 'root', COLLECTOR_ID: `bench-${i}`, ...(assign === 'shard' ? { COLLECTOR_SHARD: `${i}/${shards}` } : {}) },
+          env: { ...process.env, LOG_LEVEL: 'warn', INFLUX_URL: influxUrl, INFLUX_DB: db, REDIS_URL: redisUrl, REDIS_PREFIX: db, COLLECTOR_INVENTORY_FILE: inventory, COLLECTOR_HTTP_PORT: String(port), COLLECTOR_POLL_INTERVAL_MS: String(intervalMs), COLLECTOR_CONCURRENCY: String(concurrency), MINER_PASSWORD: 'root', COLLECTOR_ID: `bench-${i}`, ...(assign === 'shard' ? { COLLECTOR_SHARD: `${i}/${shards}` } : {}), ...(pollThreads ? { COLLECTOR_POLL_THREADS: pollThreads } : {}) },
         });
         cols.push({ child, port });
       }
@@ -152,9 +174,16 @@ try {
         lease_miners_owned: metric(after[i]!, 'bosfleet_lease_miners_owned'),
         wait_for_cpu_pct: Math.round(uses[i]!.waitPct),
       }));
-      guard.check(ok > 0, `${n} miners: the collector made no successful poll`);
       if (shards > 1 && assign === 'lease') guard.check(total(after, 'bosfleet_lease_miners_owned') === n, `${n} miners: the leases of ${shards} collectors cover ${total(after, 'bosfleet_lease_miners_owned')} miners`);
-      guard.check(bareResult.polls_per_s! > 0, `${n} miners: the bare loop made no successful poll`);
+      if (!values['no-bare']) guard.check(bareResult.polls_per_s! > 0, `${n} miners: the bare loop made no successful poll`);
+      // A write backlog held in memory shows as a buffer that grows over the window.
+      const backlogGrowth = total(after, 'bosfleet_influx_buffer_points') - total(before, 'bosfleet_influx_buffer_points');
+      const loginErrors = total(after, 'bosfleet_polls_total', 'reason="auth_rejected"');
+      guard.check(loginErrors === 0, `${n} miners: ${loginErrors} collector logins refused`);
+      guard.check(errors === 0, `${n} miners: ${errors} collector polls failed`);
+      guard.check(ok > 0, `${n} miners: the collector made no poll`);
+      guard.check(dropped === 0, `${n} miners: ${dropped} points dropped`);
+      guard.check(backlogGrowth <= Math.max(10_000, points * 0.02), `${n} miners: the write buffer grew by ${backlogGrowth} points (points not written)`);
       for (const c of cols) await stopChild(c.child);
       const pollsPerS = ok / wallS;
       const target = n / (intervalMs / 1000);
@@ -162,6 +191,8 @@ try {
         miners: n,
         collector_processes: shards,
         assign: shards > 1 ? assign : 'one',
+        poll_threads: pollThreads ?? 'default',
+        simulator_processes: sim.children.length,
         target_polls_per_s: target,
         collector_polls_per_s: Math.round(pollsPerS * 10) / 10,
         collector_errors: errors,
@@ -169,6 +200,8 @@ try {
         max_cycle_lag_s: Math.round(maxLag * 100) / 100,
         keeps_cycle: pollsPerS >= target * 0.97 && maxLag < intervalMs / 1000 && skipped === 0,
         points_per_s: Math.round(points / wallS),
+        points_per_poll: Math.round((points / Math.max(1, ok)) * 10) / 10,
+        write_backlog_growth: backlogGrowth,
         points_dropped: dropped,
         collector_cpu_pct: Math.round(colUse.cpuPct),
         collector_rss_mb: Math.round(colUse.peakRssMb),
@@ -193,9 +226,9 @@ try {
         per_process: perProcess,
       };
       results.push(row);
-      process.stdout.write(JSON.stringify(row) + '\n');
+      process.stderr.write(`# measured (not yet checked): ${JSON.stringify(row)}\n`);
     } finally {
-      await stopChild(sim.child);
+      await sim.stop();
     }
   }
 } catch (err) {
@@ -203,6 +236,7 @@ try {
 } finally {
   for (const s of services) await s.destroy();
 }
-if (!guard.finish()) process.exit();
+const reportable = guard.finish();
 process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n`);
-console.table(results.map(r => ({ miners: r.miners, procs: r.collector_processes, 'polls/s': r.collector_polls_per_s, target: r.target_polls_per_s, keeps: r.keeps_cycle, lag_s: r.max_cycle_lag_s, 'points/s': r.points_per_s, 'cpu%': r.collector_cpu_pct, 'MB/1k': r.collector_rss_mb_per_1000, 'bare/s': r.bare_polls_per_s, ratio: r.ratio_to_bare })));
+if (reportable) for (const r of results) process.stdout.write(JSON.stringify(r) + '\n');
+if (reportable) console.table(results.map(r => ({ miners: r.miners, procs: r.collector_processes, threads: r.poll_threads, 'polls/s': r.collector_polls_per_s, target: r.target_polls_per_s, keeps: r.keeps_cycle, lag_s: r.max_cycle_lag_s, 'points/s': r.points_per_s, 'cpu%': r.collector_cpu_pct, 'MB/1k': r.collector_rss_mb_per_1000, 'bare/s': r.bare_polls_per_s, ratio: r.ratio_to_bare })));

@@ -4,12 +4,14 @@
 import { startCollector } from '../../collector/collector-service.ts';
 import { loadCollectorConfig } from '../../collector/config.ts';
 import type { MinerTracker } from '../../collector/poller.ts';
+import type { PollScheduler } from '../../collector/scheduler.ts';
 import { createLogger } from '../../runtime/logger.ts';
 
 const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const config = loadCollectorConfig(process.env);
 const collector = await startCollector(config, { log: createLogger({ level: 'warn', fd: 2 }), http: false });
-const scheduler = collector.scheduler;
+// One poll thread (the default): the poller is the scheduler itself, whose polls this wraps.
+const scheduler = collector.scheduler as PollScheduler;
 const pollOnce = scheduler.pollOnce.bind(scheduler);
 scheduler.pollOnce = async (t: MinerTracker) => {
   const startMs = Date.now();
