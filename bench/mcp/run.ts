@@ -53,6 +53,7 @@ const SIZES = String(values.miners).split(',').map(Number);
 if (SIZES.some(n => !Number.isInteger(n) || n < 500)) throw new Error('--miners: expected whole numbers of at least 500 (one site)');
 const K = Number(values.calls);
 const TARGET_MS = Number(values['target-ms']);
+const CALL_TIMEOUT_MS = 600_000;
 
 interface Row {
   tool: string;
@@ -165,7 +166,11 @@ async function benchOne(backend: StoreBackend, n: number): Promise<Row[]> {
       let bytes = 0;
       for (let i = 0; i <= K; i++) {
         const t = performance.now();
-        const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { text?: string }[]; structuredContent?: unknown };
+        // a slow tool is measured, not cut off at the SDK's 60 s default; one that fails is recorded and the run goes on
+        const r = (await client.callTool({ name, arguments: args }, { timeout: CALL_TIMEOUT_MS }).catch((err: unknown) => ({
+          isError: true,
+          content: [{ text: `call failed: ${(err as Error).message}` }],
+        }))) as { isError?: boolean; content: { text?: string }[]; structuredContent?: unknown };
         times.push(performance.now() - t);
         if (i === 0) bytes = answerBytes(r.content.map(c => c.text ?? '').join(''), r.structuredContent);
         // the first and the last answer are checked: a cached answer must be right too
