@@ -45,6 +45,8 @@ const { values } = parseArgs({
     miners: { type: 'string', default: '1000,10000' },
     calls: { type: 'string', default: '20' },
     'target-ms': { type: 'string', default: '300' },
+    /** loopback address of the one simulated miner (another run on the machine may hold the default) */
+    'sim-address': { type: 'string', default: '127.44.0.1' },
   },
 });
 const BACKENDS = String(values.store).split(',') as StoreBackend[];
@@ -70,7 +72,7 @@ const guard = new BenchGuard('bench:mcp');
 const log = silentLogger();
 const services: LocalService[] = [];
 let farm: { influxUrl: string; redisUrl: string } | null = null;
-const sim = await startSimulator({ miners: 1, seed: 4, baseAddress: '127.44.0.1' });
+const sim = await startSimulator({ miners: 1, seed: 4, baseAddress: String(values['sim-address']) });
 const results = new Map<string, Row[]>();
 const seeding: string[] = [];
 
