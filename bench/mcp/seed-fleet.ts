@@ -103,9 +103,11 @@ export async function seedBenchFleet(store: Store, o: BenchSeedOptions): Promise
     }
   }
   writer.write(batch);
-  // What a running collector has written by now: every window that closed, not the open ones.
-  rollups.flushDue(nowMs);
-  fleetRollups.flushDue(nowMs);
+  // What a collector stopped at nowMs has written (its shutdown writes the open windows as
+  // partial ones): seeding 10,000 miners takes minutes, so by the time the tools are asked the
+  // bucket that was open at nowMs has closed, and a running collector would have written it.
+  rollups.flushAll();
+  fleetRollups.flushAll();
   await writer.close({ timeoutMs: 300_000 });
   const { written, dropped } = writer.stats();
   if (dropped > 0) throw new Error(`bench seed: ${dropped} points dropped by the series writer`);
