@@ -166,6 +166,7 @@ async function benchOne(backend: StoreBackend, n: number): Promise<Row[]> {
       const label = name === 'query_telemetry' ? `${name} (${'miners' in args ? '1 miner' : 'fleet'})` : name;
       const times: number[] = [];
       let bytes = 0;
+      let verdict = 'answers checked';
       for (let i = 0; i <= K; i++) {
         const t = performance.now();
         // a slow tool is measured, not cut off at the SDK's 60 s default; one that fails is recorded and the run goes on
@@ -178,13 +179,13 @@ async function benchOne(backend: StoreBackend, n: number): Promise<Row[]> {
         // the first and the last answer are checked: a cached answer must be right too
         if (i === 0 || i === K) {
           const problem = r.isError ? `error: ${(r.content[0]?.text ?? '').slice(0, 200)}` : checkAnswer(name, args, r.structuredContent, truth);
-          guard.check(problem === null, `${backend} ${n} ${label}: ${problem}`);
+          if (!guard.check(problem === null, `${backend} ${n} ${label}: ${problem}`)) verdict = `CHECK FAILED: ${problem}`;
         }
       }
       const cold = times.shift()!;
       times.sort((a, b) => a - b);
       rows.push({ tool: label, cold_ms: r1(cold), p50_ms: r1(pct(times, 50)), p95_ms: r1(pct(times, 95)), bytes });
-      process.stdout.write(`  ${backend} ${n} ${label}: cold ${r1(cold)} ms, p50 ${r1(pct(times, 50))} ms, p95 ${r1(pct(times, 95))} ms, ${bytes} B\n`);
+      process.stdout.write(`  ${backend} ${n} ${label}: cold ${r1(cold)} ms, p50 ${r1(pct(times, 50))} ms, p95 ${r1(pct(times, 95))} ms, ${bytes} B; ${verdict}\n`);
     }
     return rows;
   } finally {
