@@ -40,6 +40,7 @@ import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { freePort, startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
 import { MODELS, isModelKey } from '../../simulator/models.ts';
 import { sampleOf, seedSynthetic, syntheticFleet } from '../../test/mcp/seed.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 import { spawnReady, stopChild } from '../lib/process-stats.ts';
 import { writeHistory } from './history.ts';
 import { runLoad } from './load.ts';
@@ -83,6 +84,7 @@ interface BenchMiner {
   nominalGhs: number;
 }
 
+const guard = new BenchGuard('bench:api');
 const services: LocalService[] = [];
 const influxUrl = process.env.INFLUX_URL ?? (services[services.push(await startLocalInflux()) - 1]!.url);
 const redisUrl = process.env.REDIS_URL ?? (services[services.push(await startLocalRedis()) - 1]!.url);
@@ -228,6 +230,7 @@ try {
     // A steady service is warm: its code optimised, its caches filled at this rate.
     await runLoad(target, { ...opts, duration: WARM_S });
     const r = await runLoad(target, { ...opts, duration: SECONDS });
+    guard.check(r.errors === 0, `${name}: ${r.errors} errors or non-2xx answers under load`);
     loads.push({ query: name, ...r });
     process.stdout.write(`${name}: ${r['req/s']} req/s, p99 ${r.p99_ms} ms per request (autocannon's corrected p99 ${r['autocannon p99_ms']} ms) (ended ${new Date().toISOString()})\n`);
   }
@@ -259,9 +262,11 @@ try {
         runs.push(r.ms);
         status = r.status;
         bytes = r.bytes;
+        guard.check(r.status === 200, `${name}: ${path} answered ${r.status}`);
         if (i === 0 && r.status === 200) {
-          const b = JSON.parse(r.body) as { source?: string; a?: { source: string }; b?: { source: string } };
+          const b = JSON.parse(r.body) as { source?: string; a?: { source: string }; b?: { source: string }; items?: unknown[]; series?: unknown[] };
           source = b.source ?? `${b.a?.source} / ${b.b?.source}`;
+          guard.check(b.items?.length !== 0 && b.series?.length !== 0, `${name}: ${path} answered empty`);
         }
       }
       const first = runs[0]!;
@@ -270,9 +275,12 @@ try {
     }
   }
   process.stdout.write(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}; ${N} miners${values.synthetic ? ' (synthetic)' : ''}; ${CONNECTIONS} connections, ${RATE} req/s offered, ${SECONDS} s per query after ${WARM_S} s of warm-up; window preload ${values['preload-hours'] ?? 'default'} h; load average ${load()}\n`);
-  if (loads.length > 0) console.table(loads);
-  if (analytical.length > 0) console.table(analytical);
+  if (guard.ok && loads.length > 0) console.table(loads);
+  if (guard.ok && analytical.length > 0) console.table(analytical);
+} catch (err) {
+  guard.fail(`run aborted: ${(err as Error).message}`);
 } finally {
   for (const c of children.reverse()) await stopChild(c);
   for (const s of services) await s.destroy();
 }
+guard.finish();

@@ -35,6 +35,7 @@ import { openEmbeddedStore } from '../../store/embedded/index.ts';
 import { openInfluxRedisStore } from '../../store/influx-redis/index.ts';
 import { createRedis, waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import type { Store } from '../../store/store.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 import { ProcSampler, spawnReady, stopChild } from '../lib/process-stats.ts';
 import type { HistoryMiner } from '../api/history.ts';
 import { writeStoreHistory } from './history.ts';
@@ -132,6 +133,7 @@ async function timeQuery(apiUrl: string, token: string, path: string): Promise<T
   return { first: ms[0]!, median: rest[Math.floor(rest.length / 2)]!, max: rest[rest.length - 1]!, bytes };
 }
 
+const guard = new BenchGuard('bench:embedded');
 const services: LocalService[] = [];
 const rows: Record<string, string | number | boolean>[] = [];
 const queryRows: Record<string, string>[] = [];
@@ -250,6 +252,7 @@ try {
               query: label,
               ...(t.error ? { first_ms: 'FAILED', median_ms: 'FAILED', max_ms: 'FAILED', bytes: t.error } : { first_ms: t.first.toFixed(0), median_ms: t.median.toFixed(0), max_ms: t.max.toFixed(0), bytes: String(t.bytes) }),
             });
+            guard.check(!t.error, `${backend} ${n} ${label}: ${t.error}`);
             say(`${backend} ${n}: ${label}: ${t.error ?? `first ${t.first.toFixed(0)} ms, median ${t.median.toFixed(0)} ms, max ${t.max.toFixed(0)} ms, ${t.bytes} bytes`}`);
           }
           const use = sampler.end();
@@ -257,6 +260,8 @@ try {
           const ok = d('bosfleet_polls_total', 'result="ok"');
           const errors = d('bosfleet_polls_total', 'result="error"');
           const skipped = d('bosfleet_polls_skipped_total');
+          // the simulated miners answer every poll: an error is a failed input, not a figure
+          guard.check(ok > 0 && errors === 0, `${backend} ${n}: ${ok} polls ok, ${errors} failed`);
           const pollsPerS = ok / wallS;
           const target = n / (INTERVAL_MS / 1000);
           const flushes = d('bosfleet_store_write_duration_seconds_count', 'kind="series"');
@@ -296,9 +301,13 @@ try {
       rmSync(work, { recursive: true, force: true });
     }
   }
+} catch (err) {
+  guard.fail(`run aborted: ${(err as Error).message}`);
 } finally {
   for (const s of services) await s.destroy();
 }
 say('done');
-console.table(rows);
-console.table(queryRows);
+if (guard.finish()) {
+  console.table(rows);
+  console.table(queryRows);
+}

@@ -22,6 +22,7 @@ import { redisKeys } from '../../store/influx-redis/redis-keys.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { startLocalInflux, startLocalRedis, type LocalService } from '../../demo/local-services.ts';
 import { seedSynthetic, syntheticFleet } from '../../test/mcp/seed.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +49,7 @@ const pct = (xs: number[], p: number): number => {
 };
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 
+const guard = new BenchGuard('bench:mcp:fair-share');
 const services: LocalService[] = [];
 const influxUrl = process.env.INFLUX_URL ?? services[services.push(await startLocalInflux()) - 1]!.url;
 const redisUrl = process.env.REDIS_URL ?? services[services.push(await startLocalRedis()) - 1]!.url;
@@ -107,17 +109,20 @@ const mcpHeaders = (jwt: string): Record<string, string> => ({
 const toolCall = (name: string, args: Record<string, unknown>): string =>
   JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });
 
-async function timed(f: () => Promise<Response>): Promise<number> {
+async function timed(label: string, f: () => Promise<Response>): Promise<number> {
   const t0 = performance.now();
   const r = await f();
-  await r.arrayBuffer();
-  if (r.status !== 200) throw new Error(`victim request answered ${r.status}`);
-  return performance.now() - t0;
+  const body = await r.text();
+  const ms = performance.now() - t0;
+  guard.check(r.status === 200, `${label} answered ${r.status}`);
+  // an MCP call answers 200 with the failure inside (a JSON-RPC error or a tool error)
+  guard.check(!/"isError":true|"error":\{/.test(body), `${label} answered an error: ${body.slice(0, 160)}`);
+  return ms;
 }
 const victimRest = (): Promise<number> =>
-  timed(() => fetch(`${server.url}/api/v1/fleet/summary`, { headers: { authorization: `Bearer ${victimJwt}` } }));
+  timed('victim REST summary', () => fetch(`${server.url}/api/v1/fleet/summary`, { headers: { authorization: `Bearer ${victimJwt}` } }));
 const victimMcp = (): Promise<number> =>
-  timed(() => fetch(`${server.url}/mcp`, { method: 'POST', headers: mcpHeaders(victimJwt), body: toolCall('fleet_overview', {}) }));
+  timed('victim MCP fleet_overview', () => fetch(`${server.url}/mcp`, { method: 'POST', headers: mcpHeaders(victimJwt), body: toolCall('fleet_overview', {}) }));
 
 async function measure(n: number): Promise<{ rest: number[]; mcp: number[] }> {
   const rest: number[] = [];
@@ -157,8 +162,9 @@ try {
   stop = true;
   await Promise.all(workers);
   const floodS = (Date.now() - t0) / 1_000;
+  guard.check(flood.ok > 0 && flood.other === 0, `flood: ${flood.ok} answered, ${flood.other} failed (neither 200 nor 429)`);
   const row = (label: string, xs: number[]): string => `${label.padEnd(34)} n=${String(xs.length).padStart(4)}  p50 ${String(r1(pct(xs, 50))).padStart(7)} ms  p95 ${String(r1(pct(xs, 95))).padStart(7)} ms`;
-  process.stdout.write(
+  if (guard.ok) process.stdout.write(
     [
       `RATE_LIMIT_MAX=${values['rate-limit']}; gate: ${gate > 0 ? `MCP_TENANT_CONCURRENCY=${gate} MCP_TENANT_QUEUE=${values.queue}` : 'off (1000 / 10000)'}; flood: ${FLOOD_WORKERS} workers of ${values['flood-tool']}, ${r1(floodS)} s, tenant acme with ${values.miners} miners`,
       row('victim REST summary, quiet', quiet.rest),
@@ -177,3 +183,4 @@ try {
   seedRedis.disconnect();
   for (const s of services) await s.stop();
 }
+guard.finish();

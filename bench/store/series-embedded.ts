@@ -17,9 +17,11 @@ import type { SeriesPoint, SeriesQuery } from '../../store/ports/series.ts';
 import { statsQuery } from '../../services/query/stats.ts';
 import { fleetRollupSeriesQuery, pickFleetSource } from '../../services/query/fleet-series.ts';
 import { pickSource } from '../../services/query/influxql.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 
 const { values } = parseArgs({ options: { miners: { type: 'string', default: '1000' }, keep: { type: 'boolean', default: false } } });
 const N = Number(values.miners);
+const guard = new BenchGuard('bench:store:series-embedded');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
@@ -64,6 +66,8 @@ async function timed<T>(label: string, fn: () => Promise<T> | T, runs = 3): Prom
   }
   lag.disable();
   ms.sort((a, b) => a - b);
+  // every read here asks for data that was written: an empty answer is a failed input
+  guard.check(!Array.isArray(out) || out.length > 0, `${label}: empty answer`);
   console.log(`${label.padEnd(66)} ${ms.map(x => x.toFixed(1)).join(' / ')} ms; event loop held ≤ ${(lag.max / 1e6).toFixed(0)} ms`);
   return out;
 }
@@ -84,6 +88,7 @@ async function fill(label: string, make: (push: (p: SeriesPoint) => void) => voi
   make(push);
   writer.write(batch);
   await writer.flush();
+  guard.check(writer.stats().dropped === 0, `${label}: ${writer.stats().dropped} points dropped so far`);
   console.log(`${label.padEnd(62)} ${n} points in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 
@@ -133,3 +138,4 @@ console.log(`file ${(fs.statSync(store.location).size / 2 ** 20).toFixed(0)} MiB
 await writer.close();
 await store.close();
 if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });
+guard.finish();
