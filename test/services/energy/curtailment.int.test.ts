@@ -294,3 +294,99 @@ describe('a miner that does not answer at the restore', () => {
     await h.plane.energy.deletePolicy(h.operator, 'retry-rules');
   }, 120_000);
 });
+
+// Last in the file: it stops the replicas the tests above use.
+describe('a restart of every replica while miners are curtailed', () => {
+  it('a new replica restores every curtailed miner once the window has ended, and no curtail step runs twice', async () => {
+    const site = 'site-2';
+    const miners = minersOf(site);
+    const before = new Map(miners.map(m => [m.id, { status: truth(m.id).status, target: truth(m.id).power_target_w }]));
+    const curtailedNow = (id: string): boolean => truth(id).status !== before.get(id)!.status || truth(id).power_target_w !== before.get(id)!.target;
+    await h.refreshSnapshots();
+    const powerKw = sitePowerKw(site);
+    const a = Math.ceil(now() / MIN) * MIN + 2 * MIN;
+    const end = a + 8 * MIN;
+    const cap = Math.floor(powerKw * 0.5);
+    await h.plane.energy.putPolicy(h.operator, {
+      id: 'restart-rules',
+      selector: { site },
+      currency: 'EUR',
+      strike_price_per_mwh: 100,
+      target: { kind: 'cap_kw', cap_kw: cap },
+      method: { default: 'pause', by_model: { 'Antminer S21': 'power_target' } },
+      // the cut takes two steps, a minute apart
+      ramp_kw_per_min: Math.max(3.6, (powerKw - cap) / 1.5),
+      max_price_age_minutes: 24 * 60,
+      fallback: 'hold',
+      horizon_hours: 2,
+      price_source: {
+        kind: 'day_ahead',
+        format: 'json',
+        content: {
+          currency: 'EUR',
+          prices: [
+            { start: a - 2 * MIN, end: a, price: 40 },
+            { start: a, end, price: 200 },
+            { start: end, end: a + 60 * MIN, price: 40 },
+          ],
+        },
+      },
+    });
+
+    // Every curtail step has run and its jobs have finished: the planned miners are curtailed.
+    const curtailed = await waitFor(
+      'curtail steps run',
+      async () => {
+        const e = (await h.plane.energy.listExecutions(h.viewer)).find(x => x.policy_id === 'restart-rules');
+        if (!e) return null;
+        const v = await h.plane.energy.getExecution(h.viewer, e.id);
+        return v.status === 'curtailed' && v.miners.every(m => m.curtail?.status === 'ok' && curtailedNow(m.miner_id)) ? v : null;
+      },
+      wall(6 * MIN) + 10_000,
+      100,
+    );
+    expect(now(), 'curtailed before the window ended').toBeLessThan(end);
+    const planned = curtailed.miners.map(m => m.miner_id);
+    expect(planned.length).toBeGreaterThan(1);
+    expect(new Set(curtailed.steps.filter(s => s.kind === 'curtail').map(s => s.at_ms)).size).toBeGreaterThan(1);
+
+    // Every replica stops, as in a process restart; nothing restores the miners meanwhile.
+    await Promise.all([h.plane.close(), replicaB.close()]);
+    await waitFor('window end passed with no replica running', () => now() > end + MIN, wall(10 * MIN) + 10_000, 50);
+    for (const id of planned) expect(curtailedNow(id), id).toBe(true);
+
+    // A new replica over the same store restores them at once: the window's end has passed.
+    const after = h.newPlane({ energy: { ...energyOptions(createEnergyMetrics(new Registry())), replicaId: 'after-restart' } });
+    await after.start();
+    const done = await waitFor(
+      'execution finished after the restart',
+      async () => {
+        const v = await after.energy.getExecution(h.viewer, curtailed.id);
+        return v.status === 'finished' ? v : null;
+      },
+      wall(10 * MIN) + 30_000,
+      200,
+    );
+    for (const m of miners) {
+      expect(truth(m.id).status, m.id).toBe(before.get(m.id)!.status);
+      expect(truth(m.id).power_target_w, m.id).toBe(before.get(m.id)!.target);
+    }
+
+    // One run per step: curtail steps by the old replicas (not again), restores by the new one.
+    expect(done.runs.map(r => r.key).sort()).toEqual(done.steps.map(s => s.key).sort());
+    for (const r of done.runs) {
+      if (r.kind === 'curtail') expect(r.replica, r.key).not.toBe('after-restart');
+      else expect(r.replica, r.key).toBe('after-restart');
+    }
+    for (const m of done.miners) {
+      expect(m.curtail, m.miner_id).toMatchObject({ status: 'ok', attempts: 1 });
+      expect(m.restore, m.miner_id).toMatchObject({ status: 'ok', attempts: 1 });
+    }
+    const jobIds = done.runs.flatMap(r => (r.jobs as { id: string }[]).map(j => j.id));
+    const jobs = (await after.jobs.list(h.operator, { type: 'batch-control', limit: 500 })).items.filter(j => j.label.startsWith('curtailment restart-rules'));
+    expect(jobs.map(j => j.id).sort()).toEqual([...jobIds].sort());
+    const events = await h.events.recent(h.tenant, { kind: 'control_action', limit: 1_000 });
+    expect(events.filter(e => e.data?.origin === `energy:${done.id}`).length).toBe(planned.length * 2);
+    await after.energy.deletePolicy(h.operator, 'restart-rules');
+  }, 120_000);
+});
