@@ -22,6 +22,7 @@ const START = OPEN - 20 * MIN;
 /** the collector of `gone` stopped one minute into the open bucket */
 const STOPPED = OPEN + MIN;
 const MINERS = 300;
+const viewer = (tenant: string): Caller => ({ sub: 'ops', tenant, roles: ['viewer'] });
 const ids = Array.from({ length: MINERS }, (_, i) => `m${String(i).padStart(3, '0')}`);
 
 const ref = (tenant: string, id: string): MinerRef => ({ id, tenant, site: 's1', address: `${id}:50051`, credentials: 'default', labels: {} });
@@ -110,7 +111,7 @@ describe.each(BACKENDS)('%s', backend => {
   });
 
   it('a window ending now includes the open bucket, and its window says where it starts', async () => {
-    const u = await fq.underperformers({ sub: 'ops', tenant: 'live', roles: ['viewer'] }, { window: '10m', thresholdPct: 90 });
+    const u = await fq.underperformers(viewer('live'), { window: '10m', thresholdPct: 90 });
     // 10 minutes back is 2 minutes past a boundary: rounded to it, not read from raw points
     expect(u.window).toEqual({ from: new Date(OPEN - FIVE).toISOString(), to: new Date(NOW).toISOString() });
     const m0 = u.items.find(i => i.miner === 'm000');
@@ -128,7 +129,7 @@ describe.each(BACKENDS)('%s', backend => {
   });
 
   it('a window over partials that stopped growing ends where their polls end, not at now', async () => {
-    const a = await fq.availability({ sub: 'ops', tenant: 'halted', roles: ['viewer'] }, { from: 'now-5m' });
+    const a = await fq.availability(viewer('halted'), { from: 'now-5m' });
     expect(a.window).toEqual({ from: new Date(OPEN).toISOString(), to: new Date(STOPPED).toISOString() });
     expect(a.hint).toMatch(/narrowed/);
   });
