@@ -16,7 +16,8 @@ import type { TimeRange } from './time.ts';
  * hashes, 30 d about 30 days plus the hours and 5-minute buckets of the last day.
  *
  * planWindow's covered range is not always the requested one (planExactWindow, what FleetQuery
- * uses, reads the open bucket and recent edges from raw points instead), and answers say so:
+ * uses, reads the open bucket from the collector's partials and, for small fleets, recent edges
+ * from raw points instead), and answers say so:
  *  - the newest, unfinished 5 minutes are in no bucket yet: planWindow ends at the last
  *    5-minute boundary;
  *  - each edge is rounded to the nearest boundary of the finest resolution still kept at that
