@@ -336,6 +336,8 @@ interface WindowRows {
  * boundaries are rounded (and the answer's window says so) instead of read from raw points.
  */
 const RAW_EDGE_MAX_FIELDS = 250;
+/** how long before the query's clock a window's end still counts as "now" (resolved by its caller) */
+const NOW_SKEW_MS = 2_000;
 
 const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.fromMs), to: iso(r.toMs) });
 
@@ -1224,7 +1226,9 @@ export class FleetQuery {
    * (history older than the Redis statistics, or a collector that does not write them).
    */
   private async windowRows(tenant: string, range: TimeRange, site: string | undefined): Promise<WindowRows | null> {
-    const now = this.now();
+    const clock = this.now();
+    // A window its caller resolved to end "now" a moment ago still ends now (the open bucket).
+    const now = range.toMs <= clock && clock - range.toMs <= NOW_SKEW_MS ? range.toMs : clock;
     let plan = planExactWindow(range, now);
     // Raw edges group raw points by miner (a series per miner on InfluxDB): only for small fleets.
     if (plan.edges.length > 0 && (await this.fleetFields(tenant, now)) > RAW_EDGE_MAX_FIELDS)

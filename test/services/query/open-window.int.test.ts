@@ -121,6 +121,20 @@ describe.each(BACKENDS)('%s', backend => {
     expect(m0!.pct_nominal).toBeCloseTo((truth / 100_000) * 100, 1);
   });
 
+  it("a window ending at its caller's now keeps the open bucket when the clock ticks before it is planned", async () => {
+    let tick = 0;
+    const ticking = new FleetQuery({ store }, { pollIntervalMs: POLL_MS, now: () => NOW + tick++ });
+    try {
+      const u = await ticking.underperformers(viewer('live'), { window: '10m', thresholdPct: 90 });
+      expect(Date.parse(u.window.to)).toBeGreaterThan(OPEN);
+      const polls = { closed: FIVE / POLL_MS, open: (NOW - OPEN) / POLL_MS };
+      const truth = (polls.closed * 100_000 + polls.open * 50_000) / (polls.closed + polls.open);
+      expect(u.items.find(i => i.miner === 'm000')?.pct_nominal).toBeCloseTo((truth / 100_000) * 100, 1);
+    } finally {
+      await ticking.close();
+    }
+  });
+
   it("a stopped collector's partial counts the polls it made, no more", async () => {
     const buckets = new WindowBuckets(store.state, { now: () => NOW });
     const plan = planExactWindow({ fromMs: OPEN, toMs: NOW }, NOW, { rawEdges: false });
