@@ -21,6 +21,7 @@ import { MinerRollups } from './rollups.ts';
 import { FleetRollups } from './fleet-rollups.ts';
 import { FleetParts } from './fleet-parts.ts';
 import { WindowStatsWriter } from './window-stats-writer.ts';
+import { WINDOW_RESOLUTIONS } from '../core/window-stats.ts';
 import type { FleetEvent, MinerSnapshot } from '../core/samples.ts';
 import type { CycleStats, PollSink } from './scheduler.ts';
 import { SecretBox } from './secret-box.ts';
@@ -207,6 +208,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       rollups.flushDue(stats.endedMs, config.COLLECTOR_POLL_INTERVAL_MS);
       fleetRollups.flushDue(stats.endedMs);
       windowStats.prune(stats.endedMs);
+      // the open 5-minute windows so far, so windows ending now need no raw per-miner points
+      for (const w of rollups.openWindows(WINDOW_RESOLUTIONS['5m'].ms)) windowStats.addOpen(w);
       void windowStats.flush().catch(() => undefined); // logged and re-queued by the writer
       const all = [...trackers].map(snapshotOf);
       const aggregates = fleetParts.complete(computeAggregates(all, stats.endedMs), stats.endedMs);

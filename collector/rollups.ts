@@ -235,6 +235,23 @@ export class MinerRollups {
     return this.miners.size;
   }
 
+  /**
+   * Each miner's open window of windowMs so far (the polls folded in until now), without closing
+   * it: the collector writes these as partials every cycle so a query of a window ending now
+   * needs no raw per-miner points. Only polls that happened are in it, so a partial left by a
+   * collector that stopped counts its polls and no more.
+   */
+  openWindows(windowMs: number): ClosedWindow[] {
+    const i = ROLLUP_WINDOWS.findIndex(w => w.ms === windowMs);
+    if (i < 0) throw new Error(`openWindows: no rollup window of ${windowMs} ms`);
+    const out: ClosedWindow[] = [];
+    for (const st of this.miners.values()) {
+      const b = st.buckets[i];
+      if (b && b.polls > 0) out.push(closedWindow(windowMs, st, b));
+    }
+    return out;
+  }
+
   private add(ref: MinerRef, model: string | null, timeMs: number, sample: MinerSample | null): void {
     let st = this.miners.get(ref.id);
     if (!st) {

@@ -86,6 +86,16 @@ export class WindowStatsWriter {
     }
   }
 
+  /**
+   * A miner's open 5-minute window so far (MinerRollups.openWindows), written to the same field
+   * its closed value will overwrite, so windows ending now read the open bucket from the window
+   * statistics too.
+   */
+  addOpen(w: ClosedWindow): void {
+    if (w.windowMs !== WINDOW_RESOLUTIONS['5m'].ms) throw new Error(`addOpen: expected a 5-minute window, got ${w.windowMs} ms`);
+    this.queue(w.ref.tenant, w.ref.id, '5m', w.startMs, windowStatOf(w));
+  }
+
   /** Forget running days that ended before nowMs (miners that left the inventory). */
   prune(nowMs: number): void {
     for (const [id, d] of this.days) if (d.startMs + DAY_MS <= nowMs - DAY_MS) this.days.delete(id);

@@ -18,7 +18,8 @@ export interface MeanAcc {
  * (COLLECTOR_ID plus the process start) makes every write an idempotent overwrite while a
  * restarted collector, or a second collector that took a miner over, adds its own field for
  * the same bucket instead of replacing the earlier polls: readers merge the fields of a miner.
- * Each bucket expires RESOLUTIONS[].retentionMs after it ends.
+ * Each bucket expires RESOLUTIONS[].retentionMs after it ends. The open 5-minute bucket holds
+ * partials (the polls so far), rewritten every collector cycle until the closed value replaces them.
  */
 
 export const WINDOW_RESOLUTIONS = {

@@ -331,6 +331,14 @@ interface WindowRows {
   gap?: string;
 }
 
+/**
+ * Window-statistics fields (about miners) above which a window's edges between two 5-minute
+ * boundaries are rounded (and the answer's window says so) instead of read from raw points.
+ */
+const RAW_EDGE_MAX_FIELDS = 250;
+/** how long before the query's clock a window's end still counts as "now" (resolved by its caller) */
+const NOW_SKEW_MS = 2_000;
+
 const windowOf = (r: TimeRange): { from: string; to: string } => ({ from: iso(r.fromMs), to: iso(r.toMs) });
 
 export class FleetQuery {
@@ -1218,15 +1226,20 @@ export class FleetQuery {
    * (history older than the Redis statistics, or a collector that does not write them).
    */
   private async windowRows(tenant: string, range: TimeRange, site: string | undefined): Promise<WindowRows | null> {
-    const now = this.now();
-    const plan = planExactWindow(range, now);
+    const clock = this.now();
+    // A window its caller resolved to end "now" a moment ago still ends now (the open bucket).
+    const now = range.toMs <= clock && clock - range.toMs <= NOW_SKEW_MS ? range.toMs : clock;
+    let plan = planExactWindow(range, now);
+    // Raw edges group raw points by miner (a series per miner on InfluxDB): only for small fleets.
+    if (plan.edges.length > 0 && (await this.fleetFields(tenant, now)) > RAW_EDGE_MAX_FIELDS)
+      plan = planExactWindow(range, now, { rawEdges: false });
     if (plan.units.length === 0 && plan.edges.length === 0) return null;
     const load = async (): Promise<WindowRows | null> => {
-      const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site, nowMs: this.now() }) : null;
+      const got = plan.units.length > 0 ? await readWindowStats(this.buckets, tenant, plan, { site, nowMs: this.now(), pollMs: this.pollMs }) : null;
       // Buckets planned but none in Redis: InfluxDB answers the whole window instead.
       if (got && !got.covered) return null;
       const edgeRows = await Promise.all(plan.edges.map(e => rawWindowRows(this.series, tenant, e, site)));
-      const rows = mergeWindowRows([got?.rows ?? [], ...edgeRows]);
+      const rows = edgeRows.length > 0 ? mergeWindowRows([got?.rows ?? [], ...edgeRows]) : (got?.rows ?? []);
       if (rows.length === 0) return null;
       const head = plan.edges.find(e => e.fromMs === plan.fromMs);
       const tail = plan.edges.find(e => e.toMs === plan.toMs);
@@ -1244,6 +1257,16 @@ export class FleetQuery {
     if (plan.toMs > Math.floor(now / 300_000) * 300_000) return await load();
     const key = `${tenant}\u0000${site ?? ''}\u0000${plan.fromMs}\u0000${plan.toMs}`;
     return await this.windows.get(key, load);
+  }
+
+  /** Fields in the last closed and the open 5-minute bucket, the larger: about the fleet's size. */
+  private async fleetFields(tenant: string, now: number): Promise<number> {
+    const open = Math.floor(now / 300_000) * 300_000;
+    const sizes = await this.buckets.sizes(tenant, [
+      { res: '5m', startMs: open - 300_000 },
+      { res: '5m', startMs: open },
+    ]);
+    return Math.max(0, ...sizes);
   }
 
   private tenantOf(caller: Caller): string {

@@ -5,11 +5,11 @@ import type { TimeRange } from './time.ts';
 import type { WindowStatKey } from './window-stats.ts';
 
 /**
- * The parts of a recent window that no closed 5-minute bucket holds: the open bucket since the
- * last boundary (the collector writes a bucket only once it closed) and a start between two
- * boundaries. Both are shorter than 5 minutes and read from the raw `miner` points, so a
- * window ends at the last poll and starts where it was asked to, instead of being moved to the
- * nearest boundary (which made `now-10m..now-5m` and `now-5m..now` the same bucket).
+ * The start of a recent window between two 5-minute boundaries, for small fleets
+ * (planExactWindow's rawEdges), and the end of a past window between two boundaries: shorter
+ * than 5 minutes each and read from the raw `miner` points, so such a window starts (ends)
+ * where it was asked to instead of at the nearest boundary. The open bucket of a window ending
+ * now is read from the collector's partials instead (window-stats.ts).
  */
 export async function rawWindowRows(
   series: SeriesReader,

@@ -4,7 +4,7 @@ import {
   WINDOW_RESOLUTIONS,
   type WindowResolution,
 } from '../../core/window-stats.ts';
-import type { WindowBuckets } from './window-buckets.ts';
+import type { DecodedBucket, WindowBuckets } from './window-buckets.ts';
 import type { GroupStats } from './stats.ts';
 import type { TimeRange } from './time.ts';
 
@@ -16,7 +16,8 @@ import type { TimeRange } from './time.ts';
  * hashes, 30 d about 30 days plus the hours and 5-minute buckets of the last day.
  *
  * planWindow's covered range is not always the requested one (planExactWindow, what FleetQuery
- * uses, reads the open bucket and recent edges from raw points instead), and answers say so:
+ * uses, reads the open bucket from the collector's partials and, for small fleets, recent edges
+ * from raw points instead), and answers say so:
  *  - the newest, unfinished 5 minutes are in no bucket yet: planWindow ends at the last
  *    5-minute boundary;
  *  - each edge is rounded to the nearest boundary of the finest resolution still kept at that
@@ -113,34 +114,60 @@ export function finestResolutionAt(t: number, nowMs: number): WindowResolution {
 }
 
 export interface ExactWindowPlan extends WindowPlan {
-  /** parts of the window no closed 5-minute bucket holds (read from raw points: window-edges.ts) */
+  /**
+   * the open 5-minute bucket, read from the partials the collector writes every cycle; when set
+   * it is the last of `units` and the plan ends at now
+   */
+  open: WindowUnit | null;
+  /** parts of the window no 5-minute bucket holds (read from raw points: window-edges.ts) */
   edges: TimeRange[];
 }
 
+export interface ExactWindowOptions {
+  /**
+   * read edges between two boundaries from raw points (false: round them to the nearest
+   * boundary, as planWindow does; a raw per-miner read costs a series per miner on InfluxDB)
+   */
+  rawEdges?: boolean;
+}
+
 /**
- * Like planWindow, but an edge young enough for 5-minute buckets is not moved: the part between
- * it and the nearest boundary inside the window becomes an edge read from raw points, and the
- * end is the requested end (at most now), the open bucket included. Older edges are rounded as
- * planWindow does (to the hour or day still kept at that age); the covered range says so.
+ * Like planWindow, but a window ending now ends at now: the open bucket is read from the
+ * collector's partial (its polls so far). With rawEdges, an edge young enough for 5-minute
+ * buckets is not moved: the part between it and the nearest boundary inside the window becomes
+ * an edge read from raw points. Other edges are rounded as planWindow does (to the 5 minutes,
+ * hour or day still kept at that age); the covered range says so.
  */
-export function planExactWindow(range: TimeRange, nowMs: number): ExactWindowPlan {
+export function planExactWindow(range: TimeRange, nowMs: number, o: ExactWindowOptions = {}): ExactWindowPlan {
   const five = WINDOW_RESOLUTIONS['5m'].ms;
   const to = Math.min(range.toMs, nowMs);
   const from = range.fromMs;
-  if (from >= to) return { fromMs: from, toMs: from, units: [], edges: [] };
+  const rawEdges = o.rawEdges ?? true;
+  if (from >= to) return { fromMs: from, toMs: from, units: [], open: null, edges: [] };
+  const lastBoundary = floorTo(nowMs, five);
+  const open: WindowUnit | null = to === nowMs && to > lastBoundary ? { res: '5m', startMs: lastBoundary } : null;
   const exactTo = edgeResolution(to, 'to', nowMs) === '5m';
-  const exactFrom = exactTo && edgeResolution(from, 'from', nowMs) === '5m' && to - from < LONG_WINDOW_MS;
-  const innerTo = exactTo ? floorTo(to, five) : to;
+  const exactFrom = rawEdges && exactTo && edgeResolution(from, 'from', nowMs) === '5m' && to - from < LONG_WINDOW_MS;
+  const innerTo = open ? lastBoundary : exactTo && rawEdges ? floorTo(to, five) : to;
   const innerFrom = exactFrom ? Math.ceil(from / five) * five : from;
-  if (exactFrom && innerFrom >= innerTo) return { fromMs: from, toMs: to, units: [], edges: [{ fromMs: from, toMs: to }] };
-  const inner = planWindow({ fromMs: innerFrom, toMs: innerTo }, nowMs);
   const edges: TimeRange[] = [];
+  if (exactFrom && innerFrom >= innerTo) {
+    // no boundary inside, or only the open bucket's start: the open partial holds its whole bucket
+    if (open && from < lastBoundary) return { fromMs: from, toMs: to, units: [open], open, edges: [{ fromMs: from, toMs: lastBoundary }] };
+    return { fromMs: from, toMs: to, units: [], open: null, edges: [{ fromMs: from, toMs: to }] };
+  }
+  // Without raw edges, a window starting in the open bucket's half is the open bucket alone.
+  if (open && !exactFrom && Math.round(from / five) * five >= lastBoundary && edgeResolution(from, 'from', nowMs) === '5m')
+    return { fromMs: lastBoundary, toMs: to, units: [open], open, edges: [] };
+  const inner = innerFrom < innerTo ? planWindow({ fromMs: innerFrom, toMs: innerTo }, nowMs) : { fromMs: innerTo, toMs: innerTo, units: [] };
   if (exactFrom && innerFrom > from) edges.push({ fromMs: from, toMs: innerFrom });
-  if (exactTo && to > innerTo) edges.push({ fromMs: inner.units.length > 0 ? inner.toMs : innerTo, toMs: to });
+  if (!open && exactTo && rawEdges && to > innerTo) edges.push({ fromMs: inner.units.length > 0 ? inner.toMs : innerTo, toMs: to });
+  const units = open ? [...inner.units, open] : inner.units;
   return {
-    fromMs: exactFrom ? from : inner.fromMs,
-    toMs: exactTo ? to : inner.toMs,
-    units: inner.units,
+    fromMs: exactFrom ? from : inner.units.length > 0 || !open ? inner.fromMs : lastBoundary,
+    toMs: open ? to : exactTo && rawEdges ? to : inner.toMs,
+    units,
+    open,
     edges,
   };
 }
@@ -169,6 +196,30 @@ export interface ReadWindowOptions {
   concurrency?: number;
   /** the query's clock (which finer buckets are still kept) */
   nowMs?: number;
+  /**
+   * the collector's poll interval: where the plan's open bucket holds fewer polls of any miner
+   * than the time since its start allows (a collector that stopped), the covered range ends
+   * where those polls end, not at now
+   */
+  pollMs?: number;
+}
+
+/**
+ * Where the data of an open bucket ends: its start plus the most polls any miner has in it
+ * times the poll interval (two intervals of slack for the poll phase and the collector's
+ * flush), at most `toMs`. A partial left by a stopped collector stops growing, so the window
+ * it answers ends where its polls end.
+ */
+function openDataEnd(b: DecodedBucket, startMs: number, toMs: number, pollMs: number, size: number): number {
+  const polls = new Float64Array(size);
+  let most = 0;
+  for (let r = 0; r < b.rows; r++) {
+    const m = b.miners[r]!;
+    polls[m]! += b.stats[r * STAT_COLUMNS + C.polls]!;
+    if (polls[m]! > most) most = polls[m]!;
+  }
+  const end = startMs + most * pollMs;
+  return end + 2 * pollMs >= toMs ? toMs : end;
 }
 
 const C = STAT_COLUMN;
@@ -247,6 +298,11 @@ export async function readWindowStats(
     }
   }
   const withData = parts.map(b => b.rows > 0);
+  const open = plan.units.at(-1);
+  const openEnd =
+    o.pollMs !== undefined && open && open.res === '5m' && open.startMs + WINDOW_RESOLUTIONS['5m'].ms > plan.toMs && parts.at(-1)!.rows > 0
+      ? openDataEnd(parts.at(-1)!, open.startMs, plan.toMs, o.pollMs, names.size)
+      : plan.toMs;
   const first = withData.indexOf(true);
   const last = withData.lastIndexOf(true);
   const covered =
@@ -254,7 +310,8 @@ export async function readWindowStats(
       ? null
       : {
           fromMs: await dataEdge(buckets, tenant, plan.units[first]!, 'from', o.nowMs ?? Date.now()),
-          toMs: await dataEdge(buckets, tenant, plan.units[last]!, 'to', o.nowMs ?? Date.now()),
+          // the open bucket's data ends at the plan's end (now), not at the bucket's end
+          toMs: Math.min(openEnd, await dataEdge(buckets, tenant, plan.units[last]!, 'to', o.nowMs ?? Date.now())),
         };
   const rows: GroupStats<WindowStatKey>[] = new Array(minerOf.length);
   for (let slot = 0; slot < minerOf.length; slot++)

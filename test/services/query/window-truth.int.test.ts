@@ -124,7 +124,8 @@ describe.each(BACKENDS)('%s', backend => {
         rollups.addSample(s);
         last.set(id, s);
       }
-      rollups.flushDue(t + POLL_MS, 2 * POLL_MS); // as the collector does every cycle: closed windows only
+      rollups.flushDue(t + POLL_MS, 2 * POLL_MS); // as the collector does every cycle: closed windows
+      for (const w of rollups.openWindows(FIVE)) writer.addOpen(w); // and the open ones so far
     }
     series.write(points);
     await series.close({ timeoutMs: 30_000 });
