@@ -11,12 +11,12 @@ import type { CollectorMetrics } from '../../collector/metrics.ts';
  * maxRetries / maxRetryTime and silently sheds lines beyond maxBufferLines, so a long outage
  * loses data in ways that are hard to see. Here one bounded FIFO holds every pending line:
  *  - capacity INFLUX_BUFFER_MAX_POINTS; when full the OLDEST pending lines are dropped (the
- *    batch currently on the wire excepted), counted in pointsDropped{reason="buffer_full"} and
+ *    batches currently on the wire excepted), counted in pointsDropped{reason="buffer_full"} and
  *    logged once per burst (a burst ends at the next successful write);
  *  - a batch is sent every INFLUX_FLUSH_INTERVAL_MS or as soon as INFLUX_BATCH_SIZE lines are
- *    pending; at most INFLUX_WRITE_CONCURRENCY requests are in flight (one InfluxDB request
- *    is mostly server time, so a single lane leaves the server idle between batches; lines
- *    of one series may then land out of order, which InfluxDB sorts by timestamp anyway);
+ *    pending; at most INFLUX_WRITE_CONCURRENCY requests are in flight (a request is mostly
+ *    InfluxDB's CPU time, and an InfluxDB with several cores writes several at once; lines of
+ *    one series may then land out of order, which InfluxDB sorts by timestamp anyway);
  *  - a failed batch goes back to the front of the queue and is retried with capped exponential
  *    backoff (INFLUX_MAX_RETRY_DELAY_MS) + jitter, honouring Retry-After, for as long as it
  *    takes: nothing is lost for an outage the buffer covers;
