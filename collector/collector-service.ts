@@ -104,6 +104,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     flushIntervalMs: config.INFLUX_FLUSH_INTERVAL_MS,
     bufferMaxPoints: config.INFLUX_BUFFER_MAX_POINTS,
     maxRetryDelayMs: config.INFLUX_MAX_RETRY_DELAY_MS,
+    concurrency: config.INFLUX_WRITE_CONCURRENCY,
   });
   writerRef = writer;
   // Every closed per-miner window also feeds the fleet rollups (series) and the per-miner

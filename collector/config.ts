@@ -40,6 +40,7 @@ export const collectorConfigSchema = z.object({
   INFLUX_FLUSH_INTERVAL_MS: cfg.int(1_000, 10, 600_000),
   INFLUX_BUFFER_MAX_POINTS: cfg.int(1_000_000, 1_000, 100_000_000),
   INFLUX_MAX_RETRY_DELAY_MS: cfg.int(30_000, 100, 3_600_000),
+  INFLUX_WRITE_CONCURRENCY: cfg.int(4, 1, 64),
   ...redisConfigShape,
   COLLECTOR_INVENTORY_FILE: cfg.optionalStr(),
   COLLECTOR_POLL_INTERVAL_MS: cfg.int(10_000, 1_000, 3_600_000),

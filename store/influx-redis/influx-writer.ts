@@ -11,10 +11,12 @@ import type { CollectorMetrics } from '../../collector/metrics.ts';
  * maxRetries / maxRetryTime and silently sheds lines beyond maxBufferLines, so a long outage
  * loses data in ways that are hard to see. Here one bounded FIFO holds every pending line:
  *  - capacity INFLUX_BUFFER_MAX_POINTS; when full the OLDEST pending lines are dropped (the
- *    batch currently on the wire excepted), counted in pointsDropped{reason="buffer_full"} and
+ *    batches currently on the wire excepted), counted in pointsDropped{reason="buffer_full"} and
  *    logged once per burst (a burst ends at the next successful write);
  *  - a batch is sent every INFLUX_FLUSH_INTERVAL_MS or as soon as INFLUX_BATCH_SIZE lines are
- *    pending; at most one request is in flight;
+ *    pending; at most INFLUX_WRITE_CONCURRENCY requests are in flight (a request is mostly
+ *    InfluxDB's CPU time, and an InfluxDB with several cores writes several at once; lines of
+ *    one series may then land out of order, which InfluxDB sorts by timestamp anyway);
  *  - a failed batch goes back to the front of the queue and is retried with capped exponential
  *    backoff (INFLUX_MAX_RETRY_DELAY_MS) + jitter, honouring Retry-After, for as long as it
  *    takes: nothing is lost for an outage the buffer covers;
@@ -42,6 +44,8 @@ export interface InfluxWriterOptions {
   bufferMaxPoints: number;
   /** backoff cap (INFLUX_MAX_RETRY_DELAY_MS) */
   maxRetryDelayMs: number;
+  /** requests in flight at most (INFLUX_WRITE_CONCURRENCY); default 1 */
+  concurrency?: number;
   /** first backoff step; default 500 ms */
   minRetryDelayMs?: number;
   /** request bodies above this many bytes are gzipped; default 1000 */
@@ -135,7 +139,13 @@ export class InfluxWriter {
   private readonly queue = new LineQueue();
   private readonly capacity: number;
   private batchSize: number;
+  private readonly concurrency: number;
+  /** lines on the wire, summed over lanes */
   private inFlight = 0;
+  /** send loops running; a round of lanes ends when the last one does */
+  private lanes = 0;
+  private roundFailed = false;
+  private settleRound: ((ok: boolean) => void) | null = null;
   private sending: Promise<boolean> | null = null;
   private interval: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -154,12 +164,16 @@ export class InfluxWriter {
   dropped = 0;
 
   constructor(options: InfluxWriterOptions) {
-    this.opts = { minRetryDelayMs: 500, gzipThreshold: 1000, ...options };
+    this.opts = { minRetryDelayMs: 500, gzipThreshold: 1000, concurrency: 1, ...options };
     this.log = options.logger ?? silentLogger();
     this.client = options.client ?? new InfluxClient(options.settings);
     this.capacity = options.bufferMaxPoints;
-    // A batch never takes more than half the buffer, so new lines always have room beside it.
-    this.batchSize = Math.max(1, Math.min(options.batchSize, Math.floor(this.capacity / 2)));
+    this.concurrency = Math.max(1, Math.floor(this.opts.concurrency));
+    // The batches on the wire never take more than half the buffer, so new lines always have room beside them.
+    this.batchSize = Math.max(
+      1,
+      Math.min(options.batchSize, Math.floor(this.capacity / (2 * this.concurrency))),
+    );
     const { settings } = options;
     const base = new InfluxDB({
       url: settings.url,
@@ -181,7 +195,7 @@ export class InfluxWriter {
     options.metrics.bufferFill.set(0);
   }
 
-  /** Lines waiting (including the batch on the wire). */
+  /** Lines waiting (including the batches on the wire). */
   get pending(): number {
     return this.queue.size + this.inFlight;
   }
@@ -219,7 +233,7 @@ export class InfluxWriter {
       return;
     }
     for (const l of lines) this.queue.push(l);
-    const over = this.pending - this.capacity;
+    const over = Math.min(this.pending - this.capacity, this.queue.size);
     if (over > 0) {
       this.queue.take(over, false);
       m.pointsDropped.inc({ reason: 'buffer_full' }, over);
@@ -233,7 +247,12 @@ export class InfluxWriter {
       this.burstDropped += over;
     }
     m.bufferFill.set(this.pending);
-    if (this.queue.size >= this.batchSize && !this.sizeKick && !this.sending && Date.now() >= this.retryAt) {
+    if (
+      this.queue.size >= this.batchSize &&
+      !this.sizeKick &&
+      this.lanes < this.concurrency &&
+      Date.now() >= this.retryAt
+    ) {
       // Serialising a batch is not the poller's job: start the send after the current tick.
       this.sizeKick = true;
       setImmediate(() => {
@@ -290,41 +309,62 @@ export class InfluxWriter {
   }
 
   /**
-   * Start the send loop unless one is running; resolves false when a batch failed. `drain`
-   * sends a trailing partial batch too (timer, flush, retry); a size trigger sends full ones only.
+   * Start send lanes up to the concurrency (at least one when none runs); resolves false when a
+   * batch of this round failed. `drain` sends a trailing partial batch too (timer, flush, retry);
+   * a size trigger sends full ones only. After a failure no lane takes a new batch until the
+   * retry (or the next flush) starts a new round.
    */
   private kick(drain = true): Promise<boolean> {
     if (this.state === 'closed') return this.sending ?? Promise.resolve(false);
-    this.sending ??= this.pump(drain).finally(() => {
-      this.sending = null;
-    });
-    return this.sending;
+    if (!this.sending) {
+      this.roundFailed = false;
+      this.sending = new Promise<boolean>(resolve => (this.settleRound = resolve));
+    }
+    const round = this.sending;
+    const min = drain ? 1 : this.batchSize;
+    while (this.lanes < this.concurrency && !this.roundFailed && this.queue.size >= min) {
+      this.lanes++;
+      void this.lane(min);
+    }
+    if (this.lanes === 0) this.endRound();
+    return round;
   }
 
-  private async pump(drain: boolean): Promise<boolean> {
-    while (this.queue.size >= (drain ? 1 : this.batchSize)) {
-      const batch = this.queue.take(this.batchSize);
-      this.inFlight = batch.length;
-      const outcome = await this.send(batch);
-      this.inFlight = 0;
-      if (outcome === 'retry') {
-        this.queue.unshift(batch);
-        // Lines written meanwhile may have overfilled the buffer: drop the oldest again.
-        const over = this.pending - this.capacity;
-        if (over > 0) {
-          this.queue.take(over, false);
-          this.opts.metrics.pointsDropped.inc({ reason: 'buffer_full' }, over);
-          this.dropped += over;
-          this.burstDropped += over;
+  private endRound(): void {
+    const ok = !this.roundFailed;
+    const settle = this.settleRound;
+    this.sending = null;
+    this.settleRound = null;
+    if (!ok) this.scheduleRetry();
+    settle?.(ok);
+  }
+
+  /** One send loop: batches one after another until the queue is short or a batch failed. */
+  private async lane(min: number): Promise<void> {
+    try {
+      while (!this.roundFailed && this.queue.size >= min) {
+        const batch = this.queue.take(this.batchSize);
+        this.inFlight += batch.length;
+        const outcome = await this.send(batch);
+        this.inFlight -= batch.length;
+        if (outcome === 'retry') {
+          this.roundFailed = true;
+          this.queue.unshift(batch);
+          // Lines written meanwhile may have overfilled the buffer: drop the oldest again.
+          const over = Math.min(this.pending - this.capacity, this.queue.size);
+          if (over > 0) {
+            this.queue.take(over, false);
+            this.opts.metrics.pointsDropped.inc({ reason: 'buffer_full' }, over);
+            this.dropped += over;
+            this.burstDropped += over;
+          }
         }
+        this.opts.metrics.bufferFill.set(this.pending);
       }
-      this.opts.metrics.bufferFill.set(this.pending);
-      if (outcome === 'retry') {
-        this.scheduleRetry();
-        return false;
-      }
+    } finally {
+      this.lanes--;
+      if (this.lanes === 0) this.endRound();
     }
-    return true;
   }
 
   private async send(batch: string[]): Promise<Outcome> {

@@ -69,6 +69,7 @@ export function influxSeries(influx: InfluxClient): SeriesPort {
         flushIntervalMs: o.flushIntervalMs ?? 1_000,
         bufferMaxPoints: o.bufferMaxPoints ?? 1_000_000,
         maxRetryDelayMs: o.maxRetryDelayMs ?? 30_000,
+        concurrency: o.concurrency ?? 1,
       });
       await writer.start();
       return influxSeriesWriter(writer);

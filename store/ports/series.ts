@@ -130,4 +130,6 @@ export interface SeriesWriterOptions {
   flushIntervalMs?: number;
   bufferMaxPoints?: number;
   maxRetryDelayMs?: number;
+  /** InfluxDB write requests in flight at most; the embedded writer ignores it */
+  concurrency?: number;
 }
