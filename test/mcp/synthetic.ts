@@ -136,5 +136,13 @@ export function defaultReadCalls(miners: readonly SyntheticMiner[], jobId: strin
     { name: 'list_jobs', args: {} },
     ...(jobId ? [{ name: 'get_job', args: { id: jobId } }] : []),
     { name: 'list_power_schedules', args: {} },
+    { name: 'get_profitability', args: { hashprice_per_ths_day: 0.05, energy_price_per_mwh: 60 } },
+    { name: 'find_losing_miners', args: { hashprice_per_ths_day: 0.05, energy_price_per_mwh: 60 } },
+    { name: 'get_break_even', args: { hashprice_per_ths_day: 0.05 } },
+    { name: 'list_curtailment_policies', args: {} },
+    { name: 'plan_curtailment', args: { policy_id: SYNTHETIC_POLICY_ID } },
   ];
 }
+
+/** The curtailment policy the size test creates, so plan_curtailment has a whole site to plan. */
+export const SYNTHETIC_POLICY_ID = 'evening-peak';
