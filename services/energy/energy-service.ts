@@ -10,7 +10,7 @@ import { planDemandResponse } from './demand-response-plan.ts';
 import type { EnergyMetrics } from './energy-metrics.ts';
 import { framesOf, type CurtailmentExecution } from './execution.ts';
 import { fleetMiners } from './fleet-miners.ts';
-import type { CurtailmentPlan } from './plan.ts';
+import type { CurtailmentPlan, PlanWindow } from './plan.ts';
 import { planCurtailment } from './planner.ts';
 import { parsePolicyInput, pricesKey, type StoredPolicy } from './policy-record.ts';
 import { checkPriceSource, curveAt } from './price-source.ts';
@@ -229,24 +229,7 @@ export class EnergyService {
     const plan = planDemandResponse({ miners: selected, signal, tenant: caller.tenant, rules: p.policy, now_ms: now, hashprice_per_ths_day: p.hashprice_per_ths_day });
     if (opts.dry_run) return { dry_run: true, plan, execution: null };
     const w = plan.windows[0]!;
-    const e: CurtailmentExecution = {
-      id: executionId(caller.tenant, w.id),
-      tenant: caller.tenant,
-      policy_id: p.id,
-      created_ms: now,
-      finished_ms: null,
-      kind: 'demand_response',
-      source_id: signal.id,
-      window: { id: w.id, start_ms: w.start_ms, end_ms: w.end_ms, reasons: w.reasons, restore: w.restore },
-      memo_ref: this.infra.store.schedules.windowMemoRef(`energy:${caller.tenant}:${w.id}`, w.start_ms),
-      steps: framesOf(plan, w.id),
-      sites: w.sites,
-      reduction_kw: w.reduction_kw,
-      ramp_kw_per_min: p.policy.ramp_kw_per_min,
-      actor: `demand-response:${signal.id} (by ${caller.sub})`,
-      ended_ms: null,
-      note: null,
-    };
+    const e = this.executionOf({ id: executionId(caller.tenant, w.id), tenant: caller.tenant, policy: p, plan, window: w, now, kind: 'demand_response', source_id: signal.id, actor: `demand-response:${signal.id} (by ${caller.sub})`, note: null });
     if (!(await this.store.createExecution(e, this.opts.keepExecutions)))
       throw new FleetError('conflict', `demand-response signal "${signal.id}" for this window was already given; GET /api/v1/energy/executions/${e.id} shows it`, { details: { execution: e.id } });
     await this.control.note(caller, {
@@ -264,6 +247,40 @@ export class EnergyService {
   }
 
   // ---- executions ----
+
+  /** A new execution record of one window of a plan (a price window or a demand-response signal). */
+  private executionOf(o: {
+    id: string;
+    tenant: string;
+    policy: StoredPolicy;
+    plan: CurtailmentPlan;
+    window: PlanWindow;
+    now: number;
+    kind: CurtailmentExecution['kind'];
+    source_id: string;
+    actor: string;
+    note: string | null;
+  }): CurtailmentExecution {
+    const w = o.window;
+    return {
+      id: o.id,
+      tenant: o.tenant,
+      policy_id: o.policy.id,
+      created_ms: o.now,
+      finished_ms: null,
+      kind: o.kind,
+      source_id: o.source_id,
+      window: { id: w.id, start_ms: w.start_ms, end_ms: w.end_ms, reasons: w.reasons, restore: w.restore },
+      memo_ref: this.infra.store.schedules.windowMemoRef(`energy:${o.tenant}:${w.id}`, w.start_ms),
+      steps: framesOf(o.plan, w.id),
+      sites: w.sites,
+      reduction_kw: w.reduction_kw,
+      ramp_kw_per_min: o.policy.policy.ramp_kw_per_min,
+      actor: o.actor,
+      ended_ms: null,
+      note: o.note,
+    };
+  }
 
   async listExecutions(caller: Caller, opts: { limit?: number } = {}): Promise<ExecutionView[]> {
     const list = (await this.store.listExecutions(caller.tenant, Math.min(Math.max(opts.limit ?? 20, 1), 100))) as CurtailmentExecution[];
@@ -416,24 +433,8 @@ export class EnergyService {
     const plan = await this.planFor(p, miners, now, to);
     const pw = plan.windows.find(x => x.id === w.id);
     if (!pw) return;
-    const e: CurtailmentExecution = {
-      id,
-      tenant: p.tenant,
-      policy_id: p.id,
-      created_ms: now,
-      finished_ms: null,
-      kind: 'price',
-      source_id: p.id,
-      window: { id: pw.id, start_ms: pw.start_ms, end_ms: pw.end_ms, reasons: pw.reasons, restore: pw.restore },
-      memo_ref: this.infra.store.schedules.windowMemoRef(`energy:${p.tenant}:${pw.id}`, pw.start_ms),
-      steps: framesOf(plan, pw.id),
-      sites: pw.sites,
-      reduction_kw: pw.reduction_kw,
-      ramp_kw_per_min: p.policy.ramp_kw_per_min,
-      actor: `energy-policy:${p.id} (by ${p.created_by})`,
-      ended_ms: null,
-      note: pw.skipped.length > 0 ? `${pw.skipped.length} miner(s) skipped: ${[...new Set(pw.skipped.map(s => s.reason))].join(', ')}` : null,
-    };
+    const note = pw.skipped.length > 0 ? `${pw.skipped.length} miner(s) skipped: ${[...new Set(pw.skipped.map(s => s.reason))].join(', ')}` : null;
+    const e = this.executionOf({ id, tenant: p.tenant, policy: p, plan, window: pw, now, kind: 'price', source_id: p.id, actor: `energy-policy:${p.id} (by ${p.created_by})`, note });
     if (await this.store.createExecution(e, this.opts.keepExecutions)) {
       await this.control.note(caller, {
         time_ms: Date.now(),

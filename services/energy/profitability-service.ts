@@ -6,7 +6,7 @@ import type { FleetQuery, MinerMeans } from '../query/fleet-query.ts';
 import { iso, type TimeRange } from '../query/time.ts';
 import { HashpriceProvider, type CurrentHashprice } from './hashprice-provider.ts';
 import type { EnergyPriceSource, ProfitabilityConfig } from './profitability-config.ts';
-import { breakEvenPricePerMwh, computeProfitability, losingMiners, type MinerEconomics, type ProfitabilityReport } from './profitability.ts';
+import { breakEvenPricePerMwh, computeProfitability, losingMiners, type Economics, type MinerEconomics, type ProfitabilityReport } from './profitability.ts';
 import { fixedTariffCurve } from './prices/fixed-tariff.ts';
 
 /**
@@ -71,15 +71,8 @@ export interface PricesUsed {
   energy_price_per_mwh: PriceUsed;
 }
 
-export interface Money {
-  hashrate_ths: number;
-  power_kw: number;
-  energy_mwh: number;
-  revenue: number;
-  power_cost: number;
-  margin: number;
-  break_even_price_per_mwh: number | null;
-}
+/** One group's (or miner's) economics, rounded for answers. */
+export type Money = Economics;
 
 export interface ProfitGroup extends Money {
   /** site name, model (null: unknown) or miner id */
@@ -157,15 +150,7 @@ const round = (v: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };
-const money = (e: {
-  hashrate_ths: number;
-  power_kw: number;
-  energy_mwh: number;
-  revenue: number;
-  power_cost: number;
-  margin: number;
-  break_even_price_per_mwh: number | null;
-}): Money => ({
+const money = (e: Economics): Money => ({
   hashrate_ths: round(e.hashrate_ths, 3),
   power_kw: round(e.power_kw, 3),
   energy_mwh: round(e.energy_mwh, 6),
