@@ -43,6 +43,10 @@ const pricesLine = (p: z.output<typeof Profitability>['prices']): string =>
   `hashprice ${p.hashprice_per_ths_day.value} ${p.currency}/TH/s/day (${p.hashprice_per_ths_day.source}, as of ${p.hashprice_per_ths_day.as_of}${p.hashprice_per_ths_day.stale ? ', STALE' : ''}), ` +
   `energy ${p.energy_price_per_mwh.value} ${p.currency}/MWh (${p.energy_price_per_mwh.source})`;
 
+// The range and the what-if prices every profitability tool takes.
+const RANGE_ARGS = { from: fromArg, to: toArg, site: SiteArg.optional() };
+const PRICE_ARGS = { hashprice_per_ths_day: hashpriceArg, energy_price_per_mwh: energyArg };
+
 export const getProfitability = defineTool({
   name: 'get_profitability',
   title: 'Get profitability',
@@ -51,13 +55,10 @@ export const getProfitability = defineTool({
   access: 'read',
   category: 'analytics',
   input: z.strictObject({
-    from: fromArg,
-    to: toArg,
-    site: SiteArg.optional(),
+    ...RANGE_ARGS,
     miner: z.string().min(1).max(128).optional().describe('One miner (id or hostname).'),
     group_by: z.enum(GROUP_BYS).optional().describe('Default site; miner: worst first.'),
-    hashprice_per_ths_day: hashpriceArg,
-    energy_price_per_mwh: energyArg,
+    ...PRICE_ARGS,
     limit: limitArg(20, 500, 'groups'),
   }),
   output: Profitability,
@@ -88,11 +89,8 @@ export const findLosingMiners = defineTool({
   access: 'read',
   category: 'analytics',
   input: z.strictObject({
-    from: fromArg,
-    to: toArg,
-    site: SiteArg.optional(),
-    hashprice_per_ths_day: hashpriceArg,
-    energy_price_per_mwh: energyArg,
+    ...RANGE_ARGS,
+    ...PRICE_ARGS,
     limit: limitArg(20, 500, 'miners'),
   }),
   output: LosingMiners,
@@ -122,11 +120,8 @@ export const getBreakEven = defineTool({
   access: 'read',
   category: 'analytics',
   input: z.strictObject({
-    from: fromArg,
-    to: toArg,
-    site: SiteArg.optional(),
-    hashprice_per_ths_day: hashpriceArg,
-    energy_price_per_mwh: energyArg,
+    ...RANGE_ARGS,
+    ...PRICE_ARGS,
   }),
   output: BreakEven,
   async run(args, ctx) {
