@@ -118,14 +118,18 @@ describe('planner invariants', () => {
               lastOn = e.at;
             }
           });
-          // a miner left off has a window whose restore is deferred
-          if (list.length % 2 === 1) expect(windows.get(list.at(-1)!.window)!.restore).toBe('deferred');
+          // A miner left off has a deferred window: its curtail's own, or a later one it was carried
+          // into (a miner still off when the next window starts stays off through it).
+          if (list.length % 2 === 1) {
+            const offFrom = windows.get(list.at(-1)!.window)!.start_ms;
+            expect(p.windows.some(w => w.restore === 'deferred' && w.start_ms >= offFrom)).toBe(true);
+          }
         }
         // windows ids are unique
         expect(new Set(p.windows.map(w => w.id)).size).toBe(p.windows.length);
         expect(p.to_ms - p.from_ms).toBeLessThanOrEqual(8 * H);
       }),
-      { numRuns: 300 },
+      { numRuns: 300, ...(process.env.PLANNER_SEED ? { seed: Number(process.env.PLANNER_SEED), path: process.env.PLANNER_PATH } : {}) },
     );
   });
 });
