@@ -19,6 +19,8 @@ export interface LocalService {
   /** stop and remove the data dir */
   destroy(): Promise<void>;
   readonly running: boolean;
+  /** the server's process id while it runs (benchmarks read its CPU from /proc) */
+  readonly pid: number | undefined;
 }
 
 export interface LocalServiceOptions {
@@ -115,6 +117,10 @@ abstract class SpawnedService implements LocalService {
     this.dataDir = dataDir;
     this.ownProcessGroup = o.ownProcessGroup === true;
     this.signal = o.signal;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.proc?.pid : undefined;
   }
 
   get running(): boolean {

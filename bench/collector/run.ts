@@ -145,19 +145,26 @@ try {
       }
       await sleep(Math.max(intervalMs + 2_000, Number(values.warmup) * 1000)); // first cycles: logins, details, streams
       const colStats = cols.map(c => new ProcSampler(c.child.pid!));
+      // InfluxDB and Redis started for this run (not INFLUX_URL/REDIS_URL ones): their CPU per poll
+      const storeStats = services.flatMap(s => (s.pid ? [{ name: s.name, sampler: new ProcSampler(s.pid) }] : []));
       const before = await scrapeAll();
       for (const st of colStats) st.begin();
+      for (const st of storeStats) st.sampler.begin();
       simStats.begin();
       const machine0 = machineBusyS();
       let maxLag = 0;
       const t0 = Date.now();
+      // Scraped every 5 s (for the worst lag): each scrape costs the collector the default process
+      // metrics over 10,000 sockets (a readdir of /proc/self/fd, the active handles), which at a
+      // 2 s cadence was ~8 % of its main thread at 10,000 miners; Prometheus scrapes every 15 s.
       while (Date.now() - t0 < durationMs) {
-        await sleep(2_000);
+        await sleep(5_000);
         for (const t of await scrapeAll()) maxLag = Math.max(maxLag, metric(t, 'bosfleet_cycle_lag_seconds'));
       }
       const after = await scrapeAll();
       if (process.env.BENCH_DEBUG) for (const t of after) process.stderr.write(t.split('\n').filter(l => /eventloop_lag_p99|eventloop_lag_max|poll_duration_seconds_bucket\{le="(0.1|0.5|1|2.5)"/.test(l)).join('\n') + '\n');
       const uses = colStats.map(st => st.end());
+      const storeUse = Object.fromEntries(storeStats.map(st => [`${st.name}_cpu_pct`, Math.round(st.sampler.end().cpuPct)]));
       const machinePct = ((machineBusyS() - machine0) / ((Date.now() - t0) / 1000)) * 100;
       // Several shards: CPU adds up; peak RSS is the sum of each process's peak (an upper bound).
       const colUse = { cpuPct: uses.reduce((a, u) => a + u.cpuPct, 0), peakRssMb: uses.reduce((a, u) => a + u.peakRssMb, 0) };
@@ -223,6 +230,15 @@ try {
         collector_poll_p99_ms: Math.round(histQuantile(after, before, 0.99) * 1000),
         // the whole machine (all cores, 100 % = one core busy) while the collector ran: the rest is InfluxDB, Redis and other work
         machine_busy_pct: Math.round(machinePct),
+        ...storeUse,
+        // CPU of every process per poll (ms): collector, simulator, and InfluxDB + Redis when started here
+        cpu_ms_per_poll: {
+          collector: Math.round((colUse.cpuPct * 10_000) / Math.max(1, pollsPerS)) / 1000,
+          simulator: Math.round((simDuringCol.cpuPct * 10_000) / Math.max(1, pollsPerS)) / 1000,
+          ...Object.fromEntries(Object.entries(storeUse).map(([k, v]) => [k.replace('_cpu_pct', ''), Math.round((v * 10_000) / Math.max(1, pollsPerS)) / 1000])),
+          bare_loop: Math.round((bareUse.cpuPct * 10_000) / bareResult.polls_per_s!) / 1000,
+          simulator_with_bare_loop: Math.round((simDuringBare.cpuPct * 10_000) / bareResult.polls_per_s!) / 1000,
+        },
         per_process: perProcess,
       };
       results.push(row);
