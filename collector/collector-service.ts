@@ -278,6 +278,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     admit: t => (identity && t.details ? identity.admit(t.inv, t.details) : Promise.resolve(true)),
     // A lease that ran out while this process stalled: no poll until it is renewed (timers may run late).
     mayPoll: id => leases?.owns(id) ?? true,
+    pollableUntilMs: () => leases?.pollableUntilMs() ?? Infinity,
     metrics,
     log,
   }, { credentials, rpcTimeoutMs: config.COLLECTOR_RPC_TIMEOUT_MS });

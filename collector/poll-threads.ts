@@ -44,6 +44,8 @@ export type FromThread =
 export type ToThread = { t: 'inventory'; miners: InventoryMiner[] } | { t: 'start' } | { t: 'reply'; id: number; value?: unknown; error?: string } | { t: 'stop' };
 
 export interface PollThreadInit {
+  /** one Float64: until when (epoch ms) polls may start, written by the main thread (leases) */
+  gate: SharedArrayBuffer;
   scheduler: Pick<SchedulerOptions, 'intervalMs' | 'concurrency' | 'offlineAfterMisses' | 'backoffMaxMs' | 'statusStream' | 'poll' | 'tickMs'>;
   rpcTimeoutMs: number;
   admit: boolean;
@@ -92,6 +94,9 @@ class ThreadedPoller implements MinerPoller {
   private readonly deps: { credentials: Pick<CredentialStore, 'resolve'>; rpcTimeoutMs: number };
   private readonly threads: PollThread[] = [];
   private cycleTimer: NodeJS.Timeout | null = null;
+  private gateTimer: NodeJS.Timeout | null = null;
+  /** until when the threads may start polls: the leases' validity, refreshed every tick */
+  private readonly gate = new Float64Array(new SharedArrayBuffer(8)).fill(Infinity);
   private cycleIndex = 0;
   private running = false;
   private stopping = false;
@@ -109,6 +114,7 @@ class ThreadedPoller implements MinerPoller {
   private spawn(i: number, count: number): Worker {
     const o = this.opts;
     const init: PollThreadInit = {
+      gate: this.gate.buffer as SharedArrayBuffer,
       scheduler: { intervalMs: o.intervalMs, concurrency: concurrencyShare(o.concurrency, i, count), offlineAfterMisses: o.offlineAfterMisses, backoffMaxMs: o.backoffMaxMs, statusStream: o.statusStream, poll: o.poll, ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}) },
       rpcTimeoutMs: this.deps.rpcTimeoutMs,
       admit: o.admit !== undefined,
@@ -156,6 +162,13 @@ class ThreadedPoller implements MinerPoller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    const until = this.opts.pollableUntilMs;
+    if (until) {
+      // A validity that only moves forward between renewals; the threads compare it with their own clock.
+      const refresh = (): void => void (this.gate[0] = until());
+      refresh();
+      this.gateTimer = setInterval(refresh, this.opts.tickMs ?? 50);
+    }
     for (const th of this.threads) th.worker.postMessage({ t: 'start' } satisfies ToThread);
     this.cycleTimer = setInterval(() => this.endCycle(), this.opts.intervalMs);
   }
@@ -243,7 +256,8 @@ class ThreadedPoller implements MinerPoller {
     this.running = false;
     this.stopping = true;
     if (this.cycleTimer) clearInterval(this.cycleTimer);
-    this.cycleTimer = null;
+    if (this.gateTimer) clearInterval(this.gateTimer);
+    this.cycleTimer = this.gateTimer = null;
     await Promise.all(
       this.threads.map(async th => {
         if (!th.alive) return;

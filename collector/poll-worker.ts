@@ -74,8 +74,11 @@ const sink: PollSink = {
 };
 
 const pool = new MinerClientPool({ resolve: (name: string) => call<MinerCredentials>({ fn: 'credentials', name }) }, { timeoutMs: init.rpcTimeoutMs });
+// The leases' validity (collector/leases/): a process whose renewals stalled stops starting polls.
+const gate = new Float64Array(init.gate);
 const scheduler = new PollScheduler({
   ...init.scheduler,
+  mayPoll: () => Date.now() < gate[0]!,
   pool,
   sink,
   ...(init.admit ? { admit: (t: MinerTracker) => (t.details ? call<boolean>({ fn: 'admit', miner: t.ref.id, details: t.details }) : Promise.resolve(true)) } : {}),

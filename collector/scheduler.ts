@@ -39,6 +39,11 @@ export interface SchedulerOptions {
   sink: PollSink;
   /** checked when a poll is due: false skips it (the miner is not this process's to poll right now: collector/leases/) */
   mayPoll?: (id: string) => boolean;
+  /**
+   * With poll threads, which own their miners' sets but cannot call mayPoll: until when (epoch
+   * ms) this process may poll at all (its leases' validity), read by the threads on every tick.
+   */
+  pollableUntilMs?: () => number;
   /** checked whenever a poll brought fresh details: false keeps nothing of that poll (device-identity.ts) */
   admit?: (t: MinerTracker) => Promise<boolean>;
   metrics: CollectorMetrics;

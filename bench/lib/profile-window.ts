@@ -3,6 +3,7 @@
 //   node --import ./bench/lib/profile-window.ts …
 // PROFILE_AFTER_MS, PROFILE_FOR_MS: the window, from process start.
 // CPU_PROFILE_OUT: V8's sampling profile of this thread over the window (.cpuprofile, DevTools format).
+// HEAP_PROFILE_OUT: V8's sampling heap profile over the window (.heapprofile: where the bytes were allocated).
 // GC_STATS=1: pauses of the main thread per kind of collection over the window, printed to stderr.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -15,8 +16,9 @@ function ms(name: string): number {
 }
 
 const cpuOut = process.env.CPU_PROFILE_OUT;
+const heapOut = process.env.HEAP_PROFILE_OUT;
 const gcStats = process.env.GC_STATS === '1';
-if (cpuOut || gcStats) {
+if (cpuOut || heapOut || gcStats) {
   const afterMs = ms('PROFILE_AFTER_MS');
   const forMs = ms('PROFILE_FOR_MS');
   setTimeout(() => void openWindow(forMs), afterMs).unref();
@@ -35,6 +37,19 @@ async function openWindow(forMs: number): Promise<void> {
       writeFileSync(cpuOut, JSON.stringify(profile));
       session.disconnect();
       process.stderr.write(`profile-window: wrote ${cpuOut}\n`);
+    });
+  }
+  if (heapOut) {
+    const session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.enable');
+    // every 32 kB allocated on average: objects that die young are counted too
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    stops.push(async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(heapOut, JSON.stringify(profile));
+      session.disconnect();
+      process.stderr.write(`profile-window: wrote ${heapOut}\n`);
     });
   }
   if (gcStats) {

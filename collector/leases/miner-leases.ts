@@ -76,6 +76,15 @@ export class MinerLeases {
     return performance.now() < this.validUntilMs;
   }
 
+  /**
+   * Until when (epoch ms) this process may poll what it holds, for poll threads that cannot
+   * call owns(): Infinity while no one else could take over.
+   */
+  pollableUntilMs(): number {
+    if (this.storeRefused || (this.last?.members.length ?? 0) <= 1) return Infinity;
+    return Date.now() + (this.validUntilMs - performance.now());
+  }
+
   get ownedCount(): number {
     return this.held.size;
   }
