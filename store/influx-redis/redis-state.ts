@@ -84,17 +84,23 @@ export class RedisState implements StatePort {
     return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
   }
 
-  /** HSET per field and one PEXPIREAT per bucket, in one pipeline (the writer chunks). */
+  /**
+   * One HSET of all its fields and one PEXPIREAT per bucket, in one pipeline (the writer chunks):
+   * a command per field cost the collector's thread ~10 µs each at 10,000 miners.
+   */
   async putWindowStats(batch: readonly WindowStatWrite[]): Promise<void> {
     if (batch.length === 0) return;
-    const p = this.redis.pipeline();
-    const expiries = new Map<string, number>();
+    const buckets = new Map<string, { args: string[]; expireAtMs: number }>();
     for (const e of batch) {
       const key = this.keys.windowStats(e.tenant, e.res, e.startMs);
-      p.hset(key, e.field, e.value);
-      expiries.set(key, e.expireAtMs);
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { args: [], expireAtMs: e.expireAtMs }));
+      // a field given twice: HSET keeps the last, as the writes one by one did
+      b.args.push(e.field, e.value);
+      b.expireAtMs = e.expireAtMs;
     }
-    for (const [key, at] of expiries) p.pexpireat(key, at);
+    const p = this.redis.pipeline();
+    for (const [key, b] of buckets) p.hset(key, ...b.args).pexpireat(key, b.expireAtMs);
     await exec(p);
   }
 
