@@ -22,9 +22,13 @@ export interface FleetTruth {
   /** fleet hashrate now (TH/s), miners answering now */
   hashrateNowThs: number;
   latestEventMs: number;
+  policyId: string;
+  /** miners of the policy's site (one site: 500) and the models seeded */
+  siteMiners: number;
+  models: Set<string>;
 }
 
-export function fleetTruth(fleet: SeededFleet, jobId: string, offlineForMs: number): FleetTruth {
+export function fleetTruth(fleet: SeededFleet, jobId: string, offlineForMs: number, policyId: string): FleetTruth {
   const { miners, nowMs } = fleet;
   const byStatus = { online: 0, degraded: 0, offline: 0, paused: 0 };
   for (const m of miners) byStatus[m.status as keyof typeof byStatus]++;
@@ -51,6 +55,9 @@ export function fleetTruth(fleet: SeededFleet, jobId: string, offlineForMs: numb
     deadPoolsReporting: miners.filter(m => m.dead_pool && !offline.has(m.ref.id)).length,
     hashrateNowThs: miners.filter(m => !offline.has(m.ref.id)).reduce((a, m) => a + sampleOf(m, nowMs).hashrate_ghs, 0) / 1_000,
     latestEventMs: Math.max(...fleet.events.map(e => e.time_ms)),
+    policyId,
+    siteMiners: miners.filter(m => m.ref.site === miners[0]!.ref.site).length,
+    models: new Set(miners.map(m => m.model)),
   };
 }
 
@@ -133,6 +140,34 @@ export function checkAnswer(name: string, args: Record<string, unknown>, s: Answ
       return s.id === t.jobId && s.miners_total === 500 ? null : `job ${s.id} over ${s.miners_total} miners`;
     case 'list_power_schedules':
       return s.total === 1 ? null : `${s.total} schedules, seeded 1`;
+    // Money from stored hashrate and power: checked for coverage and consistency, not to the cent
+    // (the means come from the seeded rollups, not from the generator).
+    case 'get_profitability': {
+      const f = s.fleet;
+      if (!(f?.miners > 0) || f.miners > t.n) return `fleet.miners ${f?.miners}, seeded ${t.n}`;
+      if (!(f.revenue > 0) || !(f.power_cost > 0)) return `revenue ${f.revenue}, power cost ${f.power_cost}: expected both > 0`;
+      if (!near(f.margin, f.revenue - f.power_cost, 0.001) && Math.abs(f.margin - (f.revenue - f.power_cost)) > 0.02) return `margin ${f.margin} is not revenue − power cost (${f.revenue} − ${f.power_cost})`;
+      return s.groups?.length > 0 ? null : 'no groups';
+    }
+    case 'find_losing_miners': {
+      if (!(s.evaluated > 0) || s.evaluated > t.n) return `evaluated ${s.evaluated}, seeded ${t.n}`;
+      const notLosing = (s.items as Answer[] | undefined)?.filter(i => !(i.margin < 0)) ?? [];
+      return notLosing.length === 0 && s.total <= s.evaluated ? null : `${notLosing.length} listed miners do not lose money`;
+    }
+    case 'get_break_even': {
+      const models = new Set(((s.items ?? s.models) as Answer[] | undefined)?.map(m => m.model));
+      const missing = [...t.models].filter(m => !models.has(m));
+      if (missing.length > 0) return `no break-even for seeded models ${missing.join(', ')}`;
+      const bad = ((s.items ?? s.models) as Answer[]).filter(m => !(m.break_even_price_per_mwh > 0));
+      return bad.length === 0 ? null : `${bad.length} models without a positive break-even price`;
+    }
+    case 'list_curtailment_policies':
+      return ids(s.items ?? s.policies).includes(t.policyId) ? null : `policy ${t.policyId} not listed`;
+    case 'plan_curtailment': {
+      const w = s.windows as Answer[] | undefined;
+      if (!w || w.length === 0) return 'no window planned over the seeded evening peak';
+      return w.every(x => x.miners > 0 && x.miners <= t.siteMiners && x.kw > 0) ? null : `a window curtails no miner or more than the site's ${t.siteMiners}`;
+    }
     default:
       return `no check for ${name}`;
   }

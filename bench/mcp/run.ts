@@ -34,7 +34,7 @@ import { openEmbeddedStore } from '../../store/embedded/index.ts';
 import { openInfluxRedisStore } from '../../store/influx-redis/index.ts';
 import { waitForRedis } from '../../store/influx-redis/redis-connection.ts';
 import type { Store, StoreBackend } from '../../store/store.ts';
-import { defaultReadCalls } from '../../test/mcp/synthetic.ts';
+import { createSyntheticPolicy, defaultReadCalls, SYNTHETIC_POLICY_ID } from '../../test/mcp/synthetic.ts';
 import { BenchGuard, formatLoad } from '../lib/bench-guard.ts';
 import { checkAnswer, fleetTruth } from './answer-checks.ts';
 import { OFFLINE_FOR_MS, seedBenchFleet } from './seed-fleet.ts';
@@ -154,13 +154,15 @@ async function benchOne(backend: StoreBackend, n: number): Promise<Row[]> {
       duration_ms: 3 * 3_600_000,
       action: { type: 'pause' },
     });
+    // a curtailment policy over one site, for list_curtailment_policies and plan_curtailment
+    await createSyntheticPolicy(plane, operator, fleet.miners[0]!.ref.site);
     const deps: McpDeps = { fleetQuery, plane, infra: handle.infra };
     const handler = createMcpHandler(() => buildMcpServer(deps, viewer, { log }));
     const client = new Client({ name: 'bench-mcp', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
     await client.connect(new StreamableHTTPClientTransport(new URL('http://mcp.local/mcp'), { fetch: (url, init) => handler.fetch(new Request(url, init)) }));
     clients.push(client);
     await client.listTools();
-    const truth = fleetTruth(fleet, job.job!.id, OFFLINE_FOR_MS);
+    const truth = fleetTruth(fleet, job.job!.id, OFFLINE_FOR_MS, SYNTHETIC_POLICY_ID);
     const rows: Row[] = [];
     for (const { name, args } of defaultReadCalls(fleet.miners, job.job!.id)) {
       const label = name === 'query_telemetry' ? `${name} (${'miners' in args ? '1 miner' : 'fleet'})` : name;

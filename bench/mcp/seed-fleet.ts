@@ -21,12 +21,11 @@ import { computeAggregates } from '../../core/fleet-aggregates.ts';
 import type { FleetEvent, MinerSnapshot } from '../../core/samples.ts';
 import type { SeriesPoint } from '../../store/ports/series.ts';
 import type { Store } from '../../store/store.ts';
-import { sampleOf, syntheticFleet, type SyntheticMiner } from '../../test/mcp/seed.ts';
+import { OFFLINE_FOR_MS, sampleOf, syntheticFleet, syntheticSnapshot, type SyntheticMiner } from '../../test/mcp/seed.ts';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
-/** offline miners stop answering this long before now */
-export const OFFLINE_FOR_MS = 30 * MINUTE;
+export { OFFLINE_FOR_MS };
 
 export interface BenchSeedOptions {
   n: number;
@@ -114,7 +113,7 @@ export async function seedBenchFleet(store: Store, o: BenchSeedOptions): Promise
   await windowStats.flush();
   if (windowStats.dropped > 0) throw new Error(`bench seed: ${windowStats.dropped} window statistics dropped`);
 
-  const snapshots = miners.map(m => snapshotOf(m, nowMs, recentPollMs));
+  const snapshots = miners.map(m => syntheticSnapshot(m, nowMs, Math.round(OFFLINE_FOR_MS / recentPollMs)));
   for (let i = 0; i < snapshots.length; i += 1_000) await store.state.putSnapshots(snapshots.slice(i, i + 1_000));
   await store.state.putAggregates('collector', computeAggregates(snapshots, nowMs));
   await store.state.putHeartbeat(nowMs - 2_000);
@@ -133,33 +132,6 @@ export async function seedBenchFleet(store: Store, o: BenchSeedOptions): Promise
   const events = eventsOf(miners, nowMs, o.events ?? 300);
   await store.events.record(events);
   return { miners, tenant, nowMs, pollMs: recentPollMs, events, snapshots, points: written, seedMs: Date.now() - t0 };
-}
-
-function snapshotOf(m: SyntheticMiner, nowMs: number, pollMs: number): MinerSnapshot {
-  const offline = m.status === 'offline';
-  const seenMs = offline ? nowMs - OFFLINE_FOR_MS : nowMs - 5_000;
-  const sample = sampleOf(m, seenMs);
-  return {
-    ref: m.ref,
-    last_seen_ms: seenMs,
-    last_poll_ms: nowMs - 5_000,
-    consecutive_failures: offline ? Math.round(OFFLINE_FOR_MS / pollMs) : 0,
-    last_error: offline ? 'unreachable' : null,
-    status: m.status,
-    sample,
-    details: {
-      uid: `uid-${m.ref.id}`,
-      serial: `SN${m.index}`,
-      mac: null,
-      hostname: m.hostname,
-      model: m.model,
-      firmware: sample.firmware,
-      api_version: '1.11.0',
-      platform: 'PLATFORM_AM3_BBB',
-      sticker_hashrate_ghs: m.nominal_ghs,
-      fetched_ms: nowMs - HOUR,
-    },
-  };
 }
 
 function eventsOf(miners: readonly SyntheticMiner[], nowMs: number, n: number): FleetEvent[] {

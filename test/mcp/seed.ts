@@ -33,6 +33,8 @@ import { SnapshotStore, computeAggregates } from '../../store/influx-redis/snaps
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+/** how long the offline miners of the synthetic fleet have been unreachable */
+export const OFFLINE_FOR_MS = 30 * MINUTE;
 
 const MODELS = [
   { model: 'Antminer S19j Pro', nominal_ghs: 104_000, power_w: 3_068 },
@@ -268,6 +270,34 @@ export class LineWriter {
   }
 }
 
+/** The latest state of a synthetic miner at nowMs: seen 5 s ago, an offline one OFFLINE_FOR_MS ago after `offlineFailures` failed polls. */
+export function syntheticSnapshot(m: SyntheticMiner, nowMs: number, offlineFailures: number): MinerSnapshot {
+  const offline = m.status === 'offline';
+  const seenMs = offline ? nowMs - OFFLINE_FOR_MS : nowMs - 5_000;
+  const sample = sampleOf(m, seenMs);
+  return {
+    ref: m.ref,
+    last_seen_ms: seenMs,
+    last_poll_ms: nowMs - 5_000,
+    consecutive_failures: offline ? offlineFailures : 0,
+    last_error: offline ? 'unreachable' : null,
+    status: m.status,
+    sample,
+    details: {
+      uid: `uid-${m.ref.id}`,
+      serial: `SN${m.index}`,
+      mac: null,
+      hostname: m.hostname,
+      model: m.model,
+      firmware: sample.firmware,
+      api_version: '1.11.0',
+      platform: 'PLATFORM_AM3_BBB',
+      sticker_hashrate_ghs: m.nominal_ghs,
+      fetched_ms: nowMs - HOUR,
+    },
+  };
+}
+
 export interface SeedOptions {
   redis: Redis;
   keys: RedisKeys;
@@ -295,31 +325,7 @@ export async function seedSynthetic(o: SeedOptions): Promise<{ lines: number }> 
   await influx.ensureDatabase();
   const store = new SnapshotStore(o.redis, o.keys, { chunkSize: 500 });
   const now = o.nowMs;
-  const snaps: MinerSnapshot[] = o.miners.map(m => {
-    const offline = m.status === 'offline';
-    const sample = sampleOf(m, offline ? now - 30 * MINUTE : now - 5_000);
-    return {
-      ref: m.ref,
-      last_seen_ms: offline ? now - 30 * MINUTE : now - 5_000,
-      last_poll_ms: now - 5_000,
-      consecutive_failures: offline ? 20 : 0,
-      last_error: offline ? 'unreachable' : null,
-      status: m.status,
-      sample,
-      details: {
-        uid: `uid-${m.ref.id}`,
-        serial: `SN${m.index}`,
-        mac: null,
-        hostname: m.hostname,
-        model: m.model,
-        firmware: sample.firmware,
-        api_version: '1.11.0',
-        platform: 'PLATFORM_AM3_BBB',
-        sticker_hashrate_ghs: m.nominal_ghs,
-        fetched_ms: now - HOUR,
-      },
-    };
-  });
+  const snaps = o.miners.map(m => syntheticSnapshot(m, o.nowMs, 20));
   await store.writeSnapshots(snaps);
   await store.writeAggregates(computeAggregates(snaps, now));
   if (o.inventoryAt) {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ALL_TOOLS } from '../../mcp/server.ts';
 import { answerBytes } from '../../mcp/size-budget.ts';
 import type { ToolResult } from './helpers.ts';
-import { defaultReadCalls, startSyntheticMcp, SYNTHETIC_POLICY_ID, type SyntheticMcp } from './synthetic.ts';
+import { createSyntheticPolicy, defaultReadCalls, startSyntheticMcp, type SyntheticMcp } from './synthetic.ts';
 
 // Answer size at 5,000 miners: snapshots, aggregates, an hour of raw points, 12 h of 1m and
 // 26 h of 1h rollups and 300 events written with the collector's modules (no simulated miners:
@@ -40,16 +40,7 @@ beforeAll(async () => {
       action: { type: 'power_target', watt: 2_500 },
     });
   // A curtailment policy over a whole site with an evening peak every day: plan_curtailment's answer.
-  await f.plane.energy.putPolicy(f.operator, {
-    id: SYNTHETIC_POLICY_ID,
-    selector: { site },
-    currency: 'USD',
-    strike_price_per_mwh: 100,
-    target: { kind: 'reduce_percent', percent: 30 },
-    ramp_kw_per_min: 200,
-    enabled: false,
-    price_source: { kind: 'tariff', tariff: { currency: 'USD', default_price_per_mwh: 60, periods: [{ from_hour: 17, to_hour: 21, price_per_mwh: 150 }] } },
-  });
+  await createSyntheticPolicy(f.plane, f.operator, site);
 }, 300_000);
 
 afterAll(async () => {

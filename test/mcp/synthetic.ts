@@ -144,5 +144,19 @@ export function defaultReadCalls(miners: readonly SyntheticMiner[], jobId: strin
   ];
 }
 
-/** The curtailment policy the size test creates, so plan_curtailment has a whole site to plan. */
+/** The curtailment policy the size test and bench/mcp create, so plan_curtailment has a whole site to plan. */
 export const SYNTHETIC_POLICY_ID = 'evening-peak';
+
+/** A disabled policy over one site with an evening peak every day (a tariff: no price feed needed). */
+export async function createSyntheticPolicy(plane: ControlPlane, operator: Caller, site: string): Promise<void> {
+  await plane.energy.putPolicy(operator, {
+    id: SYNTHETIC_POLICY_ID,
+    selector: { site },
+    currency: 'USD',
+    strike_price_per_mwh: 100,
+    target: { kind: 'reduce_percent', percent: 30 },
+    ramp_kw_per_min: 200,
+    enabled: false,
+    price_source: { kind: 'tariff', tariff: { currency: 'USD', default_price_per_mwh: 60, periods: [{ from_hour: 17, to_hour: 21, price_per_mwh: 150 }] } },
+  });
+}
