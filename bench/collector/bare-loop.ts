@@ -7,10 +7,15 @@ import PQueue from 'p-queue';
 import { parse } from 'yaml';
 import { bosServices } from '../../proto/loader.ts';
 
-const [inventoryPath, durationText, intervalText, concurrencyText] = process.argv.slice(2);
+// slice "k/n": this process polls every n-th miner from the k-th (one socket per miner, and
+// the descriptor limit here is 20,000: 20,000 miners need two processes)
+const [inventoryPath, durationText, intervalText, concurrencyText, sliceText = '0/1'] = process.argv.slice(2);
 const durationMs = Number(durationText ?? 60_000);
 const intervalMs = Number(intervalText ?? 10_000);
+const [sliceK, sliceN] = sliceText.split('/').map(Number) as [number, number];
+if (!(sliceN >= 1 && sliceK >= 0 && sliceK < sliceN)) throw new Error(`slice ${sliceText}: expected k/n with 0 <= k < n`);
 const inv = parse(readFileSync(inventoryPath!, 'utf8')) as { miners: { address: string; port?: number }[] };
+inv.miners = inv.miners.filter((_, i) => i % sliceN === sliceK);
 const s = bosServices();
 const RPCS: [keyof typeof s, string][] = [['MinerService', 'GetMinerStats'], ['MinerService', 'GetHashboards'], ['CoolingService', 'GetCoolingState'], ['PerformanceService', 'GetTunerState'], ['PoolService', 'GetPoolGroups']];
 

@@ -51,6 +51,9 @@ const shards = Number(values.shards);
 const assign = String(values.assign);
 if (assign !== 'lease' && assign !== 'shard') throw new Error(`--assign ${assign}: expected lease or shard`);
 const pollThreads = values['poll-threads'];
+// a collector process holds a socket per miner and the descriptor limit here is 20,000
+for (const n of sizes)
+  if (Math.ceil(n / shards) > 18_000) throw new Error(`--miners ${n} with --shards ${shards}: over 18,000 miners per collector process does not fit the descriptor limit; use --shards ${Math.ceil(n / 18_000)}`);
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 function metric(text: string, name: string, labels = ''): number {
@@ -105,20 +108,34 @@ try {
       let bareUse = { cpuPct: NaN, peakRssMb: NaN };
       let simDuringBare = { cpuPct: NaN, waitPct: NaN };
       if (!values['no-bare']) {
-        const bare = spawn(process.execPath, ['bench/collector/bare-loop.ts', inventory, String(durationMs), String(intervalMs), String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'] });
-        const bareStats = new ProcSampler(bare.pid!);
-        bareStats.begin();
+        // one bare-loop process per 10,000 miners (a socket per miner; the descriptor limit is 20,000)
+        const procs = Math.ceil(n / 10_000);
+        const bares = Array.from({ length: procs }, (_, k) =>
+          spawn(process.execPath, ['bench/collector/bare-loop.ts', inventory, String(durationMs), String(intervalMs), String(Math.ceil(concurrency / procs)), `${k}/${procs}`], { stdio: ['ignore', 'pipe', 'inherit'] }),
+        );
+        const bareStats = bares.map(b => new ProcSampler(b.pid!));
+        bareStats.forEach(b => b.begin());
         simStats.begin();
-        bareResult = await new Promise<Record<string, number>>((resolve, reject) => {
-          createInterface({ input: bare.stdout! }).on('line', l => {
-            const m = JSON.parse(l) as Record<string, number> & { event: string };
-            if (m.event === 'result') resolve(m);
-          });
-          bare.once('exit', c => (c === 0 ? undefined : reject(new Error(`bare loop exited ${c}`))));
-        });
-        bareUse = bareStats.end();
+        const parts = await Promise.all(
+          bares.map(
+            bare =>
+              new Promise<Record<string, number>>((resolve, reject) => {
+                createInterface({ input: bare.stdout! }).on('line', l => {
+                  const m = JSON.parse(l) as Record<string, number> & { event: string };
+                  if (m.event === 'result') resolve(m);
+                });
+                // after the result line this rejects nothing
+                bare.once('exit', c => reject(new Error(`bare loop exited (${c}) without a result`)));
+              }),
+          ),
+        );
+        const sum = (k: string): number => parts.reduce((a, r) => a + r[k]!, 0);
+        // counts add up; of the latencies the worst process's is kept
+        bareResult = { polls_per_s: sum('polls_per_s'), errors: sum('errors'), logins_failed: sum('logins_failed'), p50_ms: Math.max(...parts.map(r => r.p50_ms!)), p99_ms: Math.max(...parts.map(r => r.p99_ms!)) };
+        const uses = bareStats.map(b => b.end());
+        bareUse = { cpuPct: uses.reduce((a, u) => a + u.cpuPct, 0), peakRssMb: uses.reduce((a, u) => a + u.peakRssMb, 0) };
         simDuringBare = simStats.end();
-        await new Promise(r => bare.once('exit', r));
+        await Promise.all(bares.map(b => (b.exitCode !== null ? undefined : new Promise(r => b.once('exit', r)))));
         guard.check(bareResult.logins_failed === 0, `${n} miners: ${bareResult.logins_failed} bare-loop logins failed`);
         guard.check(bareResult.errors === 0, `${n} miners: ${bareResult.errors} bare-loop polls failed`);
       }
