@@ -150,6 +150,7 @@ export class SimulatorGrpcServer implements SimulatorServer {
         stats.calls++;
         const origin = originOf(call);
         gate.delayed(origin, routed => {
+          if (call.cancelled) return; // the client gave up while the `slow` fault held the call
           try {
             if (!handler || handler.kind !== 'unary') throw unimplemented(path);
             const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));
@@ -193,6 +194,7 @@ export class SimulatorGrpcServer implements SimulatorServer {
         stats.calls++;
         const origin = originOf(call);
         gate.delayed(origin, routed => {
+          if (call.cancelled) return; // the client gave up while the `slow` fault held the call
           try {
             if (!handler || handler.kind !== 'server_stream') throw unimplemented(path);
             const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));
@@ -210,6 +212,7 @@ export class SimulatorGrpcServer implements SimulatorServer {
         stats.calls++;
         const origin = originOf(call);
         gate.delayed(origin, routed => {
+          if (call.cancelled) return; // the client gave up while the `slow` fault held the call
           try {
             if (!handler || handler.kind !== 'client_stream') throw unimplemented(path);
             const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));

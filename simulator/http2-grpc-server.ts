@@ -298,7 +298,10 @@ class Http2Call implements CallOrigin {
     const { stream, entry } = this;
     stream.once('close', () => this.onClose());
     if (!entry) {
-      this.finish({ code: status.UNIMPLEMENTED, details: `The server does not implement the method ${this.path}` });
+      this.finish({
+        code: status.UNIMPLEMENTED,
+        details: `The server does not implement the method ${this.path}`,
+      });
       stream.resume();
       return;
     }
@@ -327,12 +330,15 @@ class Http2Call implements CallOrigin {
     });
     stream.once('end', () => {
       if (this.done) return;
-      if (reader.partial || messages.length !== 1) {
+      if (reader.partial) {
+        this.finish({ code: status.INTERNAL, details: 'the request ended inside a message' });
+        return;
+      }
+      if (messages.length !== 1) {
+        // as grpc-js's server answers
         this.finish({
-          code: status.INTERNAL,
-          details: reader.partial
-            ? 'the request ended inside a message'
-            : `expected one request message, got ${messages.length}`,
+          code: status.UNIMPLEMENTED,
+          details: `expected one request message for ${entry.path}, got ${messages.length}`,
         });
         return;
       }
