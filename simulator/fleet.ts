@@ -92,7 +92,9 @@ export class SimulatedFleet implements SimulatorRuntime {
       logger: this.logger,
     };
     this.grpc =
-      o.transport === 'grpc-js' ? new SimulatorGrpcServer(serverOptions) : new SimulatorHttp2Server(serverOptions);
+      o.transport === 'grpc-js'
+        ? new SimulatorGrpcServer(serverOptions)
+        : new SimulatorHttp2Server(serverOptions);
 
     const now = this.now();
     const n = o.miners;

@@ -87,7 +87,10 @@ export class SimulatorGrpcServer implements SimulatorServer {
       impl[method] = this.implement(entry);
     }
     for (const [service, definition] of definitions)
-      this.server.addService(definition as grpc.ServiceDefinition, impls.get(service) as grpc.UntypedServiceImplementation);
+      this.server.addService(
+        definition as grpc.ServiceDefinition,
+        impls.get(service) as grpc.UntypedServiceImplementation,
+      );
   }
 
   get stats(): GrpcServerStats {
@@ -198,7 +201,10 @@ export class SimulatorGrpcServer implements SimulatorServer {
           try {
             if (!handler || handler.kind !== 'server_stream') throw unimplemented(path);
             const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));
-            handler.handle({ miner, runtime, now, request: call.request, metadata: call.metadata, path }, call);
+            handler.handle(
+              { miner, runtime, now, request: call.request, metadata: call.metadata, path },
+              call,
+            );
           } catch (err) {
             stats.errors++;
             call.emit('error', toStatus(err, logger, path));

@@ -174,7 +174,9 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     if (!(v >= 0 && v <= 600)) throw new Error('quickRamping values must be within 0–600 s');
   const transport = o.transport ?? 'http2';
   if (!isSimulatorTransport(transport))
-    throw new Error(`transport must be one of ${SIMULATOR_TRANSPORTS.join(', ')}, got '${String(transport)}'`);
+    throw new Error(
+      `transport must be one of ${SIMULATOR_TRANSPORTS.join(', ')}, got '${String(transport)}'`,
+    );
   const seedText = String(o.seed ?? 1);
   return {
     miners,
