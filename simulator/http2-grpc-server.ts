@@ -509,15 +509,16 @@ class Http2Call implements CallOrigin {
 
   /** A unary answer: headers, the one message, trailers OK. */
   private reply(message: Buffer): void {
-    if (this.done || this.stream.destroyed) return;
+    if (this.done) return;
     this.done = true;
+    if (this.stream.destroyed || this.stream.closed) return;
     if (!this.headersSent) this.sendHeaders();
     this.stream.end(frame(message));
   }
 
   /** One message of a streamed answer. */
   writeMessage(message: Buffer): boolean {
-    if (this.done || this.stream.destroyed) return false;
+    if (this.done || this.stream.destroyed || this.stream.closed) return false;
     if (!this.headersSent) this.sendHeaders();
     return this.stream.write(frame(message));
   }
