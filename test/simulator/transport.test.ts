@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeMessage, encodeMessage } from '../../proto/loader.ts';
 import { startSimulator, type SimulatedFleet, type SimulatorTransport } from '../../simulator/index.ts';
+import { resolveOptions } from '../../simulator/options.ts';
 import { connect, expectStatus, waitFor, type MinerClients } from './helpers.ts';
 
 interface RawAnswer {
@@ -53,6 +54,16 @@ function framed(message: Uint8Array): Buffer {
   out.set(message, 5);
   return out;
 }
+
+describe('simulator transport option', () => {
+  it('defaults to http2 and refuses an unknown transport, naming the choices', () => {
+    expect(resolveOptions({}).transport).toBe('http2');
+    expect(resolveOptions({ transport: 'grpc-js' }).transport).toBe('grpc-js');
+    expect(() => resolveOptions({ transport: 'h3' as SimulatorTransport })).toThrow(
+      "transport must be one of http2, grpc-js, got 'h3'",
+    );
+  });
+});
 
 const LOGIN = '/braiins.bos.v1.AuthenticationService/Login';
 const STATS = '/braiins.bos.v1.MinerService/GetMinerStats';
