@@ -13,12 +13,9 @@ import {
   type FaultKind,
 } from './faults.ts';
 import type { FirmwareBehaviour, ParsedFirmwareImage } from './firmware-image.ts';
-import {
-  SimulatorGrpcServer,
-  localAddressOf,
-  type GrpcServerStats,
-  type SurfaceCall,
-} from './grpc-server.ts';
+import type { CallOrigin, GrpcServerStats, SimulatorServer } from './call-gate.ts';
+import { SimulatorGrpcServer } from './grpc-server.ts';
+import { SimulatorHttp2Server } from './http2-grpc-server.ts';
 import type { SimulatorRuntime } from './handlers/types.ts';
 import { makeIdentity } from './identity.ts';
 import { buildInventory, minerPasswordEnv, writeInventoryFile } from './inventory-writer.ts';
@@ -73,7 +70,7 @@ export class SimulatedFleet implements SimulatorRuntime {
   private readonly byAuthority = new Map<string, VirtualMiner>();
   private readonly byPort = new Map<number, VirtualMiner>();
   private readonly scheduler: Scheduler;
-  private readonly grpc: SimulatorGrpcServer;
+  private readonly grpc: SimulatorServer;
   private readonly bindChains = new Map<string, Promise<void>>();
   private readonly loopTimers = new Map<string, Cancel>();
   private readonly bootTimers = new Map<string, Cancel>();
@@ -88,12 +85,16 @@ export class SimulatedFleet implements SimulatorRuntime {
       () => this.now(),
       err => this.logger.error({ err }, 'scheduled simulator transition failed'),
     );
-    this.grpc = new SimulatorGrpcServer({
+    const serverOptions = {
       runtime: this,
-      route: call => this.route(call),
+      route: (origin: CallOrigin) => this.route(origin),
       cacheMs: o.cacheMs,
       logger: this.logger,
-    });
+    };
+    this.grpc =
+      o.transport === 'grpc-js'
+        ? new SimulatorGrpcServer(serverOptions)
+        : new SimulatorHttp2Server(serverOptions);
 
     const now = this.now();
     const n = o.miners;
@@ -302,8 +303,8 @@ export class SimulatedFleet implements SimulatorRuntime {
 
   // ---- routing and binding -----------------------------------------------------------------
 
-  private route(call: SurfaceCall): VirtualMiner | undefined {
-    const authority = call.getHost();
+  private route(origin: CallOrigin): VirtualMiner | undefined {
+    const authority = origin.authority;
     const hit = this.byAuthority.get(authority);
     if (hit) return hit;
     const port = Number(/:(\d+)$/.exec(authority)?.[1]);
@@ -311,7 +312,7 @@ export class SimulatedFleet implements SimulatorRuntime {
       const byPort = this.byPort.get(port);
       if (byPort) return byPort;
     }
-    const local = localAddressOf(call);
+    const local = origin.local();
     return local
       ? (this.byAuthority.get(`${local.address}:${local.port}`) ??
           (this.options.portMode ? this.byPort.get(local.port) : undefined))

@@ -1,49 +1,28 @@
-// One grpc-js Server for the whole fleet, bound to every miner's address. Each call is routed to
-// its miner by the address the client dialled (the :authority grpc-js clients send, e.g.
-// "127.1.0.7:50051"; fallbacks: the port in port mode, then the socket's local address). Then
-// come the per-miner faults (slow, intermittent), auth, and the handler. Responses of read-only
-// RPCs are cached per miner as encoded bytes for ~1 s; the service definitions are wrapped so a
-// Buffer is written to the wire as-is.
+// The grpc-js transport of the simulator: one grpc-js Server for the whole fleet, bound to every
+// miner's address. Routing, faults, auth and the response cache are call-gate.ts; this file maps
+// grpc-js calls onto them. The service definitions are wrapped so a cached Buffer is written to
+// the wire as-is.
 import * as grpc from '@grpc/grpc-js';
 
-import type { Logger } from '../runtime/logger.ts';
-import { bosServices } from '../proto/loader.ts';
-import type { BosServiceName } from '../proto/types.ts';
-import { UNAUTHENTICATED_METHODS } from './auth.ts';
-import { SERVICE_HANDLERS } from './handlers/index.ts';
-import type { CallContext, Handler, SimulatorRuntime, UnaryHandler } from './handlers/types.ts';
-import { unit4 } from './random.ts';
-import { RpcError } from './rpc-error.ts';
-import type { VirtualMiner } from './virtual-miner.ts';
+import {
+  CallGate,
+  methodTable,
+  toStatus,
+  unimplemented,
+  type CallOrigin,
+  type GrpcServerOptions,
+  type GrpcServerStats,
+  type MethodEntry,
+  type SimulatorServer,
+} from './call-gate.ts';
+import type { CallContext } from './handlers/types.ts';
 
-/** What routing needs of a server call (grpc-js does not export its ServerSurfaceCall type). */
+export type { CallOrigin, GrpcServerOptions, GrpcServerStats, MinerRouter } from './call-gate.ts';
+
+/** What routing needs of a grpc-js server call (grpc-js does not export its ServerSurfaceCall type). */
 export interface SurfaceCall {
   getHost(): string;
   readonly metadata: grpc.Metadata;
-}
-
-export type MinerRouter = (call: SurfaceCall) => VirtualMiner | undefined;
-
-export interface GrpcServerOptions {
-  runtime: SimulatorRuntime;
-  route: MinerRouter;
-  /** How long encoded read-only responses are reused, ms (0 disables the cache). */
-  cacheMs: number;
-  logger: Logger;
-}
-
-export interface GrpcServerStats {
-  calls: number;
-  errors: number;
-  cacheHits: number;
-}
-
-type Serialize = (value: unknown) => Buffer;
-
-function toStatus(err: unknown, logger: Logger, path: string): Partial<grpc.StatusObject> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message };
-  logger.error({ err, path }, 'simulator handler failed');
-  return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }
 
 /** The local address of the socket a call arrived on (grpc-js internals; best effort). */
@@ -63,36 +42,59 @@ export function localAddressOf(call: SurfaceCall): { address: string; port: numb
   return undefined;
 }
 
-export class SimulatorGrpcServer {
+function originOf(call: SurfaceCall): CallOrigin {
+  return { authority: call.getHost(), local: () => localAddressOf(call) };
+}
+
+function tokenOf(metadata: grpc.Metadata): string | undefined {
+  const header = metadata.get('authorization')[0];
+  return typeof header === 'string' ? header : header?.toString('utf8');
+}
+
+export class SimulatorGrpcServer implements SimulatorServer {
   readonly server: grpc.Server;
-  readonly stats: GrpcServerStats = { calls: 0, errors: 0, cacheHits: 0 };
-  private readonly opts: GrpcServerOptions;
+  private readonly gate: CallGate;
   private readonly bound = new Set<string>();
-  private callSeq = 0;
 
   constructor(opts: GrpcServerOptions) {
-    this.opts = opts;
+    this.gate = new CallGate(opts);
     this.server = new grpc.Server({
       'grpc.enable_channelz': 0,
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    const services = bosServices();
-    for (const name of Object.keys(services) as BosServiceName[]) {
-      const definition = services[name].service as grpc.ServiceDefinition;
-      const handlers = SERVICE_HANDLERS[name];
-      const wrapped: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-      const impl: grpc.UntypedServiceImplementation = {};
-      for (const [method, md] of Object.entries(definition)) {
-        const original = md.responseSerialize as Serialize;
-        wrapped[method] = {
-          ...md,
-          responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : original(v)),
-        };
-        impl[method] = this.implement(md, handlers[method], original);
+    const definitions = new Map<string, Record<string, grpc.MethodDefinition<unknown, unknown>>>();
+    const impls = new Map<string, grpc.UntypedServiceImplementation>();
+    for (const { service, method, entry } of methodTable()) {
+      let definition = definitions.get(service);
+      let impl = impls.get(service);
+      if (!definition || !impl) {
+        definition = {};
+        impl = {};
+        definitions.set(service, definition);
+        impls.set(service, impl);
       }
-      this.server.addService(wrapped as grpc.ServiceDefinition, impl);
+      const original = entry.serialize;
+      definition[method] = {
+        path: entry.path,
+        requestStream: entry.requestStream,
+        responseStream: entry.responseStream,
+        requestDeserialize: entry.deserialize,
+        requestSerialize: (v: unknown) => v as Buffer,
+        responseDeserialize: (b: Buffer) => b,
+        responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : original(v)),
+      };
+      impl[method] = this.implement(entry);
     }
+    for (const [service, definition] of definitions)
+      this.server.addService(
+        definition as grpc.ServiceDefinition,
+        impls.get(service) as grpc.UntypedServiceImplementation,
+      );
+  }
+
+  get stats(): GrpcServerStats {
+    return this.gate.stats;
   }
 
   /** Binds one address ("127.1.0.7:50051"); retries briefly if the port is still being released. */
@@ -141,61 +143,20 @@ export class SimulatorGrpcServer {
     });
   }
 
-  /** Applies the gates every call passes: known miner, reachability, faults, auth. */
-  private gate(
-    call: SurfaceCall,
-    miner: VirtualMiner | undefined,
-    path: string,
-    needsAuth: boolean,
-  ): { miner: VirtualMiner; now: number } {
-    if (!miner) throw new RpcError(grpc.status.UNAVAILABLE, `no simulated miner at ${call.getHost()}`);
-    const now = this.opts.runtime.now();
-    if (!miner.reachable) throw new RpcError(grpc.status.UNAVAILABLE, 'miner is not reachable');
-    const flaky = miner.fault('intermittent');
-    if (flaky && unit4(miner.seed, miner.index, ++this.callSeq, 0x1e7) < flaky.failure_rate) {
-      throw new RpcError(grpc.status.UNAVAILABLE, 'connection reset by peer');
-    }
-    if (needsAuth) {
-      const header = call.metadata.get('authorization')[0];
-      const token = typeof header === 'string' ? header : header?.toString('utf8');
-      if (!token)
-        throw new RpcError(
-          grpc.status.UNAUTHENTICATED,
-          'missing authorization token: call AuthenticationService/Login first',
-        );
-      if (!miner.sessions.touch(token, now))
-        throw new RpcError(grpc.status.UNAUTHENTICATED, 'invalid or expired authorization token');
-    }
-    return { miner, now };
-  }
+  private implement(entry: MethodEntry): grpc.UntypedHandleCall {
+    const { path, handler, needsAuth, serialize } = entry;
+    const gate = this.gate;
+    const { runtime, logger, stats } = gate;
 
-  /** Routes the call to its miner and runs `fn` after the miner's `slow` delay (if any). */
-  private delayed(call: SurfaceCall, fn: (miner: VirtualMiner | undefined) => void): void {
-    const miner = this.opts.route(call);
-    const delay = miner?.fault('slow')?.delay_ms ?? 0;
-    if (delay > 0) setTimeout(() => fn(miner), delay);
-    else fn(miner);
-  }
-
-  private implement(
-    md: grpc.MethodDefinition<unknown, unknown>,
-    handler: Handler | undefined,
-    serialize: Serialize,
-  ): grpc.UntypedHandleCall {
-    const path = md.path;
-    const { runtime, logger } = this.opts;
-    const needsAuth =
-      !UNAUTHENTICATED_METHODS.has(path) && (handler?.kind !== 'unary' || handler.auth !== false);
-    const unimplemented = (): RpcError =>
-      new RpcError(grpc.status.UNIMPLEMENTED, `${path} is not implemented by the simulator`);
-
-    if (!md.requestStream && !md.responseStream) {
+    if (!entry.requestStream && !entry.responseStream) {
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        this.stats.calls++;
-        this.delayed(call, routed => {
+        stats.calls++;
+        const origin = originOf(call);
+        gate.delayed(origin, routed => {
+          if (call.cancelled) return; // the client gave up while the `slow` fault held the call
           try {
-            if (!handler || handler.kind !== 'unary') throw unimplemented();
-            const { miner, now } = this.gate(call, routed, path, needsAuth);
+            if (!handler || handler.kind !== 'unary') throw unimplemented(path);
+            const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));
             const ctx: CallContext<unknown> = {
               miner,
               runtime,
@@ -204,8 +165,8 @@ export class SimulatorGrpcServer {
               metadata: call.metadata,
               path,
             };
-            if (handler.cache && this.opts.cacheMs > 0) {
-              callback(null, this.cached(handler, ctx, serialize));
+            if (gate.caches(handler)) {
+              callback(null, gate.cached(handler, ctx, serialize));
               return;
             }
             const result = handler.handle(ctx);
@@ -219,56 +180,60 @@ export class SimulatorGrpcServer {
             };
             if (result instanceof Promise) {
               result.then(send, (err: unknown) => {
-                this.stats.errors++;
+                stats.errors++;
                 callback(toStatus(err, logger, path));
               });
             } else send(result);
           } catch (err) {
-            this.stats.errors++;
+            stats.errors++;
             callback(toStatus(err, logger, path));
           }
         });
       };
     }
 
-    if (md.responseStream && !md.requestStream) {
+    if (entry.responseStream && !entry.requestStream) {
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        this.stats.calls++;
-        this.delayed(call, routed => {
+        stats.calls++;
+        const origin = originOf(call);
+        gate.delayed(origin, routed => {
+          if (call.cancelled) return; // the client gave up while the `slow` fault held the call
           try {
-            if (!handler || handler.kind !== 'server_stream') throw unimplemented();
-            const { miner, now } = this.gate(call, routed, path, needsAuth);
+            if (!handler || handler.kind !== 'server_stream') throw unimplemented(path);
+            const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));
             handler.handle(
               { miner, runtime, now, request: call.request, metadata: call.metadata, path },
               call,
             );
           } catch (err) {
-            this.stats.errors++;
+            stats.errors++;
             call.emit('error', toStatus(err, logger, path));
           }
         });
       };
     }
 
-    if (md.requestStream && !md.responseStream) {
+    if (entry.requestStream && !entry.responseStream) {
       return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        this.stats.calls++;
-        this.delayed(call, routed => {
+        stats.calls++;
+        const origin = originOf(call);
+        gate.delayed(origin, routed => {
+          if (call.cancelled) return; // the client gave up while the `slow` fault held the call
           try {
-            if (!handler || handler.kind !== 'client_stream') throw unimplemented();
-            const { miner, now } = this.gate(call, routed, path, needsAuth);
+            if (!handler || handler.kind !== 'client_stream') throw unimplemented(path);
+            const { miner, now } = gate.pass(origin, routed, needsAuth, tokenOf(call.metadata));
             handler.handle(
               { miner, runtime, now, request: undefined, metadata: call.metadata, path },
               call,
               (err, value) => {
                 if (err) {
-                  this.stats.errors++;
+                  stats.errors++;
                   callback(toStatus(err, logger, path));
                 } else callback(null, value ?? {});
               },
             );
           } catch (err) {
-            this.stats.errors++;
+            stats.errors++;
             callback(toStatus(err, logger, path));
           }
         });
@@ -276,25 +241,7 @@ export class SimulatorGrpcServer {
     }
 
     return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-      call.emit('error', {
-        code: grpc.status.UNIMPLEMENTED,
-        details: `${path} is not implemented by the simulator`,
-      });
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: unimplemented(path).message });
     };
-  }
-
-  /** Encoded response from the miner's cache, or built, encoded and cached now. */
-  private cached(handler: UnaryHandler, ctx: CallContext<unknown>, serialize: Serialize): Buffer {
-    const { miner, now, path } = ctx;
-    const hit = miner.responseCache.get(path);
-    if (hit && hit.expiresMs > now && hit.version === miner.version) {
-      this.stats.cacheHits++;
-      return hit.buf;
-    }
-    const value = handler.handle(ctx);
-    if (value instanceof Promise) throw new Error(`cached handler ${path} must be synchronous`);
-    const buf = serialize(value);
-    miner.responseCache.set(path, { buf, expiresMs: now + this.opts.cacheMs, version: miner.version });
-    return buf;
   }
 }

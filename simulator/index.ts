@@ -11,7 +11,13 @@ import { SimulatedFleet } from './fleet.ts';
 import type { SimulatorOptions } from './options.ts';
 
 export { SimulatedFleet, type FleetSummary, type SimulatedMiner } from './fleet.ts';
-export type { SimulatorOptions, ResolvedOptions } from './options.ts';
+export {
+  SIMULATOR_TRANSPORTS,
+  isSimulatorTransport,
+  type SimulatorOptions,
+  type ResolvedOptions,
+  type SimulatorTransport,
+} from './options.ts';
 export type { MinerTruth, BoardTruth, FanTruth, PoolTruth } from './truth.ts';
 export {
   FAULT_KINDS,

@@ -52,7 +52,19 @@ export interface SimulatorOptions {
   ambientC?: number;
   /** Start the admin HTTP endpoint on 127.0.0.1:adminPort (0 = any free port). */
   adminPort?: number;
+  /**
+   * Server side of the gRPC API (default http2): `http2` speaks gRPC on plain node:http2 at a
+   * fraction of the CPU; `grpc-js` is @grpc/grpc-js's server.
+   */
+  transport?: SimulatorTransport;
   logger?: Logger;
+}
+
+export const SIMULATOR_TRANSPORTS = ['http2', 'grpc-js'] as const;
+export type SimulatorTransport = (typeof SIMULATOR_TRANSPORTS)[number];
+
+export function isSimulatorTransport(v: unknown): v is SimulatorTransport {
+  return (SIMULATOR_TRANSPORTS as readonly unknown[]).includes(v);
 }
 
 export interface ResolvedOptions {
@@ -80,6 +92,7 @@ export interface ResolvedOptions {
   cacheMs: number;
   ambientC: number;
   adminPort?: number;
+  transport: SimulatorTransport;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -159,6 +172,11 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   const quick = o.quickRamping ?? { upS: 6, downS: 3 };
   for (const v of [quick.upS, quick.downS])
     if (!(v >= 0 && v <= 600)) throw new Error('quickRamping values must be within 0–600 s');
+  const transport = o.transport ?? 'http2';
+  if (!isSimulatorTransport(transport))
+    throw new Error(
+      `transport must be one of ${SIMULATOR_TRANSPORTS.join(', ')}, got '${String(transport)}'`,
+    );
   const seedText = String(o.seed ?? 1);
   return {
     miners,
@@ -185,5 +203,6 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     cacheMs: int('cacheMs', o.cacheMs, 1_000, 0, 60_000),
     ambientC: o.ambientC ?? 25,
     ...(o.adminPort !== undefined ? { adminPort: int('adminPort', o.adminPort, 0, 0, 65_535) } : {}),
+    transport,
   };
 }

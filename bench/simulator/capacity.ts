@@ -2,9 +2,11 @@
 // every miner like the collector does (login once, then every --interval s the telemetry RPCs
 // GetMinerStats, GetHashboards, GetCoolingState, GetTunerState, GetPoolGroups together) with
 // bounded concurrency for --duration s, and prints RPC/s, latency and the simulator's CPU and RSS
-// (from /proc/<pid>). Everything stays on loopback; the bench stops by itself.
+// (from /proc/<pid>). With several --transport values (the simulator's server side) it runs once
+// per transport, one after the other, and prints them side by side. Everything stays on
+// loopback; the bench stops by itself.
 //
-//   npm run bench:simulator -- --miners 5000 --duration 60
+//   npm run bench:simulator -- --miners 5000 --duration 40 --transport http2,grpc-js
 import { spawn, type ChildProcess } from 'node:child_process';
 import http2 from 'node:http2';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -18,6 +20,8 @@ import * as grpc from '@grpc/grpc-js';
 
 import { bosServices, decodeMessage, encodeMessage } from '../../proto/loader.ts';
 import type { BosServiceName } from '../../proto/types.ts';
+import { isSimulatorTransport, type SimulatorTransport } from '../../simulator/options.ts';
+import { BenchGuard } from '../lib/bench-guard.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLK_TCK = 100; // Linux USER_HZ
@@ -34,6 +38,8 @@ const { values: args } = parseArgs({
     // http2: a minimal gRPC-over-HTTP/2 client, so the simulator rather than the load generator
     // is what runs out of CPU on a small machine.
     client: { type: 'string', default: 'grpc-js' },
+    // the simulator's server side: http2 (node:http2, the default) and/or grpc-js, comma-separated
+    transport: { type: 'string', default: 'http2,grpc-js' },
   },
 });
 const N = Number(args.miners);
@@ -42,6 +48,9 @@ const INTERVAL_MS = Number(args.interval) * 1000;
 const CONCURRENCY = Number(args.concurrency);
 if (args.client !== 'grpc-js' && args.client !== 'http2')
   throw new Error('--client must be grpc-js or http2');
+const TRANSPORTS = args.transport.split(',').map(t => t.trim());
+for (const t of TRANSPORTS)
+  if (!isSimulatorTransport(t)) throw new Error(`--transport takes http2 and/or grpc-js (comma-separated), got '${t}'`);
 
 const TELEMETRY: Array<[BosServiceName, string]> = [
   ['MinerService', 'GetMinerStats'],
@@ -215,6 +224,7 @@ class Http2Transport implements Transport {
 
 async function startSimulatorProcess(
   dir: string,
+  transport: SimulatorTransport,
 ): Promise<{ child: ChildProcess; ready: Record<string, unknown>; inventory: string }> {
   const inventory = path.join(dir, 'inventory.json');
   const child = spawn(
@@ -231,6 +241,8 @@ async function startSimulatorProcess(
       args['base-address'],
       '--inventory-out',
       inventory,
+      '--transport',
+      transport,
     ],
     { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -242,11 +254,25 @@ async function startSimulatorProcess(
   return { child, ready: JSON.parse(first) as Record<string, unknown>, inventory };
 }
 
-async function main(): Promise<void> {
+/** The figures of one run, for the side-by-side table. */
+interface RunResult {
+  transport: SimulatorTransport;
+  ok: number;
+  failed: number;
+  rpcPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  simCpuPct: number;
+  simUsPerRpc: number;
+  rssMb: number;
+  benchCpuPct: number;
+}
+
+async function measure(transport: SimulatorTransport, guard: BenchGuard): Promise<RunResult> {
   const loadBefore = os.loadavg();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bosfleet-bench-'));
   const t0 = performance.now();
-  const { child, ready, inventory } = await startSimulatorProcess(dir);
+  const { child, ready, inventory } = await startSimulatorProcess(dir, transport);
   const startupMs = performance.now() - t0;
   const pid = child.pid!;
   const kill = (): void => {
@@ -258,8 +284,9 @@ async function main(): Promise<void> {
       miners: Array<{ address: string; port: number }>;
     };
     const idle = await procSample(pid);
+    out();
     out(
-      `Simulator capacity: ${N} miners, poll every ${INTERVAL_MS / 1000} s, ${DURATION_MS / 1000} s of load, concurrency ${CONCURRENCY}, ${args.client} client`,
+      `Simulator capacity: ${N} miners, poll every ${INTERVAL_MS / 1000} s, ${DURATION_MS / 1000} s of load, concurrency ${CONCURRENCY}, ${args.client} client, simulator transport ${transport}`,
     );
     out(
       `  simulator pid ${pid} ready in ${(startupMs / 1000).toFixed(1)} s (${String(ready.first_address)} … ${String(ready.last_address)}), idle RSS ${idle.rssMb.toFixed(0)} MB`,
@@ -288,6 +315,7 @@ async function main(): Promise<void> {
       }),
     );
     const loginMs = performance.now() - tLogin;
+    guard.check(loginFailures === 0, `${transport}: ${loginFailures} of ${N} logins failed`);
     out(
       `  login          ${N - loginFailures}/${N} miners in ${(loginMs / 1000).toFixed(1)} s (${Math.round(N / (loginMs / 1000))} logins/s, connections included)`,
     );
@@ -404,7 +432,22 @@ async function main(): Promise<void> {
         .join(' ')} after (other processes on the machine skew latency)`,
     );
 
+    guard.check(served === N, `${transport}: only ${served} of ${N} miners answered a poll`);
+    guard.check(failed === 0, `${transport}: ${failed} RPCs failed`);
+    guard.check(ok > 0, `${transport}: no RPC succeeded`);
     for (const c of conns) c.close();
+    return {
+      transport,
+      ok,
+      failed,
+      rpcPerS: ok / wallS,
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+      simCpuPct,
+      simUsPerRpc,
+      rssMb: after.rssMb,
+      benchCpuPct,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise<void>(resolve => {
@@ -420,6 +463,27 @@ async function main(): Promise<void> {
     });
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const guard = new BenchGuard('simulator capacity');
+  const results: RunResult[] = [];
+  for (const t of TRANSPORTS) results.push(await measure(t as SimulatorTransport, guard));
+  if (!guard.finish()) return;
+  if (results.length < 2) return;
+  const row = (label: string, f: (r: RunResult) => string): void => {
+    out(`  ${label.padEnd(28)}${results.map(r => f(r).padStart(16)).join('')}`);
+  };
+  out();
+  out(`Side by side (${N} miners, ${args.client} client):`);
+  row('simulator transport', r => r.transport);
+  row('RPCs ok / failed', r => `${r.ok} / ${r.failed}`);
+  row('RPC/s achieved', r => r.rpcPerS.toFixed(0));
+  row('latency p50 / p99, ms', r => `${r.p50Ms.toFixed(1)} / ${r.p99Ms.toFixed(1)}`);
+  row('simulator CPU, % of a core', r => r.simCpuPct.toFixed(1));
+  row('simulator CPU per RPC, µs', r => r.simUsPerRpc.toFixed(0));
+  row('simulator RSS, MB', r => r.rssMb.toFixed(0));
+  row('bench client CPU, % of a core', r => r.benchCpuPct.toFixed(1));
 }
 
 main().then(

@@ -2,7 +2,13 @@
 import path from 'node:path';
 
 import { createLogger } from '../../runtime/logger.ts';
-import { FAULT_SPEC_HELP, startSimulator, type SimulatorOptions } from '../../simulator/index.ts';
+import {
+  FAULT_SPEC_HELP,
+  SIMULATOR_TRANSPORTS,
+  isSimulatorTransport,
+  startSimulator,
+  type SimulatorOptions,
+} from '../../simulator/index.ts';
 import { API_VERSION } from '../../simulator/index.ts';
 import { intOption, UsageError, type CliCommand } from '../command.ts';
 
@@ -108,6 +114,12 @@ export const simulatorCommand: CliCommand = {
       type: 'string',
       description: 'Serve the admin HTTP endpoint on 127.0.0.1:<port> (0 = any free port).',
     },
+    transport: {
+      type: 'string',
+      description:
+        'Server side of the gRPC API: http2 (plain node:http2, cheap) or grpc-js (@grpc/grpc-js server).',
+      default: 'http2',
+    },
     json: {
       type: 'boolean',
       description: 'Print one machine-readable JSON "ready" line instead of the summary.',
@@ -118,6 +130,9 @@ export const simulatorCommand: CliCommand = {
     const portMode = values['port-mode'] === true;
     const baseAddress = str(values, 'base-address');
     const adminPort = intOption(values, 'admin-port', 0, 65_535);
+    const transport = str(values, 'transport') ?? 'http2';
+    if (!isSimulatorTransport(transport))
+      throw new UsageError(`--transport must be one of ${SIMULATOR_TRANSPORTS.join(', ')}, got '${transport}'`);
     const options: SimulatorOptions = {
       miners: intOption(values, 'miners', 1, 100_000),
       seed: str(values, 'seed') ?? '1',
@@ -135,6 +150,7 @@ export const simulatorCommand: CliCommand = {
       ...(str(values, 'firmware') ? { firmware: str(values, 'firmware') } : {}),
       ...(str(values, 'faults') ? { faults: str(values, 'faults') } : {}),
       ...(adminPort !== undefined ? { adminPort } : {}),
+      transport,
       logger: createLogger({ name: 'simulator', fd: 2 }),
     };
 

@@ -1,5 +1,5 @@
-// The shape of an RPC handler of the simulator. grpc-server.ts does routing (which miner), faults,
-// auth and caching; a handler only maps a request on one miner to a response.
+// The shape of an RPC handler of the simulator. call-gate.ts does routing (which miner), faults,
+// auth and caching, for either transport; a handler only maps a request on one miner to a response.
 import type * as grpc from '@grpc/grpc-js';
 
 import type { Logger } from '../../runtime/logger.ts';
@@ -43,16 +43,40 @@ export interface UnaryHandler {
   handle(ctx: CallContext<unknown>): UnaryResult | Promise<UnaryResult>;
 }
 
+/** A status a stream handler ends its call with: `call.emit('error', { code, details })`. */
+export interface CallStatus {
+  code: grpc.status;
+  details: string;
+}
+
+/**
+ * What a server-streaming handler uses of its call: the part of grpc-js's ServerWritableStream
+ * that the node:http2 transport also offers. Events: 'cancelled' (client went away or deadline),
+ * 'close', 'error'.
+ */
+export interface ServerStreamCall<Res> {
+  write(message: Res): boolean;
+  end(): void;
+  emit(event: 'error', status: CallStatus): boolean;
+  on(event: 'cancelled' | 'close' | 'error', listener: (...args: unknown[]) => void): unknown;
+}
+
+/** What a client-streaming handler uses of its call: 'data' (each decoded message), 'end', 'cancelled'. */
+export interface ClientStreamCall<Req> {
+  on(event: 'data', listener: (message: Req) => void): unknown;
+  on(event: 'end' | 'cancelled', listener: () => void): unknown;
+}
+
 export interface ServerStreamHandler {
   kind: 'server_stream';
-  handle(ctx: CallContext<unknown>, call: grpc.ServerWritableStream<unknown, unknown>): void;
+  handle(ctx: CallContext<unknown>, call: ServerStreamCall<unknown>): void;
 }
 
 export interface ClientStreamHandler {
   kind: 'client_stream';
   handle(
     ctx: CallContext<undefined>,
-    call: grpc.ServerReadableStream<unknown, unknown>,
+    call: ClientStreamCall<unknown>,
     done: (err: RpcError | null, value?: UnaryResult) => void,
   ): void;
 }
@@ -69,7 +93,7 @@ export function unary<Req, Res extends object>(
 }
 
 export function serverStream<Req, Res>(
-  handle: (ctx: CallContext<Req>, call: grpc.ServerWritableStream<Req, Res>) => void,
+  handle: (ctx: CallContext<Req>, call: ServerStreamCall<Res>) => void,
 ): ServerStreamHandler {
   return { kind: 'server_stream', handle: handle as ServerStreamHandler['handle'] };
 }
@@ -77,7 +101,7 @@ export function serverStream<Req, Res>(
 export function clientStream<Req, Res extends object>(
   handle: (
     ctx: CallContext<undefined>,
-    call: grpc.ServerReadableStream<Req, Res>,
+    call: ClientStreamCall<Req>,
     done: (err: RpcError | null, value?: Res) => void,
   ) => void,
 ): ClientStreamHandler {
