@@ -42,7 +42,7 @@ export function page(title: string, ctx: PageContext, body: Html, opts: { charts
 <title>${title} · bos-fleet</title>
 ${s ? html`<meta name="csrf-token" content="${s.csrf}">` : ''}
 <link rel="stylesheet" href="${assetUrl('console.css')}">
-${opts.charts ? html`<link rel="stylesheet" href="${assetUrl('uPlot.min.css')}"><script src="${assetUrl('uPlot.iife.min.js')}" defer></script>` : ''}
+${opts.charts ? html`<link rel="stylesheet" href="${assetUrl('uPlot.min.css')}"><script src="${assetUrl('uPlot.iife.min.js')}" async data-uplot></script>` : ''}
 <script src="${assetUrl('console.js')}" defer></script>
 ${(opts.preload ?? []).map(u => html`<link rel="preload" href="${u}" as="fetch" crossorigin="anonymous">`)}
 </head>

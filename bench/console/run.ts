@@ -17,7 +17,7 @@
 // miner whose page is charted (the collector's line builder). The API runs in its own process.
 // The bench refuses to report when an input failed: login refused, an empty table, a chart
 // without data.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +47,9 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '5' },
     // the API's store: InfluxDB + Redis (the farm backend), or the embedded SQLite store of `npm start`
     store: { type: 'string', default: 'influx-redis' },
+    // embedded only: seed the history into this folder once and reuse it on later runs (the
+    // snapshots are written afresh each run, so the miners are as recently seen as after a seed)
+    'data-dir': { type: 'string' },
   },
 });
 if (values.store !== 'influx-redis' && values.store !== 'embedded') throw new Error(`--store: expected influx-redis or embedded, got ${values.store}`);
@@ -57,6 +60,8 @@ const REPEAT = Number(values.repeat);
 const HOUR_MS = 3_600_000;
 const load = (): string => loadavg().map(l => l.toFixed(2)).join(' ');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Written into an embedded data folder once its history is complete. */
+const HISTORY_MARK = 'bench-console-history.txt';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** An input of the bench failed: nothing is reported, because the figures would be of the wrong thing. */
@@ -130,7 +135,7 @@ async function seed(influxUrl: string, redisUrl: string, db: string): Promise<{ 
  * as seedSynthetic builds them, the fleet history of bench/api/history.ts, the charted miner's
  * rollups. (No events: the screens measured do not show them.)
  */
-async function seedEmbedded(dataDir: string): Promise<{ fleet: SyntheticMiner[]; charted: SyntheticMiner }> {
+async function seedEmbedded(dataDir: string, reuseHistory: boolean): Promise<{ fleet: SyntheticMiner[]; charted: SyntheticMiner }> {
   const t0 = Date.now();
   const fleet = syntheticFleet(N);
   const store = openEmbeddedStore({ dataDir });
@@ -150,10 +155,14 @@ async function seedEmbedded(dataDir: string): Promise<{ fleet: SyntheticMiner[];
     await store.state.putAggregates(collectorIdOf(process.env), computeAggregates(snaps, nowMs));
     await store.state.putHeartbeat(nowMs);
     process.stdout.write(`snapshots: ${N} miners in ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${load()}\n`);
+    const charted = fleet[Math.floor(N / 2)]!;
+    if (reuseHistory) {
+      process.stdout.write(`history: reused from ${dataDir}\n`);
+      return { fleet, charted };
+    }
     const series = await store.series.openWriter({ flushIntervalMs: 0, batchSize: Number.MAX_SAFE_INTEGER });
     const h = await writeHistory({ series, state: store.state, miners: fleet.map(m => ({ ref: m.ref, model: m.model, nominalGhs: m.nominal_ghs })), days: DAYS, endMs: nowMs, collectorId: collectorIdOf(process.env) });
     process.stdout.write(`fleet history: ${Object.values(h.points).reduce((a, b) => a + b, 0)} points in ${(h.ms / 1000).toFixed(1)} s; load average ${load()}\n`);
-    const charted = fleet[Math.floor(N / 2)]!;
     const swing = (t: number): number => 0.96 + 0.03 * Math.sin((t / 86_400_000) * 2 * Math.PI);
     const point = (measurement: string, t: number, samples: number): SeriesPoint => {
       const hashrate = charted.nominal_ghs * swing(t);
@@ -171,6 +180,7 @@ async function seedEmbedded(dataDir: string): Promise<{ fleet: SyntheticMiner[];
     for (let t = end - 86_400_000; t < end; t += 60_000) points.push(point(MEASUREMENTS.miner1m, t, 6));
     series.write(points);
     await series.close();
+    writeFileSync(join(dataDir, HISTORY_MARK), `${N} miners, ${DAYS} d\n`);
     return { fleet, charted };
   } finally {
     await store.close();
@@ -242,10 +252,14 @@ try {
   let storeEnv: Record<string, string>;
   let seeded: { fleet: SyntheticMiner[]; charted: SyntheticMiner };
   if (STORE === 'embedded') {
-    const dataDir = join(dir, 'data');
-    seeded = await seedEmbedded(dataDir);
+    const dataDir = values['data-dir'] ?? join(dir, 'data');
+    const mark = join(dataDir, HISTORY_MARK);
+    const reuse = existsSync(mark);
+    if (reuse && readFileSync(mark, 'utf8') !== `${N} miners, ${DAYS} d\n`) throw new BenchInputError(`${dataDir} holds the history of another fleet: ${readFileSync(mark, 'utf8').trim()}`);
+    seeded = await seedEmbedded(dataDir, reuse);
     storeEnv = { BOSFLEET_STORE: 'embedded', BOSFLEET_DATA_DIR: dataDir };
   } else {
+    if (values['data-dir'] !== undefined) throw new BenchInputError('--data-dir is for --store embedded only');
     const influx = await startLocalInflux();
     services.push(influx);
     const redis = await startLocalRedis();
@@ -306,6 +320,8 @@ try {
   // (the console swaps them in place; without its script each would be a new document).
   const p = table.page;
   const timed = async (what: string, act: () => Promise<void>): Promise<number> => {
+    // long tasks of this document so far: the ones after this index belong to the interaction
+    const before = (await p.evaluate('window.__longTasks.length')) as number;
     const t = Date.now();
     await act();
     const search = new URL(p.url()).search;
@@ -318,13 +334,15 @@ try {
     const r = (await p.evaluate(`(() => {
       const e = performance.getEntriesByType('resource').filter(x => x.initiatorType === 'fetch' && x.name.endsWith(${JSON.stringify(search)})).pop();
       const m = performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').pop();
-      return e ? { status: e.responseStatus, swap: m ? m.duration : null, fetch: e.responseEnd - e.startTime, server: Object.fromEntries(e.serverTiming.map(s => [s.name, s.duration])) } : null;
-    })()`)) as { status: number; swap: number | null; fetch: number; server: Record<string, number> } | null;
+      const long = window.__longTasks.slice(${before}).map(x => x.ms);
+      return e ? { status: e.responseStatus, swap: m ? m.duration : null, longest: Math.max(0, ...long), fetch: e.responseEnd - e.startTime, server: Object.fromEntries(e.serverTiming.map(s => [s.name, s.duration])) } : null;
+    })()`)) as { status: number; swap: number | null; longest: number; fetch: number; server: Record<string, number> } | null;
     // no fetch of the results: the script fell back to loading the page (an error answer), not the interaction measured
     if (guard.check(r !== null, `${what}: the results of ${search} were not fetched in place`) && r && guard.check(r.status === 200, `${what}: the results of ${search} answered ${r.status}`)) {
       const b = (breakdown[what] ??= {});
       const inPage = r.swap === null ? {} : { 'in page: click to painted': r.swap };
-      for (const [k, v] of Object.entries({ ...inPage, 'fetch (client)': r.fetch, ...r.server })) (b[k] ??= []).push(v);
+      // 0: no task over 50 ms (the Long Tasks API reports none shorter)
+      for (const [k, v] of Object.entries({ ...inPage, 'longest task (> 50)': r.longest, 'fetch (client)': r.fetch, ...r.server })) (b[k] ??= []).push(v);
     }
     return ms;
   };
@@ -341,7 +359,11 @@ try {
     runs['next page']!.push(await timed('page', async () => void (await Promise.all([p.waitForURL(/cursor=/), p.click('a[rel="next"]')]))));
   }
   for (const [what, xs] of Object.entries(runs)) interactions.push({ interaction: what, 'median ms': median(xs), 'max ms': Math.max(...xs), runs: xs.length });
-  const phases = Object.entries(breakdown).map(([what, b]) => ({ interaction: what, ...Object.fromEntries(Object.entries(b).map(([k, xs]) => [`${k} ms (median)`, Math.round(median(xs) * 10) / 10])) }));
+  const phases = Object.entries(breakdown).map(([what, b]) => ({
+    interaction: what,
+    ...Object.fromEntries(Object.entries(b).map(([k, xs]) => [`${k} ms (median)`, Math.round(median(xs) * 10) / 10])),
+    'longest task (> 50) ms (max)': Math.round(Math.max(0, ...(b['longest task (> 50)'] ?? []))),
+  }));
   await p.context().close();
 
   // 30-day charts: time to drawn, and whether the main thread stalled (long tasks) meanwhile.

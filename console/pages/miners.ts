@@ -83,19 +83,22 @@ export function registerMinersPage(app: FastifyInstance, fleetQuery: FleetQuery)
 
     // The query as the browser sent it: the script waits for the results of exactly this query.
     const search = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    // data-swap: the parts console.js replaces when only the rows changed (the columns stay, so
+    // the table keeps its fixed column widths and the browser does not measure every cell again)
     const results = html`<div id="miner-results" data-query="${search}">
-<input type="hidden" name="sort" value="${sort}" form="miner-filters"><input type="hidden" name="order" value="${order}" form="miner-filters">
+<div data-swap="state"><input type="hidden" name="sort" value="${sort}" form="miner-filters"><input type="hidden" name="order" value="${order}" form="miner-filters"></div>
 ${problem ? html`<p class="error" role="alert">${problem}</p>` : ''}
 ${
   list
-    ? html`<p class="asof">${list.total} miners match · showing ${list.items.length} · as of ${age(summary.updated_at)}</p>
+    ? html`<p class="asof" data-swap="count">${list.total} miners match · showing ${list.items.length} · as of ${age(summary.updated_at)}</p>
 <form method="post" action="/miners/batch" id="batch">
 ${control ? html`${csrfField(session)}<div class="actions"><label>With the selected miners <select name="action">${BATCH_ACTIONS.map(a => html`<option value="${a}">${a.replace('_', ' ')}</option>`)}</select></label><button type="submit">Preview (dry run)</button></div>` : ''}
 <div class="scroll" tabindex="0" role="region" aria-label="Table (scrolls sideways)"><table class="miners collapse" data-testid="miners">
-<thead><tr>${control ? html`<th scope="col"><input type="checkbox" aria-label="Select all on this page" data-select-all="ids"></th>` : ''}${COLUMNS.map(header)}</tr></thead>
-<tbody>${list.items.map(m => row(m, control))}</tbody></table></div>
+<colgroup>${control ? html`<col class="c-select">` : ''}${COLUMNS.map(c => html`<col class="c-${c.sort}">`)}</colgroup>
+<thead data-swap="head"><tr>${control ? html`<th scope="col"><input type="checkbox" aria-label="Select all on this page" data-select-all="ids"></th>` : ''}${COLUMNS.map(header)}</tr></thead>
+<tbody data-swap="rows">${list.items.map(m => row(m, control))}</tbody></table></div>
 </form>
-<nav class="pager" aria-label="Pages">${_c ? html`<a href="${hrefWith(filters, {})}">First page</a>` : ''}${list.next_cursor ? html`<a href="${hrefWith(filters, { cursor: list.next_cursor })}" rel="next">Next page</a>` : ''}</nav>`
+<nav class="pager" aria-label="Pages" data-swap="pager">${_c ? html`<a href="${hrefWith(filters, {})}">First page</a>` : ''}${list.next_cursor ? html`<a href="${hrefWith(filters, { cursor: list.next_cursor })}" rel="next">Next page</a>` : ''}</nav>`
     : ''
 }</div>`;
     reply.type('text/html').header('vary', 'x-console-part');

@@ -180,6 +180,14 @@ const shot = (name: string): string => {
         expect(await ids(), sort).toEqual(expected.items.map(x => x.id));
         expect(await page.getAttribute(`thead th:has(a:has-text("${label}"))`, 'aria-sort')).toBe(order === 'asc' ? 'ascending' : 'descending');
       }
+      // only the rows, header, counts and pager are swapped: the table (and its column widths) stays,
+      // and a sort from the keyboard leaves the focus on the header it sorted, announced by aria-sort
+      await page.evaluate('window.__table = document.querySelector("table[data-testid=miners]")');
+      await page.focus('thead a:has-text("Model")');
+      await Promise.all([page.waitForURL(/sort=model&/), page.keyboard.press('Enter')]);
+      expect(await page.evaluate('document.querySelector("table[data-testid=miners]") === window.__table')).toBe(true);
+      expect(await page.evaluate('document.activeElement.closest("th")?.getAttribute("aria-sort")')).toBe('ascending');
+      await Promise.all([page.waitForURL(/sort=status&/), page.click('thead a:has-text("Status")')]);
       // the next page of the last sort continues it
       await Promise.all([page.waitForURL(/cursor=/), page.click('a[rel="next"]')]);
       const all = await h.api.fleetQuery.listMiners(caller, { sort: 'status', order: 'asc', limit: 10 });
