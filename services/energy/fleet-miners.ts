@@ -1,7 +1,7 @@
 import type { ApiInfra, Caller } from '../context.ts';
 import { forEachLimit } from '../control/concurrency.ts';
 import { MinerStateReader } from '../control/miner-state.ts';
-import type { MinerResolver, TargetMiner } from '../control/selector.ts';
+import type { MinerResolver, MinerSelector, TargetMiner } from '../control/selector.ts';
 import { currentHashrateGhs } from '../query/miner-figures.ts';
 import type { EnergyMiner, MinerPowerState } from './energy-miner.ts';
 import { methodFor, selectorMatches, type CurtailmentPolicy } from './policy.ts';
@@ -11,6 +11,8 @@ import { methodFor, selectorMatches, type CurtailmentPolicy } from './policy.ts'
  * snapshots (power, hashrate, J/TH, hottest chip, model, labels, site). Power target limits come
  * from the miners' constraints (cached by the control service) and are read only for miners the
  * policy would curtail by power target. A miner without a fresh sample plans as drawing nothing.
+ * Only the miners of the policy's site and labels are read (the planner selects by them anyway):
+ * reading every snapshot of a 10,000-miner tenant from Redis cost a one-site plan ~300 ms.
  */
 export async function fleetMiners(
   infra: ApiInfra,
@@ -18,7 +20,9 @@ export async function fleetMiners(
   caller: Caller,
   policy: Pick<CurtailmentPolicy, 'selector' | 'method'>,
 ): Promise<{ miners: EnergyMiner[]; targets: Map<string, TargetMiner> }> {
-  const sel = await resolver.resolve(caller, { all: true });
+  const { site, labels } = policy.selector;
+  const narrowed: MinerSelector = { ...(site !== undefined ? { site } : {}), ...(labels && Object.keys(labels).length > 0 ? { labels } : {}) };
+  const sel = await resolver.resolve(caller, Object.keys(narrowed).length > 0 ? narrowed : { all: true });
   const miners = sel.miners.map(toEnergyMiner);
   const needLimits = miners.filter(m => selectorMatches(policy.selector, m) && methodFor(policy, m.model) === 'power_target' && m.state === 'running');
   if (needLimits.length > 0) {
