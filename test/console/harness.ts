@@ -90,7 +90,9 @@ export async function startConsoleHarness(backend: StoreBackend = 'influx-redis'
   const keys = await generateKeyFiles(join(dir, 'keys'), 'ES256');
   const privateKey = parsePrivateKey(readFileSync(keys.privatePath, 'utf8'), 'k');
   let plane: ControlPlane | undefined;
-  const api = await startApiServer(parseConfig(apiConfigSchema, { ...shared, API_HOST: '127.0.0.1', API_PORT: '0', AUTH_PUBLIC_KEY_FILE: keys.publicPath, FIRMWARE_DIR: join(dir, 'fw') }), {
+  // The rate limits have tests of their own (test/api/auth); 26 browser tests in ~90 s under one
+  // viewer could reach the default 600 requests a minute, and a 429 makes a swap a full page load.
+  const api = await startApiServer(parseConfig(apiConfigSchema, { ...shared, API_HOST: '127.0.0.1', API_PORT: '0', AUTH_PUBLIC_KEY_FILE: keys.publicPath, FIRMWARE_DIR: join(dir, 'fw'), RATE_LIMIT_MAX: '100000' }), {
     log: silentLogger(),
     handleSignals: false,
     env: { COLLECTOR_POLL_INTERVAL_MS: '1000' },
