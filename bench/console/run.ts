@@ -37,6 +37,7 @@ import type { SeriesPoint } from '../../store/ports/series.ts';
 import type { MinerSnapshot } from '../../core/samples.ts';
 import { stopChild } from '../lib/process-stats.ts';
 import { BenchGuard } from '../lib/bench-guard.ts';
+import { waitForPageCondition } from '../../test/console/page-condition.ts';
 import { writeHistory } from '../api/history.ts';
 
 const { values } = parseArgs({
@@ -325,11 +326,11 @@ try {
     const t = Date.now();
     await act();
     const search = new URL(p.url()).search;
-    await p.waitForFunction(`document.querySelector('#miner-results')?.getAttribute('data-query') === ${JSON.stringify(search)}`, undefined, { timeout: 30_000 });
+    await waitForPageCondition(p, `document.querySelector('#miner-results')?.getAttribute('data-query') === ${JSON.stringify(search)}`, { timeoutMs: 30_000 });
     await tableReady(p);
     const ms = Date.now() - t;
     // console.js measures the swap in the frame after it (later than the page's URL changes)
-    await p.waitForFunction(`performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`, undefined, { timeout: 5_000 }).catch(() => undefined);
+    await waitForPageCondition(p, `performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`, { timeoutMs: 5_000 }).catch(() => undefined);
     // Where the time went: the fragment's fetch (Resource Timing) and the server's phases (Server-Timing).
     const r = (await p.evaluate(`(() => {
       const e = performance.getEntriesByType('resource').filter(x => x.initiatorType === 'fetch' && x.name.endsWith(${JSON.stringify(search)})).pop();

@@ -18,6 +18,7 @@ import { freePort } from '../../demo/local-services.ts';
 import { syntheticFleet } from '../../test/mcp/seed.ts';
 import { stopChild } from '../lib/process-stats.ts';
 import { BenchGuard } from '../lib/bench-guard.ts';
+import { waitForPageCondition } from '../../test/console/page-condition.ts';
 
 const { values } = parseArgs({
   options: {
@@ -101,8 +102,8 @@ try {
       await page.waitForSelector('table[data-testid="miners"] tbody tr');
       await browser.startTracing(page, { path: file, categories: CATEGORIES });
       await Promise.all([page.waitForURL(/sort=temperature/), page.click('thead a:has-text("Max chip")')]);
-      // the address changes after the swap; its frame is painted next (the page's CSP forbids waitForFunction)
-      await page.waitForTimeout(300);
+      // console.js measures the swap in the frame after it, so the trace holds its paint
+      await waitForPageCondition(page, `performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`);
     } else {
       await page.goto('about:blank');
       await browser.startTracing(page, { path: file, categories: CATEGORIES });

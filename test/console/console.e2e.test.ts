@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFirmwareImage } from '../../simulator/index.ts';
 import { SCREENSHOTS, startConsoleHarness, type ConsoleHarness } from './harness.ts';
+import { waitForPageCondition } from './page-condition.ts';
 import { BACKENDS } from '../store/backends.ts';
 
 // The console in a real browser (Debian's Chromium) over a simulated fleet with faults, the
@@ -198,12 +199,12 @@ const shot = (name: string): string => {
       expect(page.url()).toMatch(/sort=status/);
       expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
       // the results say where their time went: server phases (Server-Timing) and the swap in the page
-      await page.waitForFunction(`performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`);
+      await waitForPageCondition(page, `performance.getEntriesByName('console:swap ' + location.pathname + location.search, 'measure').length > 0`);
       const phases = (await page.evaluate(`performance.getEntriesByType('resource').filter(e => e.name.endsWith(location.search)).pop().serverTiming.map(s => s.name)`)) as string[];
       expect(phases).toEqual(expect.arrayContaining(['parse', 'query', 'render']));
       // back returns to the previous results
       await page.goBack();
-      await page.waitForFunction('!/site=/.test(location.search) && document.querySelector("#miner-results").dataset.query === location.search');
+      await waitForPageCondition(page, '!/site=/.test(location.search) && document.querySelector("#miner-results")?.dataset.query === location.search');
       expect(await ids()).toEqual(all.items.slice(5, 10).map(x => x.id));
     });
 
