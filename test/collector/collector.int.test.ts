@@ -273,14 +273,19 @@ const faulty = (kind: string): string[] =>
     c.close();
     await collector.writer.flush();
     // History of events (InfluxDB `event` points on the farm; the events table on the embedded store).
-    const { events: stored } = await store.events.history(tenantOf(hot!), {
-      fromMs: Date.now() - HOUR_MS,
-      toMs: Date.now() + HOUR_MS,
-      kind: 'overheating',
-      miner: hot!,
-      limit: 100,
-    });
-    expect(stored.length).toBeGreaterThanOrEqual(1);
+    // A store handed to the collector writes its `event` points with a writer of its own, flushed
+    // on its own timer (1 s), not by collector.writer.flush(): wait for it.
+    const overheatHistory = async (): Promise<number> =>
+      (
+        await store.events.history(tenantOf(hot!), {
+          fromMs: Date.now() - HOUR_MS,
+          toMs: Date.now() + HOUR_MS,
+          kind: 'overheating',
+          miner: hot!,
+          limit: 100,
+        })
+      ).events.length;
+    await expect.poll(overheatHistory, { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it('marks a miner stuck well below nominal as degraded (low_hashrate)', async () => {
