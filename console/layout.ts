@@ -30,8 +30,11 @@ export function csrfField(session: ConsoleSession): Html {
   return html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
 }
 
-/** opts.preload: chart data the page will fetch, requested while the scripts load */
-export function page(title: string, ctx: PageContext, body: Html, opts: { charts?: boolean; preload?: string[] } = {}): Html {
+/**
+ * opts.preload: chart data the page will fetch, requested while the scripts load;
+ * opts.wide: the page uses the whole screen width (the miners table)
+ */
+export function page(title: string, ctx: PageContext, body: Html, opts: { charts?: boolean; preload?: string[]; wide?: boolean } = {}): Html {
   const s = ctx.session;
   const current = (href: string): boolean => (href === '/' ? ctx.path === '/' : ctx.path.startsWith(href));
   return html`<!doctype html>
@@ -61,7 +64,7 @@ ${(opts.preload ?? []).map(u => html`<link rel="preload" href="${u}" as="fetch" 
       : ''
   }
 </header>
-<main id="main">
+<main id="main"${opts.wide ? html` class="wide"` : ''}>
 <h1>${title}</h1>
 ${body}
 </main>

@@ -78,7 +78,7 @@ export function registerMinersPage(app: FastifyInstance, fleetQuery: FleetQuery)
       const active = sort === c.sort;
       const first = ascendingFirst(c.sort) ? 'asc' : 'desc';
       const nextOrder = active ? (order === 'asc' ? 'desc' : 'asc') : first;
-      return html`<th scope="col"${c.num ? html` class="num"` : ''}${active ? html` aria-sort="${order === 'asc' ? 'ascending' : 'descending'}"` : ''}><a href="${hrefWith(filters, { sort: c.sort, order: nextOrder })}">${c.label}${active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
+      return html`<th scope="col"${c.num ? html` class="num"` : c.sort === 'id' ? html` class="pin"` : ''}${active ? html` aria-sort="${order === 'asc' ? 'ascending' : 'descending'}"` : ''}><a href="${hrefWith(filters, { sort: c.sort, order: nextOrder })}">${c.label}${active ? (order === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
     };
 
     // The query as the browser sent it: the script waits for the results of exactly this query.
@@ -95,7 +95,7 @@ ${
 ${control ? html`${csrfField(session)}<div class="actions"><label>With the selected miners <select name="action">${BATCH_ACTIONS.map(a => html`<option value="${a}">${a.replace('_', ' ')}</option>`)}</select></label><button type="submit">Preview (dry run)</button></div>` : ''}
 <div class="scroll" tabindex="0" role="region" aria-label="Table (scrolls sideways)"><table class="miners collapse" data-testid="miners">
 <colgroup>${control ? html`<col class="c-select">` : ''}${COLUMNS.map(c => html`<col class="c-${c.sort}">`)}</colgroup>
-<thead data-swap="head"><tr>${control ? html`<th scope="col"><input type="checkbox" aria-label="Select all on this page" data-select-all="ids"></th>` : ''}${COLUMNS.map(header)}</tr></thead>
+<thead data-swap="head"><tr>${control ? html`<th scope="col" class="pin"><input type="checkbox" aria-label="Select all on this page" data-select-all="ids"></th>` : ''}${COLUMNS.map(header)}</tr></thead>
 <tbody data-swap="rows">${list.items.map(m => row(m, control))}</tbody></table></div>
 </form>
 <nav class="pager" aria-label="Pages" data-swap="pager">${_c ? html`<a href="${hrefWith(filters, {})}">First page</a>` : ''}${list.next_cursor ? html`<a href="${hrefWith(filters, { cursor: list.next_cursor })}" rel="next">Next page</a>` : ''}</nav>`
@@ -120,7 +120,7 @@ ${control ? html`${csrfField(session)}<div class="actions"><label>With the selec
   <button type="submit">Filter</button> <a href="/miners">Clear</a>
 </form>
 ${results}`;
-    const text = page('Miners', { session, path: '/miners' }, body).text;
+    const text = page('Miners', { session, path: '/miners' }, body, { wide: true }).text;
     timing.mark('render');
     timing.send(reply);
     return text;
@@ -130,8 +130,8 @@ ${results}`;
 function row(m: MinerListItem, control: boolean): Html {
   const reasons = m.degraded_reasons.map(r => REASON_LABELS[r] ?? r).join(', ');
   return html`<tr>
-${control ? html`<td><input type="checkbox" name="ids" value="${m.id}" aria-label="Select ${m.id}"></td>` : ''}
-<th scope="row" data-label="Miner"><a href="/miners/${encodeURIComponent(m.id)}">${m.id}</a>${m.hostname ? html` <span class="muted">${m.hostname}</span>` : ''}</th>
+${control ? html`<td class="pin"><input type="checkbox" name="ids" value="${m.id}" aria-label="Select ${m.id}"></td>` : ''}
+<th scope="row" class="pin" data-label="Miner"><a href="/miners/${encodeURIComponent(m.id)}">${m.id}</a>${m.hostname ? html` <span class="muted">${m.hostname}</span>` : ''}</th>
 <td data-label="Site">${m.site}</td><td data-label="Model">${m.model ?? '—'}</td>
 <td data-label="Status"><span class="badge ${m.status}">${STATUS_LABELS[m.status] ?? m.status}</span>${reasons ? html` <span class="muted">${reasons}</span>` : ''}${m.stale && m.status !== 'offline' ? html` <span class="warn">stale</span>` : ''}</td>
 <td class="num" data-label="Hashrate (TH/s)">${num(m.hashrate_ths)} <span class="muted">/ ${num(m.hashrate_nominal_ths)}</span></td>
@@ -142,7 +142,7 @@ ${control ? html`<td><input type="checkbox" name="ids" value="${m.id}" aria-labe
 <td class="num" data-label="Fans (min RPM)">${num(m.fan_rpm_min, 0)}</td>
 <td class="num" data-label="Boards">${m.boards_hashing ?? '—'}/${m.boards_total ?? '—'}</td>
 <td class="num" data-label="Uptime">${duration(m.uptime_s)}</td>
-<td data-label="Pool">${m.pool ? html`<span class="pool" title="${m.pool}">${m.pool.replace(/^stratum\+(tcp|ssl):\/\//, '')}</span>` : '—'}</td>
-<td data-label="Firmware">${m.firmware ?? '—'}</td>
+<td class="clip" data-label="Pool">${m.pool ? html`<span class="pool" title="${m.pool}">${m.pool.replace(/^stratum\+(tcp|ssl):\/\//, '')}</span>` : '—'}</td>
+<td class="clip" data-label="Firmware"${m.firmware ? html` title="${m.firmware}"` : ''}>${m.firmware ?? '—'}</td>
 <td data-label="Last seen">${age(m.last_seen)}</td></tr>`;
 }

@@ -158,6 +158,35 @@ const shot = (name: string): string => {
       await page.screenshot({ path: shot('miners.png'), fullPage: true });
     });
 
+    it('shows every column on a 1920 px screen, and keeps the miner in view when a narrower table scrolls sideways', async () => {
+      const layout = `(() => {
+        const s = document.querySelector('#miner-results .scroll');
+        const box = e => e.getBoundingClientRect();
+        const miner = document.querySelector('table[data-testid=miners] tbody th[scope=row]');
+        const m = box(miner);
+        const atMiner = document.elementFromPoint(m.left + 8, m.top + m.height / 2);
+        return {
+          overflow_px: s.scrollWidth - s.clientWidth,
+          miner_from_left_px: m.left - box(s).left,
+          miner_on_top: miner.contains(atMiner),
+          last_header_right_px: box(document.querySelector('thead th:last-child')).right - box(s).right,
+        };
+      })()`;
+      type Layout = { overflow_px: number; miner_from_left_px: number; miner_on_top: boolean; last_header_right_px: number };
+      const wide = await loginAs('operator', { width: 1920, height: 1000 });
+      await wide.goto(`${h.api.url}/miners`);
+      expect(((await wide.evaluate(layout)) as Layout).overflow_px).toBeLessThanOrEqual(1);
+      const page = await loginAs('operator');
+      await page.goto(`${h.api.url}/miners`);
+      await page.evaluate(`document.querySelector('#miner-results .scroll').scrollLeft = 1e6`);
+      const scrolled = (await page.evaluate(layout)) as Layout;
+      expect(scrolled.overflow_px).toBeGreaterThan(0);
+      expect(scrolled.last_header_right_px).toBeLessThanOrEqual(1); // scrolled to the end
+      // the checkbox column (36 px) and then the miner, drawn over the cells scrolled under them
+      expect(Math.abs(scrolled.miner_from_left_px - 36)).toBeLessThanOrEqual(2);
+      expect(scrolled.miner_on_top).toBe(true);
+    });
+
     it('shows fans, uptime and pool, and sorts and pages by any column in place', async () => {
       const page = await loginAs('viewer');
       await page.goto(`${h.api.url}/miners?sort=id&order=asc&limit=5`);
