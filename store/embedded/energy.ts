@@ -72,6 +72,7 @@ export function embeddedEnergy(database: EmbeddedDatabase): EnergyPort {
        ON CONFLICT(execution_id, step_key) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
        WHERE energy_claims.expires_ms <= ?`,
     ),
+    renewClaim: db.prepare('UPDATE energy_claims SET expires_ms = ? WHERE execution_id = ? AND step_key = ? AND holder = ? AND expires_ms > ?'),
     pruneClaims: db.prepare('DELETE FROM energy_claims WHERE expires_ms <= ?'),
     saveRun: db.prepare(
       `INSERT INTO energy_step_runs (execution_id, step_key, body) VALUES (?, ?, ?)
@@ -138,6 +139,10 @@ export function embeddedEnergy(database: EmbeddedDatabase): EnergyPort {
         }
         return Number(q.claim.run(executionId, stepKey, holder, now + ttlMs, now).changes) === 1;
       });
+    },
+    async renewClaim(executionId, stepKey, holder, ttlMs) {
+      const now = Date.now();
+      return Number(q.renewClaim.run(now + ttlMs, executionId, stepKey, holder, now).changes) === 1;
     },
     async saveStepRun(executionId, run) {
       q.saveRun.run(executionId, run.key, JSON.stringify(run));

@@ -3,6 +3,9 @@ import { FleetError } from '../../core/errors.ts';
 import type { EnergyExecutionRecord, EnergyPolicyRecord, EnergyPort, EnergyStepRun, StoredPrices } from '../ports/energy.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
+/** Extend a step claim only while the caller still holds it. */
+const RENEW_CLAIM = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
 /**
  * Energy policies and curtailment executions in Redis, shared by every API replica:
  *  - custom('energy', 'policies'): HASH `tenant/id` -> JSON policy;
@@ -12,6 +15,7 @@ import type { RedisKeys } from './redis-keys.ts';
  *  - custom('energy', 'exec', id, 'runs'): HASH step key -> JSON step run;
  *  - custom('energy', 'exec', id, 'claim', step key): the claim, `SET NX PX`.
  */
+
 export function redisEnergy(redis: Redis, keys: RedisKeys): EnergyPort {
   const policies = keys.custom('energy', 'policies');
   const pricesKey = keys.custom('energy', 'prices');
@@ -104,6 +108,7 @@ export function redisEnergy(redis: Redis, keys: RedisKeys): EnergyPort {
           .sort((a, b) => a.created_ms - b.created_ms);
       }),
     claimStep: async (id, step, holder, ttlMs) => (await call(() => redis.set(claimKey(id, step), holder, 'PX', ttlMs, 'NX'))) === 'OK',
+    renewClaim: async (id, step, holder, ttlMs) => Number(await call(() => redis.eval(RENEW_CLAIM, 1, claimKey(id, step), holder, String(ttlMs)))) === 1,
     saveStepRun: (id, run) => call(async () => void (await redis.hset(runsKey(id), run.key, JSON.stringify(run)))),
     stepRuns: id =>
       call(async () =>

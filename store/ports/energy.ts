@@ -64,8 +64,13 @@ export interface EnergyPort {
   /** Executions of every tenant with finished_ms null. */
   openExecutions(): Promise<EnergyExecutionRecord[]>;
 
-  /** Exactly one claimer in all processes wins (true); kept for ttlMs, so a restart never repeats it. */
+  /**
+   * Exactly one claimer in all processes wins (true); the claim is held for ttlMs, after which
+   * anyone may claim the step again.
+   */
   claimStep(executionId: string, stepKey: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Hold a claim `holder` still has for ttlMs from now; false when it lapsed or another holds it. */
+  renewClaim(executionId: string, stepKey: string, holder: string, ttlMs: number): Promise<boolean>;
   saveStepRun(executionId: string, run: EnergyStepRun): Promise<void>;
   stepRuns(executionId: string): Promise<EnergyStepRun[]>;
 }

@@ -60,6 +60,21 @@ describe.each(BACKENDS)('energy port (%s)', backend => {
     expect(wins.filter(Boolean)).toHaveLength(1);
   });
 
+  it('a claim is renewed only by its holder, and a lapsed claim is anyone\'s', async () => {
+    const e = store.energy;
+    expect(await e.claimStep('x', 'restore|a|1', 'r1', 300)).toBe(true);
+    expect(await e.renewClaim('x', 'restore|a|1', 'r2', 60_000)).toBe(false);
+    expect(await e.renewClaim('x', 'restore|a|1', 'r1', 60_000)).toBe(true);
+    expect(await e.renewClaim('x', 'restore|a|2', 'r1', 60_000)).toBe(false); // never claimed
+    // renewed for a minute: not free after the first 300 ms
+    await new Promise(r => setTimeout(r, 400));
+    expect(await e.claimStep('x', 'restore|a|1', 'r2', 60_000)).toBe(false);
+    // a claim nobody renews lapses; then its old holder cannot renew it and another can claim it
+    expect(await e.claimStep('x', 'curtail|a|1', 'r1', 100)).toBe(true);
+    await expect.poll(() => e.claimStep('x', 'curtail|a|1', 'r2', 60_000), { timeout: 5_000, interval: 50 }).toBe(true);
+    expect(await e.renewClaim('x', 'curtail|a|1', 'r1', 60_000)).toBe(false);
+  });
+
   it('keeps the newest finished executions of a tenant, never an open one', async () => {
     const e = store.energy;
     await e.createExecution(exec('a', 'open-old', 1), 2);
