@@ -34,6 +34,12 @@ export interface ExecutorDeps {
   curtailAttempts: number;
   /** a step this late without a run counts as not executed, in ms */
   graceMs: number;
+  /**
+   * How long a claimed step stays claimed without renewal, in ms (renewed while it starts). A
+   * replica that dies between claiming a step and recording its run frees it for another this
+   * long after. @defaultValue 60000
+   */
+  claimLeaseMs?: number;
 }
 
 export interface StepJob {
@@ -58,17 +64,67 @@ export interface StepRun extends EnergyStepRun {
   error: string | null;
 }
 
+/** A recorded run keeps its claim this long (the executions' lifetime), so nobody repeats it. */
 const CLAIM_TTL_MS = 15 * 24 * 3_600_000;
 
 export class CurtailmentExecutor {
   private readonly d: ExecutorDeps;
   private readonly energy: EnergyPort;
   private readonly memos: SchedulesPort;
+  private readonly leaseMs: number;
+  /** renewals of the claims of steps this replica is starting */
+  private readonly renewals = new Set<NodeJS.Timeout>();
 
   constructor(deps: ExecutorDeps) {
     this.d = deps;
+    this.leaseMs = deps.claimLeaseMs ?? 60_000;
     this.energy = deps.infra.store.energy;
     this.memos = deps.infra.store.schedules;
+  }
+
+  /** Stop renewing claims: steps this replica had claimed but not recorded are freed after the lease. */
+  close(): void {
+    for (const t of this.renewals) clearInterval(t);
+    this.renewals.clear();
+  }
+
+  /**
+   * Claim `key` and record the run `start` builds, exactly once across replicas. Null when
+   * another replica has it.
+   *
+   * `putsBack` (restores, their retries, sweeps): the claim is a lease renewed while `start`
+   * runs and made permanent once the run is recorded, so a replica that dies in between holds
+   * the step for one lease, not for 15 days; another then runs it (a restore is safe to repeat)
+   * and the execution can finish. A curtail keeps its claim from the start: repeating it would
+   * note the miner's curtailed state as what it had before, and one that died unrecorded is
+   * put back anyway (the restore steps and the final sweep read the memo).
+   */
+  private async runClaimed(e: CurtailmentExecution, key: string, putsBack: boolean, start: () => Promise<StepRun>): Promise<StepRun | null> {
+    if (!putsBack) {
+      if (!(await this.energy.claimStep(e.id, key, this.d.replicaId, CLAIM_TTL_MS))) return null;
+      const run = await start();
+      await this.energy.saveStepRun(e.id, run);
+      return run;
+    }
+    if (!(await this.energy.claimStep(e.id, key, this.d.replicaId, this.leaseMs))) return null;
+    // a replica whose lease lapsed may have recorded it after this pass read the runs
+    if ((await this.energy.stepRuns(e.id)).some(r => r.key === key)) return null;
+    const renewal = setInterval(() => {
+      this.energy.renewClaim(e.id, key, this.d.replicaId, this.leaseMs).then(
+        held => held || this.d.infra.log.warn({ execution: e.id, step: key }, 'energy: the claim of a step being started lapsed; another replica may start it too'),
+        (err: unknown) => this.d.infra.log.warn({ execution: e.id, step: key, err: (err as Error).message }, 'energy: a step claim was not renewed'),
+      );
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.renewals.add(renewal);
+    try {
+      const run = await start();
+      await this.energy.saveStepRun(e.id, run);
+      await this.energy.renewClaim(e.id, key, this.d.replicaId, CLAIM_TTL_MS);
+      return run;
+    } finally {
+      clearInterval(renewal);
+      this.renewals.delete(renewal);
+    }
   }
 
   callerOf(e: CurtailmentExecution): Caller {
@@ -92,7 +148,12 @@ export class CurtailmentExecutor {
   }
 
   private async runStep(e: CurtailmentExecution, step: ExecutionStep, runs: Map<string, StepRun>): Promise<StepRun | null> {
-    if (!(await this.energy.claimStep(e.id, step.key, this.d.replicaId, CLAIM_TTL_MS))) return null;
+    const run = await this.runClaimed(e, step.key, step.kind === 'restore', () => this.startStep(e, step, runs));
+    if (run) this.d.metrics?.stepsRun.inc({ kind: step.kind });
+    return run;
+  }
+
+  private async startStep(e: CurtailmentExecution, step: ExecutionStep, runs: Map<string, StepRun>): Promise<StepRun> {
     const run: StepRun = {
       key: step.key,
       kind: step.kind,
@@ -118,8 +179,6 @@ export class CurtailmentExecutor {
       run.error = (err as Error).message;
       this.d.infra.log.warn({ execution: e.id, step: step.key, err: run.error }, 'energy: step failed to start');
     }
-    await this.energy.saveStepRun(e.id, run);
-    this.d.metrics?.stepsRun.inc({ kind: step.kind });
     return run;
   }
 
@@ -236,17 +295,21 @@ export class CurtailmentExecutor {
           continue;
         }
         const key = `${r.of ?? r.key}#${r.attempt + 1}`;
-        if (!runs.has(key) && (await this.energy.claimStep(e.id, key, this.d.replicaId, CLAIM_TTL_MS))) {
-          const retry: StepRun = { ...r, key, kind: 'retry', of: r.of ?? r.key, attempt: r.attempt + 1, started_ms: now, replica: this.d.replicaId, jobs: [], settled: false, finished_ms: null, error: null };
-          try {
-            const what = `retry ${retry.attempt}`;
-            retry.jobs = curtailing
-              ? await this.curtail(e, retryIds.map(id => this.planned(e, id)).filter(m => m !== null), what)
-              : await this.restore(e, retryIds, what);
-          } catch (err) {
-            retry.error = (err as Error).message;
-          }
-          await this.energy.saveStepRun(e.id, retry);
+        const retry = runs.has(key)
+          ? null
+          : await this.runClaimed(e, key, !curtailing, async () => {
+              const run: StepRun = { ...r, key, kind: 'retry', of: r.of ?? r.key, attempt: r.attempt + 1, started_ms: now, replica: this.d.replicaId, jobs: [], settled: false, finished_ms: null, error: null };
+              try {
+                const what = `retry ${run.attempt}`;
+                run.jobs = curtailing
+                  ? await this.curtail(e, retryIds.map(id => this.planned(e, id)).filter(m => m !== null), what)
+                  : await this.restore(e, retryIds, what);
+              } catch (err) {
+                run.error = (err as Error).message;
+              }
+              return run;
+            });
+        if (retry) {
           this.d.metrics?.stepsRun.inc({ kind: 'retry' });
           runs.set(key, retry);
           pendingJobs = true;
@@ -310,16 +373,16 @@ export class CurtailmentExecutor {
     // keyed on what is missed, so replicas that see the same memo claim the same sweep
     const sweepKey = `zsweep#${createHash('sha256').update(missed.sort().join(',')).digest('hex').slice(0, 16)}`;
     if (missed.length > 0) {
-      if (await this.energy.claimStep(e.id, sweepKey, this.d.replicaId, CLAIM_TTL_MS)) {
+      const swept = await this.runClaimed(e, sweepKey, true, async () => {
         const run: StepRun = { key: sweepKey, kind: 'sweep', of: null, attempt: 1, at_ms: now, started_ms: now, replica: this.d.replicaId, jobs: [], settled: false, finished_ms: null, error: null };
         try {
           run.jobs = await this.restore(e, missed, 'sweep');
         } catch (err) {
           run.error = (err as Error).message;
         }
-        await this.energy.saveStepRun(e.id, run);
-        this.d.metrics?.stepsRun.inc({ kind: 'sweep' });
-      }
+        return run;
+      });
+      if (swept) this.d.metrics?.stepsRun.inc({ kind: 'sweep' });
       return;
     }
     const fresh = await this.energy.getExecution(e.tenant, e.id);
@@ -339,10 +402,14 @@ export class CurtailmentExecutor {
 
   /** A deferred window has ended: append sweep restores from now, within the ramp. */
   async endDeferred(e: CurtailmentExecution): Promise<void> {
-    if (!(await this.energy.claimStep(e.id, 'end', this.d.replicaId, CLAIM_TTL_MS))) return;
+    // a lease too: a replica that dies before appending the restores must not hold the end for good
+    if (!(await this.energy.claimStep(e.id, 'end', this.d.replicaId, this.leaseMs))) return;
+    const fresh = await this.energy.getExecution(e.tenant, e.id);
+    if (!fresh || ((fresh as CurtailmentExecution).ended_ms ?? null) !== null) return;
     const now = this.d.now();
     const restores = sweepRestoreSteps(e.steps, now, e.ramp_kw_per_min);
     await this.energy.updateExecution({ ...e, ended_ms: now, window: { ...e.window, end_ms: now }, steps: [...e.steps, ...restores] } as CurtailmentExecution);
+    await this.energy.renewClaim(e.id, 'end', this.d.replicaId, CLAIM_TTL_MS);
   }
 }
 

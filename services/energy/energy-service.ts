@@ -44,6 +44,11 @@ export interface EnergyServiceOptions {
   keepExecutions?: number;
   replicaId?: string;
   metrics?: EnergyMetrics | null;
+  /**
+   * How long a step claim outlives a replica that died while starting the step, in ms (renewed
+   * while the replica lives). @defaultValue 60000
+   */
+  claimLeaseMs?: number;
 }
 
 export interface ExecutionMinerReport {
@@ -112,6 +117,7 @@ export class EnergyService {
       freezeLeadMs: 60_000,
       keepExecutions: 100,
       replicaId: randomUUID(),
+      claimLeaseMs: 60_000,
       ...options,
       metrics: options.metrics ?? null,
     };
@@ -125,6 +131,7 @@ export class EnergyService {
       retryMs: this.opts.retryMs,
       curtailAttempts: this.opts.curtailAttempts,
       graceMs: this.opts.graceMs,
+      claimLeaseMs: this.opts.claimLeaseMs,
     });
   }
 
@@ -328,6 +335,7 @@ export class EnergyService {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await Promise.race([this.ticking ?? Promise.resolve(), new Promise(r => setTimeout(r, 2_000).unref())]);
+    this.executor.close();
   }
 
   /** Evaluate now (a signal was given); a pass already running is not doubled. */

@@ -52,8 +52,11 @@ export interface Harness {
   admin: Caller;
   viewer: Caller;
   firmwareDir: string;
-  /** a fresh control plane on the same Redis and fleet (another replica, or the API after a restart) */
-  newPlane(o?: Partial<ControlPlaneOptions>): ControlPlane;
+  /**
+   * a fresh control plane on the same Redis and fleet (another replica, or the API after a
+   * restart); `over` replaces parts of its infrastructure (a store port that fails on purpose)
+   */
+  newPlane(o?: Partial<ControlPlaneOptions>, over?: Partial<ApiInfra>): ControlPlane;
   /** poll every simulated miner once and store the snapshots */
   refreshSnapshots(): Promise<void>;
   close(): Promise<void>;
@@ -201,8 +204,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     schedules: { tickMs: 200, reloadMs: 1_000, ...o.plane?.schedules, ...extra.schedules },
   });
   const planes: ControlPlane[] = [];
-  const newPlane = (extra?: Partial<ControlPlaneOptions>): ControlPlane => {
-    const p = createControlPlane(infra, planOptions(extra));
+  const newPlane = (extra?: Partial<ControlPlaneOptions>, over?: Partial<ApiInfra>): ControlPlane => {
+    const p = createControlPlane({ ...infra, ...over }, planOptions(extra));
     planes.push(p);
     return p;
   };
