@@ -59,7 +59,7 @@ ${canControl(session.caller) ? actions(m, session) : ''}
 <td class="num" data-label="Chips">${b.chips ?? '—'}</td><td class="num" data-label="MHz">${num(b.frequency_mhz, 0)}</td><td class="num" data-label="V">${num(b.voltage_v, 2)}</td></tr>`;
 })}</tbody></table></div></section>
 
-<div class="grid2">
+<div class="fans-pools">
 <section aria-labelledby="fans-h"><h2 id="fans-h">Fans</h2>
 <table><thead><tr><th scope="col">Fan</th><th scope="col" class="num">RPM</th><th scope="col" class="num">PWM %</th></tr></thead>
 <tbody>${m.fans.map(f => html`<tr><th scope="row">${f.fan}</th><td class="num">${f.rpm}</td><td class="num">${num(f.pwm_pct, 0)}</td></tr>`)}</tbody></table></section>

@@ -277,6 +277,9 @@ const shot = (name: string): string => {
       expect(await page.textContent('main')).toContain('dead hashboard');
       const truth = h.fleet.truth(h.deadBoard.id);
       expect(await page.textContent('main')).toContain(truth.firmware);
+      // on a 1280 px screen the pools table shows every column (state and shares) without scrolling
+      const poolsOverflow = await page.evaluate(`(() => { const s = document.querySelector('section[aria-labelledby="pools-h"] .scroll'); return s.scrollWidth - s.clientWidth; })()`);
+      expect(poolsOverflow).toBeLessThanOrEqual(1);
       await page.waitForSelector('.chart[data-state]');
       await page.screenshot({ path: shot('miner.png'), fullPage: true });
       await expectAccessible(page);
