@@ -37,7 +37,7 @@ export function registerEventsPage(app: FastifyInstance, fleetQuery: FleetQuery)
   <button type="submit">Filter</button> <a href="/events">Clear</a>
 </form>
 ${parsed.success ? '' : html`<p class="error" role="alert">${parsed.error.issues.map(i => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')}</p>`}
-${list ? html`<p class="asof">${list.items.length} events${list.truncated ? ' (more exist: narrow the filter)' : ''}, newest first</p>${eventsTable(list.items)}` : ''}`;
+${list ? html`<p class="asof">${list.items.length} ${list.items.length === 1 ? 'event' : 'events'}${list.truncated ? ' (more exist: narrow the filter)' : ''}, newest first</p>${eventsTable(list.items)}` : ''}`;
     reply.type('text/html');
     return page('Events and audit', { session, path: '/events' }, body).text;
   });

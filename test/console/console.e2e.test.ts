@@ -315,6 +315,8 @@ const shot = (name: string): string => {
       await page.goto(`${h.api.url}/events?miner=${id}&kind=control_action`);
       await page.waitForSelector('table[data-testid="events"]');
       expect(await page.textContent('table[data-testid="events"]')).toContain('operator@example.com');
+      const rows = await page.locator('table[data-testid="events"] tbody tr').count();
+      expect(await page.textContent('p.asof')).toMatch(new RegExp(`^${rows} ${rows === 1 ? 'event' : 'events'}[ ,]`));
       await page.screenshot({ path: shot('events.png'), fullPage: true });
     });
 
