@@ -98,6 +98,11 @@ export interface BatchControlPayload {
   miner_ids: string[];
   /** schedules: HASH where each miner's previous state is remembered, for the window's end */
   memo_key?: string;
+  /**
+   * a repeated change (a curtail retry): a miner's memo already there stays, since by now the
+   * miner may show the change an earlier attempt made (its answer lost) as its own state
+   */
+  memo_keep?: boolean;
   /** schedules: tag for events */
   origin?: string;
 }
@@ -360,13 +365,14 @@ export class ControlService {
     caller: Caller,
     request: ControlRequest,
     minerIds: string[],
-    extra: { memoKey?: string; origin?: string; label?: string } = {},
+    extra: { memoKey?: string; memoKeep?: boolean; origin?: string; label?: string } = {},
   ): Promise<JobSummary> {
     const secrets = extractPoolSecrets(request);
     const payload: BatchControlPayload = {
       request: redactRequest(request),
       miner_ids: minerIds,
       ...(extra.memoKey ? { memo_key: extra.memoKey } : {}),
+      ...(extra.memoKey && extra.memoKeep ? { memo_keep: true } : {}),
       ...(extra.origin ? { origin: extra.origin } : {}),
     };
     return this.jobs.enqueue(caller, 'batch-control', {
@@ -506,12 +512,17 @@ export class ControlService {
     return this.infra.minerPool.get({ id: m.id, host: m.host, port: m.port, credentials: m.credentials });
   }
 
+  /** The memo a window holds for a miner; null when none, or when the store cannot say (then the new one is written). */
+  private async memoOf(memoKey: string, minerId: string): Promise<unknown> {
+    return await this.infra.store.schedules.changeOf(memoKey, minerId).catch(() => null);
+  }
+
   /** Plan and, when valid, apply on one miner; audits the outcome. Never throws for miner failures. */
   private async runOne(
     caller: Caller,
     request: ControlRequest,
     miner: TargetMiner,
-    opts: { audit: AuditBuffer; jobId?: string; memoKey?: string; origin?: string },
+    opts: { audit: AuditBuffer; jobId?: string; memoKey?: string; memoKeep?: boolean; origin?: string },
   ): Promise<{ result: MinerJobResult; effect: Effect }> {
     const started = Date.now();
     const client = this.client(miner);
@@ -535,7 +546,7 @@ export class ControlService {
         };
       } else {
         const { note, memo } = await plan.apply(client);
-        if (memo && opts.memoKey) {
+        if (memo && opts.memoKey && !(opts.memoKeep && (await this.memoOf(opts.memoKey, miner.id)))) {
           await this.infra.store.schedules.rememberChange(opts.memoKey, miner.id, memo).catch((err: unknown) =>
             this.infra.log.warn(
               { miner: miner.id, err: (err as Error).message },
@@ -1248,6 +1259,7 @@ export class ControlService {
                 audit,
                 jobId: ctx.id,
                 ...(payload.memo_key ? { memoKey: payload.memo_key } : {}),
+                ...(payload.memo_keep ? { memoKeep: true } : {}),
                 ...(payload.origin ? { origin: payload.origin } : {}),
               })
             ).result;

@@ -182,8 +182,12 @@ export class CurtailmentExecutor {
     return run;
   }
 
-  /** Enqueue the curtail of these miners, grouped by request; each miner's previous state is noted first. */
-  private async curtail(e: CurtailmentExecution, miners: ExecutionStep['miners'], what: string): Promise<StepJob[]> {
+  /**
+   * Enqueue the curtail of these miners, grouped by request; each miner's previous state is
+   * noted first. A retry keeps the note of the first attempt: a miner whose first curtail took
+   * effect but whose answer was lost now shows the curtailed state as its own.
+   */
+  private async curtail(e: CurtailmentExecution, miners: ExecutionStep['miners'], what: string, retry = false): Promise<StepJob[]> {
     const caller = this.callerOf(e);
     const located = await this.d.control.resolver.locate(e.tenant, miners.map(m => m.miner_id), true);
     const groups = new Map<string, { request: ControlRequest; ids: string[] }>();
@@ -193,7 +197,7 @@ export class CurtailmentExecutor {
       // Noted before the change is sent: a miner that took the change but whose answer was lost
       // must still be put back. The control service overwrites this with what it saw.
       const pre = preMemo(m.action, located.get(m.miner_id));
-      if (pre) await this.memos.rememberChange(e.memo_ref, m.miner_id, pre);
+      if (pre && !(retry && (await this.memos.changeOf(e.memo_ref, m.miner_id)))) await this.memos.rememberChange(e.memo_ref, m.miner_id, pre);
       const k = JSON.stringify(request);
       const g = groups.get(k) ?? { request, ids: [] };
       g.ids.push(m.miner_id);
@@ -203,6 +207,7 @@ export class CurtailmentExecutor {
     for (const { request, ids } of groups.values()) {
       const job = await this.d.control.enqueueBatch(caller, request, ids, {
         memoKey: e.memo_ref,
+        memoKeep: retry,
         origin: `energy:${e.id}`,
         label: `curtailment ${e.source_id} ${what}: ${describe(request)} on ${ids.length} miner(s)`,
       });
@@ -302,7 +307,7 @@ export class CurtailmentExecutor {
               try {
                 const what = `retry ${run.attempt}`;
                 run.jobs = curtailing
-                  ? await this.curtail(e, retryIds.map(id => this.planned(e, id)).filter(m => m !== null), what)
+                  ? await this.curtail(e, retryIds.map(id => this.planned(e, id)).filter(m => m !== null), what, true)
                   : await this.restore(e, retryIds, what);
               } catch (err) {
                 run.error = (err as Error).message;
