@@ -4,16 +4,12 @@ import { createEnergyMetrics } from '../../../services/energy/energy-metrics.ts'
 import type { EnergyServiceOptions } from '../../../services/energy/energy-service.ts';
 import type { EnergyPort } from '../../../store/ports/energy.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
+import { MIN, expensiveWindow, now, wall } from './plan-clock.ts';
 
 // A replica that claims a restore step and dies before it records the run (here: its store
 // never answers the save, then the replica is closed, as a killed process stops renewing).
 // The step must still run in another replica, and the execution finish. The plan clock runs
-// 30 times faster than the wall clock (a plan minute in 2 s), as in curtailment.int.test.ts.
-const SPEED = 30;
-const MIN = 60_000;
-const R0 = Date.now();
-const now = (): number => R0 + (Date.now() - R0) * SPEED;
-const wall = (simMs: number): number => simMs / SPEED;
+// 30 times faster than the wall clock (plan-clock.ts).
 const LEASE_MS = 1_500;
 
 let h: Harness;
@@ -72,18 +68,7 @@ describe('a replica that dies between claiming a restore step and recording its 
       max_price_age_minutes: 24 * 60,
       fallback: 'hold',
       horizon_hours: 2,
-      price_source: {
-        kind: 'day_ahead',
-        format: 'json',
-        content: {
-          currency: 'EUR',
-          prices: [
-            { start: a - 2 * MIN, end: a, price: 40 },
-            { start: a, end, price: 200 },
-            { start: end, end: a + 60 * MIN, price: 40 },
-          ],
-        },
-      },
+      price_source: expensiveWindow(a, end),
     });
 
     // The doomed replica curtails, then claims the restore step and never records it.

@@ -3,16 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinerClient } from '../../../collector/miner-client.ts';
 import { createEnergyMetrics } from '../../../services/energy/energy-metrics.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
+import { MIN, now, wall } from './plan-clock.ts';
 
 // A curtail whose first attempt took effect but whose answer was lost: the retry finds the miner
 // already paused. What the window puts back must still be the state before its first attempt.
 // The test stands in for the lost answer: the first attempt fails (unreachable), then the miner
-// is paused directly before the retry. Plan clock 30 times the wall clock, as in curtailment.int.
-const SPEED = 30;
-const MIN = 60_000;
-const R0 = Date.now();
-const now = (): number => R0 + (Date.now() - R0) * SPEED;
-const wall = (simMs: number): number => simMs / SPEED;
+// is paused directly before the retry. Plan clock 30 times the wall clock (plan-clock.ts).
 
 let h: Harness;
 

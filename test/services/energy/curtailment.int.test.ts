@@ -6,17 +6,12 @@ import type { ControlPlane } from '../../../services/control/index.ts';
 import { createEnergyMetrics, type EnergyMetrics } from '../../../services/energy/energy-metrics.ts';
 import type { EnergyServiceOptions } from '../../../services/energy/energy-service.ts';
 import { startHarness, waitFor, type Harness } from '../control/harness.ts';
+import { MIN, SPEED, expensiveWindow, now, wall } from './plan-clock.ts';
 
 // Curtailment end to end over a simulated mixed fleet, with TWO API replicas (two control planes,
 // each with its own energy executor and job worker) on one Redis. Plans work in whole minutes
 // (the ramp is kW per minute), so both replicas share a clock that runs 30 times faster than
-// the wall clock: a plan minute passes in 2 s.
-const SPEED = 30;
-const MIN = 60_000;
-const R0 = Date.now();
-const now = (): number => R0 + (Date.now() - R0) * SPEED;
-/** Wall milliseconds for `simMs` of plan time. */
-const wall = (simMs: number): number => simMs / SPEED;
+// the wall clock (plan-clock.ts): a plan minute passes in 2 s.
 
 let h: Harness;
 let replicaB: ControlPlane;
@@ -319,18 +314,7 @@ describe('a restart of every replica while miners are curtailed', () => {
       max_price_age_minutes: 24 * 60,
       fallback: 'hold',
       horizon_hours: 2,
-      price_source: {
-        kind: 'day_ahead',
-        format: 'json',
-        content: {
-          currency: 'EUR',
-          prices: [
-            { start: a - 2 * MIN, end: a, price: 40 },
-            { start: a, end, price: 200 },
-            { start: end, end: a + 60 * MIN, price: 40 },
-          ],
-        },
-      },
+      price_source: expensiveWindow(a, end),
     });
 
     // Every curtail step has run and its jobs have finished: the planned miners are curtailed.
