@@ -514,7 +514,10 @@ export class ControlService {
 
   /** The memo a window holds for a miner; null when none, or when the store cannot say (then the new one is written). */
   private async memoOf(memoKey: string, minerId: string): Promise<unknown> {
-    return await this.infra.store.schedules.changeOf(memoKey, minerId).catch(() => null);
+    return await this.infra.store.schedules.changeOf(memoKey, minerId).catch((err: unknown) => {
+      this.infra.log.warn({ miner: minerId, err: (err as Error).message }, 'schedule window: the memo already kept for this miner could not be read; keeping the new one');
+      return null;
+    });
   }
 
   /** Plan and, when valid, apply on one miner; audits the outcome. Never throws for miner failures. */
